@@ -1,0 +1,35 @@
+//! scalesim: compare scalability strategies for web and e-commerce systems before building them.
+//!
+//! A scenario file (`sims/*.toml`) describes a system (clients, stations such as a load
+//! balancer, app instances, caches, databases) and its traffic, and names strategies to compare.
+//! scalesim simulates every strategy with a deterministic discrete-event engine, runs the same
+//! workload for real against Postgres and Redis in containers, and reports both side by side.
+//!
+//! # Architecture
+//!
+//! ```text
+//!  sims/*.toml ──► scenario ──► run ──► engine + model ──► observe ──► stats ──► report
+//!                 (raw → valid) (reps, sweeps,  (calendar,   (histograms, (CIs,    (table, CSV,
+//!                                SLOs, rayon)    components)  counters)    theory)  JSON, plots, HTML)
+//!                                 └──────────► real (tokio drivers: Postgres, Redis) ──┘
+//! ```
+//!
+//! - [`engine`]: integer-nanosecond [`engine::SimTime`], the event calendar ordered by
+//!   (time, insertion sequence), per-component random streams, and the [`engine::Component`]
+//!   contract. Nothing else schedules events or reads the clock.
+//! - [`model`]: the components (workload sources, stations, fork/join routing).
+//! - [`observe`]: the recorder shared by the simulator and the real drivers.
+//! - [`stats`]: pure math: Student-t intervals, paired differences, queueing-theory formulas.
+//! - [`scenario`]: the scenario file format, loaded in two stages (raw, then validated).
+//! - [`run`]: replications and sweeps in parallel, SLO checks, capacity search.
+//! - [`report`]: the result schema, terminal table, CSV/JSON, plots and the HTML page.
+//! - `real` (feature `real`): testcontainers provisioning and tokio load drivers.
+//!
+//! # Features
+//!
+//! - `plot` (default): PNG/SVG charts with plotters.
+//! - `real` (default): real runs against Postgres and Redis (tokio, sqlx, redis, testcontainers).
+#![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
+
+pub mod report;
+pub mod stats;

@@ -1,0 +1,3 @@
+//! Reports: the result schema and its writers.
+
+pub mod summary;

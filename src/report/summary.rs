@@ -1,0 +1,237 @@
+//! The result schema shared by the simulator and the real drivers.
+//!
+//! `summary.json` is [`Summary`] serialized with serde; its field names are fixed (schema 1) so
+//! other tools can rely on them. [`Report`] adds what is too big for the summary (time series,
+//! CDF points) and is what every writer in [`crate::report`] consumes.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Version of the `summary.json` layout. Bump on any rename or removal.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Everything a run produces, as consumed by the report writers.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Report {
+    /// The `summary.json` content.
+    pub summary: Summary,
+    /// Tidy time series rows (`timeseries.csv`).
+    pub timeseries: Vec<SeriesRow>,
+    /// Latency CDF points per strategy (for the CDF plot), pooled over replications.
+    pub cdfs: Vec<Cdf>,
+    /// Scenario description shown at the top of the HTML page.
+    pub description: String,
+    /// The scenario file as given (after `--set`), shown in the HTML page.
+    pub scenario_text: String,
+}
+
+/// `summary.json`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Summary {
+    /// Layout version, [`SCHEMA_VERSION`].
+    pub schema: u32,
+    /// Scenario name.
+    pub scenario: String,
+    /// Hex hash of the validated scenario (after `--set`).
+    pub scenario_hash: String,
+    /// Root seed.
+    pub seed: u64,
+    /// Independent replications per strategy (per sweep point).
+    pub replications: u32,
+    /// `"sim"` for the simulator, `"real"` for runs against real servers.
+    pub mode: String,
+    /// Measured horizon per replication, warm-up excluded, in seconds.
+    pub horizon_s: f64,
+    /// One entry per strategy, in scenario order (at the base point for sweeps).
+    pub strategies: Vec<StrategySummary>,
+    /// Sweep points, empty without a sweep.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub points: Vec<SweepPoint>,
+    /// Highest load scale meeting the SLOs, per strategy, when a capacity search ran.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capacity: Vec<Capacity>,
+}
+
+/// One strategy's results (means over replications; CIs as half-widths).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct StrategySummary {
+    /// Strategy name.
+    pub name: String,
+    /// Requests that arrived after warm-up (mean per replication).
+    pub requests: f64,
+    /// Requests completed successfully.
+    pub completed: f64,
+    /// Requests that failed (any kind).
+    pub failed: f64,
+    /// Failures by kind: `timeout`, `rejected`, `failed`, ...
+    pub errors: BTreeMap<String, f64>,
+    /// `failed / (completed + failed)`.
+    pub error_rate: f64,
+    /// `completed / (completed + failed)`.
+    pub availability: f64,
+    /// Completions per second.
+    pub throughput_rps: f64,
+    /// Latency of completed requests, milliseconds.
+    pub latency_ms: Latency,
+    /// Student-t 95 % half-widths over replications, same keys (0 with one replication).
+    pub latency_ms_ci95: Latency,
+    /// Per request class.
+    pub classes: Vec<ClassSummary>,
+    /// Per component.
+    pub components: Vec<ComponentSummary>,
+    /// SLO verdicts.
+    pub slo: SloResult,
+    /// Cost.
+    pub cost: Cost,
+    /// Paired differences against the first strategy (empty for the first).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vs_baseline: Vec<PairedDiff>,
+}
+
+/// Latency statistics in milliseconds.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct Latency {
+    /// Mean.
+    pub mean: f64,
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 95th percentile.
+    pub p95: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// 99.9th percentile.
+    pub p999: f64,
+    /// Maximum.
+    pub max: f64,
+    /// Extra percentiles the scenario asked for, keyed like `p99.99`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extra: BTreeMap<String, f64>,
+}
+
+/// One request class's results.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct ClassSummary {
+    /// Class name.
+    pub name: String,
+    /// Arrivals.
+    pub requests: f64,
+    /// Completions.
+    pub completed: f64,
+    /// Failures.
+    pub failed: f64,
+    /// Completions per second.
+    pub throughput_rps: f64,
+    /// Latency, milliseconds.
+    pub latency_ms: Latency,
+    /// CI half-widths.
+    pub latency_ms_ci95: Latency,
+}
+
+/// One component's results.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct ComponentSummary {
+    /// Component name.
+    pub name: String,
+    /// Busy fraction of its workers, time-averaged.
+    pub utilization: f64,
+    /// Time-averaged number waiting (not in service).
+    pub mean_queue: f64,
+    /// Pattern metrics (hit ratio, lag, stale reads, instances, ...).
+    #[serde(default)]
+    pub metrics: BTreeMap<String, f64>,
+}
+
+/// SLO verdicts for one strategy.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct SloResult {
+    /// All checks passed.
+    pub passed: bool,
+    /// Each check.
+    pub checks: Vec<SloCheck>,
+}
+
+/// One SLO check.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct SloCheck {
+    /// Human-readable, e.g. `p99 <= 100ms`.
+    pub name: String,
+    /// Metric key, e.g. `latency_ms.p99`, `error_rate`, `availability`.
+    pub metric: String,
+    /// Threshold.
+    pub threshold: f64,
+    /// Measured value.
+    pub value: f64,
+    /// Verdict.
+    pub passed: bool,
+}
+
+/// Cost figures.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct Cost {
+    /// Currency units per hour of operation at the simulated load.
+    pub per_hour: f64,
+    /// Currency units per million completed requests.
+    pub per_million_requests: f64,
+}
+
+/// A paired difference (this strategy minus the baseline) over common-random-number replications.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct PairedDiff {
+    /// Metric key, e.g. `latency_ms.p99`.
+    pub metric: String,
+    /// Baseline strategy name.
+    pub baseline: String,
+    /// Mean difference.
+    pub mean: f64,
+    /// 95 % half-width.
+    pub ci95: f64,
+}
+
+/// One point of a sweep.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SweepPoint {
+    /// Swept parameter name.
+    pub parameter: String,
+    /// Its value at this point.
+    pub value: f64,
+    /// Strategies at this point.
+    pub strategies: Vec<StrategySummary>,
+}
+
+/// Capacity-search result for one strategy.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Capacity {
+    /// Strategy name.
+    pub strategy: String,
+    /// Highest load scale that met all SLOs (0 when none did).
+    pub max_load_scale: f64,
+    /// Offered load at that scale, requests per second (or users for closed workloads).
+    pub max_load: f64,
+}
+
+/// One tidy time-series row: `strategy, replication, t_s, metric, value`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SeriesRow {
+    /// Strategy name.
+    pub strategy: String,
+    /// Replication index.
+    pub replication: u32,
+    /// Bucket start, seconds since the start of the run.
+    pub t_s: f64,
+    /// Metric name: `throughput_rps`, `p99_ms`, `queue`, `instances`, `errors`, `lag_ms`, ...
+    pub metric: String,
+    /// Value.
+    pub value: f64,
+}
+
+/// An empirical latency CDF for one strategy.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Cdf {
+    /// Strategy name.
+    pub strategy: String,
+    /// `(latency_ms, cumulative fraction)` points, increasing.
+    pub points: Vec<(f64, f64)>,
+}

@@ -1,0 +1,1 @@
+//! Pure math: confidence intervals, paired differences, queueing-theory formulas.
