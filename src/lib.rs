@@ -33,3 +33,6 @@
 
 pub mod report;
 pub mod stats;
+pub mod engine;
+pub mod model;
+pub mod observe;

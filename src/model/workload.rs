@@ -1,0 +1,407 @@
+//! Workloads: when requests arrive, of which class, for which key.
+//!
+//! Open workloads are arrival processes: deterministic (`constant`), Poisson with a rate that may
+//! vary in time (`poisson`, `ramp`, `stages`, `spike`, `diurnal`; non-homogeneous ones by
+//! Lewis-Shedler thinning against the profile's maximum rate), a two-state Markov-modulated
+//! Poisson process (`mmpp`), or a replay of recorded arrival times. Closed workloads are virtual
+//! users who think, send one request, wait for its answer and think again; their number follows
+//! k6-like stages. The same generator drives the simulator and the real load generator, so both
+//! see the same arrivals for the same seed.
+
+use rand_distr::{Distribution, Zipf};
+
+use super::dist::{Dist, pick};
+use crate::engine::Rng;
+use crate::engine::SimTime;
+
+/// A piecewise-linear target over time: `(end time ns, target at end)`, starting at `start`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stages {
+    /// Value at time zero.
+    pub start: f64,
+    /// Breakpoints: at `end_ns` the value reaches `target`, linearly from the previous one.
+    pub points: Vec<(u64, f64)>,
+}
+
+impl Stages {
+    /// The value at `t` (the last target holds after the last stage).
+    pub fn at(&self, t: u64) -> f64 {
+        let (mut t0, mut v0) = (0u64, self.start);
+        for &(t1, v1) in &self.points {
+            if t < t1 {
+                let f = (t - t0) as f64 / (t1 - t0).max(1) as f64;
+                return v0 + (v1 - v0) * f;
+            }
+            (t0, v0) = (t1, v1);
+        }
+        v0
+    }
+
+    /// The earliest time `>= from` at which the value exceeds `v`, if any.
+    pub fn first_time_above(&self, v: f64, from: u64) -> Option<u64> {
+        if self.at(from) > v {
+            return Some(from);
+        }
+        let (mut t0, mut v0) = (0u64, self.start);
+        for &(t1, v1) in &self.points {
+            if t1 > from && v1 > v {
+                // Linear segment from (t0, v0) to (t1, v1) crosses v.
+                let f = if v1 > v0 { ((v - v0) / (v1 - v0)).max(0.0) } else { 0.0 };
+                let t = t0 + ((t1 - t0) as f64 * f).floor() as u64 + 1;
+                return Some(t.max(from).min(t1));
+            }
+            (t0, v0) = (t1, v1);
+        }
+        None
+    }
+
+    /// The largest value reached.
+    pub fn max(&self) -> f64 {
+        self.points.iter().map(|p| p.1).fold(self.start, f64::max)
+    }
+}
+
+/// The rate of an open workload over time, requests per second.
+#[allow(missing_docs)] // fields are described on each variant
+#[derive(Debug, Clone, PartialEq)]
+pub enum RateProfile {
+    /// Piecewise-linear (covers constant, ramp and k6-style stages).
+    Stages(Stages),
+    /// Black-Friday spike: `base` until `at`, ramps to `base * multiplier` over `ramp`, holds
+    /// for `hold`, ramps back over `ramp`.
+    Spike { base: f64, multiplier: f64, at: u64, ramp: u64, hold: u64 },
+    /// `mean * (1 + amplitude * sin(2 pi (t / period) + phase))`.
+    Diurnal { mean: f64, amplitude: f64, period: u64, phase: f64 },
+}
+
+impl RateProfile {
+    /// Rate at `t`.
+    pub fn at(&self, t: u64) -> f64 {
+        match self {
+            RateProfile::Stages(s) => s.at(t),
+            RateProfile::Spike { base, multiplier, at, ramp, hold } => spike_at(t, *base, *multiplier, *at, *ramp, *hold),
+            RateProfile::Diurnal { mean, amplitude, period, phase } => {
+                let x = 2.0 * std::f64::consts::PI * (t as f64 / *period as f64) + phase;
+                mean * (1.0 + amplitude * x.sin())
+            }
+        }
+    }
+
+    /// An upper bound of the rate over all time.
+    pub fn max(&self) -> f64 {
+        match self {
+            RateProfile::Stages(s) => s.max(),
+            RateProfile::Spike { base, multiplier, .. } => base * multiplier.max(1.0),
+            RateProfile::Diurnal { mean, amplitude, .. } => mean * (1.0 + amplitude.abs()),
+        }
+    }
+
+    fn scaled(&self, k: f64) -> RateProfile {
+        match self {
+            RateProfile::Stages(s) => RateProfile::Stages(Stages { start: s.start * k, points: s.points.iter().map(|&(t, v)| (t, v * k)).collect() }),
+            RateProfile::Spike { base, multiplier, at, ramp, hold } => RateProfile::Spike { base: base * k, multiplier: *multiplier, at: *at, ramp: *ramp, hold: *hold },
+            RateProfile::Diurnal { mean, amplitude, period, phase } => RateProfile::Diurnal { mean: mean * k, amplitude: *amplitude, period: *period, phase: *phase },
+        }
+    }
+}
+
+fn spike_at(t: u64, base: f64, mult: f64, at: u64, ramp: u64, hold: u64) -> f64 {
+    let peak = base * mult;
+    let up_end = at + ramp;
+    let down_start = up_end + hold;
+    let down_end = down_start + ramp;
+    let lerp = |a: f64, b: f64, t0: u64, t1: u64| a + (b - a) * ((t - t0) as f64 / (t1 - t0).max(1) as f64);
+    match t {
+        t if t < at => base,
+        t if t < up_end => lerp(base, peak, at, up_end),
+        t if t < down_start => peak,
+        t if t < down_end => lerp(peak, base, down_start, down_end),
+        _ => base,
+    }
+}
+
+/// An open arrival process.
+#[allow(missing_docs)] // fields are described on each variant
+#[derive(Debug, Clone)]
+pub enum Arrivals {
+    /// Evenly spaced arrivals at `rate` per second.
+    Constant { rate: f64 },
+    /// (Non-homogeneous) Poisson arrivals following a rate profile.
+    Poisson(RateProfile),
+    /// Two-state MMPP: rates per state and mean sojourn times (seconds) per state.
+    Mmpp { rates: [f64; 2], sojourn: [f64; 2] },
+    /// Recorded arrival times, ns, sorted.
+    Replay(std::sync::Arc<[u64]>),
+}
+
+impl Arrivals {
+    /// The same process with every rate multiplied by `k` (replay: times divided by `k`).
+    pub fn scaled(&self, k: f64) -> Arrivals {
+        match self {
+            Arrivals::Constant { rate } => Arrivals::Constant { rate: rate * k },
+            Arrivals::Poisson(p) => Arrivals::Poisson(p.scaled(k)),
+            Arrivals::Mmpp { rates, sojourn } => Arrivals::Mmpp { rates: [rates[0] * k, rates[1] * k], sojourn: *sojourn },
+            Arrivals::Replay(ts) => Arrivals::Replay(ts.iter().map(|&t| (t as f64 / k) as u64).collect()),
+        }
+    }
+
+    /// Long-run mean rate, requests per second (replay: over its span).
+    pub fn mean_rate(&self) -> f64 {
+        match self {
+            Arrivals::Constant { rate } => *rate,
+            Arrivals::Poisson(p) => p.at(0).max(p.max()),
+            Arrivals::Mmpp { rates, sojourn } => (rates[0] * sojourn[0] + rates[1] * sojourn[1]) / (sojourn[0] + sojourn[1]),
+            Arrivals::Replay(ts) => ts.len() as f64 / SimTime(*ts.last().unwrap_or(&1)).as_secs_f64().max(1e-9),
+        }
+    }
+}
+
+/// The running state of an [`Arrivals`] process.
+#[derive(Debug, Clone)]
+pub struct ArrivalState {
+    process: Arrivals,
+    rng: Rng,
+    mmpp_state: usize,
+    mmpp_switch: u64,
+    replay_next: usize,
+}
+
+impl ArrivalState {
+    /// Starts `process` with its own random stream.
+    pub fn new(process: Arrivals, rng: Rng) -> ArrivalState {
+        ArrivalState { process, rng, mmpp_state: 0, mmpp_switch: 0, replay_next: 0 }
+    }
+
+    /// The time of the next arrival after `now`, or `None` when the process has ended.
+    pub fn next_after(&mut self, now: u64) -> Option<u64> {
+        match &self.process {
+            Arrivals::Constant { rate } => (*rate > 0.0).then(|| now + SimTime::from_secs_f64(1.0 / rate).0.max(1)),
+            Arrivals::Poisson(p) => thinning(p, &mut self.rng, now),
+            Arrivals::Mmpp { .. } => self.next_mmpp(now),
+            Arrivals::Replay(ts) => {
+                let t = ts.get(self.replay_next).copied();
+                self.replay_next += 1;
+                t
+            }
+        }
+    }
+
+    fn next_mmpp(&mut self, mut now: u64) -> Option<u64> {
+        let Arrivals::Mmpp { rates, sojourn } = self.process.clone() else { return None };
+        if self.mmpp_switch == 0 {
+            self.mmpp_switch = now + exp_ns(&mut self.rng, sojourn[0]);
+        }
+        for _ in 0..1_000_000 {
+            let rate = rates[self.mmpp_state];
+            let gap = if rate > 0.0 { exp_ns(&mut self.rng, 1.0 / rate) } else { u64::MAX };
+            if now.saturating_add(gap) < self.mmpp_switch {
+                return Some(now + gap.max(1));
+            }
+            now = self.mmpp_switch;
+            self.mmpp_state ^= 1;
+            self.mmpp_switch = now + exp_ns(&mut self.rng, sojourn[self.mmpp_state]);
+        }
+        None
+    }
+}
+
+fn exp_ns(rng: &mut Rng, mean_s: f64) -> u64 {
+    SimTime::from_secs_f64(-mean_s * rng.next_open01().ln()).0
+}
+
+/// Lewis-Shedler thinning: candidates at the maximum rate, kept with probability rate(t)/max.
+fn thinning(p: &RateProfile, rng: &mut Rng, mut now: u64) -> Option<u64> {
+    let max = p.max();
+    if !(max > 0.0) {
+        return None;
+    }
+    loop {
+        now = now.saturating_add(exp_ns(rng, 1.0 / max).max(1));
+        if now == u64::MAX {
+            return None;
+        }
+        if rng.next_f64() * max < p.at(now) {
+            return Some(now);
+        }
+    }
+}
+
+/// Popularity of request keys.
+#[allow(missing_docs)] // fields are described on each variant
+#[derive(Debug, Clone)]
+pub enum KeyDist {
+    /// No keys (0).
+    None,
+    /// Uniform over `0..n`.
+    Uniform { n: u64 },
+    /// Zipf(alpha) over `0..n`: key 0 is the most popular.
+    Zipf { n: u64, alpha: f64, sampler: Zipf<f64> },
+    /// A fraction `hot_fraction` of the keys receives `hot_share` of the requests.
+    Hotspot { n: u64, hot_fraction: f64, hot_share: f64 },
+}
+
+impl KeyDist {
+    /// Zipf over `n` keys with exponent `alpha` (`None` for invalid parameters).
+    pub fn zipf(n: u64, alpha: f64) -> Option<KeyDist> {
+        Zipf::new(n as f64, alpha).ok().map(|sampler| KeyDist::Zipf { n, alpha, sampler })
+    }
+
+    /// Draws a key.
+    #[inline]
+    pub fn sample(&self, rng: &mut Rng) -> u64 {
+        match self {
+            KeyDist::None => 0,
+            KeyDist::Uniform { n } => rng.below(*n),
+            KeyDist::Zipf { sampler, n, .. } => (sampler.sample(rng) as u64).clamp(1, *n) - 1,
+            KeyDist::Hotspot { n, hot_fraction, hot_share } => {
+                let hot = ((*n as f64 * hot_fraction).ceil() as u64).clamp(1, *n);
+                if rng.next_f64() < *hot_share || hot == *n { rng.below(hot) } else { hot + rng.below(n - hot) }
+            }
+        }
+    }
+}
+
+/// Closed-loop virtual users.
+#[derive(Debug, Clone)]
+pub struct Users {
+    /// Active users over time (k6 stages; a constant count with a ramp-up is two points).
+    pub target: Stages,
+    /// Think time between a response and the next request.
+    pub think: Dist,
+}
+
+/// Who generates the load.
+#[derive(Debug, Clone)]
+pub enum Load {
+    /// Open arrivals.
+    Open(Arrivals),
+    /// Closed-loop users.
+    Closed(Users),
+}
+
+/// The request mix: cumulative class weights and the key distribution.
+#[derive(Debug, Clone)]
+pub struct Mix {
+    /// Cumulative probabilities of the classes, ending at 1.
+    pub cumulative: Vec<f64>,
+    /// Key popularity.
+    pub keys: KeyDist,
+}
+
+impl Mix {
+    /// Draws `(class, key)`.
+    #[inline]
+    pub fn draw(&self, rng: &mut Rng) -> (u16, u64) {
+        let class = if self.cumulative.len() == 1 { 0 } else { pick(rng, &self.cumulative) as u16 };
+        (class, self.keys.sample(rng))
+    }
+}
+
+/// One arrival of an open workload, as the real load generator consumes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Arrival {
+    /// Intended start, ns from the start of the run.
+    pub at_ns: u64,
+    /// Class index.
+    pub class: u32,
+    /// Key.
+    pub key: u64,
+}
+
+/// The arrivals of an open workload up to `end_ns`, as an iterator: exactly the sequence the
+/// simulator sees for the same seed (the `workload` and `mix` streams).
+#[derive(Debug)]
+pub struct ArrivalIter {
+    state: ArrivalState,
+    mix: Mix,
+    mix_rng: Rng,
+    now: u64,
+    end: u64,
+}
+
+impl ArrivalIter {
+    /// Arrivals of `process` with `mix`, seeded from `seed`, until `end_ns`.
+    pub fn new(process: Arrivals, mix: Mix, seed: u64, end_ns: u64) -> ArrivalIter {
+        let state = ArrivalState::new(process, Rng::stream(seed, STREAM_ARRIVALS));
+        ArrivalIter { state, mix, mix_rng: Rng::stream(seed, STREAM_MIX), now: 0, end: end_ns }
+    }
+}
+
+impl Iterator for ArrivalIter {
+    type Item = Arrival;
+    fn next(&mut self) -> Option<Arrival> {
+        let t = self.state.next_after(self.now).filter(|&t| t < self.end)?;
+        self.now = t;
+        let (class, key) = self.mix.draw(&mut self.mix_rng);
+        Some(Arrival { at_ns: t, class: u32::from(class), key })
+    }
+}
+
+/// Random stream of the arrival process.
+pub const STREAM_ARRIVALS: &str = "workload.arrivals";
+/// Random stream of the class and key draws.
+pub const STREAM_MIX: &str = "workload.mix";
+/// Random stream of think times.
+pub const STREAM_THINK: &str = "workload.think";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn count(process: Arrivals, end_s: f64) -> usize {
+        let mix = Mix { cumulative: vec![1.0], keys: KeyDist::None };
+        ArrivalIter::new(process, mix, 1, SimTime::from_secs_f64(end_s).0).count()
+    }
+
+    #[test]
+    fn poisson_count_matches_rate() {
+        let n = count(Arrivals::Poisson(RateProfile::Stages(Stages { start: 100.0, points: vec![] })), 1000.0);
+        assert!((n as f64 / 100_000.0 - 1.0).abs() < 0.01, "{n}");
+    }
+
+    #[test]
+    fn ramp_count_is_the_area_under_the_rate() {
+        let ramp = Stages { start: 0.0, points: vec![(SimTime::from_secs_f64(1000.0).0, 200.0)] };
+        let n = count(Arrivals::Poisson(RateProfile::Stages(ramp)), 1000.0);
+        assert!((n as f64 / 100_000.0 - 1.0).abs() < 0.015, "{n}");
+    }
+
+    #[test]
+    fn mmpp_mean_rate() {
+        let p = Arrivals::Mmpp { rates: [10.0, 190.0], sojourn: [3.0, 1.0] };
+        let n = count(p.clone(), 20_000.0);
+        assert!((n as f64 / (p.mean_rate() * 20_000.0) - 1.0).abs() < 0.03, "{n} vs {}", p.mean_rate());
+    }
+
+    #[test]
+    fn spike_profile_shape() {
+        let s = RateProfile::Spike { base: 10.0, multiplier: 5.0, at: 100, ramp: 10, hold: 20 };
+        assert_eq!(s.at(50), 10.0);
+        assert_eq!(s.at(105), 30.0);
+        assert_eq!(s.at(115), 50.0);
+        assert_eq!(s.at(135), 30.0);
+        assert_eq!(s.at(200), 10.0);
+        assert_eq!(s.max(), 50.0);
+    }
+
+    #[test]
+    fn zipf_key_zero_is_most_popular() {
+        let k = KeyDist::zipf(1000, 1.0).unwrap();
+        let mut rng = Rng::seed_from(3);
+        let mut counts = vec![0u32; 1000];
+        for _ in 0..100_000 {
+            counts[k.sample(&mut rng) as usize] += 1;
+        }
+        // P(key 0) = 1 / H_1000 = 0.1336.
+        assert!((f64::from(counts[0]) / 100_000.0 - 0.1336).abs() < 0.005);
+        assert!(counts[0] > counts[1] && counts[1] > counts[9]);
+    }
+
+    #[test]
+    fn hotspot_share() {
+        let k = KeyDist::Hotspot { n: 1000, hot_fraction: 0.1, hot_share: 0.8 };
+        let mut rng = Rng::seed_from(3);
+        let hot = (0..100_000).filter(|_| k.sample(&mut rng) < 100).count();
+        assert!((hot as f64 / 100_000.0 - 0.8).abs() < 0.01);
+    }
+}

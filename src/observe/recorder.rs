@@ -1,0 +1,243 @@
+//! The recorder and the per-replication statistics it produces.
+
+use hdrhistogram::Histogram;
+
+/// Why a request failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// The client's deadline passed.
+    Timeout,
+    /// A bounded queue was full.
+    Rejected,
+    /// The request failed (a fault, an error answer).
+    Failed,
+}
+
+impl ErrorKind {
+    /// All kinds, in report order.
+    pub const ALL: [ErrorKind; 3] = [ErrorKind::Timeout, ErrorKind::Rejected, ErrorKind::Failed];
+
+    /// Stable name used in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Rejected => "rejected",
+            ErrorKind::Failed => "failed",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// A latency histogram in nanoseconds: 1 µs to 10^15 ns, with `sigfig` significant digits.
+pub fn new_histogram(sigfig: u8) -> Histogram<u64> {
+    Histogram::new_with_bounds(1_000, 1_000_000_000_000_000, sigfig).expect("valid static bounds")
+}
+
+/// Counts and latencies of one request class (or of all classes).
+#[derive(Debug, Clone)]
+pub struct ClassStats {
+    /// Arrivals in the measured window.
+    pub arrived: u64,
+    /// Successful completions of those arrivals.
+    pub completed: u64,
+    /// Failures by [`ErrorKind`] index.
+    pub failed: [u64; 3],
+    /// Latency of successful completions, ns.
+    pub latency: Histogram<u64>,
+    /// Sum of latencies, ns (exact mean).
+    pub latency_sum: f64,
+}
+
+impl ClassStats {
+    fn new() -> ClassStats {
+        ClassStats { arrived: 0, completed: 0, failed: [0; 3], latency: new_histogram(3), latency_sum: 0.0 }
+    }
+
+    /// Total failures.
+    pub fn failed_total(&self) -> u64 {
+        self.failed.iter().sum()
+    }
+
+    /// Mean latency, ns.
+    pub fn mean_ns(&self) -> f64 {
+        if self.completed == 0 { 0.0 } else { self.latency_sum / self.completed as f64 }
+    }
+
+    fn merge(&mut self, o: &ClassStats) {
+        self.arrived += o.arrived;
+        self.completed += o.completed;
+        for i in 0..3 {
+            self.failed[i] += o.failed[i];
+        }
+        self.latency.add(&o.latency).expect("same bounds");
+        self.latency_sum += o.latency_sum;
+    }
+}
+
+/// One time bucket of the whole run (warm-up included, so transients are visible).
+#[derive(Debug, Clone, Default)]
+pub struct BucketStats {
+    /// Arrivals.
+    pub arrivals: u64,
+    /// Successful completions.
+    pub completed: u64,
+    /// Failures.
+    pub errors: u64,
+    /// Latencies of completions in this bucket (2 significant digits), created on first use.
+    pub latency: Option<Histogram<u64>>,
+    /// Per station: time-average busy workers and waiting requests.
+    pub stations: Vec<(f64, f64)>,
+    /// Per station: workers provisioned.
+    pub instances: Vec<f64>,
+}
+
+/// Time-averaged figures of one station over the measured window.
+#[derive(Debug, Clone, Default)]
+pub struct StationStats {
+    /// Station name.
+    pub name: String,
+    /// Busy fraction of the workers.
+    pub utilization: f64,
+    /// Mean number waiting.
+    pub mean_queue: f64,
+    /// Mean number of workers provisioned.
+    pub workers: f64,
+}
+
+/// Everything one replication measured.
+#[derive(Debug, Clone)]
+pub struct RepStats {
+    /// Per class.
+    pub classes: Vec<ClassStats>,
+    /// All classes together.
+    pub total: ClassStats,
+    /// Per station.
+    pub stations: Vec<StationStats>,
+    /// Time buckets.
+    pub buckets: Vec<BucketStats>,
+    /// Bucket width, ns.
+    pub bucket_ns: u64,
+    /// Length of the measured window, ns.
+    pub window_ns: u64,
+    /// Measured arrivals still in flight at the end.
+    pub in_flight: u64,
+    /// Time-average number of measured requests in the system (for Little's law).
+    pub mean_in_system: f64,
+    /// Events processed (engine work, for benchmarks).
+    pub events: u64,
+}
+
+/// Records arrivals, completions and failures as they happen.
+#[derive(Debug)]
+pub struct Recorder {
+    warmup: u64,
+    bucket: u64,
+    classes: Vec<ClassStats>,
+    buckets: Vec<BucketStats>,
+    in_system: u64,
+    in_system_area: f64,
+    last: u64,
+}
+
+impl Recorder {
+    /// A recorder for `n_classes`, measuring from `warmup` ns, over `horizon` ns in buckets of
+    /// `bucket` ns.
+    pub fn new(n_classes: usize, warmup: u64, horizon: u64, bucket: u64) -> Recorder {
+        let n_buckets = horizon.div_ceil(bucket.max(1)) as usize;
+        Recorder {
+            warmup,
+            bucket: bucket.max(1),
+            classes: (0..n_classes).map(|_| ClassStats::new()).collect(),
+            buckets: vec![BucketStats::default(); n_buckets.max(1)],
+            in_system: 0,
+            in_system_area: 0.0,
+            last: warmup,
+        }
+    }
+
+    #[inline]
+    fn bucket_mut(&mut self, now: u64) -> &mut BucketStats {
+        let i = ((now / self.bucket) as usize).min(self.buckets.len() - 1);
+        &mut self.buckets[i]
+    }
+
+    #[inline]
+    fn track(&mut self, now: u64, delta: i64) {
+        if now > self.last {
+            self.in_system_area += (now - self.last) as f64 * self.in_system as f64;
+            self.last = now;
+        }
+        self.in_system = self.in_system.wrapping_add_signed(delta);
+    }
+
+    /// A request of `class` arrived at `now`. Returns whether it is measured.
+    #[inline]
+    pub fn arrive(&mut self, class: u16, now: u64) -> bool {
+        self.bucket_mut(now).arrivals += 1;
+        if now < self.warmup {
+            return false;
+        }
+        self.classes[class as usize].arrived += 1;
+        self.track(now, 1);
+        true
+    }
+
+    /// A request created at `created` completed successfully at `now`.
+    #[inline]
+    pub fn complete(&mut self, class: u16, created: u64, now: u64) {
+        let latency = now - created;
+        let b = self.bucket_mut(now);
+        b.completed += 1;
+        b.latency.get_or_insert_with(|| new_histogram(2)).saturating_record(latency);
+        if created < self.warmup {
+            return;
+        }
+        let c = &mut self.classes[class as usize];
+        c.completed += 1;
+        c.latency.saturating_record(latency);
+        c.latency_sum += latency as f64;
+        self.track(now, -1);
+    }
+
+    /// A request created at `created` failed at `now`.
+    #[inline]
+    pub fn fail(&mut self, class: u16, kind: ErrorKind, created: u64, now: u64) {
+        self.bucket_mut(now).errors += 1;
+        if created < self.warmup {
+            return;
+        }
+        self.classes[class as usize].failed[kind.index()] += 1;
+        self.track(now, -1);
+    }
+
+    /// Stores a station sample for the bucket that ends at `now`.
+    pub fn sample_stations(&mut self, bucket_end: u64, samples: Vec<(f64, f64)>, instances: Vec<f64>) {
+        let b = self.bucket_mut(bucket_end.saturating_sub(1));
+        b.stations = samples;
+        b.instances = instances;
+    }
+
+    /// Ends the run at `end` ns; `stations` are the measured-window station figures.
+    pub fn finish(mut self, end: u64, stations: Vec<StationStats>, events: u64) -> RepStats {
+        self.track(end, 0);
+        let mut total = ClassStats::new();
+        for c in &self.classes {
+            total.merge(c);
+        }
+        let window_ns = end.saturating_sub(self.warmup).max(1);
+        RepStats {
+            in_flight: total.arrived - total.completed - total.failed_total(),
+            mean_in_system: self.in_system_area / window_ns as f64,
+            classes: self.classes,
+            total,
+            stations,
+            buckets: self.buckets,
+            bucket_ns: self.bucket,
+            window_ns,
+            events,
+        }
+    }
+}
