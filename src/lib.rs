@@ -32,7 +32,9 @@
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
 pub mod report;
+pub mod run;
 pub mod stats;
 pub mod engine;
 pub mod model;
 pub mod observe;
+pub mod scenario;

@@ -66,6 +66,18 @@ pub struct Station {
     last: u64,
     busy_area: f64,
     queue_area: f64,
+    counts: VisitCounts,
+}
+
+/// Visit counters of a station.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct VisitCounts {
+    /// Visits that arrived.
+    pub arrivals: u64,
+    /// Visits that had to wait (FIFO: no free worker on arrival).
+    pub waited: u64,
+    /// Visits rejected by a full queue.
+    pub rejected: u64,
 }
 
 #[derive(Debug, Default)]
@@ -88,7 +100,7 @@ impl Station {
     /// A station with component index `id`, its stream seeded from `seed` and its name.
     pub fn new(spec: StationSpec, id: u32, seed: u64) -> Station {
         let rng = Rng::stream(seed, &spec.name);
-        Station { spec, id, rng, busy: 0, queue: VecDeque::new(), ps: Ps::default(), last: 0, busy_area: 0.0, queue_area: 0.0 }
+        Station { spec, id, rng, busy: 0, queue: VecDeque::new(), ps: Ps::default(), last: 0, busy_area: 0.0, queue_area: 0.0, counts: VisitCounts::default() }
     }
 
     /// Its configuration.
@@ -112,6 +124,11 @@ impl Station {
         }
     }
 
+    /// Visit counters since the start.
+    pub fn counts(&self) -> VisitCounts {
+        self.counts
+    }
+
     /// Integrals of busy workers and waiting requests over time, up to `now` (ns units).
     pub fn areas(&mut self, now: u64) -> (f64, f64) {
         self.account(now);
@@ -132,6 +149,7 @@ impl Station {
     #[inline]
     pub fn arrive(&mut self, req: u32, class: u16, deadline: u64, ctx: &mut Ctx<'_>, out: &mut Vec<Outcome>) {
         self.account(ctx.now().0);
+        self.counts.arrivals += 1;
         match self.spec.discipline {
             Discipline::Fifo => self.arrive_fifo(req, class, deadline, ctx, out),
             Discipline::ProcessorSharing => self.arrive_ps(req, class, ctx, out),
@@ -148,8 +166,10 @@ impl Station {
             self.busy += 1;
             self.start(req, class, ctx);
         } else if self.full() {
+            self.counts.rejected += 1;
             out.push(Outcome::Failed(req, ErrorKind::Rejected));
         } else {
+            self.counts.waited += 1;
             self.queue.push_back(Waiting { req, class, deadline });
         }
     }
@@ -196,6 +216,7 @@ impl Station {
 
     fn arrive_ps(&mut self, req: u32, class: u16, ctx: &mut Ctx<'_>, out: &mut Vec<Outcome>) {
         if self.full() && self.ps.tags.len() as u32 >= self.spec.workers {
+            self.counts.rejected += 1;
             out.push(Outcome::Failed(req, ErrorKind::Rejected));
             return;
         }

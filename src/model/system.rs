@@ -2,7 +2,7 @@
 
 use super::dist::Dist;
 use super::request::{NONE, Request, Requests};
-use super::station::{Outcome, Station, StationSpec};
+use super::station::{Outcome, Station, StationSpec, VisitCounts};
 use super::workload::{ArrivalState, Load, Mix, STREAM_ARRIVALS, STREAM_MIX, STREAM_THINK, Users};
 use crate::engine::{Calendar, Ctx, Event, Rng, SimTime};
 use crate::observe::{ErrorKind, Recorder, RepStats, StationStats};
@@ -75,6 +75,7 @@ pub struct System {
     delay_rng: Rng,
     samples: Vec<(f64, f64)>,
     warm_areas: Vec<(f64, f64)>,
+    warm_counts: Vec<VisitCounts>,
     duration: u64,
     warmup: u64,
     bucket: u64,
@@ -94,6 +95,7 @@ impl System {
             classes: spec.classes.clone(),
             samples: vec![(0.0, 0.0); stations.len()],
             warm_areas: vec![(0.0, 0.0); stations.len()],
+            warm_counts: vec![VisitCounts::default(); stations.len()],
             stations,
             reqs: Requests::default(),
             cal: Calendar::new(),
@@ -152,7 +154,7 @@ impl System {
             WORKLOAD => self.on_user_wake(now, ev.data as u32),
             ROUTER if ev.kind == DELAY_DONE => self.step_done(now, ev.data as u32),
             ROUTER if ev.kind == SAMPLE => self.on_sample(now),
-            ROUTER => self.warm_areas = self.stations.iter_mut().map(|s| s.areas(now)).collect(),
+            ROUTER => self.on_warmup_end(now),
             s => {
                 let mut ctx = Ctx::new(SimTime(now), &mut self.cal);
                 self.stations[(s - FIRST_STATION) as usize].depart(ev, &mut ctx, &mut self.out);
@@ -295,13 +297,22 @@ impl System {
         }
     }
 
+    fn on_warmup_end(&mut self, now: u64) {
+        self.warm_areas = self.stations.iter_mut().map(|s| s.areas(now)).collect();
+        self.warm_counts = self.stations.iter().map(Station::counts).collect();
+    }
+
     fn station_stats(&mut self) -> Vec<StationStats> {
         let window = self.duration.saturating_sub(self.warmup).max(1) as f64;
         let warm = self.warm_areas.clone();
         self.stations.iter_mut().enumerate().map(|(i, s)| {
             let (busy, queue) = s.areas(self.duration);
             let workers = f64::from(s.spec().workers);
+            let (c, w) = (s.counts(), self.warm_counts[i]);
             StationStats {
+                arrivals: c.arrivals - w.arrivals,
+                waited: c.waited - w.waited,
+                rejected: c.rejected - w.rejected,
                 name: s.spec().name.clone(),
                 utilization: (busy - warm[i].0) / window / workers,
                 mean_queue: (queue - warm[i].1) / window,

@@ -279,6 +279,27 @@ pub enum Load {
     Closed(Users),
 }
 
+impl Load {
+    /// The same load with rates (or user counts) multiplied by `k`.
+    pub fn scaled(&self, k: f64) -> Load {
+        match self {
+            Load::Open(a) => Load::Open(a.scaled(k)),
+            Load::Closed(u) => Load::Closed(Users {
+                target: Stages { start: u.target.start * k, points: u.target.points.iter().map(|&(t, v)| (t, v * k)).collect() },
+                think: u.think.clone(),
+            }),
+        }
+    }
+
+    /// Offered intensity: mean arrival rate (open) or peak users (closed).
+    pub fn intensity(&self) -> f64 {
+        match self {
+            Load::Open(a) => a.mean_rate(),
+            Load::Closed(u) => u.target.max(),
+        }
+    }
+}
+
 /// The request mix: cumulative class weights and the key distribution.
 #[derive(Debug, Clone)]
 pub struct Mix {

@@ -105,6 +105,12 @@ pub struct StationStats {
     pub mean_queue: f64,
     /// Mean number of workers provisioned.
     pub workers: f64,
+    /// Visits arriving in the measured window.
+    pub arrivals: u64,
+    /// Of those, visits that waited for a worker.
+    pub waited: u64,
+    /// Of those, visits rejected by a full queue.
+    pub rejected: u64,
 }
 
 /// Everything one replication measured.

@@ -1,0 +1,286 @@
+//! Commands, flags and exit codes: 0 ok, 1 an SLO failed under `--fail-on-slo`, 2 bad input or
+//! usage. Errors are printed with their whole cause chain; nothing panics on bad input.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use scalesim::report::{self, Formats, Manifest};
+use scalesim::run::{self, RunOptions, Shard};
+use scalesim::scenario::{self, ScenarioError};
+
+#[derive(Parser, Debug)]
+#[command(name = "scalesim", version, about = "Compare scalability strategies before building them: simulate, run for real, report.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Simulate every strategy of a scenario and write the summary, plots and report.
+    Run(RunArgs),
+    /// Load and validate a scenario without running it.
+    Check(CheckArgs),
+    /// Compare the simulator against closed-form queueing theory (M/M/1, M/M/c, M/D/1, M/G/1, M/M/c/K).
+    Validate(ValidateArgs),
+    /// List the scenarios in a folder (default `sims/`).
+    List {
+        /// Folder to list.
+        #[arg(default_value = "sims")]
+        dir: PathBuf,
+    },
+    /// Merge the outputs of `run --shard I/N` into the single-run result.
+    Merge {
+        /// Shard output folders.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Where to write the merged result.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+struct CommonArgs {
+    /// Override a named parameter or a field path, e.g. `--set rate=4` or `--set duration=2h`.
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    sets: Vec<String>,
+}
+
+#[derive(clap::Args, Debug)]
+struct RunArgs {
+    /// The scenario file.
+    file: PathBuf,
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Output folder (default `results/<scenario>/`).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Root seed (overrides the scenario's).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Replications (overrides the scenario's).
+    #[arg(long)]
+    replications: Option<u32>,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long, default_value_t = 0)]
+    jobs: usize,
+    /// What to print on standard output.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Print nothing but errors.
+    #[arg(long)]
+    quiet: bool,
+    /// Exit with status 1 when a strategy misses an SLO.
+    #[arg(long)]
+    fail_on_slo: bool,
+    /// Run shard I of N of the sweep points (see `scalesim merge`).
+    #[arg(long, value_name = "I/N")]
+    shard: Option<Shard>,
+    /// Run twice and fail unless both summaries are identical.
+    #[arg(long)]
+    check_determinism: bool,
+}
+
+#[derive(clap::Args, Debug)]
+struct CheckArgs {
+    /// The scenario file.
+    file: PathBuf,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+#[derive(clap::Args, Debug)]
+struct ValidateArgs {
+    /// Customers per model.
+    #[arg(long, default_value_t = 1_000_000)]
+    customers: u64,
+    /// Replications per model.
+    #[arg(long, default_value_t = 5)]
+    replications: u32,
+    /// Root seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum Format {
+    Table,
+    Json,
+    Csv,
+}
+
+/// Exit status for an input error.
+const BAD_INPUT: i32 = 2;
+
+/// Runs the command line and returns the exit status.
+pub(crate) fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { BAD_INPUT } else { 0 };
+        }
+    };
+    match dispatch(cli.command) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            BAD_INPUT
+        }
+    }
+}
+
+fn dispatch(cmd: Command) -> Result<i32> {
+    match cmd {
+        Command::Run(a) => cmd_run(a),
+        Command::Check(a) => cmd_check(a),
+        Command::Validate(a) => cmd_validate(a),
+        Command::List { dir } => cmd_list(&dir),
+        Command::Merge { dirs, out } => cmd_merge(&dirs, &out),
+    }
+}
+
+fn load(file: &Path, sets: &[String]) -> Result<scenario::Loaded> {
+    scenario::load(file, sets).map_err(|e: ScenarioError| anyhow::anyhow!("{e}"))
+}
+
+fn cmd_check(a: CheckArgs) -> Result<i32> {
+    let l = load(&a.file, &a.common.sets)?;
+    let b = &l.base;
+    println!("{}: ok ({}, hash {})", a.file.display(), b.name, l.hash);
+    println!("  stations: {}", b.station_names.join(", "));
+    println!("  classes: {}", b.class_names.join(", "));
+    println!("  strategies: {}", l.strategies.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", "));
+    if let Some(sw) = &l.sweep {
+        println!("  sweep: {} over {:?}", sw.param, sw.values);
+    }
+    Ok(0)
+}
+
+fn cmd_run(a: RunArgs) -> Result<i32> {
+    let started = Instant::now();
+    let loaded = load(&a.file, &a.common.sets)?;
+    let opts = RunOptions {
+        jobs: a.jobs,
+        replications: a.replications,
+        seed: a.seed,
+        progress: !a.quiet && std::io::stderr().is_terminal(),
+        shard: a.shard,
+    };
+    let mut rep = run::run(&loaded, &opts);
+    if let (Some(cap), true) = (&loaded.capacity, a.shard.is_none_or(|s| s.index == 0)) {
+        let seed = a.seed.unwrap_or(loaded.base.seed);
+        let reps = a.replications.unwrap_or(loaded.base.replications).max(1);
+        rep.summary.capacity = run::with_pool(a.jobs, || run::capacity_search(&loaded, cap, seed, reps));
+    }
+    if a.check_determinism {
+        let again = run::run(&loaded, &RunOptions { jobs: 1, progress: false, ..opts.clone() });
+        if again.summary != rep.summary || again.timeseries != rep.timeseries {
+            bail!("determinism check failed: two runs of {} gave different results", a.file.display());
+        }
+    }
+    let out = a.out.clone().unwrap_or_else(|| PathBuf::from("results").join(&loaded.base.name));
+    let manifest = manifest(&loaded, rep.summary.seed, started.elapsed().as_secs_f64(), "sim");
+    report::write_all(&rep, &out, &manifest, &Formats::default()).with_context(|| format!("writing results to {}", out.display()))?;
+    if let Some(shard) = a.shard {
+        write_shard(&out, shard, &rep)?;
+    }
+    print_result(&rep, a.format, a.quiet, &out)?;
+    Ok(if a.fail_on_slo && rep.summary.strategies.iter().any(|s| !s.slo.passed) { 1 } else { 0 })
+}
+
+fn print_result(rep: &report::summary::Report, format: Format, quiet: bool, out: &Path) -> Result<()> {
+    if quiet {
+        return Ok(());
+    }
+    match format {
+        Format::Table => {
+            print!("{}", report::render_table(&rep.summary, std::io::stdout().is_terminal()));
+            println!("results: {}", out.display());
+        }
+        Format::Json => println!("{}", serde_json::to_string_pretty(&rep.summary)?),
+        Format::Csv => print!("{}", report::summary_csv(&rep.summary)),
+    }
+    Ok(())
+}
+
+const SHARD_FILE: &str = "shard.json";
+
+fn write_shard(out: &Path, shard: Shard, rep: &report::summary::Report) -> Result<()> {
+    let body = serde_json::to_vec(&(shard, rep))?;
+    report::write_atomic(&out.join(SHARD_FILE), &body).context("writing the shard file")?;
+    Ok(())
+}
+
+fn cmd_merge(dirs: &[PathBuf], out: &Path) -> Result<i32> {
+    let started = Instant::now();
+    let mut parts = Vec::new();
+    for d in dirs {
+        let path = d.join(SHARD_FILE);
+        let text = std::fs::read(&path).with_context(|| format!("reading {} (was it written by `run --shard`?)", path.display()))?;
+        let part: (Shard, report::summary::Report) = serde_json::from_slice(&text).with_context(|| format!("parsing {}", path.display()))?;
+        parts.push(part);
+    }
+    let rep = run::merge_reports(parts).map_err(anyhow::Error::msg)?;
+    let manifest = Manifest {
+        scenario: rep.summary.scenario.clone(),
+        scenario_hash: rep.summary.scenario_hash.clone(),
+        seed: rep.summary.seed,
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        git_revision: git_revision(),
+        command_line: std::env::args().collect(),
+        wall_time_s: started.elapsed().as_secs_f64(),
+        mode: rep.summary.mode.clone(),
+    };
+    report::write_all(&rep, out, &manifest, &Formats::default())?;
+    println!("merged {} shards into {}", dirs.len(), out.display());
+    Ok(0)
+}
+
+fn manifest(l: &scenario::Loaded, seed: u64, wall: f64, mode: &str) -> Manifest {
+    Manifest {
+        scenario: l.base.name.clone(),
+        scenario_hash: l.hash.clone(),
+        seed,
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        git_revision: git_revision(),
+        command_line: std::env::args().collect(),
+        wall_time_s: wall,
+        mode: mode.to_string(),
+    }
+}
+
+fn git_revision() -> Option<String> {
+    let out = std::process::Command::new("git").args(["rev-parse", "--short=12", "HEAD"]).output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+fn cmd_list(dir: &Path) -> Result<i32> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    for f in files {
+        match scenario::load(&f, &[]) {
+            Ok(l) => println!("{:<36} {}", f.display(), first_line(&l.base.description)),
+            Err(e) => println!("{:<36} INVALID: {e}", f.display()),
+        }
+    }
+    Ok(0)
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or("")
+}
+
+fn cmd_validate(a: ValidateArgs) -> Result<i32> {
+    let rows = scalesim::run::validate::validate_all(a.customers, a.replications, a.seed);
+    print!("{}", scalesim::run::validate::render(&rows));
+    Ok(if rows.iter().all(|r| r.within_tolerance()) { 0 } else { 1 })
+}

@@ -1,0 +1,210 @@
+//! From replications to the summary: means with Student-t intervals, SLO verdicts, cost, paired
+//! differences against the first strategy, time series and CDFs.
+
+use std::collections::BTreeMap;
+
+use super::metrics::{LATENCY_KEYS, Metrics, RepMetrics};
+use crate::observe::{ErrorKind, new_histogram};
+use crate::report::summary::*;
+use crate::scenario::{Loaded, Scenario};
+use crate::stats::ci::{paired_diff, t_interval};
+
+const LEVEL: f64 = 0.95;
+
+fn mean_ci(xs: &[f64]) -> (f64, f64) {
+    let i = t_interval(xs, LEVEL);
+    (i.mean, i.half_width)
+}
+
+fn latency(v: [f64; 7], extra: BTreeMap<String, f64>) -> Latency {
+    Latency { mean: v[0], p50: v[1], p90: v[2], p95: v[3], p99: v[4], p999: v[5], max: v[6], extra }
+}
+
+/// `99.99` -> `p99.99`, `99.9` -> `p99.9`.
+fn pct_key(p: f64) -> String {
+    format!("p{p}")
+}
+
+fn latency_block(ms: &[&Metrics], pcts: &[f64]) -> (Latency, Latency) {
+    let (mut m, mut h) = ([0.0; 7], [0.0; 7]);
+    for k in 0..7 {
+        (m[k], h[k]) = mean_ci(&ms.iter().map(|x| x.latency[k]).collect::<Vec<_>>());
+    }
+    let (mut em, mut eh) = (BTreeMap::new(), BTreeMap::new());
+    for (i, p) in pcts.iter().enumerate() {
+        let (a, b) = mean_ci(&ms.iter().map(|x| x.extra[i]).collect::<Vec<_>>());
+        em.insert(pct_key(*p), a);
+        eh.insert(pct_key(*p), b);
+    }
+    (latency(m, em), latency(h, eh))
+}
+
+fn avg(ms: &[&Metrics], f: impl Fn(&Metrics) -> f64) -> f64 {
+    ms.iter().map(|m| f(m)).sum::<f64>() / ms.len().max(1) as f64
+}
+
+fn class_summary(name: &str, ms: &[&Metrics], pcts: &[f64]) -> ClassSummary {
+    let (latency_ms, latency_ms_ci95) = latency_block(ms, pcts);
+    ClassSummary {
+        name: name.to_string(),
+        requests: avg(ms, |m| m.arrived as f64),
+        completed: avg(ms, |m| m.completed as f64),
+        failed: avg(ms, |m| m.failed_total() as f64),
+        throughput_rps: avg(ms, |m| m.throughput),
+        latency_ms,
+        latency_ms_ci95,
+    }
+}
+
+/// Summarizes one strategy's replications; `baseline` enables paired differences.
+pub fn summarize_strategy(name: &str, sc: &Scenario, reps: &[&RepMetrics], baseline: Option<&[&RepMetrics]>) -> StrategySummary {
+    let totals: Vec<&Metrics> = reps.iter().map(|r| &r.total).collect();
+    let c = class_summary(name, &totals, &sc.percentiles);
+    let errors = ErrorKind::ALL.iter().enumerate().map(|(i, k)| (k.name().to_string(), avg(&totals, |m| m.failed[i] as f64))).collect();
+    let error_rate = avg(&totals, Metrics::error_rate);
+    let mut s = StrategySummary {
+        name: name.to_string(),
+        requests: c.requests,
+        completed: c.completed,
+        failed: c.failed,
+        errors,
+        error_rate,
+        availability: 1.0 - error_rate,
+        throughput_rps: c.throughput_rps,
+        latency_ms: c.latency_ms,
+        latency_ms_ci95: c.latency_ms_ci95,
+        classes: classes(sc, reps),
+        components: components(reps),
+        ..Default::default()
+    };
+    s.cost = cost(sc, &s);
+    s.slo = slo(sc, &s);
+    if let Some(base) = baseline.filter(|b| !std::ptr::eq(b.as_ptr(), reps.as_ptr()) && b.len() == reps.len()) {
+        s.vs_baseline = paired(reps, base);
+    }
+    s
+}
+
+fn classes(sc: &Scenario, reps: &[&RepMetrics]) -> Vec<ClassSummary> {
+    sc.class_names.iter().enumerate().map(|(i, n)| {
+        let ms: Vec<&Metrics> = reps.iter().map(|r| &r.classes[i]).collect();
+        class_summary(n, &ms, &sc.percentiles)
+    }).collect()
+}
+
+fn components(reps: &[&RepMetrics]) -> Vec<ComponentSummary> {
+    let Some(first) = reps.first() else { return Vec::new() };
+    (0..first.stations.len()).map(|i| {
+        let f = |g: &dyn Fn(&crate::observe::StationStats) -> f64| reps.iter().map(|r| g(&r.stations[i])).sum::<f64>() / reps.len() as f64;
+        let mut metrics = BTreeMap::new();
+        metrics.insert("workers".to_string(), f(&|s| s.workers));
+        ComponentSummary { name: first.stations[i].name.clone(), utilization: f(&|s| s.utilization), mean_queue: f(&|s| s.mean_queue), metrics }
+    }).collect()
+}
+
+fn cost(sc: &Scenario, s: &StrategySummary) -> Cost {
+    let workers: f64 = s.components.iter().zip(&sc.prices.worker_hour).map(|(c, p)| c.metrics.get("workers").copied().unwrap_or(0.0) * p).sum();
+    let per_hour = workers + sc.prices.fixed_per_hour + s.throughput_rps * 3600.0 * sc.prices.per_million_requests / 1e6;
+    let per_million = if s.throughput_rps > 0.0 { per_hour / (s.throughput_rps * 3600.0) * 1e6 } else { 0.0 };
+    Cost { per_hour, per_million_requests: per_million }
+}
+
+fn slo(sc: &Scenario, s: &StrategySummary) -> SloResult {
+    let mut checks = Vec::new();
+    let mut check = |name: String, metric: &str, threshold: f64, value: f64, passed: bool| {
+        checks.push(SloCheck { name, metric: metric.to_string(), threshold, value, passed });
+    };
+    for (stat, ms) in &sc.slo.latency_ms {
+        let k = LATENCY_KEYS.iter().position(|k| k == stat).unwrap_or(4);
+        let v = [s.latency_ms.mean, s.latency_ms.p50, s.latency_ms.p90, s.latency_ms.p95, s.latency_ms.p99, s.latency_ms.p999, s.latency_ms.max][k];
+        check(format!("{stat} <= {ms}ms"), &format!("latency_ms.{stat}"), *ms, v, v <= *ms);
+    }
+    if let Some(x) = sc.slo.max_error_rate {
+        check(format!("error rate <= {}%", x * 100.0), "error_rate", x, s.error_rate, s.error_rate <= x);
+    }
+    if let Some(x) = sc.slo.min_availability {
+        check(format!("availability >= {}%", x * 100.0), "availability", x, s.availability, s.availability >= x);
+    }
+    if let Some(x) = sc.slo.min_throughput {
+        check(format!("throughput >= {x} rps"), "throughput_rps", x, s.throughput_rps, s.throughput_rps >= x);
+    }
+    SloResult { passed: checks.iter().all(|c| c.passed), checks }
+}
+
+fn paired(reps: &[&RepMetrics], base: &[&RepMetrics]) -> Vec<PairedDiff> {
+    let metric = |name: &str, f: &dyn Fn(&Metrics) -> f64| {
+        let a: Vec<f64> = reps.iter().map(|r| f(&r.total)).collect();
+        let b: Vec<f64> = base.iter().map(|r| f(&r.total)).collect();
+        let i = paired_diff(&a, &b, LEVEL);
+        PairedDiff { metric: name.to_string(), baseline: String::new(), mean: i.mean, ci95: i.half_width }
+    };
+    vec![
+        metric("latency_ms.mean", &|m| m.latency[0]),
+        metric("latency_ms.p99", &|m| m.latency[4]),
+        metric("throughput_rps", &|m| m.throughput),
+        metric("error_rate", &Metrics::error_rate),
+    ]
+}
+
+/// Builds the report of the base point: summary, time series and CDFs.
+pub fn summary_for(loaded: &Loaded, names: &[&str], groups: &[Vec<&RepMetrics>], seed: u64, reps: u32) -> Report {
+    let base = groups.first().map(Vec::as_slice);
+    let strategies: Vec<StrategySummary> = names.iter().zip(groups).zip(&loaded.strategies).map(|((n, g), s)| {
+        let mut ss = summarize_strategy(n, &s.scenario, g, base);
+        for d in &mut ss.vs_baseline {
+            d.baseline = names[0].to_string();
+        }
+        ss
+    }).collect();
+    let horizon = loaded.base.system.duration.saturating_sub(loaded.base.system.warmup) as f64 / 1e9;
+    let summary = Summary {
+        schema: SCHEMA_VERSION,
+        scenario: loaded.base.name.clone(),
+        scenario_hash: loaded.hash.clone(),
+        seed,
+        replications: reps,
+        mode: "sim".into(),
+        horizon_s: horizon,
+        strategies,
+        points: Vec::new(),
+        capacity: Vec::new(),
+    };
+    Report {
+        summary,
+        timeseries: timeseries(names, groups),
+        cdfs: names.iter().zip(groups).map(|(n, g)| cdf(n, g)).collect(),
+        description: loaded.base.description.clone(),
+        scenario_text: loaded.text.clone(),
+    }
+}
+
+fn timeseries(names: &[&str], groups: &[Vec<&RepMetrics>]) -> Vec<SeriesRow> {
+    let mut rows = Vec::new();
+    for (n, g) in names.iter().zip(groups) {
+        for (r, m) in g.iter().enumerate() {
+            rows.extend(m.series.iter().map(|(t, metric, value)| SeriesRow {
+                strategy: n.to_string(), replication: r as u32, t_s: *t, metric: metric.clone(), value: *value,
+            }));
+        }
+    }
+    rows
+}
+
+/// The pooled latency CDF of a strategy's replications, at quantiles dense in the tail.
+fn cdf(name: &str, reps: &[&RepMetrics]) -> Cdf {
+    let mut h = new_histogram(3);
+    for r in reps {
+        if let Some(x) = &r.histogram {
+            h.add(x).ok();
+        }
+    }
+    let mut points = Vec::new();
+    if h.len() > 0 {
+        let qs = (0..100).map(|i| f64::from(i) / 100.0).chain((0..=40).map(|i| 1.0 - 10f64.powf(-2.0 - f64::from(i) / 10.0)));
+        for q in qs {
+            points.push((h.value_at_quantile(q) as f64 / 1e6, q));
+        }
+        points.push((h.max() as f64 / 1e6, 1.0));
+    }
+    Cdf { strategy: name.to_string(), points }
+}

@@ -1,0 +1,114 @@
+//! One replication reduced to numbers.
+
+use hdrhistogram::Histogram;
+
+use crate::observe::{ClassStats, RepStats, StationStats};
+
+/// Counts and latency statistics of one class (or all) in one replication.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Metrics {
+    /// Measured arrivals.
+    pub arrived: u64,
+    /// Successful completions.
+    pub completed: u64,
+    /// Failures by kind (timeout, rejected, failed).
+    pub failed: [u64; 3],
+    /// Completions per second of the measured window.
+    pub throughput: f64,
+    /// Latency in ms: mean, p50, p90, p95, p99, p99.9, max.
+    pub latency: [f64; 7],
+    /// Extra percentiles in ms, in the scenario's order.
+    pub extra: Vec<f64>,
+}
+
+/// Keys of [`Metrics::latency`], as in `summary.json`.
+pub(crate) const LATENCY_KEYS: [&str; 7] = ["mean", "p50", "p90", "p95", "p99", "p999", "max"];
+
+impl Metrics {
+    fn from_class(c: &ClassStats, window_s: f64, extra: &[f64]) -> Metrics {
+        let q = |p: f64| if c.completed == 0 { 0.0 } else { c.latency.value_at_quantile(p) as f64 / 1e6 };
+        let max = if c.completed == 0 { 0.0 } else { c.latency.max() as f64 / 1e6 };
+        Metrics {
+            arrived: c.arrived,
+            completed: c.completed,
+            failed: c.failed,
+            throughput: c.completed as f64 / window_s,
+            latency: [c.mean_ns() / 1e6, q(0.5), q(0.9), q(0.95), q(0.99), q(0.999), max],
+            extra: extra.iter().map(|p| q(p / 100.0)).collect(),
+        }
+    }
+
+    /// Total failures.
+    pub fn failed_total(&self) -> u64 {
+        self.failed.iter().sum()
+    }
+
+    /// Failed / (completed + failed).
+    pub fn error_rate(&self) -> f64 {
+        let n = self.completed + self.failed_total();
+        if n == 0 { 0.0 } else { self.failed_total() as f64 / n as f64 }
+    }
+}
+
+/// One replication: totals, classes, stations, and (for the base point) time series and the
+/// latency histogram.
+#[derive(Debug, Clone)]
+pub struct RepMetrics {
+    /// All classes.
+    pub total: Metrics,
+    /// Per class.
+    pub classes: Vec<Metrics>,
+    /// Per station.
+    pub stations: Vec<StationStats>,
+    /// Measured requests still in flight at the end.
+    pub in_flight: u64,
+    /// Time-average number of measured requests in the system.
+    pub mean_in_system: f64,
+    /// Events processed.
+    pub events: u64,
+    /// Measured window, seconds.
+    pub window_s: f64,
+    /// `(t_s, metric, value)` rows.
+    pub series: Vec<(f64, String, f64)>,
+    /// Latency histogram of all classes (kept only with detail).
+    pub histogram: Option<Histogram<u64>>,
+}
+
+impl RepMetrics {
+    /// Reduces `stats`; `detail` keeps the time series and histogram.
+    pub fn from_stats(stats: &RepStats, extra: &[f64], detail: bool) -> RepMetrics {
+        let window_s = stats.window_ns as f64 / 1e9;
+        RepMetrics {
+            total: Metrics::from_class(&stats.total, window_s, extra),
+            classes: stats.classes.iter().map(|c| Metrics::from_class(c, window_s, extra)).collect(),
+            stations: stats.stations.clone(),
+            in_flight: stats.in_flight,
+            mean_in_system: stats.mean_in_system,
+            events: stats.events,
+            window_s,
+            series: if detail { series(stats) } else { Vec::new() },
+            histogram: detail.then(|| stats.total.latency.clone()),
+        }
+    }
+}
+
+fn series(stats: &RepStats) -> Vec<(f64, String, f64)> {
+    let width = stats.bucket_ns as f64 / 1e9;
+    let mut rows = Vec::new();
+    for (i, b) in stats.buckets.iter().enumerate() {
+        let t = i as f64 * width;
+        rows.push((t, "throughput_rps".to_string(), b.completed as f64 / width));
+        rows.push((t, "errors".to_string(), b.errors as f64 / width));
+        if let Some(h) = &b.latency {
+            rows.push((t, "p99_ms".to_string(), h.value_at_quantile(0.99) as f64 / 1e6));
+        }
+        for (s, (busy, queue)) in stats.stations.iter().zip(&b.stations) {
+            rows.push((t, format!("queue.{}", s.name), *queue));
+            rows.push((t, format!("busy.{}", s.name), *busy));
+        }
+        for (s, n) in stats.stations.iter().zip(&b.instances) {
+            rows.push((t, format!("instances.{}", s.name), *n));
+        }
+    }
+    rows
+}

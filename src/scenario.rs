@@ -1,0 +1,227 @@
+//! Scenario files: the TOML format users write, loaded in two stages.
+//!
+//! 1. [`doc`]: the text is parsed into an editable document; `--set NAME=VALUE` overrides a
+//!    `[params]` entry or any field path; each strategy's `set` and each sweep point are applied
+//!    the same way to a copy; then every `"$name"` string becomes the parameter's value.
+//! 2. [`raw`] mirrors the file with serde (`deny_unknown_fields`), and [`valid`] turns it into a
+//!    [`Scenario`] that cannot hold invalid values.
+//!
+//! Every failure is a [`ScenarioError`] naming the file, line, column and field path, with the
+//! nearest valid name for unknown ones. Nothing is run before the whole file (every strategy and
+//! sweep point) has validated.
+
+pub mod doc;
+mod error;
+pub mod raw;
+pub mod units;
+pub mod valid;
+
+use std::path::{Path, PathBuf};
+
+use toml_edit::DocumentMut;
+
+pub use error::{ScenarioError, nearest};
+pub use valid::{Prices, Scenario, Slo};
+
+/// One strategy: a name and its validated scenario.
+#[derive(Debug, Clone)]
+pub struct Strategy {
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// The scenario with the strategy's overrides applied.
+    pub scenario: Scenario,
+}
+
+/// A sweep: one parameter over several values, every strategy at every point.
+#[derive(Debug, Clone)]
+pub struct Sweep {
+    /// The swept `[params]` name or field path.
+    pub param: String,
+    /// Its values.
+    pub values: Vec<f64>,
+    /// `points[i][j]`: strategy `j` at value `i`.
+    pub points: Vec<Vec<Scenario>>,
+}
+
+/// Capacity search bounds (load scale factors).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CapacitySpec {
+    /// Lowest scale tried.
+    pub from: f64,
+    /// Highest scale tried.
+    pub to: f64,
+    /// Relative precision of the answer.
+    pub tolerance: f64,
+}
+
+/// A loaded scenario file.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The file.
+    pub file: PathBuf,
+    /// The effective text (after `--set`).
+    pub text: String,
+    /// FNV-1a 64 of the effective text, hex.
+    pub hash: String,
+    /// The scenario without strategy overrides.
+    pub base: Scenario,
+    /// Strategies in file order (one named `base` when the file has none).
+    pub strategies: Vec<Strategy>,
+    /// The sweep, if any.
+    pub sweep: Option<Sweep>,
+    /// The capacity search, if any.
+    pub capacity: Option<CapacitySpec>,
+}
+
+/// Loads and validates `path` with `--set` overrides (`NAME=VALUE`).
+pub fn load(path: &Path, sets: &[String]) -> Result<Loaded, ScenarioError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ScenarioError::new(path, "", format!("cannot read the scenario file: {e}")))?;
+    load_str(&text, path, sets)
+}
+
+/// Loads and validates scenario `text` as if read from `path`.
+pub fn load_str(text: &str, path: &Path, sets: &[String]) -> Result<Loaded, ScenarioError> {
+    let mut base_doc = doc::parse(text).map_err(|(span, msg)| {
+        let mut e = ScenarioError::new(path, "", format!("TOML syntax: {}", msg.trim()));
+        e.position = span.map(|s| doc::line_col(text, s.start));
+        e
+    })?;
+    for set in sets {
+        apply_set(&mut base_doc, set).map_err(|m| ScenarioError::new(path, set.split('=').next().unwrap_or(""), m))?;
+    }
+    let effective = base_doc.to_string();
+    let (raw, base) = build(&base_doc, path, None)?;
+    let mut strategies = Vec::new();
+    let mut strategy_docs = Vec::new();
+    for (i, s) in raw.strategies.iter().enumerate() {
+        let ctx = format!("strategy \"{}\"", s.name);
+        let mut d = base_doc.clone();
+        for (k, v) in &s.set {
+            let value = doc::parse_value(&v.to_string());
+            set_key(&mut d, k, value).map_err(|m| located(ScenarioError::new(path, format!("strategies.{i}.set.{k}"), m), &effective))?;
+        }
+        let (_, scenario) = build(&d, path, Some(&ctx))?;
+        strategies.push(Strategy { name: s.name.clone(), description: s.description.clone(), scenario });
+        strategy_docs.push(d);
+    }
+    check_strategy_names(&raw.strategies, path, &effective)?;
+    if strategies.is_empty() {
+        strategies.push(Strategy { name: "base".into(), description: String::new(), scenario: base.clone() });
+        strategy_docs.push(base_doc.clone());
+    }
+    let sweep = raw.sweep.as_ref().map(|s| sweep(s, &strategy_docs, &strategies, path, &effective)).transpose()?;
+    let capacity = raw.capacity.as_ref().map(|c| capacity(c, path, &effective)).transpose()?;
+    Ok(Loaded { file: path.to_path_buf(), hash: format!("{:016x}", fnv64(effective.as_bytes())), text: effective, base, strategies, sweep, capacity })
+}
+
+fn check_strategy_names(s: &[raw::RawStrategy], path: &Path, text: &str) -> Result<(), ScenarioError> {
+    for (i, a) in s.iter().enumerate() {
+        if s[..i].iter().any(|b| b.name == a.name) {
+            return Err(located(ScenarioError::new(path, format!("strategies.{i}.name"), format!("duplicate strategy name `{}`", a.name)), text));
+        }
+    }
+    Ok(())
+}
+
+/// Applies `NAME=VALUE`: a `[params]` name, else a field path.
+pub fn apply_set(d: &mut DocumentMut, set: &str) -> Result<(), String> {
+    let (k, v) = set.split_once('=').ok_or_else(|| format!("`--set {set}`: expected NAME=VALUE"))?;
+    set_key(d, k.trim(), doc::parse_value(v.trim()))
+}
+
+fn set_key(d: &mut DocumentMut, key: &str, value: toml_edit::Value) -> Result<(), String> {
+    if doc::param_names(d).iter().any(|p| p == key) {
+        doc::set_path(d, &format!("params.{key}"), value)
+    } else {
+        doc::set_path(d, key, value)
+    }
+}
+
+/// Substitutes parameters, deserializes and validates one document.
+fn build(d: &DocumentMut, path: &Path, ctx: Option<&str>) -> Result<(raw::RawScenario, Scenario), ScenarioError> {
+    let mut d = d.clone();
+    let dangling = doc::substitute_params(&mut d);
+    let text = d.to_string();
+    let with_ctx = |mut e: ScenarioError| {
+        e.context = ctx.map(str::to_string);
+        e
+    };
+    if let Some((field, name)) = dangling.first() {
+        let names = doc::param_names(&d);
+        let e = ScenarioError::new(path, field, format!("`${name}` names no entry of [params]")).suggest(name, names.iter().map(String::as_str));
+        return Err(with_ctx(located(e, &text)));
+    }
+    let raw = deserialize(&text, path).map_err(with_ctx)?;
+    let scenario = valid::validate(&raw, path).map_err(|e| with_ctx(located(e, &text)))?;
+    Ok((raw, scenario))
+}
+
+fn located(mut e: ScenarioError, text: &str) -> ScenarioError {
+    if e.position.is_none() {
+        e.position = doc::locate(text, &e.field);
+    }
+    e
+}
+
+fn deserialize(text: &str, path: &Path) -> Result<raw::RawScenario, ScenarioError> {
+    let de = toml::Deserializer::parse(text).map_err(|e| toml_error(path, text, "", &e))?;
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let field = e.path().to_string();
+        toml_error(path, text, if field == "." { "" } else { &field }, e.inner())
+    })
+}
+
+fn toml_error(path: &Path, text: &str, field: &str, e: &toml::de::Error) -> ScenarioError {
+    let msg = e.message().trim().to_string();
+    let mut err = ScenarioError::new(path, field, msg.clone());
+    err.position = e.span().map(|s| doc::line_col(text, s.start));
+    if let Some((unknown, expected)) = unknown_field(&msg) {
+        err.field = if field.is_empty() { unknown.clone() } else { format!("{field}.{unknown}") };
+        err = err.suggest(&unknown, expected.iter().map(String::as_str));
+    }
+    err
+}
+
+/// Parses serde's "unknown field `x`, expected one of `a`, `b`" into (`x`, [a, b]).
+fn unknown_field(msg: &str) -> Option<(String, Vec<String>)> {
+    let rest = msg.strip_prefix("unknown field `")?;
+    let (name, tail) = rest.split_once('`')?;
+    let expected = tail.split('`').skip(1).step_by(2).map(str::to_string).collect();
+    Some((name.to_string(), expected))
+}
+
+fn sweep(s: &raw::RawSweep, docs: &[DocumentMut], strategies: &[Strategy], path: &Path, text: &str) -> Result<Sweep, ScenarioError> {
+    let err = |f: &str, m: &str| located(ScenarioError::new(path, format!("sweep.{f}"), m), text);
+    let values = match (&s.values, s.from, s.to, s.steps) {
+        (Some(v), ..) if !v.is_empty() => v.clone(),
+        (None, Some(a), Some(b), Some(n)) if n >= 2 => (0..n).map(|i| a + (b - a) * f64::from(i) / f64::from(n - 1)).collect(),
+        _ => return Err(err("values", "a sweep needs `values = [...]`, or `from`, `to` and `steps` (>= 2)")),
+    };
+    let mut points = Vec::new();
+    for &x in &values {
+        let mut row = Vec::new();
+        for (d, st) in docs.iter().zip(strategies) {
+            let mut d = d.clone();
+            set_key(&mut d, &s.param, toml_edit::Value::from(x)).map_err(|m| err("param", &m))?;
+            let ctx = format!("strategy \"{}\", sweep {} = {x}", st.name, s.param);
+            row.push(build(&d, path, Some(&ctx))?.1);
+        }
+        points.push(row);
+    }
+    Ok(Sweep { param: s.param.clone(), values, points })
+}
+
+fn capacity(c: &raw::RawCapacity, path: &Path, text: &str) -> Result<CapacitySpec, ScenarioError> {
+    if !(c.from > 0.0 && c.to > c.from && c.tolerance > 0.0 && c.tolerance < 1.0) {
+        return Err(located(ScenarioError::new(path, "capacity", "needs 0 < from < to and 0 < tolerance < 1"), text));
+    }
+    Ok(CapacitySpec { from: c.from, to: c.to, tolerance: c.tolerance })
+}
+
+/// FNV-1a, 64 bits.
+pub fn fnv64(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01B3))
+}
