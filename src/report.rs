@@ -3,5 +3,7 @@
 mod format;
 pub mod summary;
 pub mod table;
+pub mod tidy;
 
 pub use table::render_table;
+pub use tidy::{summary_csv, timeseries_csv};
