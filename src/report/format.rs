@@ -1,0 +1,137 @@
+//! Number formatting shared by the terminal table and the HTML page.
+//!
+//! Humans read the table, so numbers get a precision that fits their size (three significant
+//! figures or so, never exponents), and a CI is printed with the same decimals as its value:
+//! `41.2 ±0.8`. Non-finite values print as `–` so a NaN never looks like a measurement.
+//! Machine outputs (CSV, JSON) do not use this module: they keep full precision.
+
+/// Decimals that show three or four significant figures of `x`: none from 1000 up, at most 4.
+pub(crate) fn decimals(x: f64) -> usize {
+    let a = x.abs();
+    match a {
+        _ if a == 0.0 || a >= 1000.0 => 0,
+        _ if a >= 10.0 => 1,
+        _ if a >= 1.0 => 2,
+        _ if a >= 0.1 => 3,
+        _ => 4,
+    }
+}
+
+/// The decimals for a column of numbers: those of its largest finite magnitude, so the
+/// decimal points line up and the largest value keeps three or four significant figures.
+pub(crate) fn column_decimals(values: impl IntoIterator<Item = f64>) -> usize {
+    let max = values
+        .into_iter()
+        .filter(|v| v.is_finite())
+        .fold(0.0_f64, |m, v| m.max(v.abs()));
+    decimals(max)
+}
+
+/// `x` with [`decimals`] precision; `–` when not finite.
+pub(crate) fn num(x: f64) -> String {
+    fixed(x, decimals(x))
+}
+
+/// `x` with `d` decimals; `–` when not finite.
+pub(crate) fn fixed(x: f64, d: usize) -> String {
+    if x.is_finite() {
+        format!("{x:.d$}")
+    } else {
+        "–".to_string()
+    }
+}
+
+/// `value ±ci` with the value's precision; just the value when `ci` is 0 or not finite.
+pub(crate) fn with_ci(value: f64, ci: f64) -> String {
+    with_ci_fixed(value, ci, decimals(value))
+}
+
+/// `value ±ci`, both with `d` decimals; just the value when `ci` is 0 or not finite.
+pub(crate) fn with_ci_fixed(value: f64, ci: f64, d: usize) -> String {
+    if !value.is_finite() || !ci.is_finite() || ci == 0.0 {
+        return fixed(value, d);
+    }
+    format!("{value:.d$} ±{ci:.d$}")
+}
+
+/// A fraction as a percentage with two decimals, e.g. `0.0123` → `1.23`; tiny non-zero
+/// rates show as `<0.01` rather than a misleading `0.00`.
+pub(crate) fn percent(fraction: f64) -> String {
+    let p = fraction * 100.0;
+    match p {
+        _ if !p.is_finite() => "–".to_string(),
+        _ if p > 0.0 && p < 0.005 => "<0.01".to_string(),
+        _ => format!("{p:.2}"),
+    }
+}
+
+/// A value of the metric named `metric` (an SLO key such as `latency_ms.p99` or
+/// `error_rate`) with its unit: fractions as percentages, latencies in ms.
+pub(crate) fn metric_value(metric: &str, value: f64) -> String {
+    if !value.is_finite() {
+        return "–".to_string();
+    }
+    match metric {
+        "error_rate" | "availability" => format!("{} %", percent_precise(value)),
+        m if m.starts_with("latency_ms") || m.ends_with("_ms") => format!("{} ms", num(value)),
+        _ => num(value),
+    }
+}
+
+/// A fraction as a percentage with enough decimals to tell 99.9 from 99.99.
+fn percent_precise(fraction: f64) -> String {
+    let p = fraction * 100.0;
+    let text = format!("{p:.3}");
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// A parameter value or setting as written in a scenario: `0.5`, `600`, `1e-7`.
+pub(crate) fn plain(x: f64) -> String {
+    if x.is_finite() {
+        x.to_string()
+    } else {
+        "–".to_string()
+    }
+}
+
+/// A cost with two decimals (currency style), more for tiny amounts.
+pub(crate) fn money(x: f64) -> String {
+    match x.abs() {
+        a if !a.is_finite() => "–".to_string(),
+        a if a != 0.0 && a < 0.01 => format!("{x:.4}"),
+        _ => format!("{x:.2}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn precision_follows_magnitude() {
+        assert_eq!(num(1234.56), "1235");
+        assert_eq!(num(123.456), "123.5");
+        assert_eq!(num(41.23), "41.2");
+        assert_eq!(num(4.123), "4.12");
+        assert_eq!(num(0.0123), "0.0123");
+        assert_eq!(num(0.0), "0");
+        assert_eq!(num(f64::NAN), "–");
+    }
+
+    #[test]
+    fn ci_uses_value_precision() {
+        assert_eq!(with_ci(141.23, 0.84), "141.2 ±0.8");
+        assert_eq!(with_ci(41.2, 0.0), "41.2");
+        assert_eq!(with_ci(1500.0, 12.0), "1500 ±12");
+        assert_eq!(money(0.004), "0.0040");
+        assert_eq!(percent(0.0123), "1.23");
+        assert_eq!(metric_value("error_rate", 0.002), "0.2 %");
+        assert_eq!(metric_value("availability", 0.9999), "99.99 %");
+        assert_eq!(metric_value("latency_ms.p99", 45.0), "45.0 ms");
+        assert_eq!(plain(600.0), "600");
+        assert_eq!(percent(0.00001), "<0.01");
+        assert_eq!(percent(0.0), "0.00");
+        assert_eq!(column_decimals([5.47, 14.1, f64::NAN]), 1);
+        assert_eq!(with_ci_fixed(5.47, 0.16, 1), "5.5 ±0.2");
+    }
+}

@@ -1,0 +1,74 @@
+//! Charts with plotters, each rendered twice: PNG (bitmap, 1000×600) and SVG.
+//!
+//! [`plots`] turns a [`Report`] into these charts, each only when its data exist:
+//!
+//! | file stem | chart | data |
+//! |---|---|---|
+//! | `latency_vs_load` | p50 (solid) and p99 (dashed) latency per strategy vs the swept parameter | `summary.points` |
+//! | `cost_vs_load` | cost per hour per strategy vs the swept parameter | `summary.points` |
+//! | `latency_cdf` | empirical latency CDF per strategy, log x axis when the range is wide | `cdfs` |
+//! | `timeseries_<metric>` | one chart per metric, one line per strategy (mean over replications) | `timeseries` |
+//! | `latency_bars` | mean and p99 per strategy with 95 % CI whiskers | `summary.strategies` |
+//!
+//! The work is split in three: `plot/data.rs` turns the report into chart specifications
+//! (plain data: lines, bars, labels; non-finite values dropped), `plot/axis.rs` chooses ranges
+//! and ticks (padding empty or flat data so no range is ever empty), and `plot/draw.rs` draws a
+//! specification on any plotters backend, which `plot/render.rs` runs for PNG and SVG. Text is
+//! drawn with the DejaVu Sans font embedded in the binary, so rendering needs no system fonts.
+//!
+//! Without the `plot` feature, [`plots`] returns nothing and the HTML page has no charts.
+
+use super::summary::Report;
+
+#[cfg(feature = "plot")]
+mod axis;
+#[cfg(feature = "plot")]
+mod data;
+#[cfg(feature = "plot")]
+mod draw;
+#[cfg(feature = "plot")]
+mod render;
+
+/// One rendered chart.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Plot {
+    /// File stem, e.g. `latency_cdf` (files `plots/latency_cdf.png` and `.svg`).
+    pub name: String,
+    /// Human title, also drawn in the chart.
+    pub title: String,
+    /// The SVG document.
+    pub svg: String,
+    /// The PNG file bytes.
+    pub png: Vec<u8>,
+}
+
+impl std::fmt::Debug for Plot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plot")
+            .field("name", &self.name)
+            .field("title", &self.title)
+            .field("svg_bytes", &self.svg.len())
+            .field("png_bytes", &self.png.len())
+            .finish()
+    }
+}
+
+/// Every chart the report has data for, in the order of the table in the module docs.
+///
+/// A chart that fails to render (plotters reports only backend or font failures, which the
+/// embedded font and in-memory backends do not produce) is left out rather than failing the
+/// whole report.
+pub fn plots(report: &Report) -> Vec<Plot> {
+    #[cfg(feature = "plot")]
+    {
+        data::charts(report)
+            .iter()
+            .filter_map(|chart| render::render(chart).ok())
+            .collect()
+    }
+    #[cfg(not(feature = "plot"))]
+    {
+        let _ = report;
+        Vec::new()
+    }
+}
