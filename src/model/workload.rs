@@ -48,7 +48,8 @@ impl Stages {
                 // Linear segment from (t0, v0) to (t1, v1) crosses v.
                 let f = if v1 > v0 { ((v - v0) / (v1 - v0)).max(0.0) } else { 0.0 };
                 let t = t0 + ((t1 - t0) as f64 * f).floor() as u64 + 1;
-                return Some(t.max(from).min(t1));
+                // Strictly after `from` (the value there is not above `v`), so callers progress.
+                return Some(t.clamp(from + 1, t1.max(from + 1)));
             }
             (t0, v0) = (t1, v1);
         }
@@ -403,6 +404,18 @@ mod tests {
         assert_eq!(s.at(135), 30.0);
         assert_eq!(s.at(200), 10.0);
         assert_eq!(s.max(), 50.0);
+    }
+
+    #[test]
+    fn first_time_above_progresses() {
+        let s = Stages { start: 0.0, points: vec![(120_000_000_000, 10_000.0), (1_920_000_000_000, 10_000.0)] };
+        for u in [0.0, 1.0, 4999.0, 9999.0] {
+            let t = s.first_time_above(u, 0).unwrap();
+            assert!(s.at(t) > u || t == 120_000_000_000, "user {u} at {t}");
+            let later = s.first_time_above(u, t).unwrap();
+            assert!(later >= t);
+        }
+        assert_eq!(s.first_time_above(10_000.0, 0), None);
     }
 
     #[test]

@@ -65,7 +65,8 @@ pub struct Model {
 }
 
 impl Model {
-    fn spec(&self, customers: u64) -> SystemSpec {
+    /// The system: Poisson arrivals for about `customers` customers into one station.
+    pub fn spec(&self, customers: u64) -> SystemSpec {
         let duration = SimTime::from_secs_f64(customers as f64 / self.lambda).0;
         SystemSpec {
             stations: vec![StationSpec {
