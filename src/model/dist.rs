@@ -84,7 +84,7 @@ impl Dist {
     pub fn sample_ns(&self, rng: &mut Rng) -> u64 {
         if let Dist::Exponential { mean } = self {
             let e: f64 = Exp1.sample(rng);
-            return (e * mean * 1e9) as u64;
+            return (e * (mean * 1e9)) as u64;
         }
         crate::engine::SimTime::from_secs_f64(self.sample_secs(rng)).0
     }

@@ -8,7 +8,7 @@
 //! k6-like stages. The same generator drives the simulator and the real load generator, so both
 //! see the same arrivals for the same seed.
 
-use rand_distr::{Distribution, Zipf};
+use rand_distr::{Distribution, Exp1, Zipf};
 
 use super::dist::{Dist, pick};
 use crate::engine::Rng;
@@ -161,6 +161,8 @@ impl Arrivals {
 #[derive(Debug, Clone)]
 pub struct ArrivalState {
     process: Arrivals,
+    /// Mean gap in ns of a homogeneous Poisson process (fast path: no thinning).
+    poisson_gap_ns: Option<f64>,
     rng: Rng,
     mmpp_state: usize,
     mmpp_switch: u64,
@@ -170,11 +172,20 @@ pub struct ArrivalState {
 impl ArrivalState {
     /// Starts `process` with its own random stream.
     pub fn new(process: Arrivals, rng: Rng) -> ArrivalState {
-        ArrivalState { process, rng, mmpp_state: 0, mmpp_switch: 0, replay_next: 0 }
+        let poisson_gap_ns = match &process {
+            Arrivals::Poisson(RateProfile::Stages(s)) if s.points.is_empty() && s.start > 0.0 => Some(1e9 / s.start),
+            _ => None,
+        };
+        ArrivalState { process, poisson_gap_ns, rng, mmpp_state: 0, mmpp_switch: 0, replay_next: 0 }
     }
 
     /// The time of the next arrival after `now`, or `None` when the process has ended.
+    #[inline]
     pub fn next_after(&mut self, now: u64) -> Option<u64> {
+        if let Some(gap) = self.poisson_gap_ns {
+            let e: f64 = Exp1.sample(&mut self.rng);
+            return Some(now.saturating_add((e * gap) as u64).max(now + 1));
+        }
         match &self.process {
             Arrivals::Constant { rate } => (*rate > 0.0).then(|| now + SimTime::from_secs_f64(1.0 / rate).0.max(1)),
             Arrivals::Poisson(p) => thinning(p, &mut self.rng, now),
