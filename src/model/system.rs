@@ -3,7 +3,7 @@
 use super::dist::Dist;
 use super::request::{NONE, Request, Requests};
 use super::station::{Outcome, Station, StationSpec, VisitCounts};
-use super::workload::{ArrivalState, Load, Mix, STREAM_ARRIVALS, STREAM_MIX, STREAM_THINK, Users};
+use super::workload::{ArrivalState, Load, Mix, STREAM_ARRIVALS, STREAM_KEYS, STREAM_MIX, STREAM_THINK, Users};
 use crate::engine::{Calendar, Ctx, Event, Rng, SimTime};
 use crate::observe::{ErrorKind, Recorder, RepStats, StationStats};
 
@@ -48,6 +48,15 @@ pub struct SystemSpec {
     pub bucket: u64,
 }
 
+impl SystemSpec {
+    /// Whether any component reads request keys. Stations do not (their service time does not
+    /// depend on the key), so keys are drawn only for the key-aware components (caches, shard
+    /// routers) and the real load generator, from their own stream.
+    pub fn needs_keys(&self) -> bool {
+        false
+    }
+}
+
 const WORKLOAD: u32 = 0;
 const ROUTER: u32 = 1;
 const FIRST_STATION: u32 = 2;
@@ -71,6 +80,8 @@ pub struct System {
     users: Option<Users>,
     mix: Mix,
     mix_rng: Rng,
+    key_rng: Rng,
+    needs_keys: bool,
     think_rng: Rng,
     delay_rng: Rng,
     samples: Vec<(f64, f64)>,
@@ -105,6 +116,8 @@ impl System {
             users,
             mix: spec.mix.clone(),
             mix_rng: Rng::stream(seed, STREAM_MIX),
+            key_rng: Rng::stream(seed, STREAM_KEYS),
+            needs_keys: spec.needs_keys(),
             think_rng: Rng::stream(seed, STREAM_THINK),
             delay_rng: Rng::stream(seed, "router.delays"),
             duration: spec.duration,
@@ -183,7 +196,8 @@ impl System {
 
     #[inline]
     fn new_request(&mut self, now: u64, user: u32) {
-        let (class, key) = self.mix.draw(&mut self.mix_rng);
+        let class = self.mix.class(&mut self.mix_rng);
+        let key = if self.needs_keys { self.mix.key(&mut self.key_rng) } else { 0 };
         let deadline = self.classes[class as usize].deadline.map_or(u64::MAX, |d| now.saturating_add(d));
         let req = self.reqs.insert(Request { class, step: 0, pending: 0, parent: NONE, user, created: now, deadline, key, failed: None });
         self.rec.arrive(class, now);

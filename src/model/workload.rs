@@ -322,11 +322,17 @@ pub struct Mix {
 }
 
 impl Mix {
-    /// Draws `(class, key)`.
+    /// Draws a class from `rng` (the `workload.mix` stream).
     #[inline]
-    pub fn draw(&self, rng: &mut Rng) -> (u16, u64) {
-        let class = if self.cumulative.len() == 1 { 0 } else { pick(rng, &self.cumulative) as u16 };
-        (class, self.keys.sample(rng))
+    pub fn class(&self, rng: &mut Rng) -> u16 {
+        if self.cumulative.len() == 1 { 0 } else { pick(rng, &self.cumulative) as u16 }
+    }
+
+    /// Draws a key from `rng` (the `workload.keys` stream, separate so that a consumer that
+    /// needs no keys can skip them without shifting the class draws).
+    #[inline]
+    pub fn key(&self, rng: &mut Rng) -> u64 {
+        self.keys.sample(rng)
     }
 }
 
@@ -348,6 +354,7 @@ pub struct ArrivalIter {
     state: ArrivalState,
     mix: Mix,
     mix_rng: Rng,
+    key_rng: Rng,
     now: u64,
     end: u64,
 }
@@ -356,7 +363,7 @@ impl ArrivalIter {
     /// Arrivals of `process` with `mix`, seeded from `seed`, until `end_ns`.
     pub fn new(process: Arrivals, mix: Mix, seed: u64, end_ns: u64) -> ArrivalIter {
         let state = ArrivalState::new(process, Rng::stream(seed, STREAM_ARRIVALS));
-        ArrivalIter { state, mix, mix_rng: Rng::stream(seed, STREAM_MIX), now: 0, end: end_ns }
+        ArrivalIter { state, mix, mix_rng: Rng::stream(seed, STREAM_MIX), key_rng: Rng::stream(seed, STREAM_KEYS), now: 0, end: end_ns }
     }
 }
 
@@ -365,15 +372,17 @@ impl Iterator for ArrivalIter {
     fn next(&mut self) -> Option<Arrival> {
         let t = self.state.next_after(self.now).filter(|&t| t < self.end)?;
         self.now = t;
-        let (class, key) = self.mix.draw(&mut self.mix_rng);
-        Some(Arrival { at_ns: t, class: u32::from(class), key })
+        let class = self.mix.class(&mut self.mix_rng);
+        Some(Arrival { at_ns: t, class: u32::from(class), key: self.mix.key(&mut self.key_rng) })
     }
 }
 
 /// Random stream of the arrival process.
 pub const STREAM_ARRIVALS: &str = "workload.arrivals";
-/// Random stream of the class and key draws.
+/// Random stream of the class draws.
 pub const STREAM_MIX: &str = "workload.mix";
+/// Random stream of the key draws.
+pub const STREAM_KEYS: &str = "workload.keys";
 /// Random stream of think times.
 pub const STREAM_THINK: &str = "workload.think";
 
