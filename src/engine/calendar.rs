@@ -30,7 +30,7 @@ const ARITY: usize = 4;
 /// Far events are grouped in buckets of `2^FAR_SHIFT` ns (about 16.8 ms).
 const FAR_SHIFT: u32 = 24;
 /// The far store is used only once the heap holds this many events.
-const FAR_THRESHOLD: usize = 512;
+const FAR_THRESHOLD: usize = 64;
 
 /// Pending events, popped in `(time, insertion sequence)` order: ties are FIFO.
 ///
