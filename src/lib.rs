@@ -33,3 +33,5 @@
 
 pub mod report;
 pub mod stats;
+#[cfg(feature = "real")]
+pub mod real;
