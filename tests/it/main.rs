@@ -1,1 +1,2 @@
-
+#[cfg(feature = "real")]
+pub mod real_infra;
