@@ -26,8 +26,18 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 log() { echo "build-images: $*" >&2; }
 have_image() { docker image inspect "$1" >/dev/null 2>&1; }
 
-if have_image "$PG_IMAGE" && have_image "$REDIS_IMAGE"; then
+present() { have_image "$PG_IMAGE" && have_image "$REDIS_IMAGE"; }
+
+if present; then
 	echo "build-images: $PG_IMAGE and $REDIS_IMAGE are present, nothing to do"
+	exit 0
+fi
+# One build at a time on this machine (test runs of several checkouts may start it together);
+# whoever waited finds the images there.
+exec 9>"${TMPDIR:-/tmp}/scalesim-build-images.lock"
+flock 9
+if present; then
+	echo "build-images: $PG_IMAGE and $REDIS_IMAGE were built meanwhile, nothing to do"
 	exit 0
 fi
 if [ "$(id -u)" != 0 ]; then
@@ -111,6 +121,7 @@ import_images() {
 	tar -C "$ROOT" --numeric-owner -cf "$WORK/rootfs.tar" .
 	if ! have_image "$PG_IMAGE"; then
 		log "importing $PG_IMAGE"
+		IMPORTED+=("$PG_IMAGE")
 		docker import \
 			--change "ENV PATH=/usr/lib/postgresql/$PG_MAJOR/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
 			--change "ENV PG_MAJOR=$PG_MAJOR" \
@@ -124,6 +135,7 @@ import_images() {
 	fi
 	if ! have_image "$REDIS_IMAGE"; then
 		log "importing $REDIS_IMAGE"
+		IMPORTED+=("$REDIS_IMAGE")
 		docker import \
 			--change 'ENV LANG=C.UTF-8' \
 			--change 'LABEL org.scalesim.image=debian-lookalike' \
@@ -136,9 +148,10 @@ import_images() {
 }
 
 start=$SECONDS
+IMPORTED=()
 install_debootstrap
 bootstrap
 install_packages
 finish_root
 import_images
-log "built $PG_IMAGE and $REDIS_IMAGE in $((SECONDS - start)) s"
+log "built ${IMPORTED[*]} in $((SECONDS - start)) s"

@@ -64,6 +64,7 @@ init_database() {
 run_init_scripts() {
 	local f
 	for f in /docker-entrypoint-initdb.d/*; do
+		# shellcheck disable=SC1090 # init scripts are the user's, as upstream.
 		case "$f" in
 			*.sh) if [ -x "$f" ]; then "$f"; else . "$f"; fi ;;
 			*.sql) psql_init --dbname "$POSTGRES_DB" -f "$f" ;;

@@ -72,7 +72,7 @@ pub use spec::{
 };
 
 use nodes::{
-    Node, NodePlan, Role, container_name, free_port, local_engine, role_order, start_node,
+    Node, NodePlan, Role, container_name, free_ports, local_engine, role_order, start_node,
 };
 
 /// Label on every container and network of a cluster: the id of the process that made it.
@@ -232,45 +232,41 @@ impl Cluster {
     async fn launch(&mut self, spec: &ClusterSpec) -> Result<(), ProvisionError> {
         docker::create_network(&self.name).await?;
         let local = local_engine();
-        let plan = |role: Role, image: &str| -> Result<NodePlan, ProvisionError> {
-            Ok(NodePlan {
-                role,
-                cluster: self.name.clone(),
-                image: image.to_owned(),
-                host_port: free_port()?,
-                local_engine: local,
-            })
-        };
-        let mut first = vec![plan(Role::Primary, &spec.postgres_image)?];
-        for i in 0..spec.shards {
-            first.push(plan(Role::Shard(i), &spec.postgres_image)?);
-        }
-        if spec.redis {
-            first.push(plan(Role::Redis, &spec.redis_image)?);
-        }
-        let mut second = Vec::new();
-        for i in 0..spec.replicas {
-            second.push(plan(Role::Replica(i), &spec.postgres_image)?);
-        }
-        if spec.redis_replica {
-            second.push(plan(Role::RedisReplica, &spec.redis_image)?);
-        }
-        self.start_nodes(first).await?;
+        let [servers, replicas] = stages(spec);
+        self.start_nodes(spec, &servers, local).await?;
         if !local {
             self.host = self.primary_host().await?;
         }
-        self.start_nodes(second).await?;
+        self.start_nodes(spec, &replicas, local).await?;
         self.topology = self.build_topology();
         self.wait_streaming(spec.replicas).await
     }
 
-    /// Starts the planned containers side by side and keeps every one that comes up. After a
-    /// failure it still waits for the others instead of aborting them: an aborted start could
-    /// leave a container whose creation Docker completes after the clean-up has looked.
-    async fn start_nodes(&mut self, plans: Vec<NodePlan>) -> Result<(), ProvisionError> {
+    /// Starts containers side by side and keeps every one that comes up. After a failure it
+    /// still waits for the others instead of aborting them: an aborted start could leave a
+    /// container whose creation Docker completes after the clean-up has looked. Host ports are
+    /// picked here, just before use, to leave other programs little time to take them.
+    async fn start_nodes(
+        &mut self,
+        spec: &ClusterSpec,
+        roles: &[Role],
+        local_engine: bool,
+    ) -> Result<(), ProvisionError> {
+        let ports = free_ports(roles.len())?;
         let mut tasks = JoinSet::new();
-        for plan in plans {
-            tasks.spawn(start_node(plan));
+        for (&role, host_port) in roles.iter().zip(ports) {
+            let image = match role {
+                Role::Redis | Role::RedisReplica => spec.redis_image.clone(),
+                _ => spec.postgres_image.clone(),
+            };
+            let cluster = self.name.clone();
+            tasks.spawn(start_node(NodePlan {
+                role,
+                cluster,
+                image,
+                host_port,
+                local_engine,
+            }));
         }
         let mut first_error = None;
         while let Some(joined) = tasks.join_next().await {
@@ -441,6 +437,16 @@ impl Drop for Cluster {
     }
 }
 
+/// The two start stages: servers (primary, shards, Redis), then what replicates from them.
+fn stages(spec: &ClusterSpec) -> [Vec<Role>; 2] {
+    let mut servers = vec![Role::Primary];
+    servers.extend((0..spec.shards).map(Role::Shard));
+    servers.extend(spec.redis.then_some(Role::Redis));
+    let mut replicas: Vec<Role> = (0..spec.replicas).map(Role::Replica).collect();
+    replicas.extend(spec.redis_replica.then_some(Role::RedisReplica));
+    [servers, replicas]
+}
+
 /// Retries `check` every 200 ms until it succeeds or `timeout` passes.
 async fn poll_until<F, Fut>(
     node: &str,
@@ -490,5 +496,22 @@ where
     match tokio::time::timeout(Duration::from_secs(5), attempt).await {
         Ok(result) => result.map_err(|e| e.to_string()),
         Err(_) => Err("no answer within 5 s".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn servers_start_before_what_replicates_from_them() {
+        let [servers, replicas] = stages(&ClusterSpec::new(2, 1, true, true));
+        assert_eq!(servers, [Role::Primary, Role::Shard(0), Role::Redis]);
+        assert_eq!(
+            replicas,
+            [Role::Replica(0), Role::Replica(1), Role::RedisReplica]
+        );
+        let [servers, replicas] = stages(&ClusterSpec::default());
+        assert_eq!((servers, replicas), (vec![Role::Primary], vec![]));
     }
 }

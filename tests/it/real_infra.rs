@@ -11,7 +11,7 @@
 //! [`child_process`]), so that "nothing left behind" can be checked by the child's owner label
 //! while other tests of this process still have containers up.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::OnceLock;
 use std::sync::mpsc;
@@ -54,7 +54,8 @@ fn docker_ready() -> bool {
                 std::env::var("CI").as_deref() != Ok("true"),
                 "CI=true but no Docker engine is reachable"
             );
-            eprintln!("skipping: no Docker engine");
+            // Straight to stderr: libtest's capture would hide an eprintln! of a passing test.
+            let _ = writeln!(std::io::stderr(), "skipping: no Docker engine");
             return false;
         }
         build_missing_images();
@@ -464,6 +465,17 @@ fn panic_with_a_live_cluster_leaves_nothing() -> Result {
 }
 
 #[test]
+fn dropped_cluster_leaves_nothing() -> Result {
+    if !docker_ready() {
+        return Ok(());
+    }
+    let (status, output) = ChildRun::spawn("drop")?.finish(Duration::from_secs(180))?;
+    ensure!(status.success(), "child failed: {status}\n{output}");
+    ensure!(output.contains("READY "), "{output}");
+    Ok(())
+}
+
+#[test]
 fn ctrl_c_removes_every_cluster() -> Result {
     if !docker_ready() {
         return Ok(());
@@ -579,6 +591,9 @@ fn child_process() -> Result {
     let Ok(scenario) = std::env::var(CHILD_ENV) else {
         return Ok(());
     };
+    if scenario == "drop" {
+        return child_drop_outside_runtime();
+    }
     runtime().block_on(async {
         match scenario.as_str() {
             "bad-image" => child_bad_image().await,
@@ -607,15 +622,26 @@ async fn child_bad_image() -> Result {
     }
 }
 
+/// A cluster dropped, not shut down, where no runtime is running: `Drop` must remove it
+/// with blocking commands.
+fn child_drop_outside_runtime() -> Result {
+    let cluster = runtime().block_on(Cluster::start(&ClusterSpec::new(0, 1, false, false)))?;
+    println!("READY {}", cluster.name());
+    drop(cluster);
+    Ok(())
+}
+
 async fn child_panic() -> Result {
     let cluster = Cluster::start(&ClusterSpec::new(1, 0, false, false)).await?;
     println!("READY {}", cluster.name());
     panic!("deliberate panic with a live cluster");
 }
 
+/// A cluster with a paused primary (which must be removable too), then Ctrl-C.
 async fn child_ctrl_c() -> Result {
     install_ctrl_c_cleanup()?;
-    let cluster = Cluster::start(&ClusterSpec::new(0, 0, true, false)).await?;
+    let cluster = Cluster::start(&ClusterSpec::new(1, 0, true, false)).await?;
+    cluster.inject(&Fault::PausePrimary).await?;
     println!("READY {}", cluster.name());
     tokio::time::sleep(Duration::from_secs(300)).await;
     cluster.shutdown().await?;

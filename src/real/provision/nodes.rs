@@ -11,7 +11,7 @@ use testcontainers::runners::AsyncRunner;
 use testcontainers::{ContainerAsync, ContainerRequest, GenericImage, ImageExt};
 
 use super::spec::split_image;
-use super::{CLUSTER_LABEL, OWNER_LABEL, PG_CREDENTIALS, ProvisionError};
+use super::{CLUSTER_LABEL, OWNER_LABEL, PG_CREDENTIALS, ProvisionError, docker};
 
 const PG_PORT: u16 = 5432;
 const REDIS_PORT: u16 = 6379;
@@ -213,22 +213,39 @@ pub(super) struct Node {
     pub(super) handle: Option<ContainerAsync<GenericImage>>,
 }
 
-pub(super) async fn start_node(plan: NodePlan) -> Result<Node, ProvisionError> {
+/// Starts one container. If its host port was taken meanwhile (by another program or another
+/// cluster), it retries with a new port a few times.
+pub(super) async fn start_node(mut plan: NodePlan) -> Result<Node, ProvisionError> {
     let container = plan.container_name();
-    let handle = plan
-        .request()?
-        .start()
-        .await
-        .map_err(|source| ProvisionError::Container {
-            node: container.clone(),
-            source,
-        })?;
-    Ok(Node {
-        role: plan.role,
-        container,
-        host_port: plan.host_port,
-        handle: Some(handle),
-    })
+    let mut retries = 3;
+    loop {
+        match plan.request()?.start().await {
+            Ok(handle) => {
+                return Ok(Node {
+                    role: plan.role,
+                    container,
+                    host_port: plan.host_port,
+                    handle: Some(handle),
+                });
+            }
+            Err(source) if retries > 0 && port_taken(&source) => {
+                retries -= 1;
+                docker::run(&["rm", "-f", "-v", &container]).await?;
+                plan.host_port = free_ports(1)?.pop().unwrap_or(plan.host_port);
+            }
+            Err(source) => {
+                return Err(ProvisionError::Container {
+                    node: container,
+                    source,
+                });
+            }
+        }
+    }
+}
+
+fn port_taken(error: &testcontainers::TestcontainersError) -> bool {
+    let text = error.to_string();
+    text.contains("port is already allocated") || text.contains("address already in use")
 }
 
 pub(super) fn role_order(role: Role) -> (u8, usize) {
@@ -249,10 +266,17 @@ pub(super) fn local_engine() -> bool {
     socket && !std::path::Path::new("/.dockerenv").exists()
 }
 
-/// A TCP port that is free on 127.0.0.1 right now (the OS picks it).
-pub(super) fn free_port() -> Result<u16, ProvisionError> {
-    let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).map_err(ProvisionError::Port)?;
-    Ok(listener.local_addr().map_err(ProvisionError::Port)?.port())
+/// `n` distinct TCP ports that are free on 127.0.0.1 right now (the OS picks them; all are
+/// held until all are picked, so none repeats).
+pub(super) fn free_ports(n: usize) -> Result<Vec<u16>, ProvisionError> {
+    let listeners = (0..n)
+        .map(|_| std::net::TcpListener::bind(("127.0.0.1", 0)))
+        .collect::<std::io::Result<Vec<_>>>()
+        .map_err(ProvisionError::Port)?;
+    listeners
+        .iter()
+        .map(|l| Ok(l.local_addr().map_err(ProvisionError::Port)?.port()))
+        .collect()
 }
 
 #[cfg(test)]
@@ -269,6 +293,15 @@ mod tests {
             roles,
             [Role::Primary, Role::Replica(1), Role::Shard(1), Role::Redis]
         );
+    }
+
+    #[test]
+    fn free_ports_are_distinct() {
+        let mut ports = free_ports(20).unwrap();
+        ports.sort_unstable();
+        ports.dedup();
+        assert_eq!(ports.len(), 20);
+        assert!(ports.iter().all(|&p| p > 0));
     }
 
     #[test]
