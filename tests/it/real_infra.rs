@@ -413,11 +413,17 @@ fn testcontainers_modules_start_on_the_images() -> Result {
             .start();
         let (postgres, redis) = tokio::join!(postgres, redis);
         let (postgres, redis) = (postgres?, redis?);
-        let port = postgres.get_host_port_ipv4(5432).await?;
-        let url = format!("postgres://postgres:postgres@127.0.0.1:{port}/postgres");
+        let (host, port) = (
+            postgres.get_host().await?,
+            postgres.get_host_port_ipv4(5432).await?,
+        );
+        let url = format!("postgres://postgres:postgres@{host}:{port}/postgres");
         ensure!(scalar::<i32>(&url, "SELECT 1 + 1").await? == 2);
-        let port = redis.get_host_port_ipv4(6379).await?;
-        let mut conn = redis_connection(&format!("redis://127.0.0.1:{port}")).await?;
+        let (host, port) = (
+            redis.get_host().await?,
+            redis.get_host_port_ipv4(6379).await?,
+        );
+        let mut conn = redis_connection(&format!("redis://{host}:{port}")).await?;
         let pong: String = redis::cmd("PING").query_async(&mut conn).await?;
         ensure!(pong == "PONG");
         postgres.rm().await?;

@@ -22,6 +22,11 @@ const PG_READY: &str = "database system is ready to accept connections";
 const REPLICA_READY: &str = "database system is ready to accept read-only connections";
 const REDIS_READY: &str = "Ready to accept connections";
 const REDIS_SYNCED: &str = "MASTER <-> REPLICA sync: Finished with success";
+/// Redis as a cache: no snapshots, no append-only file; reachable from other containers (the
+/// official image also turns protected mode off).
+#[rustfmt::skip]
+const REDIS_ARGS: &[&str] =
+    &["redis-server", "--save", "", "--appendonly", "no", "--protected-mode", "no"];
 
 /// Appended to the primary's `pg_hba.conf` by the image's entrypoint on first start.
 const HBA_INIT_SCRIPT: &str = "echo 'host replication all all trust' >> \"$PGDATA/pg_hba.conf\"\n";
@@ -86,7 +91,7 @@ impl NodePlan {
             Role::Redis => redis_server(image, &[]),
             Role::RedisReplica => {
                 let master = container_name(&self.cluster, Role::Redis);
-                redis_server(image, &["--replicaof", &master, "6379"])
+                redis_server(image, &["--replicaof", &master, &REDIS_PORT.to_string()])
             }
         };
         Ok(self.place(request))
@@ -191,16 +196,7 @@ fn redis_server(image: GenericImage, extra: &[&str]) -> ContainerRequest<Generic
     if !extra.is_empty() {
         image = image.with_wait_for(WaitFor::message_on_stdout(REDIS_SYNCED));
     }
-    let args = [
-        "redis-server",
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-        "--protected-mode",
-        "no",
-    ];
-    image.with_cmd(args.iter().chain(extra).copied())
+    image.with_cmd(REDIS_ARGS.iter().chain(extra).copied())
 }
 
 /// One started container.
