@@ -38,3 +38,5 @@ pub mod engine;
 pub mod model;
 pub mod observe;
 pub mod scenario;
+#[cfg(feature = "real")]
+pub mod real;

@@ -1,1 +1,3 @@
 mod report;
+#[cfg(feature = "real")]
+mod real_infra;

@@ -1,0 +1,190 @@
+//! What to start ([`ClusterSpec`]) and where it runs ([`Topology`]): plain data, checked
+//! before any container is created.
+
+use serde::{Deserialize, Serialize};
+
+use super::ProvisionError;
+
+/// Official name of the Postgres image, used when `SCALESIM_PG_IMAGE` is not set.
+pub const POSTGRES_IMAGE: &str = "postgres:15";
+/// Official name of the Redis image, used when `SCALESIM_REDIS_IMAGE` is not set.
+pub const REDIS_IMAGE: &str = "redis:7";
+
+/// Most replicas or shards one spec may ask for (each is a container on a small machine).
+pub const MAX_NODES: usize = 16;
+
+/// What to start.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterSpec {
+    /// Postgres image, `name:tag` (e.g. `postgres:15`).
+    pub postgres_image: String,
+    /// Redis image, `name:tag` (e.g. `redis:7`).
+    pub redis_image: String,
+    /// Streaming replicas of the primary.
+    pub replicas: usize,
+    /// Independent Postgres servers besides the primary.
+    pub shards: usize,
+    /// Start a Redis server.
+    pub redis: bool,
+    /// Start a Redis replica of it (needs `redis`).
+    pub redis_replica: bool,
+}
+
+impl ClusterSpec {
+    /// A spec with the default image names ([`default_postgres_image`],
+    /// [`default_redis_image`]).
+    pub fn new(replicas: usize, shards: usize, redis: bool, redis_replica: bool) -> ClusterSpec {
+        ClusterSpec {
+            postgres_image: default_postgres_image(),
+            redis_image: default_redis_image(),
+            replicas,
+            shards,
+            redis,
+            redis_replica,
+        }
+    }
+
+    pub(super) fn validate(&self) -> Result<(), ProvisionError> {
+        let invalid = |why: String| Err(ProvisionError::InvalidSpec(why));
+        if self.redis_replica && !self.redis {
+            return invalid("redis_replica needs redis".into());
+        }
+        if self.replicas > MAX_NODES || self.shards > MAX_NODES {
+            return invalid(format!(
+                "at most {MAX_NODES} replicas and {MAX_NODES} shards"
+            ));
+        }
+        split_image(&self.postgres_image)?;
+        if self.redis {
+            split_image(&self.redis_image)?;
+        }
+        Ok(())
+    }
+}
+
+impl Default for ClusterSpec {
+    /// A lone primary with the default image names.
+    fn default() -> ClusterSpec {
+        ClusterSpec::new(0, 0, false, false)
+    }
+}
+
+/// `SCALESIM_PG_IMAGE` if set and not empty, else [`POSTGRES_IMAGE`].
+pub fn default_postgres_image() -> String {
+    image_from_env("SCALESIM_PG_IMAGE", POSTGRES_IMAGE)
+}
+
+/// `SCALESIM_REDIS_IMAGE` if set and not empty, else [`REDIS_IMAGE`].
+pub fn default_redis_image() -> String {
+    image_from_env("SCALESIM_REDIS_IMAGE", REDIS_IMAGE)
+}
+
+fn image_from_env(var: &str, default: &str) -> String {
+    std::env::var(var)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| default.to_owned())
+}
+
+/// `name:tag` into its parts; the tag defaults to `latest`. A `:` before the last `/` belongs
+/// to a registry host (`host:5000/postgres`).
+pub(super) fn split_image(image: &str) -> Result<(&str, &str), ProvisionError> {
+    let bad = || ProvisionError::InvalidSpec(format!("bad image name {image:?}"));
+    if image.is_empty() || image.contains(char::is_whitespace) || image.contains('@') {
+        return Err(bad());
+    }
+    let (name, tag) = match image.rsplit_once(':') {
+        Some((name, tag)) if !tag.contains('/') => (name, tag),
+        _ => (image, "latest"),
+    };
+    if name.is_empty() || tag.is_empty() {
+        return Err(bad());
+    }
+    Ok((name, tag))
+}
+
+/// Where the servers are, as URLs reachable from the host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Topology {
+    /// `postgres://` URL of the primary.
+    pub primary: String,
+    /// `postgres://` URLs of the streaming replicas, replica 0 first.
+    pub replicas: Vec<String>,
+    /// `postgres://` URLs of the independent shards, shard 0 first.
+    pub shards: Vec<String>,
+    /// `redis://` URL of the Redis server, if any.
+    pub redis: Option<String>,
+    /// `redis://` URL of the Redis replica, if any.
+    pub redis_replica: Option<String>,
+}
+
+impl Topology {
+    /// Servers that scalesim did not start (no Redis replica).
+    pub fn external(
+        primary: &str,
+        replicas: &[String],
+        shards: &[String],
+        redis: Option<&str>,
+    ) -> Topology {
+        Topology {
+            primary: primary.to_owned(),
+            replicas: replicas.to_vec(),
+            shards: shards.to_vec(),
+            redis: redis.map(str::to_owned),
+            redis_replica: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_names_split_like_docker() {
+        assert_eq!(split_image("postgres:15").unwrap(), ("postgres", "15"));
+        assert_eq!(split_image("redis").unwrap(), ("redis", "latest"));
+        assert_eq!(
+            split_image("host:5000/pg").unwrap(),
+            ("host:5000/pg", "latest")
+        );
+        assert_eq!(
+            split_image("host:5000/pg:15").unwrap(),
+            ("host:5000/pg", "15")
+        );
+        for bad in ["", ":15", "pg:", "pg 15", "pg@sha256:abc"] {
+            assert!(
+                matches!(split_image(bad), Err(ProvisionError::InvalidSpec(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn specs_are_checked_before_anything_starts() {
+        let invalid =
+            |spec: ClusterSpec| matches!(spec.validate(), Err(ProvisionError::InvalidSpec(_)));
+        assert!(invalid(ClusterSpec {
+            redis_replica: true,
+            ..ClusterSpec::default()
+        }));
+        assert!(invalid(ClusterSpec {
+            replicas: MAX_NODES + 1,
+            ..ClusterSpec::default()
+        }));
+        assert!(invalid(ClusterSpec {
+            postgres_image: "no such".into(),
+            ..ClusterSpec::default()
+        }));
+        assert!(ClusterSpec::new(2, 3, true, true).validate().is_ok());
+    }
+
+    #[test]
+    fn external_topology_has_no_redis_replica() {
+        let replicas = ["postgres://r".to_owned()];
+        let t = Topology::external("postgres://p", &replicas, &[], Some("redis://x"));
+        assert_eq!(t.replicas, ["postgres://r"]);
+        assert_eq!(t.redis.as_deref(), Some("redis://x"));
+        assert_eq!(t.redis_replica, None);
+    }
+}
