@@ -27,7 +27,7 @@ use scalesim::run::validate::Model;
 const CUSTOMERS: u64 = 1_000_000;
 
 fn mmc_model() -> Model {
-    Model { name: "M/M/4".into(), c: 4, lambda: 3.2, service: Dist::Exponential { mean: 1.0 }, k: None }
+    Model { name: "M/M/4".into(), c: 4, lambda: 3.2, service: Dist::Exponential { mean: 1.0 }, k: None, ps: false }
 }
 
 /// M/M/c by hand: arrival and departure events in a heap, FIFO queue, histogram of responses.

@@ -114,7 +114,7 @@ fn assemble(loaded: &Loaded, tasks: &[Task<'_>], results: Vec<RepMetrics>, seed:
         for (i, row) in sw.points.iter().enumerate().filter(|(i, _)| shard.is_none_or(|s| s.range(sw.points.len()).contains(i))) {
             let per: Vec<Vec<&RepMetrics>> = (0..row.len()).map(|j| group(Some(i), j)).collect();
             let strategies = names.iter().zip(row).zip(&per)
-                .map(|((n, sc), reps)| summarize_strategy(n, sc, reps, per.first().map(Vec::as_slice)))
+                .map(|((n, sc), reps)| summarize_strategy(n, sc, reps, per.first().map(|b| (names[0], b.as_slice()))))
                 .collect();
             report.summary.points.push(SweepPoint { parameter: sw.param.clone(), value: sw.values[i], strategies });
         }

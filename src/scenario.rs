@@ -179,7 +179,8 @@ fn toml_error(path: &Path, text: &str, field: &str, e: &toml::de::Error) -> Scen
     let mut err = ScenarioError::new(path, field, msg.clone());
     err.position = e.span().map(|s| doc::line_col(text, s.start));
     if let Some((unknown, expected)) = unknown_field(&msg) {
-        err.field = if field.is_empty() { unknown.clone() } else { format!("{field}.{unknown}") };
+        let already = field == unknown || field.ends_with(&format!(".{unknown}"));
+        err.field = if field.is_empty() || already { if field.is_empty() { unknown.clone() } else { field.to_string() } } else { format!("{field}.{unknown}") };
         err = err.suggest(&unknown, expected.iter().map(String::as_str));
     }
     err

@@ -44,7 +44,6 @@ const FAR_THRESHOLD: usize = 64;
 pub struct Calendar {
     heap: Vec<Entry>,
     far: BTreeMap<u64, Vec<Entry>>,
-    spare: Vec<Vec<Entry>>,
     horizon: u64,
     far_len: usize,
     seq: u64,
@@ -63,8 +62,7 @@ impl Calendar {
         self.seq += 1;
         let bucket = at >> FAR_SHIFT;
         if bucket > self.horizon && self.heap.len() >= FAR_THRESHOLD {
-            let spare = &mut self.spare;
-            self.far.entry(bucket).or_insert_with(|| spare.pop().unwrap_or_default()).push(Entry { key, event });
+            self.far.entry(bucket).or_default().push(Entry { key, event });
             self.far_len += 1;
             return;
         }
@@ -95,13 +93,12 @@ impl Calendar {
             if bucket > top_bucket {
                 return;
             }
-            let (_, mut list) = self.far.pop_first().expect("non-empty");
+            let (_, list) = self.far.pop_first().expect("non-empty");
             self.far_len -= list.len();
             self.horizon = self.horizon.max(bucket);
-            for e in list.drain(..) {
+            for e in list {
                 self.heap_push(e);
             }
-            self.spare.push(list);
         }
     }
 

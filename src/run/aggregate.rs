@@ -57,7 +57,7 @@ fn class_summary(name: &str, ms: &[&Metrics], pcts: &[f64]) -> ClassSummary {
 }
 
 /// Summarizes one strategy's replications; `baseline` enables paired differences.
-pub fn summarize_strategy(name: &str, sc: &Scenario, reps: &[&RepMetrics], baseline: Option<&[&RepMetrics]>) -> StrategySummary {
+pub fn summarize_strategy(name: &str, sc: &Scenario, reps: &[&RepMetrics], baseline: Option<(&str, &[&RepMetrics])>) -> StrategySummary {
     let totals: Vec<&Metrics> = reps.iter().map(|r| &r.total).collect();
     let c = class_summary(name, &totals, &sc.percentiles);
     let errors = ErrorKind::ALL.iter().enumerate().map(|(i, k)| (k.name().to_string(), avg(&totals, |m| m.failed[i] as f64))).collect();
@@ -79,8 +79,11 @@ pub fn summarize_strategy(name: &str, sc: &Scenario, reps: &[&RepMetrics], basel
     };
     s.cost = cost(sc, &s);
     s.slo = slo(sc, &s);
-    if let Some(base) = baseline.filter(|b| !std::ptr::eq(b.as_ptr(), reps.as_ptr()) && b.len() == reps.len()) {
+    if let Some((base_name, base)) = baseline.filter(|(_, b)| !std::ptr::eq(b.as_ptr(), reps.as_ptr()) && b.len() == reps.len()) {
         s.vs_baseline = paired(reps, base);
+        for d in &mut s.vs_baseline {
+            d.baseline = base_name.to_string();
+        }
     }
     s
 }
@@ -148,14 +151,10 @@ fn paired(reps: &[&RepMetrics], base: &[&RepMetrics]) -> Vec<PairedDiff> {
 
 /// Builds the report of the base point: summary, time series and CDFs.
 pub fn summary_for(loaded: &Loaded, names: &[&str], groups: &[Vec<&RepMetrics>], seed: u64, reps: u32) -> Report {
-    let base = groups.first().map(Vec::as_slice);
-    let strategies: Vec<StrategySummary> = names.iter().zip(groups).zip(&loaded.strategies).map(|((n, g), s)| {
-        let mut ss = summarize_strategy(n, &s.scenario, g, base);
-        for d in &mut ss.vs_baseline {
-            d.baseline = names[0].to_string();
-        }
-        ss
-    }).collect();
+    let base = groups.first().map(|g| (names[0], g.as_slice()));
+    let strategies: Vec<StrategySummary> = names.iter().zip(groups).zip(&loaded.strategies)
+        .map(|((n, g), s)| summarize_strategy(n, &s.scenario, g, base))
+        .collect();
     let horizon = loaded.base.system.duration.saturating_sub(loaded.base.system.warmup) as f64 / 1e9;
     let summary = Summary {
         schema: SCHEMA_VERSION,

@@ -62,6 +62,8 @@ pub struct Model {
     pub service: Dist,
     /// Total capacity (in service + waiting), if finite.
     pub k: Option<u32>,
+    /// Processor sharing instead of FIFO.
+    pub ps: bool,
 }
 
 impl Model {
@@ -72,7 +74,7 @@ impl Model {
             stations: vec![StationSpec {
                 name: "station".into(),
                 workers: self.c,
-                discipline: Discipline::Fifo,
+                discipline: if self.ps { Discipline::ProcessorSharing } else { Discipline::Fifo },
                 queue_capacity: self.k.map(|k| k - self.c),
                 service: vec![self.service.clone()],
             }],
@@ -90,7 +92,7 @@ impl Model {
 pub fn models() -> Vec<Model> {
     let exp = Dist::Exponential { mean: 1.0 };
     let mut m = Vec::new();
-    let mut add = |name: String, c: u32, lambda: f64, service: Dist, k: Option<u32>| m.push(Model { name, c, lambda, service, k });
+    let mut add = |name: String, c: u32, lambda: f64, service: Dist, k: Option<u32>| m.push(Model { name, c, lambda, service, k, ps: false });
     for rho in [0.5, 0.9] {
         add(format!("M/M/1 rho={rho:.2}"), 1, rho, exp.clone(), None);
     }
@@ -101,7 +103,11 @@ pub fn models() -> Vec<Model> {
     let ln = Dist::lognormal(-0.5, 1.0).expect("valid lognormal"); // mean exp(-0.5 + 0.5) = 1
     add("M/G/1 lognormal(s=1) rho=0.70".into(), 1, 0.7, ln, None);
     add("M/M/2/6 rho=0.90".into(), 2, 1.8, exp.clone(), Some(6));
-    add("M/M/4/8 rho=1.20".into(), 4, 4.8, exp, Some(8));
+    add("M/M/4/8 rho=1.20".into(), 4, 4.8, exp.clone(), Some(8));
+    // Processor sharing: the mean response is insensitive to the service distribution.
+    let ln = Dist::lognormal(-0.5, 1.0).expect("valid lognormal");
+    m.push(Model { name: "M/G/1-PS lognormal rho=0.70".into(), c: 1, lambda: 0.7, service: ln, k: None, ps: true });
+    m.push(Model { name: "M/M/4-PS rho=0.80".into(), c: 4, lambda: 3.2, service: exp, k: None, ps: true });
     m
 }
 
@@ -130,6 +136,11 @@ fn theory(m: &Model) -> Vec<(&'static str, f64)> {
     let (c, l) = (m.c as usize, m.lambda);
     let es = m.service.mean();
     let mu = 1.0 / es;
+    if m.ps {
+        // M/G/1-PS: E[S] / (1 - rho). M/M/c-PS: the number in system is that of M/M/c-FCFS.
+        let w = if c == 1 { es / (1.0 - l * es) } else { th::mmc_mean_response(c, l, mu) };
+        return vec![("mean response", w)];
+    }
     if let Some(k) = m.k {
         let k = k as usize;
         return vec![
