@@ -11,9 +11,17 @@ use crate::stats::ci::{paired_diff, t_interval};
 
 const LEVEL: f64 = 0.95;
 
+/// Mean and 95 % half-width; zeros for no data, so the summary never holds NaN (JSON has no NaN).
 fn mean_ci(xs: &[f64]) -> (f64, f64) {
+    if xs.is_empty() {
+        return (0.0, 0.0);
+    }
     let i = t_interval(xs, LEVEL);
-    (i.mean, i.half_width)
+    (finite(i.mean), finite(i.half_width))
+}
+
+fn finite(x: f64) -> f64 {
+    if x.is_finite() { x } else { 0.0 }
 }
 
 fn latency(v: [f64; 7], extra: BTreeMap<String, f64>) -> Latency {
@@ -139,7 +147,7 @@ fn paired(reps: &[&RepMetrics], base: &[&RepMetrics]) -> Vec<PairedDiff> {
         let a: Vec<f64> = reps.iter().map(|r| f(&r.total)).collect();
         let b: Vec<f64> = base.iter().map(|r| f(&r.total)).collect();
         let i = paired_diff(&a, &b, LEVEL);
-        PairedDiff { metric: name.to_string(), baseline: String::new(), mean: i.mean, ci95: i.half_width }
+        PairedDiff { metric: name.to_string(), baseline: String::new(), mean: finite(i.mean), ci95: finite(i.half_width) }
     };
     vec![
         metric("latency_ms.mean", &|m| m.latency[0]),
