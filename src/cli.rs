@@ -1,5 +1,6 @@
 //! Commands, flags and exit codes: 0 ok, 1 an SLO failed under `--fail-on-slo`, 2 bad input or
-//! usage. Errors are printed with their whole cause chain; nothing panics on bad input.
+//! usage, 3 a real run failed (servers could not start or be reached). Errors are printed with
+//! their whole cause chain; nothing panics on bad input.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -33,6 +34,9 @@ enum Command {
         #[arg(default_value = "sims")]
         dir: PathBuf,
     },
+    /// Run every strategy against real Postgres and Redis (containers, or `--target` servers).
+    #[cfg(feature = "real")]
+    Real(RealArgs),
     /// Merge the outputs of `run --shard I/N` into the single-run result.
     Merge {
         /// Shard output folders.
@@ -84,6 +88,34 @@ struct RunArgs {
     /// Run twice and fail unless both summaries are identical.
     #[arg(long)]
     check_determinism: bool,
+}
+
+#[cfg(feature = "real")]
+#[derive(clap::Args, Debug)]
+struct RealArgs {
+    /// The scenario file (with a `[real]` table).
+    file: PathBuf,
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Output folder (default `results/<scenario>/`).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Root seed (overrides the scenario's).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Existing servers instead of containers: `primary=URL`, `replica=URL` (repeatable),
+    /// `redis=URL`. Loopback addresses only.
+    #[arg(long = "target", value_name = "ROLE=URL")]
+    targets: Vec<String>,
+    /// What to print on standard output.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Print nothing but errors.
+    #[arg(long)]
+    quiet: bool,
+    /// Exit with status 1 when a strategy misses an SLO.
+    #[arg(long)]
+    fail_on_slo: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -142,7 +174,35 @@ fn dispatch(cmd: Command) -> Result<i32> {
         Command::Validate(a) => cmd_validate(a),
         Command::List { dir } => cmd_list(&dir),
         Command::Merge { dirs, out } => cmd_merge(&dirs, &out),
+        #[cfg(feature = "real")]
+        Command::Real(a) => cmd_real(a),
     }
+}
+
+#[cfg(feature = "real")]
+fn cmd_real(a: RealArgs) -> Result<i32> {
+    use scalesim::real::session::{Servers, SessionError, parse_targets, run_real, specs};
+    let started = Instant::now();
+    let loaded = load(&a.file, &a.common.sets)?;
+    specs(&loaded).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let servers = if a.targets.is_empty() {
+        Servers::Containers
+    } else {
+        Servers::External(parse_targets(&a.targets).map_err(anyhow::Error::msg)?)
+    };
+    let rep = match run_real(&loaded, &servers, a.seed) {
+        Ok(r) => r,
+        Err(SessionError::Scenario(e)) => bail!("{e}"),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(3);
+        }
+    };
+    let out = a.out.clone().unwrap_or_else(|| PathBuf::from("results").join(&loaded.base.name));
+    let manifest = manifest(&loaded, rep.summary.seed, started.elapsed().as_secs_f64(), "real");
+    report::write_all(&rep, &out, &manifest, &Formats::default()).with_context(|| format!("writing results to {}", out.display()))?;
+    print_result(&rep, a.format, a.quiet, &out)?;
+    Ok(if a.fail_on_slo && rep.summary.strategies.iter().any(|s| !s.slo.passed) { 1 } else { 0 })
 }
 
 fn load(file: &Path, sets: &[String]) -> Result<scenario::Loaded> {

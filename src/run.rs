@@ -22,7 +22,7 @@ use crate::model::System;
 use crate::report::summary::{Report, SweepPoint};
 use crate::scenario::{Loaded, Scenario};
 
-pub use aggregate::{summarize_strategy, summary_for};
+pub use aggregate::{apply_slo_and_cost, summarize_strategy, summary_for};
 pub use capacity::capacity_search;
 pub use metrics::{Metrics, RepMetrics};
 pub use shard::{Shard, merge_reports};

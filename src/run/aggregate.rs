@@ -85,8 +85,7 @@ pub fn summarize_strategy(name: &str, sc: &Scenario, reps: &[&RepMetrics], basel
         components: components(reps),
         ..Default::default()
     };
-    s.cost = cost(sc, &s);
-    s.slo = slo(sc, &s);
+    apply_slo_and_cost(sc, &mut s);
     if let Some((base_name, base)) = baseline.filter(|(_, b)| !std::ptr::eq(b.as_ptr(), reps.as_ptr()) && b.len() == reps.len()) {
         s.vs_baseline = paired(reps, base);
         for d in &mut s.vs_baseline {
@@ -113,8 +112,16 @@ fn components(reps: &[&RepMetrics]) -> Vec<ComponentSummary> {
     }).collect()
 }
 
+/// Fills `s.cost` (from the scenario's provisioned workers and prices, and the measured
+/// throughput) and `s.slo` (from the scenario's objectives and the measured figures). Shared by
+/// simulated and real results.
+pub fn apply_slo_and_cost(sc: &Scenario, s: &mut StrategySummary) {
+    s.cost = cost(sc, s);
+    s.slo = slo(sc, s);
+}
+
 fn cost(sc: &Scenario, s: &StrategySummary) -> Cost {
-    let workers: f64 = s.components.iter().zip(&sc.prices.worker_hour).map(|(c, p)| c.metrics.get("workers").copied().unwrap_or(0.0) * p).sum();
+    let workers: f64 = sc.system.stations.iter().zip(&sc.prices.worker_hour).map(|(st, p)| f64::from(st.workers) * p).sum();
     let per_hour = workers + sc.prices.fixed_per_hour + s.throughput_rps * 3600.0 * sc.prices.per_million_requests / 1e6;
     let per_million = if s.throughput_rps > 0.0 { per_hour / (s.throughput_rps * 3600.0) * 1e6 } else { 0.0 };
     Cost { per_hour, per_million_requests: per_million }

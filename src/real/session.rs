@@ -1,0 +1,220 @@
+//! `scalesim real`: one scenario, every strategy, against real servers.
+//!
+//! The order of a session: validate every strategy's `[real]` table (nothing starts on bad
+//! input); start one cluster big enough for all strategies (or use `--target` servers); load the
+//! data set once; run the strategies one after another on the same servers, each with the same
+//! arrivals as the simulator's first replication (the workload generator is shared, seeded the
+//! same way); shut the cluster down whatever happened (Ctrl-C included). The result is the same
+//! [`Report`] the simulator produces, with `mode = "real"`, so the two sit side by side.
+
+use std::time::Duration;
+
+use super::loadgen::execute;
+use super::plan::{Arrival, BoxFuture, Endpoints, FaultInjector, Load, NoFaults, RealPlan};
+use super::provision::{Cluster, ClusterSpec, Fault, Topology, install_ctrl_c_cleanup};
+use super::schema::ensure_data;
+use super::spec::{RealSpec, real_spec};
+use super::workload::KeyDist as RealKeys;
+use crate::engine::SimTime;
+use crate::model::workload::{ArrivalIter, KeyDist, Load as SimLoad};
+use crate::report::summary::{Report, SCHEMA_VERSION, Summary};
+use crate::run::{apply_slo_and_cost, replication_seed};
+use crate::scenario::{Loaded, Scenario, ScenarioError};
+
+/// Why a real session failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SessionError {
+    /// The scenario's `[real]` part is invalid (exit status 2).
+    #[error("{0}")]
+    Scenario(#[from] ScenarioError),
+    /// Servers could not be started or reached.
+    #[error("provisioning: {0}")]
+    Provision(#[from] super::provision::ProvisionError),
+    /// The run itself failed.
+    #[error("real run: {0}")]
+    Run(#[from] super::plan::RealError),
+    /// The async runtime could not start.
+    #[error("tokio runtime: {0}")]
+    Runtime(#[from] std::io::Error),
+}
+
+/// Where to run: containers started by scalesim, or existing servers.
+#[derive(Debug, Clone)]
+pub enum Servers {
+    /// Start a cluster with testcontainers.
+    Containers,
+    /// Existing servers (`--target`).
+    External(Topology),
+}
+
+/// Validates every strategy's `[real]` table.
+pub fn specs(loaded: &Loaded) -> Result<Vec<RealSpec>, ScenarioError> {
+    loaded.strategies.iter().map(|s| real_spec(&s.scenario, &s.name, &loaded.file, &loaded.text)).collect()
+}
+
+/// The cluster every strategy fits in: the most replicas and shards any asks for, Redis if any
+/// uses it.
+fn union_cluster(specs: &[RealSpec]) -> ClusterSpec {
+    let mut c = specs[0].cluster.clone();
+    for s in &specs[1..] {
+        c.replicas = c.replicas.max(s.cluster.replicas);
+        c.shards = c.shards.max(s.cluster.shards);
+        c.redis |= s.cluster.redis;
+        c.redis_replica |= s.cluster.redis_replica;
+    }
+    c
+}
+
+/// Runs `loaded` against real servers and returns the report (mode `real`).
+pub fn run_real(loaded: &Loaded, servers: &Servers, seed: Option<u64>) -> Result<Report, SessionError> {
+    let specs = specs(loaded)?;
+    let seed = seed.unwrap_or(loaded.base.seed);
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(async {
+        match servers {
+            Servers::External(t) => run_all(loaded, &specs, &endpoints(t), &NoFaults, seed).await,
+            Servers::Containers => {
+                install_ctrl_c_cleanup()?;
+                eprintln!("scalesim real: starting Postgres/Redis containers…");
+                let cluster = Cluster::start(&union_cluster(&specs)).await?;
+                let result = run_all(loaded, &specs, &endpoints(cluster.topology()), &ClusterFaults(&cluster), seed).await;
+                let down = cluster.shutdown().await;
+                let report = result?;
+                down?;
+                Ok(report)
+            }
+        }
+    })
+}
+
+fn endpoints(t: &Topology) -> Endpoints {
+    Endpoints { primary: t.primary.clone(), replicas: t.replicas.clone(), redis: t.redis.clone(), allowed_hosts: Vec::new() }
+}
+
+/// Faults go to the cluster scalesim started.
+struct ClusterFaults<'a>(&'a Cluster);
+
+impl FaultInjector for ClusterFaults<'_> {
+    fn inject<'a>(&'a self, fault: &'a str) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            let f: Fault = fault.parse().map_err(|e| format!("{e}"))?;
+            self.0.inject(&f).await.map_err(|e| e.to_string())
+        })
+    }
+}
+
+async fn run_all(loaded: &Loaded, specs: &[RealSpec], ep: &Endpoints, faults: &dyn FaultInjector, seed: u64) -> Result<Report, SessionError> {
+    let (products, users) = specs.iter().fold((0, 0), |(p, u), s| (p.max(s.products), u.max(s.users)));
+    let data = ensure_data(ep, products, users, seed).await?;
+    eprintln!("scalesim real: data set ready ({products} products, {users} users{})", if data.skipped { ", already loaded" } else { "" });
+    let mut report = empty_report(loaded, seed);
+    for (strategy, spec) in loaded.strategies.iter().zip(specs) {
+        eprintln!("scalesim real: running strategy \"{}\"…", strategy.name);
+        let sc = &strategy.scenario;
+        let outcome = execute(plan(sc, spec, seed), load(sc, seed)?, ep, faults).await?;
+        let mut summary = outcome.to_strategy_summary();
+        apply_slo_and_cost(sc, &mut summary);
+        report.summary.strategies.push(summary);
+        report.timeseries.extend(outcome.series(0));
+        report.cdfs.push(outcome.cdf());
+    }
+    Ok(report)
+}
+
+fn empty_report(loaded: &Loaded, seed: u64) -> Report {
+    let sys = &loaded.base.system;
+    Report {
+        summary: Summary {
+            schema: SCHEMA_VERSION,
+            scenario: loaded.base.name.clone(),
+            scenario_hash: loaded.hash.clone(),
+            seed,
+            replications: 1,
+            mode: "real".into(),
+            horizon_s: SimTime(sys.duration.saturating_sub(sys.warmup)).as_secs_f64(),
+            strategies: Vec::new(),
+            points: Vec::new(),
+            capacity: Vec::new(),
+        },
+        timeseries: Vec::new(),
+        cdfs: Vec::new(),
+        description: loaded.base.description.clone(),
+        scenario_text: loaded.text.clone(),
+    }
+}
+
+fn plan(sc: &Scenario, spec: &RealSpec, seed: u64) -> RealPlan {
+    let sys = &sc.system;
+    RealPlan {
+        duration: Duration::from_nanos(sys.duration.saturating_sub(sys.warmup)),
+        warmup: Duration::from_nanos(sys.warmup),
+        seed,
+        classes: spec.classes.clone(),
+        strategy: spec.strategy.clone(),
+        faults: spec.faults.clone(),
+        products: spec.products,
+        users: spec.users,
+        max_in_flight: spec.max_in_flight,
+        bucket: Duration::from_nanos(sys.bucket).max(Duration::from_millis(100)),
+        stale_probe_interval: spec.stale_probe_interval,
+        request_timeout: spec.request_timeout,
+        max_requests: spec.max_requests,
+        flush_cache: true,
+    }
+}
+
+/// The scenario's workload as the real driver's load: the open arrivals are exactly those of the
+/// simulator's replication 0 (same generator, same seed); closed users keep their count, ramp and
+/// mean think time.
+fn load(sc: &Scenario, seed: u64) -> Result<Load, SessionError> {
+    let sys = &sc.system;
+    match &sys.load {
+        SimLoad::Open(a) => {
+            let iter = ArrivalIter::new(a.clone(), sys.mix.clone(), replication_seed(seed, 0), sys.duration)
+                .map(|x| Arrival { at_ns: x.at_ns, class: x.class, key: x.key });
+            Ok(Load::Open(Box::new(iter)))
+        }
+        SimLoad::Closed(u) => {
+            let ramp = if u.target.start > 0.0 { 0 } else { u.target.points.first().map_or(0, |p| p.0) };
+            Ok(Load::Closed {
+                users: u.target.max().ceil() as u32,
+                think_mean: Duration::from_secs_f64(u.think.mean().max(0.0)),
+                ramp: Duration::from_nanos(ramp),
+                classes_weights: weights(&sys.mix.cumulative),
+                keys: keys(&sys.mix.keys),
+            })
+        }
+    }
+}
+
+fn weights(cumulative: &[f64]) -> Vec<f64> {
+    let mut prev = 0.0;
+    cumulative.iter().map(|c| { let w = c - prev; prev = *c; w }).collect()
+}
+
+fn keys(k: &KeyDist) -> RealKeys {
+    match k {
+        KeyDist::None => RealKeys::Uniform { n: 1 },
+        KeyDist::Uniform { n } => RealKeys::Uniform { n: *n },
+        KeyDist::Zipf { n, alpha, .. } => RealKeys::Zipf { n: *n, alpha: *alpha },
+        KeyDist::Hotspot { n, hot_fraction, hot_share } => RealKeys::Hotspot { n: *n, hot_fraction: *hot_fraction, hot_share: *hot_share },
+    }
+}
+
+/// Parses `--target` values: `primary=URL`, `replica=URL` (repeatable), `redis=URL`.
+pub fn parse_targets(values: &[String]) -> Result<Topology, String> {
+    let (mut primary, mut replicas, mut redis) = (None, Vec::new(), None);
+    for v in values {
+        let (k, url) = v.split_once('=').ok_or_else(|| format!("`--target {v}`: expected primary=URL, replica=URL or redis=URL"))?;
+        match k {
+            "primary" => primary = Some(url.to_string()),
+            "replica" => replicas.push(url.to_string()),
+            "redis" => redis = Some(url.to_string()),
+            other => return Err(format!("`--target {v}`: unknown role `{other}` (primary, replica, redis)")),
+        }
+    }
+    let primary = primary.ok_or("--target needs primary=URL")?;
+    Ok(Topology::external(&primary, &replicas, &[], redis.as_deref()))
+}
+

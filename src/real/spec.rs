@@ -1,0 +1,238 @@
+//! The `[real]` table of a scenario: which servers to start, how the strategy talks to them,
+//! which operation each request class performs, and which faults to inject.
+//!
+//! Strategies override these fields like any other (`set = { "real.routing" = "round_robin" }`),
+//! so each strategy's validated scenario carries its own `[real]` table. Validation follows the
+//! scenario loader's rules: unknown fields and bad values are [`ScenarioError`]s naming the file,
+//! line and field path.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::plan::{CacheMode, ClassPlan, FaultAt, Op, ReadRouting, StrategyPlan};
+use super::provision::{ClusterSpec, Fault, default_postgres_image, default_redis_image};
+use crate::scenario::raw::RawDur;
+use crate::scenario::units::parse_duration;
+use crate::scenario::{Scenario, ScenarioError, doc};
+
+/// `[real]` as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawReal {
+    #[serde(default)]
+    replicas: usize,
+    #[serde(default)]
+    shards: usize,
+    #[serde(default)]
+    redis: bool,
+    #[serde(default)]
+    redis_replica: bool,
+    #[serde(default = "default_rows")]
+    products: u64,
+    #[serde(default = "default_rows")]
+    users: u64,
+    #[serde(default = "default_pool")]
+    pool_size: u32,
+    #[serde(default)]
+    routing: Option<String>,
+    #[serde(default)]
+    ryw_window: Option<RawDur>,
+    #[serde(default)]
+    wait_for_replay: bool,
+    #[serde(default)]
+    cache: Option<String>,
+    #[serde(default)]
+    cache_ttl: Option<RawDur>,
+    #[serde(default)]
+    request_timeout: Option<RawDur>,
+    #[serde(default)]
+    stale_probe_interval: Option<RawDur>,
+    #[serde(default = "default_in_flight")]
+    max_in_flight: usize,
+    #[serde(default)]
+    max_requests: Option<u64>,
+    #[serde(default)]
+    postgres_image: Option<String>,
+    #[serde(default)]
+    redis_image: Option<String>,
+    #[serde(default)]
+    ops: BTreeMap<String, String>,
+    #[serde(default)]
+    faults: Vec<RawFault>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFault {
+    at: RawDur,
+    fault: String,
+}
+
+fn default_rows() -> u64 {
+    100_000
+}
+fn default_pool() -> u32 {
+    8
+}
+fn default_in_flight() -> usize {
+    10_000
+}
+
+/// A validated `[real]` table for one strategy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RealSpec {
+    /// Servers to start (ignored with `--target`).
+    pub cluster: ClusterSpec,
+    /// The strategy (its name is the scenario strategy's).
+    pub strategy: StrategyPlan,
+    /// One class plan per scenario class, in class order.
+    pub classes: Vec<ClassPlan>,
+    /// Faults by time.
+    pub faults: Vec<FaultAt>,
+    /// Products in the data set.
+    pub products: u64,
+    /// Users in the data set.
+    pub users: u64,
+    /// Requests in flight at most.
+    pub max_in_flight: usize,
+    /// Arrivals at most.
+    pub max_requests: Option<u64>,
+    /// Client timeout.
+    pub request_timeout: Duration,
+    /// Stale-read probe period.
+    pub stale_probe_interval: Duration,
+}
+
+const OPS: [(&str, Op); 5] = [
+    ("read_product", Op::ReadProduct),
+    ("search_products", Op::SearchProducts),
+    ("read_user_orders", Op::ReadUserOrders),
+    ("place_order", Op::PlaceOrder),
+    ("update_product", Op::UpdateProduct),
+];
+
+struct V<'a> {
+    file: &'a Path,
+    text: &'a str,
+    context: String,
+}
+
+impl V<'_> {
+    fn err(&self, field: &str, msg: impl Into<String>) -> ScenarioError {
+        let mut e = ScenarioError::new(self.file, format!("real.{field}"), msg);
+        e.position = doc::locate(self.text, &e.field);
+        e.context = Some(self.context.clone());
+        e
+    }
+
+    fn dur(&self, field: &str, d: &Option<RawDur>, default: &str) -> Result<Duration, ScenarioError> {
+        let secs = match d {
+            None => parse_duration(default).map_err(|m| self.err(field, m))?,
+            Some(RawDur::Secs(s)) => *s,
+            Some(RawDur::Text(t)) => parse_duration(t).map_err(|m| self.err(field, m))?,
+        };
+        if !(secs.is_finite() && secs > 0.0) {
+            return Err(self.err(field, "must be a positive duration"));
+        }
+        Ok(Duration::from_secs_f64(secs))
+    }
+}
+
+/// Validates the `[real]` table of `strategy`'s scenario (from `file`, whose effective text is
+/// `text`, for error positions).
+pub fn real_spec(scenario: &Scenario, strategy: &str, file: &Path, text: &str) -> Result<RealSpec, ScenarioError> {
+    let v = V { file, text, context: format!("strategy \"{strategy}\"") };
+    let table = scenario.real.clone().ok_or_else(|| {
+        ScenarioError::new(file, "real", "this scenario has no [real] table: add one to run it against real servers")
+    })?;
+    let raw: RawReal = toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| {
+        let msg = e.message().trim().to_string();
+        let unknown = msg.strip_prefix("unknown field `").and_then(|r| r.split('`').next()).unwrap_or("").to_string();
+        v.err(&unknown, msg.clone())
+    })?;
+    let routing = routing(&v, &raw)?;
+    let cache = match raw.cache.as_deref().unwrap_or("none") {
+        "none" => CacheMode::None,
+        "cache_aside" => CacheMode::CacheAside { ttl: v.dur("cache_ttl", &raw.cache_ttl, "60s")? },
+        other => return Err(v.err("cache", format!("unknown cache mode `{other}`")).suggest_from(other, &["none", "cache_aside"])),
+    };
+    if cache != CacheMode::None && !raw.redis {
+        return Err(v.err("cache", "a cache needs `redis = true`"));
+    }
+    if raw.pool_size == 0 || raw.products == 0 || raw.users == 0 || raw.max_in_flight == 0 {
+        return Err(v.err("pool_size", "pool_size, products, users and max_in_flight must be positive"));
+    }
+    let cluster = ClusterSpec {
+        postgres_image: raw.postgres_image.clone().unwrap_or_else(default_postgres_image),
+        redis_image: raw.redis_image.clone().unwrap_or_else(default_redis_image),
+        replicas: raw.replicas,
+        shards: raw.shards,
+        redis: raw.redis,
+        redis_replica: raw.redis_replica,
+    };
+    Ok(RealSpec {
+        cluster,
+        strategy: StrategyPlan { name: strategy.to_string(), routing, cache, pool_size: raw.pool_size },
+        classes: classes(&v, &raw, &scenario.class_names)?,
+        faults: faults(&v, &raw)?,
+        products: raw.products,
+        users: raw.users,
+        max_in_flight: raw.max_in_flight,
+        max_requests: raw.max_requests,
+        request_timeout: v.dur("request_timeout", &raw.request_timeout, "2s")?,
+        stale_probe_interval: v.dur("stale_probe_interval", &raw.stale_probe_interval, "200ms")?,
+    })
+}
+
+fn routing(v: &V<'_>, raw: &RawReal) -> Result<ReadRouting, ScenarioError> {
+    Ok(match raw.routing.as_deref().unwrap_or("primary") {
+        "primary" => ReadRouting::Primary,
+        "round_robin" => ReadRouting::RoundRobin,
+        "read_your_writes" => ReadRouting::ReadYourWrites {
+            window: v.dur("ryw_window", &raw.ryw_window, "5s")?,
+            wait_for_replay: raw.wait_for_replay,
+        },
+        other => {
+            return Err(v.err("routing", format!("unknown routing `{other}`")).suggest_from(other, &["primary", "round_robin", "read_your_writes"]));
+        }
+    })
+}
+
+fn classes(v: &V<'_>, raw: &RawReal, names: &[String]) -> Result<Vec<ClassPlan>, ScenarioError> {
+    for k in raw.ops.keys() {
+        if !names.contains(k) {
+            return Err(v.err(&format!("ops.{k}"), format!("no class named `{k}`")).suggest_from(k, &names.iter().map(String::as_str).collect::<Vec<_>>()));
+        }
+    }
+    names.iter().map(|n| {
+        let op_name = raw.ops.get(n).ok_or_else(|| v.err("ops", format!("class `{n}` has no operation (one of {})", op_list())))?;
+        let op = OPS.iter().find(|(k, _)| k == op_name).map(|(_, o)| *o)
+            .ok_or_else(|| v.err(&format!("ops.{n}"), format!("unknown operation `{op_name}`")).suggest_from(op_name, &OPS.map(|o| o.0)))?;
+        Ok(ClassPlan { name: n.clone(), op })
+    }).collect()
+}
+
+fn op_list() -> String {
+    OPS.map(|o| o.0).join(", ")
+}
+
+fn faults(v: &V<'_>, raw: &RawReal) -> Result<Vec<FaultAt>, ScenarioError> {
+    raw.faults.iter().enumerate().map(|(i, f)| {
+        let field = format!("faults.{i}");
+        f.fault.parse::<Fault>().map_err(|e| v.err(&format!("{field}.fault"), e.to_string()))?;
+        Ok(FaultAt { at: v.dur(&format!("{field}.at"), &Some(f.at.clone()), "0s")?, fault: f.fault.clone() })
+    }).collect()
+}
+
+trait Suggest {
+    fn suggest_from(self, name: &str, candidates: &[&str]) -> Self;
+}
+
+impl Suggest for ScenarioError {
+    fn suggest_from(self, name: &str, candidates: &[&str]) -> Self {
+        self.suggest(name, candidates.iter().copied())
+    }
+}
