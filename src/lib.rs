@@ -31,5 +31,7 @@
 //! - `real` (default): real runs against Postgres and Redis (tokio, sqlx, redis, testcontainers).
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
+#[cfg(feature = "real")]
+pub mod real;
 pub mod report;
 pub mod stats;
