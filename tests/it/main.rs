@@ -1,1 +1,2 @@
-
+#[cfg(feature = "real")]
+mod real_load;
