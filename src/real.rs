@@ -18,8 +18,8 @@
 pub mod loadgen;
 pub mod measure;
 pub mod monitor;
-pub mod plan;
 mod pgpool;
+pub mod plan;
 pub mod schema;
 pub mod sql_faults;
 pub mod strategy;

@@ -76,10 +76,14 @@ pub async fn execute(
     }
     let ctx = Arc::new(RunCtx::new(&plan, backend));
     let monitor = spawn_monitor(endpoints, &plan, ctx.start)?;
-    let (driven, fault_log) =
-        tokio::join!(drive(load, &ctx), run_faults(faults, &plan.faults, ctx.start, plan.total()));
+    let (driven, fault_log) = tokio::join!(
+        drive(load, &ctx),
+        run_faults(faults, &plan.faults, ctx.start, plan.total())
+    );
     let skipped = driven?;
-    let (lag, probes) = monitor.await.map_err(|e| RealError::Internal(e.to_string()))?;
+    let (lag, probes) = monitor
+        .await
+        .map_err(|e| RealError::Internal(e.to_string()))?;
     ctx.backend.close().await;
     Ok(RealOutcome {
         strategy: plan.strategy.name.clone(),
@@ -97,9 +101,17 @@ pub async fn execute(
 }
 
 fn check_load(plan: &RealPlan, load: &Load) -> Result<(), RealError> {
-    if let Load::Closed { users, classes_weights, keys, .. } = load {
+    if let Load::Closed {
+        users,
+        classes_weights,
+        keys,
+        ..
+    } = load
+    {
         if *users == 0 {
-            return Err(RealError::InvalidPlan("closed load needs at least one user".into()));
+            return Err(RealError::InvalidPlan(
+                "closed load needs at least one user".into(),
+            ));
         }
         if classes_weights.len() != plan.classes.len() {
             return Err(RealError::InvalidPlan(format!(
@@ -116,7 +128,9 @@ fn check_load(plan: &RealPlan, load: &Load) -> Result<(), RealError> {
 
 async fn check_data(plan: &RealPlan, endpoints: &Endpoints) -> Result<(), RealError> {
     let Some(data) = loaded_data(&endpoints.primary).await? else {
-        return Err(RealError::NoData("load the data set first (schema::load_data)".into()));
+        return Err(RealError::NoData(
+            "load the data set first (schema::load_data)".into(),
+        ));
     };
     if data.products < plan.products || data.users < plan.users {
         return Err(RealError::InvalidPlan(format!(
@@ -187,7 +201,8 @@ impl RunCtx {
                 Err(_) => Err(ErrorKind::Timeout),
             };
         let done = self.ns_at(Instant::now());
-        self.recorder.record(shard, class, self.ns_at(intended), done, &res);
+        self.recorder
+            .record(shard, class, self.ns_at(intended), done, &res);
         res.is_ok()
     }
 }
@@ -201,8 +216,20 @@ fn nanos(d: Duration) -> u64 {
 async fn drive(load: Load, ctx: &Arc<RunCtx>) -> Result<u64, RealError> {
     match load {
         Load::Open(arrivals) => drive_open(arrivals, ctx).await,
-        Load::Closed { users, think_mean, ramp, classes_weights, keys } => {
-            let users = Users { n: users, think_mean, ramp, weights: classes_weights, keys };
+        Load::Closed {
+            users,
+            think_mean,
+            ramp,
+            classes_weights,
+            keys,
+        } => {
+            let users = Users {
+                n: users,
+                think_mean,
+                ramp,
+                weights: classes_weights,
+                keys,
+            };
             drive_closed(users, ctx).await.map(|()| 0)
         }
     }
@@ -221,7 +248,9 @@ async fn drive_open(
             let _ = tx.send(pace(arrivals, &pacer_ctx, &handle));
         })
         .map_err(|e| RealError::Internal(format!("cannot start the pacer thread: {e}")))?;
-    let skipped = rx.await.map_err(|_| RealError::Internal("the pacer thread died".into()))?;
+    let skipped = rx
+        .await
+        .map_err(|_| RealError::Internal("the pacer thread died".into()))?;
     drain(ctx).await;
     Ok(skipped)
 }
@@ -244,7 +273,8 @@ fn pace(arrivals: Box<dyn Iterator<Item = Arrival> + Send>, ctx: &Arc<RunCtx>, r
         }
         if ctx.in_flight.load(Ordering::Acquire) >= ctx.max_in_flight {
             let now = ctx.ns_at(Instant::now());
-            ctx.recorder.record(seq, a.class, a.at_ns, now, &Err(ErrorKind::Rejected));
+            ctx.recorder
+                .record(seq, a.class, a.at_ns, now, &Err(ErrorKind::Rejected));
             continue;
         }
         ctx.in_flight.fetch_add(1, Ordering::AcqRel);
@@ -411,7 +441,11 @@ async fn run_faults(
         tokio::time::sleep_until(tokio::time::Instant::from_std(start + f.at)).await;
         let at = start.elapsed();
         let result = injector.inject(&f.fault).await;
-        log.push(FaultRecord { at, fault: f.fault, result });
+        log.push(FaultRecord {
+            at,
+            fault: f.fault,
+            result,
+        });
     }
     log
 }
@@ -419,7 +453,7 @@ async fn run_faults(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::real::plan::{NoFaults, BoxFuture};
+    use crate::real::plan::{BoxFuture, NoFaults};
 
     #[test]
     fn think_times_are_exponential_and_capped() {
@@ -438,19 +472,35 @@ mod tests {
         fn inject<'a>(&'a self, fault: &'a str) -> BoxFuture<'a, Result<(), String>> {
             Box::pin(async move {
                 self.0.lock().unwrap().push(fault.to_owned());
-                if fault.starts_with("pause") { Err("unsupported".into()) } else { Ok(()) }
+                if fault.starts_with("pause") {
+                    Err("unsupported".into())
+                } else {
+                    Ok(())
+                }
             })
         }
     }
 
     #[test]
     fn faults_fire_in_time_order_and_failures_are_logged() {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
         let inj = Recording(std::sync::Mutex::new(Vec::new()));
         let faults = vec![
-            FaultAt { at: Duration::from_millis(30), fault: "pause primary".into() },
-            FaultAt { at: Duration::from_millis(10), fault: "stop replica-0".into() },
-            FaultAt { at: Duration::from_secs(99), fault: "never".into() },
+            FaultAt {
+                at: Duration::from_millis(30),
+                fault: "pause primary".into(),
+            },
+            FaultAt {
+                at: Duration::from_millis(10),
+                fault: "stop replica-0".into(),
+            },
+            FaultAt {
+                at: Duration::from_secs(99),
+                fault: "never".into(),
+            },
         ];
         let start = Instant::now();
         let log = rt.block_on(run_faults(&inj, &faults, start, Duration::from_secs(10)));
@@ -470,7 +520,10 @@ mod tests {
             classes_weights: vec![1.0, 1.0],
             keys: KeyDist::Uniform { n: 10 },
         };
-        assert!(matches!(check_load(&plan, &load), Err(RealError::InvalidPlan(_))));
+        assert!(matches!(
+            check_load(&plan, &load),
+            Err(RealError::InvalidPlan(_))
+        ));
         let load = Load::Closed {
             users: 0,
             think_mean: Duration::ZERO,
@@ -483,10 +536,17 @@ mod tests {
 
     #[test]
     fn ticker_ticks_until_the_end() {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
         let ticks = rt.block_on(async {
             let start = Instant::now();
-            let mut t = Ticker::new(start, Duration::from_millis(50), start + Duration::from_millis(225));
+            let mut t = Ticker::new(
+                start,
+                Duration::from_millis(50),
+                start + Duration::from_millis(225),
+            );
             let mut n = 0;
             while t.next().await {
                 n += 1;

@@ -52,8 +52,12 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// All kinds, in report order.
-    pub const ALL: [ErrorKind; 4] =
-        [ErrorKind::Timeout, ErrorKind::Rejected, ErrorKind::Connection, ErrorKind::Failed];
+    pub const ALL: [ErrorKind; 4] = [
+        ErrorKind::Timeout,
+        ErrorKind::Rejected,
+        ErrorKind::Connection,
+        ErrorKind::Failed,
+    ];
 
     /// Name used as the key of [`StrategySummary::errors`].
     pub fn name(self) -> &'static str {
@@ -129,7 +133,9 @@ impl Layout {
     }
 
     fn bucket_of(&self, t_ns: u64) -> usize {
-        usize::try_from(t_ns / self.bucket_ns).unwrap_or(usize::MAX).min(self.buckets() - 1)
+        usize::try_from(t_ns / self.bucket_ns)
+            .unwrap_or(usize::MAX)
+            .min(self.buckets() - 1)
     }
 
     fn measured(&self, intended_ns: u64) -> bool {
@@ -184,11 +190,19 @@ fn new_hist(sigfig: u8) -> Histogram<u64> {
 
 impl Recorder {
     pub(crate) fn new(layout: Layout) -> Self {
-        let class = ClassStats { requests: 0, completed: 0, errors: [0; 4], hist: new_hist(SIGFIG) };
+        let class = ClassStats {
+            requests: 0,
+            completed: 0,
+            errors: [0; 4],
+            hist: new_hist(SIGFIG),
+        };
         Recorder {
             layout,
             classes: vec![class; layout.classes],
-            counters: Counters { replica_reads: vec![0; layout.replicas], ..Counters::default() },
+            counters: Counters {
+                replica_reads: vec![0; layout.replicas],
+                ..Counters::default()
+            },
             buckets: vec![BucketStats::default(); layout.buckets()],
         }
     }
@@ -207,7 +221,9 @@ impl Recorder {
         if !self.layout.measured(intended_ns) {
             return;
         }
-        let Some(stats) = self.classes.get_mut(class as usize) else { return };
+        let Some(stats) = self.classes.get_mut(class as usize) else {
+            return;
+        };
         stats.requests += 1;
         match outcome {
             Ok(trace) => {
@@ -225,7 +241,9 @@ impl Recorder {
         match outcome {
             Ok(trace) => {
                 b.completions += 1;
-                b.hist.get_or_insert_with(|| new_hist(BUCKET_SIGFIG)).saturating_record(latency_us);
+                b.hist
+                    .get_or_insert_with(|| new_hist(BUCKET_SIGFIG))
+                    .saturating_record(latency_us);
                 b.stale_reads += u64::from(trace.stale == Some(true));
             }
             Err(_) => b.errors += 1,
@@ -313,7 +331,11 @@ pub(crate) struct SharedRecorder {
 
 impl SharedRecorder {
     pub(crate) fn new(layout: Layout, shards: usize) -> Self {
-        SharedRecorder { shards: (0..shards.max(1)).map(|_| Mutex::new(Recorder::new(layout))).collect() }
+        SharedRecorder {
+            shards: (0..shards.max(1))
+                .map(|_| Mutex::new(Recorder::new(layout)))
+                .collect(),
+        }
     }
 
     /// Records into shard `shard % shards`.
@@ -410,7 +432,12 @@ impl RealOutcome {
         let errors = ErrorKind::ALL
             .iter()
             .map(|k| {
-                let n: u64 = self.recorder.classes.iter().map(|c| c.errors[k.index()]).sum();
+                let n: u64 = self
+                    .recorder
+                    .classes
+                    .iter()
+                    .map(|c| c.errors[k.index()])
+                    .sum();
                 (k.name().to_owned(), to_f64(n))
             })
             .collect();
@@ -436,11 +463,17 @@ impl RealOutcome {
         let measured: Vec<&LagSample> = self.lag.iter().filter(|s| s.t >= self.warmup).collect();
         let mut db = BTreeMap::new();
         db.insert("reads_primary".to_owned(), to_f64(c.primary_reads));
-        db.insert("reads_replicas".to_owned(), to_f64(c.replica_reads.iter().sum()));
+        db.insert(
+            "reads_replicas".to_owned(),
+            to_f64(c.replica_reads.iter().sum()),
+        );
         db.insert("writes".to_owned(), to_f64(c.writes));
         db.insert("stale_reads".to_owned(), to_f64(c.stale_reads));
         db.insert("stale_checked_reads".to_owned(), to_f64(c.stale_checked));
-        db.insert("stale_read_ratio".to_owned(), ratio(to_f64(c.stale_reads), to_f64(c.stale_checked)));
+        db.insert(
+            "stale_read_ratio".to_owned(),
+            ratio(to_f64(c.stale_reads), to_f64(c.stale_checked)),
+        );
         db.insert("replay_waits".to_owned(), to_f64(c.replay_waits));
         db.insert("ryw_fallbacks".to_owned(), to_f64(c.fallbacks));
         if !c.replica_reads.is_empty() {
@@ -448,7 +481,10 @@ impl RealOutcome {
         }
         let mut out = vec![component("db", db)];
         for (i, reads) in c.replica_reads.iter().enumerate() {
-            out.push(component(&format!("db.replica-{i}"), self.replica_metrics(i, *reads, &measured)));
+            out.push(component(
+                &format!("db.replica-{i}"),
+                self.replica_metrics(i, *reads, &measured),
+            ));
         }
         if self.cache {
             out.push(component("cache", cache_metrics(c)));
@@ -460,7 +496,10 @@ impl RealOutcome {
         let mut m = BTreeMap::new();
         m.insert("reads".to_owned(), to_f64(reads));
         insert_lag(&mut m, lag.iter().copied().filter(|s| s.replica == i));
-        let probes = self.probes.iter().filter(|p| p.replica == i && p.t >= self.warmup);
+        let probes = self
+            .probes
+            .iter()
+            .filter(|p| p.replica == i && p.t >= self.warmup);
         let (mut stale, mut fresh, mut errors) = (0u64, 0u64, 0u64);
         for p in probes {
             match p.outcome {
@@ -471,7 +510,10 @@ impl RealOutcome {
         }
         m.insert("stale_reads".to_owned(), to_f64(stale));
         m.insert("stale_probes".to_owned(), to_f64(stale + fresh));
-        m.insert("stale_read_ratio".to_owned(), ratio(to_f64(stale), to_f64(stale + fresh)));
+        m.insert(
+            "stale_read_ratio".to_owned(),
+            ratio(to_f64(stale), to_f64(stale + fresh)),
+        );
         m.insert("probe_errors".to_owned(), to_f64(errors));
         m
     }
@@ -500,7 +542,11 @@ impl RealOutcome {
         for (i, metric, value) in self.lag_rows().into_iter().chain(self.probe_rows()) {
             push(i, metric, value);
         }
-        rows.sort_by(|a, b| a.t_s.total_cmp(&b.t_s).then_with(|| a.metric.cmp(&b.metric)));
+        rows.sort_by(|a, b| {
+            a.t_s
+                .total_cmp(&b.t_s)
+                .then_with(|| a.metric.cmp(&b.metric))
+        });
         rows
     }
 
@@ -520,14 +566,20 @@ impl RealOutcome {
             let m = per_bucket_max.entry(i).or_insert(0.0);
             *m = m.max(lag);
         }
-        rows.extend(per_bucket_max.into_iter().map(|(i, v)| (i, "lag_ms".to_owned(), v)));
+        rows.extend(
+            per_bucket_max
+                .into_iter()
+                .map(|(i, v)| (i, "lag_ms".to_owned(), v)),
+        );
         rows
     }
 
     fn probe_rows(&self) -> Vec<(usize, String, f64)> {
         let mut counts: BTreeMap<(usize, usize), u64> = BTreeMap::new();
         for p in &self.probes {
-            let n = counts.entry((self.bucket_index(p.t), p.replica)).or_insert(0);
+            let n = counts
+                .entry((self.bucket_index(p.t), p.replica))
+                .or_insert(0);
             *n += u64::from(p.outcome == ProbeOutcome::Stale);
         }
         counts
@@ -538,12 +590,19 @@ impl RealOutcome {
 
     /// Latency CDF of completed requests (all classes, warm-up excluded).
     pub fn cdf(&self) -> Cdf {
-        Cdf { strategy: self.strategy.clone(), points: cdf_points(&self.recorder.overall()) }
+        Cdf {
+            strategy: self.strategy.clone(),
+            points: cdf_points(&self.recorder.overall()),
+        }
     }
 }
 
 fn component(name: &str, metrics: BTreeMap<String, f64>) -> ComponentSummary {
-    ComponentSummary { name: name.to_owned(), metrics, ..ComponentSummary::default() }
+    ComponentSummary {
+        name: name.to_owned(),
+        metrics,
+        ..ComponentSummary::default()
+    }
 }
 
 fn cache_metrics(c: &Counters) -> BTreeMap<String, f64> {
@@ -569,7 +628,10 @@ fn insert_lag<'a>(m: &mut BTreeMap<String, f64>, samples: impl Iterator<Item = &
         }
     }
     m.insert("lag_ms_max".to_owned(), max);
-    m.insert("lag_ms_mean".to_owned(), if n > 0 { sum / to_f64(n) } else { 0.0 });
+    m.insert(
+        "lag_ms_mean".to_owned(),
+        if n > 0 { sum / to_f64(n) } else { 0.0 },
+    );
     m.insert("lag_samples".to_owned(), to_f64(n));
     m.insert("lag_unavailable".to_owned(), to_f64(missing));
 }
@@ -581,7 +643,11 @@ fn class_summary(name: &str, c: &ClassStats, secs: f64) -> ClassSummary {
         requests: to_f64(c.requests),
         completed: to_f64(c.completed),
         failed,
-        throughput_rps: if secs > 0.0 { to_f64(c.completed) / secs } else { 0.0 },
+        throughput_rps: if secs > 0.0 {
+            to_f64(c.completed) / secs
+        } else {
+            0.0
+        },
         latency_ms: latency(&c.hist),
         latency_ms_ci95: Latency::default(),
     }
@@ -651,11 +717,22 @@ mod tests {
     const MS: u64 = 1_000_000;
 
     fn layout() -> Layout {
-        Layout { classes: 2, replicas: 2, bucket_ns: 1_000 * MS, warmup_ns: 1_000 * MS, end_ns: 4_000 * MS }
+        Layout {
+            classes: 2,
+            replicas: 2,
+            bucket_ns: 1_000 * MS,
+            warmup_ns: 1_000 * MS,
+            end_ns: 4_000 * MS,
+        }
     }
 
     fn ok(target: Target, stale: Option<bool>, cache: CacheUse) -> Result<Trace, ErrorKind> {
-        Ok(Trace { target, stale, cache, ..Trace::default() })
+        Ok(Trace {
+            target,
+            stale,
+            cache,
+            ..Trace::default()
+        })
     }
 
     fn outcome(rec: Recorder, lag: Vec<LagSample>, probes: Vec<ProbeSample>) -> RealOutcome {
@@ -678,9 +755,19 @@ mod tests {
     fn latency_counts_from_the_intended_start_and_warmup_is_excluded() {
         let mut r = Recorder::new(layout());
         // Warm-up request: in the series, not in the totals.
-        r.record(0, 500 * MS, 510 * MS, &ok(Target::Primary, None, CacheUse::Unused));
+        r.record(
+            0,
+            500 * MS,
+            510 * MS,
+            &ok(Target::Primary, None, CacheUse::Unused),
+        );
         // Intended at 1.0 s, sent late, done at 1.25 s: 250 ms, not the service time.
-        r.record(0, 1_000 * MS, 1_250 * MS, &ok(Target::Replica(1), Some(true), CacheUse::Miss));
+        r.record(
+            0,
+            1_000 * MS,
+            1_250 * MS,
+            &ok(Target::Replica(1), Some(true), CacheUse::Miss),
+        );
         r.record(1, 2_000 * MS, 2_000 * MS, &Err(ErrorKind::Rejected));
         r.record(1, 2_100 * MS, 4_100 * MS, &Err(ErrorKind::Timeout));
         let s = outcome(r, vec![], vec![]).to_strategy_summary();
@@ -704,8 +791,18 @@ mod tests {
     fn shards_merge_to_the_same_totals() {
         let shared = SharedRecorder::new(layout(), 4);
         for i in 0..100u64 {
-            let res = if i % 10 == 0 { Err(ErrorKind::Failed) } else { ok(Target::Primary, Some(false), CacheUse::Hit) };
-            shared.record(usize::try_from(i).unwrap(), 0, 1_000 * MS + i * MS, 1_001 * MS + i * MS, &res);
+            let res = if i % 10 == 0 {
+                Err(ErrorKind::Failed)
+            } else {
+                ok(Target::Primary, Some(false), CacheUse::Hit)
+            };
+            shared.record(
+                usize::try_from(i).unwrap(),
+                0,
+                1_000 * MS + i * MS,
+                1_001 * MS + i * MS,
+                &res,
+            );
         }
         let s = outcome(shared.merged(), vec![], vec![]).to_strategy_summary();
         assert_eq!((s.requests, s.completed, s.failed), (100.0, 90.0, 10.0));
@@ -718,21 +815,53 @@ mod tests {
     fn series_have_per_bucket_throughput_p99_errors_and_lag_per_replica() {
         let mut r = Recorder::new(layout());
         for i in 0..10 {
-            r.record(0, 1_000 * MS + i * MS, 1_100 * MS + i * MS, &ok(Target::Primary, None, CacheUse::Unused));
+            r.record(
+                0,
+                1_000 * MS + i * MS,
+                1_100 * MS + i * MS,
+                &ok(Target::Primary, None, CacheUse::Unused),
+            );
         }
         r.record(0, 2_000 * MS, 2_500 * MS, &Err(ErrorKind::Connection));
         let lag = vec![
-            LagSample { t: Duration::from_millis(1_500), replica: 0, lag_ms: Some(3.0), lag_bytes: Some(10) },
-            LagSample { t: Duration::from_millis(1_500), replica: 1, lag_ms: Some(900.0), lag_bytes: Some(9) },
-            LagSample { t: Duration::from_millis(2_500), replica: 1, lag_ms: None, lag_bytes: None },
+            LagSample {
+                t: Duration::from_millis(1_500),
+                replica: 0,
+                lag_ms: Some(3.0),
+                lag_bytes: Some(10),
+            },
+            LagSample {
+                t: Duration::from_millis(1_500),
+                replica: 1,
+                lag_ms: Some(900.0),
+                lag_bytes: Some(9),
+            },
+            LagSample {
+                t: Duration::from_millis(2_500),
+                replica: 1,
+                lag_ms: None,
+                lag_bytes: None,
+            },
         ];
         let probes = vec![
-            ProbeSample { t: Duration::from_millis(1_200), replica: 1, outcome: ProbeOutcome::Stale },
-            ProbeSample { t: Duration::from_millis(1_400), replica: 1, outcome: ProbeOutcome::Fresh },
+            ProbeSample {
+                t: Duration::from_millis(1_200),
+                replica: 1,
+                outcome: ProbeOutcome::Stale,
+            },
+            ProbeSample {
+                t: Duration::from_millis(1_400),
+                replica: 1,
+                outcome: ProbeOutcome::Fresh,
+            },
         ];
         let o = outcome(r, lag, probes);
         let rows = o.series(3);
-        let get = |t: f64, m: &str| rows.iter().find(|r| r.t_s == t && r.metric == m).map(|r| r.value);
+        let get = |t: f64, m: &str| {
+            rows.iter()
+                .find(|r| r.t_s == t && r.metric == m)
+                .map(|r| r.value)
+        };
         assert_eq!(get(1.0, "throughput_rps"), Some(10.0));
         assert!((get(1.0, "p99_ms").unwrap() - 100.0).abs() < 1.5);
         assert_eq!(get(2.0, "errors"), Some(1.0));
@@ -743,7 +872,11 @@ mod tests {
         assert!(rows.iter().all(|r| r.replication == 3 && r.strategy == "s"));
         assert!(rows.windows(2).all(|w| w[0].t_s <= w[1].t_s));
         let s = o.to_strategy_summary();
-        let r1 = s.components.iter().find(|c| c.name == "db.replica-1").unwrap();
+        let r1 = s
+            .components
+            .iter()
+            .find(|c| c.name == "db.replica-1")
+            .unwrap();
         assert_eq!(r1.metrics["lag_ms_max"], 900.0);
         assert_eq!(r1.metrics["lag_unavailable"], 1.0);
         assert_eq!(r1.metrics["stale_reads"], 1.0);
@@ -756,12 +889,24 @@ mod tests {
     fn cdf_is_increasing_and_ends_at_one() {
         let mut r = Recorder::new(layout());
         for i in 1..=1000u64 {
-            r.record(0, 1_000 * MS, 1_000 * MS + i * 10_000, &ok(Target::Primary, None, CacheUse::Unused));
+            r.record(
+                0,
+                1_000 * MS,
+                1_000 * MS + i * 10_000,
+                &ok(Target::Primary, None, CacheUse::Unused),
+            );
         }
         let cdf = outcome(r, vec![], vec![]).cdf();
-        assert!(cdf.points.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1));
+        assert!(
+            cdf.points
+                .windows(2)
+                .all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1)
+        );
         let last = cdf.points.last().unwrap();
-        assert!((last.1 - 1.0).abs() < 1e-12 && (last.0 - 10.0).abs() < 0.01, "{last:?}");
+        assert!(
+            (last.1 - 1.0).abs() < 1e-12 && (last.0 - 10.0).abs() < 0.01,
+            "{last:?}"
+        );
         assert!((cdf.points[0].1 - 0.001).abs() < 1e-9);
     }
 
@@ -770,7 +915,11 @@ mod tests {
         let s = outcome(Recorder::new(layout()), vec![], vec![]).to_strategy_summary();
         assert_eq!(s.availability, 1.0);
         assert_eq!(s.latency_ms, Latency::default());
-        assert!(s.components.iter().all(|c| c.metrics.values().all(|v| v.is_finite())));
+        assert!(
+            s.components
+                .iter()
+                .all(|c| c.metrics.values().all(|v| v.is_finite()))
+        );
     }
 
     #[test]

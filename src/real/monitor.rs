@@ -88,7 +88,10 @@ pub(crate) struct MonitorConn {
 
 impl MonitorConn {
     pub(crate) fn new(url: &str) -> Result<Self, RealError> {
-        Ok(MonitorConn { options: super::pgpool::connect_options(url)?, conn: None })
+        Ok(MonitorConn {
+            options: super::pgpool::connect_options(url)?,
+            conn: None,
+        })
     }
 
     async fn conn(&mut self) -> Option<&mut PgConnection> {
@@ -120,14 +123,23 @@ pub(crate) async fn sample_lag(
     run_start: Instant,
     max_wait: Duration,
 ) -> Vec<LagSample> {
-    let Some(written) = write_heartbeat(primary).await else { return Vec::new() };
+    let Some(written) = write_heartbeat(primary).await else {
+        return Vec::new();
+    };
     let t = written.at.saturating_duration_since(run_start);
-    let polls = replicas.iter_mut().map(|r| poll_replica(r, &written, max_wait));
+    let polls = replicas
+        .iter_mut()
+        .map(|r| poll_replica(r, &written, max_wait));
     let results = join_all(polls).await;
     results
         .into_iter()
         .enumerate()
-        .map(|(replica, (lag_ms, lag_bytes))| LagSample { t, replica, lag_ms, lag_bytes })
+        .map(|(replica, (lag_ms, lag_bytes))| LagSample {
+            t,
+            replica,
+            lag_ms,
+            lag_bytes,
+        })
         .collect()
 }
 
@@ -149,9 +161,15 @@ async fn poll_replica(
     max_wait: Duration,
 ) -> (Option<f64>, Option<i64>) {
     loop {
-        let Some(row) = replica.row(REPLICA_VIEW).await else { return (None, None) };
+        let Some(row) = replica.row(REPLICA_VIEW).await else {
+            return (None, None);
+        };
         let replay: Option<i64> = row.try_get(0).ok().flatten();
-        let age_ms: f64 = row.try_get::<Option<f64>, _>(1).ok().flatten().unwrap_or(0.0);
+        let age_ms: f64 = row
+            .try_get::<Option<f64>, _>(1)
+            .ok()
+            .flatten()
+            .unwrap_or(0.0);
         let waited = hb.at.elapsed();
         match lag_verdict(replay, hb.lsn, waited, age_ms, max_wait) {
             Some(v) => return v,
@@ -185,18 +203,29 @@ pub(crate) async fn probe_stale(
     replicas: &mut [MonitorConn],
     run_start: Instant,
 ) -> Vec<ProbeSample> {
-    let Some(row) = primary.row(PROBE_WRITE).await else { return Vec::new() };
+    let Some(row) = primary.row(PROBE_WRITE).await else {
+        return Vec::new();
+    };
     let t = Instant::now().saturating_duration_since(run_start);
-    let Ok(written) = row.try_get::<i64, _>(0) else { return Vec::new() };
+    let Ok(written) = row.try_get::<i64, _>(0) else {
+        return Vec::new();
+    };
     let reads = replicas.iter_mut().map(|r| async move {
-        let v = r.row(PROBE_READ).await.and_then(|row| row.try_get::<i64, _>(0).ok());
+        let v = r
+            .row(PROBE_READ)
+            .await
+            .and_then(|row| row.try_get::<i64, _>(0).ok());
         probe_outcome(v, written)
     });
     join_all(reads)
         .await
         .into_iter()
         .enumerate()
-        .map(|(replica, outcome)| ProbeSample { t, replica, outcome })
+        .map(|(replica, outcome)| ProbeSample {
+            t,
+            replica,
+            outcome,
+        })
         .collect()
 }
 
@@ -226,7 +255,11 @@ pub(crate) async fn join_all<F: Future>(futs: impl IntoIterator<Item = F>) -> Ve
                 }
             }
         }
-        if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
     })
     .await;
     out.into_iter().flatten().collect()
@@ -246,7 +279,10 @@ mod tests {
 
     #[test]
     fn behind_replica_is_polled_again_until_the_deadline() {
-        assert_eq!(lag_verdict(Some(90), 100, Duration::from_millis(10), 5.0, MAX), None);
+        assert_eq!(
+            lag_verdict(Some(90), 100, Duration::from_millis(10), 5.0, MAX),
+            None
+        );
     }
 
     #[test]
@@ -260,7 +296,10 @@ mod tests {
 
     #[test]
     fn a_primary_given_as_replica_has_no_lag() {
-        assert_eq!(lag_verdict(None, 100, Duration::ZERO, 0.0, MAX), Some((Some(0.0), Some(0))));
+        assert_eq!(
+            lag_verdict(None, 100, Duration::ZERO, 0.0, MAX),
+            Some((Some(0.0), Some(0)))
+        );
     }
 
     #[test]
@@ -272,7 +311,10 @@ mod tests {
 
     #[test]
     fn join_all_keeps_order() {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
         let out = rt.block_on(join_all((0..5u64).map(|i| async move {
             tokio::time::sleep(Duration::from_millis(10 - 2 * i)).await;
             i

@@ -56,17 +56,28 @@ impl PgServer {
 
     /// Checks out a connection, waiting for a free slot, connecting if none is idle.
     pub(crate) async fn acquire(&self) -> Result<PooledConn<'_>, ErrorKind> {
-        let permit = self.permits.acquire().await.map_err(|_| ErrorKind::Connection)?;
+        let permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| ErrorKind::Connection)?;
         let idle = self.lock_idle().pop();
         let conn = match idle {
             Some(c) => c,
             None => self.options.connect().await.map_err(|e| classify(&e))?,
         };
-        Ok(PooledConn { server: self, conn: Some(conn), reusable: false, _permit: permit })
+        Ok(PooledConn {
+            server: self,
+            conn: Some(conn),
+            reusable: false,
+            _permit: permit,
+        })
     }
 
     fn lock_idle(&self) -> std::sync::MutexGuard<'_, Vec<PgConnection>> {
-        self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.idle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Closes idle connections politely.
@@ -92,7 +103,9 @@ impl PooledConn<'_> {
     /// The connection.
     pub(crate) fn conn(&mut self) -> &mut PgConnection {
         // Invariant: `conn` is `Some` until drop.
-        self.conn.as_mut().expect("pooled connection present until drop")
+        self.conn
+            .as_mut()
+            .expect("pooled connection present until drop")
     }
 
     /// Marks the connection as clean, so it returns to the pool on drop.
@@ -195,6 +208,9 @@ mod tests {
 
     #[test]
     fn bad_urls_are_invalid_not_panics() {
-        assert!(matches!(PgServer::new("p", "nonsense", 1), Err(RealError::InvalidUrl(_))));
+        assert!(matches!(
+            PgServer::new("p", "nonsense", 1),
+            Err(RealError::InvalidUrl(_))
+        ));
     }
 }

@@ -60,7 +60,13 @@ impl fmt::Debug for Load {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Load::Open(_) => f.write_str("Load::Open(..)"),
-            Load::Closed { users, think_mean, ramp, classes_weights, keys } => f
+            Load::Closed {
+                users,
+                think_mean,
+                ramp,
+                classes_weights,
+                keys,
+            } => f
                 .debug_struct("Load::Closed")
                 .field("users", users)
                 .field("think_mean", think_mean)
@@ -213,7 +219,10 @@ impl Default for RealPlan {
             duration: Duration::from_secs(10),
             warmup: Duration::from_secs(2),
             seed: 1,
-            classes: vec![ClassPlan { name: "browse".into(), op: Op::ReadProduct }],
+            classes: vec![ClassPlan {
+                name: "browse".into(),
+                op: Op::ReadProduct,
+            }],
             strategy: StrategyPlan {
                 name: "primary".into(),
                 routing: ReadRouting::Primary,
@@ -287,17 +296,25 @@ pub struct Endpoints {
 impl Endpoints {
     /// Endpoints with only a primary.
     pub fn new(primary: impl Into<String>) -> Self {
-        Endpoints { primary: primary.into(), ..Endpoints::default() }
+        Endpoints {
+            primary: primary.into(),
+            ..Endpoints::default()
+        }
     }
 
     /// Refuses any URL whose host is neither loopback nor listed in
     /// [`Endpoints::allowed_hosts`].
     pub fn check_hosts(&self) -> Result<(), RealError> {
-        let urls = std::iter::once(&self.primary).chain(&self.replicas).chain(&self.redis);
+        let urls = std::iter::once(&self.primary)
+            .chain(&self.replicas)
+            .chain(&self.redis);
         for url in urls {
             for host in url_hosts(url)? {
                 if !self.host_allowed(&host) {
-                    return Err(RealError::HostNotAllowed { url: redact(url), host });
+                    return Err(RealError::HostNotAllowed {
+                        url: redact(url),
+                        host,
+                    });
                 }
             }
         }
@@ -305,7 +322,11 @@ impl Endpoints {
     }
 
     fn host_allowed(&self, host: &str) -> bool {
-        is_loopback_host(host) || self.allowed_hosts.iter().any(|h| h.eq_ignore_ascii_case(host))
+        is_loopback_host(host)
+            || self
+                .allowed_hosts
+                .iter()
+                .any(|h| h.eq_ignore_ascii_case(host))
     }
 }
 
@@ -355,7 +376,9 @@ fn split_hosts(hostports: &str) -> Vec<String> {
 
 /// The URL without its password, for error messages.
 pub fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
     let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(authority_end);
     match authority.rsplit_once('@') {
@@ -437,7 +460,10 @@ pub enum RealError {
 
 impl RealError {
     pub(crate) fn pg(server: &str, source: sqlx::Error) -> Self {
-        RealError::Postgres { server: server.to_owned(), source }
+        RealError::Postgres {
+            server: server.to_owned(),
+            source,
+        }
     }
 }
 
@@ -447,10 +473,25 @@ mod tests {
 
     #[test]
     fn loopback_hosts_are_recognised() {
-        for h in ["localhost", "LOCALHOST", "127.0.0.1", "127.3.2.1", "::1", "[::1]", "", "/tmp"] {
+        for h in [
+            "localhost",
+            "LOCALHOST",
+            "127.0.0.1",
+            "127.3.2.1",
+            "::1",
+            "[::1]",
+            "",
+            "/tmp",
+        ] {
             assert!(is_loopback_host(h), "{h}");
         }
-        for h in ["10.0.0.1", "192.168.1.1", "example.com", "0.0.0.0", "172.17.0.2"] {
+        for h in [
+            "10.0.0.1",
+            "192.168.1.1",
+            "example.com",
+            "0.0.0.0",
+            "172.17.0.2",
+        ] {
             assert!(!is_loopback_host(h), "{h}");
         }
     }
@@ -459,11 +500,17 @@ mod tests {
     fn url_hosts_handles_userinfo_ports_lists_and_params() {
         let h = |u: &str| url_hosts(u).unwrap();
         assert_eq!(h("postgres://u:p@127.0.0.1:5432/db"), vec!["127.0.0.1"]);
-        assert_eq!(h("postgres://u:p%40x@localhost/db?sslmode=disable"), vec!["localhost"]);
+        assert_eq!(
+            h("postgres://u:p%40x@localhost/db?sslmode=disable"),
+            vec!["localhost"]
+        );
         assert_eq!(h("postgres://a:1,b:2/db"), vec!["a", "b"]);
         assert_eq!(h("postgres://[::1]:5432/db"), vec!["::1"]);
         assert_eq!(h("postgres:///db?host=/var/run/pg"), vec!["/var/run/pg"]);
-        assert_eq!(h("postgres://localhost/db?hostaddr=10.1.1.1"), vec!["localhost", "10.1.1.1"]);
+        assert_eq!(
+            h("postgres://localhost/db?hostaddr=10.1.1.1"),
+            vec!["localhost", "10.1.1.1"]
+        );
         assert_eq!(h("redis://:secret@127.0.0.1:6379/0"), vec!["127.0.0.1"]);
         assert!(h("redis+unix:///tmp/redis.sock").is_empty());
         assert!(url_hosts("not a url").is_err());
@@ -475,13 +522,17 @@ mod tests {
         e.replicas.push("postgres://u@localhost:15433/shop".into());
         e.redis = Some("redis://127.0.0.1:16379".into());
         assert!(e.check_hosts().is_ok());
-        e.replicas.push("postgres://u:pw@db-replica:5432/shop".into());
+        e.replicas
+            .push("postgres://u:pw@db-replica:5432/shop".into());
         let err = e.check_hosts().unwrap_err().to_string();
         assert!(err.contains("db-replica") && !err.contains("pw@"), "{err}");
         e.allowed_hosts.push("db-replica".into());
         assert!(e.check_hosts().is_ok());
         e.redis = Some("redis://203.0.113.7:6379".into());
-        assert!(matches!(e.check_hosts(), Err(RealError::HostNotAllowed { .. })));
+        assert!(matches!(
+            e.check_hosts(),
+            Err(RealError::HostNotAllowed { .. })
+        ));
     }
 
     #[test]
@@ -494,9 +545,30 @@ mod tests {
     fn default_plan_is_valid_and_bad_plans_are_refused() {
         let p = RealPlan::default();
         assert!(p.validate().is_ok());
-        assert!(RealPlan { classes: vec![], ..p.clone() }.validate().is_err());
-        assert!(RealPlan { bucket: Duration::from_millis(1), ..p.clone() }.validate().is_err());
-        assert!(RealPlan { products: 0, ..p.clone() }.validate().is_err());
+        assert!(
+            RealPlan {
+                classes: vec![],
+                ..p.clone()
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(
+            RealPlan {
+                bucket: Duration::from_millis(1),
+                ..p.clone()
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(
+            RealPlan {
+                products: 0,
+                ..p.clone()
+            }
+            .validate()
+            .is_err()
+        );
         assert_eq!(p.total(), Duration::from_secs(12));
     }
 

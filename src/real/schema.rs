@@ -117,9 +117,18 @@ pub async fn ensure_data(
     users: u64,
     seed: u64,
 ) -> Result<LoadReport, RealError> {
-    let wanted = LoadedData { seed, products, users };
+    let wanted = LoadedData {
+        seed,
+        products,
+        users,
+    };
     if loaded_data(&endpoints.primary).await? == Some(wanted) {
-        return Ok(LoadReport { products, users, skipped: true, ..LoadReport::default() });
+        return Ok(LoadReport {
+            products,
+            users,
+            skipped: true,
+            ..LoadReport::default()
+        });
     }
     load_data(endpoints, products, users, seed).await
 }
@@ -127,11 +136,23 @@ pub async fn ensure_data(
 /// What data set the primary holds, `None` when none was loaded by [`load_data`].
 pub async fn loaded_data(primary: &str) -> Result<Option<LoadedData>, RealError> {
     let mut conn = connect("primary", primary).await?;
-    let sql = "SELECT seed, products, users FROM scalesim_meta WHERE id = 1 AND schema_version = $1";
-    let row = sqlx::query(sql).bind(SCHEMA_VERSION).fetch_optional(&mut conn).await;
+    let sql =
+        "SELECT seed, products, users FROM scalesim_meta WHERE id = 1 AND schema_version = $1";
+    let row = sqlx::query(sql)
+        .bind(SCHEMA_VERSION)
+        .fetch_optional(&mut conn)
+        .await;
     let Ok(Some(row)) = row else { return Ok(None) };
-    let get = |i: usize| row.try_get::<i64, _>(i).map(i64::cast_unsigned).map_err(|e| RealError::pg("primary", e));
-    Ok(Some(LoadedData { seed: get(0)?, products: get(1)?, users: get(2)? }))
+    let get = |i: usize| {
+        row.try_get::<i64, _>(i)
+            .map(i64::cast_unsigned)
+            .map_err(|e| RealError::pg("primary", e))
+    };
+    Ok(Some(LoadedData {
+        seed: get(0)?,
+        products: get(1)?,
+        users: get(2)?,
+    }))
 }
 
 /// (Re)creates the schema on the primary and loads `products` products, `users` users and
@@ -144,7 +165,9 @@ pub async fn load_data(
 ) -> Result<LoadReport, RealError> {
     endpoints.check_hosts()?;
     if products == 0 || users == 0 {
-        return Err(RealError::InvalidPlan("products and users must be positive".into()));
+        return Err(RealError::InvalidPlan(
+            "products and users must be positive".into(),
+        ));
     }
     let url = &endpoints.primary;
     let mut conns = Vec::with_capacity(4);
@@ -159,9 +182,16 @@ pub async fn load_data(
     let indexed = Instant::now();
     build_indexes(&mut conns).await?;
     let meta = "INSERT INTO scalesim_meta VALUES (1, $1, $2, $3, $4, $5)";
-    let q = sqlx::query(meta).bind(SCHEMA_VERSION).bind(seed.cast_signed());
-    let q = q.bind(to_i64(products)).bind(to_i64(users)).bind(to_i64(orders));
-    q.execute(&mut conns[0]).await.map_err(|e| RealError::pg("primary", e))?;
+    let q = sqlx::query(meta)
+        .bind(SCHEMA_VERSION)
+        .bind(seed.cast_signed());
+    let q = q
+        .bind(to_i64(products))
+        .bind(to_i64(users))
+        .bind(to_i64(orders));
+    q.execute(&mut conns[0])
+        .await
+        .map_err(|e| RealError::pg("primary", e))?;
     let index = indexed.elapsed();
     let caught_up = Instant::now();
     wait_for_replicas(&mut conns[0], &endpoints.replicas).await?;
@@ -178,7 +208,10 @@ pub async fn load_data(
 }
 
 async fn connect(server: &str, url: &str) -> Result<PgConnection, RealError> {
-    connect_options(url)?.connect().await.map_err(|e| RealError::pg(server, e))
+    connect_options(url)?
+        .connect()
+        .await
+        .map_err(|e| RealError::pg(server, e))
 }
 
 fn to_i64(x: u64) -> i64 {
@@ -253,7 +286,10 @@ async fn copy_orders(
     let sql_i = "COPY order_items (order_id, product_id, qty, price_cents) FROM STDIN";
     let mut co = c_orders.copy_in_raw(sql_o).await.map_err(pg)?;
     let mut ci = c_items.copy_in_raw(sql_i).await.map_err(pg)?;
-    let (mut bo, mut bi) = (String::with_capacity(CHUNK + 4096), String::with_capacity(CHUNK + 4096));
+    let (mut bo, mut bi) = (
+        String::with_capacity(CHUNK + 4096),
+        String::with_capacity(CHUNK + 4096),
+    );
     let mut items = 0u64;
     for id in 1..=n {
         items += order_rows(&mut bo, &mut bi, id, users, products, seed, &mut rng);
@@ -296,7 +332,11 @@ fn product_row(buf: &mut String, id: u64, seed: u64, rng: &mut SmallRng) {
     let category = 1 + rng.random_range(0..CATEGORIES);
     let stock = rng.random_range(0..1_000u32);
     let (a, b) = (word(rng), word(rng));
-    let _ = write!(buf, "{id}\t{a} {b} {id}\t{category}\t{}\t{stock}\t", price_cents(id, seed));
+    let _ = write!(
+        buf,
+        "{id}\t{a} {b} {id}\t{category}\t{}\t{stock}\t",
+        price_cents(id, seed)
+    );
     let words = rng.random_range(8..16);
     for i in 0..words {
         if i > 0 {
@@ -309,7 +349,11 @@ fn product_row(buf: &mut String, id: u64, seed: u64, rng: &mut SmallRng) {
 
 fn user_row(buf: &mut String, id: u64, rng: &mut SmallRng) {
     let country = COUNTRIES[rng.random_range(0..COUNTRIES.len())];
-    let _ = writeln!(buf, "{id}\t{} {id}\tuser{id}@example.test\t{country}", word(rng));
+    let _ = writeln!(
+        buf,
+        "{id}\t{} {id}\tuser{id}@example.test\t{country}",
+        word(rng)
+    );
 }
 
 /// One order and its items; returns the number of items.
@@ -342,7 +386,12 @@ fn timestamp(id: u64) -> String {
     let days = secs / 86_400;
     let (y, m, d) = civil_from_days(19_723 + i64::try_from(days).unwrap_or(0));
     let rem = secs % 86_400;
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}+00", rem / 3_600, rem / 60 % 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}+00",
+        rem / 3_600,
+        rem / 60 % 60,
+        rem % 60
+    )
 }
 
 /// Gregorian date of a day count since 1970-01-01 (Howard Hinnant's algorithm).
@@ -361,9 +410,15 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 
 async fn build_indexes(conns: &mut [PgConnection]) -> Result<(), RealError> {
     let [c0, c1, c2, _] = conns else {
-        return Err(RealError::Internal("indexing needs four connections".into()));
+        return Err(RealError::Internal(
+            "indexing needs four connections".into(),
+        ));
     };
-    tokio::try_join!(run_sql(c0, INDEXES[0]), run_sql(c1, INDEXES[1]), run_sql(c2, INDEXES[2]))?;
+    tokio::try_join!(
+        run_sql(c0, INDEXES[0]),
+        run_sql(c1, INDEXES[1]),
+        run_sql(c2, INDEXES[2])
+    )?;
     run_sql(c0, FINISH).await
 }
 
@@ -378,7 +433,10 @@ pub(crate) async fn wait_for_replicas(
     replicas: &[String],
 ) -> Result<(), RealError> {
     let sql = "SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::int8";
-    let target: i64 = sqlx::query_scalar(sql).fetch_one(primary).await.map_err(pg)?;
+    let target: i64 = sqlx::query_scalar(sql)
+        .fetch_one(primary)
+        .await
+        .map_err(pg)?;
     for (i, url) in replicas.iter().enumerate() {
         let name = format!("replica-{i}");
         let mut conn = connect(&name, url).await?;

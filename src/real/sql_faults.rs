@@ -83,13 +83,22 @@ impl SqlFaultInjector {
     /// An injector for the replicas of `endpoints` (hosts checked as for a run).
     pub fn new(endpoints: &Endpoints) -> Result<Self, RealError> {
         endpoints.check_hosts()?;
-        Ok(SqlFaultInjector { replicas: endpoints.replicas.clone(), saved: Mutex::new(HashMap::new()) })
+        Ok(SqlFaultInjector {
+            replicas: endpoints.replicas.clone(),
+            saved: Mutex::new(HashMap::new()),
+        })
     }
 
     async fn connect(&self, i: usize) -> Result<PgConnection, String> {
-        let url = self.replicas.get(i).ok_or_else(|| format!("no replica-{i}"))?;
+        let url = self
+            .replicas
+            .get(i)
+            .ok_or_else(|| format!("no replica-{i}"))?;
         let options = connect_options(url).map_err(|e| e.to_string())?;
-        options.connect().await.map_err(|e| format!("replica-{i}: {e}"))
+        options
+            .connect()
+            .await
+            .map_err(|e| format!("replica-{i}: {e}"))
     }
 
     async fn disconnect(&self, i: usize) -> Result<(), String> {
@@ -102,7 +111,9 @@ impl SqlFaultInjector {
             return Ok(());
         }
         lock(&self.saved).insert(i, current);
-        set_conninfo(&mut conn, "").await.map_err(|e| format!("replica-{i}: {e}"))
+        set_conninfo(&mut conn, "")
+            .await
+            .map_err(|e| format!("replica-{i}: {e}"))
     }
 
     async fn reconnect(&self, i: usize) -> Result<(), String> {
@@ -110,7 +121,9 @@ impl SqlFaultInjector {
             return Err(format!("replica-{i} was not disconnected by this injector"));
         };
         let mut conn = self.connect(i).await?;
-        set_conninfo(&mut conn, &saved).await.map_err(|e| format!("replica-{i}: {e}"))?;
+        set_conninfo(&mut conn, &saved)
+            .await
+            .map_err(|e| format!("replica-{i}: {e}"))?;
         lock(&self.saved).remove(&i);
         Ok(())
     }
@@ -122,16 +135,25 @@ impl FaultInjector for SqlFaultInjector {
             match parse_fault(fault)? {
                 (FaultAction::Disconnect, FaultTarget::Replica(i)) => self.disconnect(i).await,
                 (FaultAction::Reconnect, FaultTarget::Replica(i)) => self.reconnect(i).await,
-                _ => Err(format!("fault `{fault}`: only `disconnect/reconnect replica-N` work over SQL")),
+                _ => Err(format!(
+                    "fault `{fault}`: only `disconnect/reconnect replica-N` work over SQL"
+                )),
             }
         })
     }
 }
 
 async fn set_conninfo(conn: &mut PgConnection, value: &str) -> Result<(), sqlx::Error> {
-    let sql = format!("ALTER SYSTEM SET primary_conninfo = {}", quote_literal(value));
-    sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut *conn).await?;
-    sqlx::query("SELECT pg_reload_conf()").execute(&mut *conn).await?;
+    let sql = format!(
+        "ALTER SYSTEM SET primary_conninfo = {}",
+        quote_literal(value)
+    );
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("SELECT pg_reload_conf()")
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
@@ -147,13 +169,25 @@ mod tests {
 
     #[test]
     fn faults_parse() {
-        assert_eq!(parse_fault("stop replica-1"), Ok((FaultAction::Stop, FaultTarget::Replica(1))));
-        assert_eq!(parse_fault("Pause  primary"), Ok((FaultAction::Pause, FaultTarget::Primary)));
+        assert_eq!(
+            parse_fault("stop replica-1"),
+            Ok((FaultAction::Stop, FaultTarget::Replica(1)))
+        );
+        assert_eq!(
+            parse_fault("Pause  primary"),
+            Ok((FaultAction::Pause, FaultTarget::Primary))
+        );
         assert_eq!(
             parse_fault("reconnect replica-0"),
             Ok((FaultAction::Reconnect, FaultTarget::Replica(0)))
         );
-        for bad in ["", "stop", "stop replica-x", "explode primary", "stop primary now"] {
+        for bad in [
+            "",
+            "stop",
+            "stop replica-x",
+            "explode primary",
+            "stop primary now",
+        ] {
             assert!(parse_fault(bad).is_err(), "{bad}");
         }
     }
@@ -167,7 +201,9 @@ mod tests {
     #[test]
     fn unsupported_faults_are_errors_not_panics() {
         let inj = SqlFaultInjector::new(&Endpoints::new("postgres://localhost/x")).unwrap();
-        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
         assert!(rt.block_on(inj.inject("pause primary")).is_err());
         assert!(rt.block_on(inj.inject("reconnect replica-0")).is_err());
         assert!(rt.block_on(inj.inject("nonsense")).is_err());

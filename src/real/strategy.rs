@@ -17,7 +17,9 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+
 use std::time::{Duration, Instant};
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use sqlx::Row;
@@ -60,7 +62,10 @@ pub fn route_read(
     match *routing {
         ReadRouting::Primary => ReadDecision::Primary,
         ReadRouting::RoundRobin => ReadDecision::Replica(replica),
-        ReadRouting::ReadYourWrites { window, wait_for_replay } => match last_write {
+        ReadRouting::ReadYourWrites {
+            window,
+            wait_for_replay,
+        } => match last_write {
             Some((age, lsn)) if age < window => match lsn {
                 Some(lsn) if wait_for_replay => ReadDecision::ReplicaAfterReplay { replica, lsn },
                 _ => ReadDecision::Primary,
@@ -118,7 +123,11 @@ struct WriteMarks {
 
 impl WriteMarks {
     fn new() -> Self {
-        WriteMarks { shards: (0..MARK_SHARDS).map(|_| Mutex::new(HashMap::new())).collect() }
+        WriteMarks {
+            shards: (0..MARK_SHARDS)
+                .map(|_| Mutex::new(HashMap::new()))
+                .collect(),
+        }
     }
 
     fn shard(&self, id: i64) -> &Mutex<HashMap<(Entity, i64), WriteMark>> {
@@ -133,7 +142,11 @@ impl WriteMarks {
     /// Notes a write acknowledged now; versions only grow (writes may finish out of order).
     fn note(&self, e: Entity, id: i64, version: i64, lsn: Option<i64>) {
         let mut shard = lock(self.shard(id));
-        let mark = shard.entry((e, id)).or_insert(WriteMark { at: Instant::now(), version, lsn });
+        let mark = shard.entry((e, id)).or_insert(WriteMark {
+            at: Instant::now(),
+            version,
+            lsn,
+        });
         mark.at = Instant::now();
         mark.version = mark.version.max(version);
         mark.lsn = match (mark.lsn, lsn) {
@@ -179,15 +192,35 @@ const UPDATE_PRODUCT: &str = "UPDATE products SET price_cents = price_cents + \
 const INSERT_LSN: &str = "SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::int8";
 const REPLAY_LSN: &str = "SELECT (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::int8";
 
-/// Redis connections, used round robin; each reconnects by itself after failures.
+/// Redis connections, each used by one request at a time (as `redis-benchmark` clients are:
+/// concurrent requests never share a connection, so nothing is pipelined); each reconnects
+/// by itself after failures.
 struct RedisPool {
     conns: Vec<ConnectionManager>,
-    next: AtomicUsize,
+    free: Mutex<Vec<usize>>,
+    permits: Semaphore,
 }
 
 impl std::fmt::Debug for RedisPool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RedisPool").field("conns", &self.conns.len()).finish()
+        f.debug_struct("RedisPool")
+            .field("conns", &self.conns.len())
+            .finish()
+    }
+}
+
+/// A checked-out Redis connection; goes back to the pool on drop, even when its request was
+/// cancelled (the connection manager discards the late reply).
+struct RedisConn<'a> {
+    pool: &'a RedisPool,
+    index: usize,
+    conn: ConnectionManager,
+    _permit: SemaphorePermit<'a>,
+}
+
+impl Drop for RedisConn<'_> {
+    fn drop(&mut self) {
+        lock(&self.pool.free).push(self.index);
     }
 }
 
@@ -200,30 +233,52 @@ impl RedisPool {
             .set_number_of_retries(1);
         let mut conns = Vec::with_capacity(size as usize);
         for _ in 0..size {
-            conns.push(client.get_connection_manager_with_config(config.clone()).await?);
+            conns.push(
+                client
+                    .get_connection_manager_with_config(config.clone())
+                    .await?,
+            );
         }
-        Ok(RedisPool { conns, next: AtomicUsize::new(0) })
+        let free = Mutex::new((0..conns.len()).collect());
+        Ok(RedisPool {
+            permits: Semaphore::new(conns.len()),
+            conns,
+            free,
+        })
     }
 
-    fn conn(&self) -> ConnectionManager {
-        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.conns.len();
-        self.conns[i].clone()
+    async fn checkout(&self) -> redis::RedisResult<RedisConn<'_>> {
+        let closed = || redis::RedisError::from((redis::ErrorKind::Io, "redis pool closed"));
+        let permit = self.permits.acquire().await.map_err(|_| closed())?;
+        let index = lock(&self.free).pop().ok_or_else(closed)?;
+        Ok(RedisConn {
+            pool: self,
+            index,
+            conn: self.conns[index].clone(),
+            _permit: permit,
+        })
+    }
+
+    async fn query<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> redis::RedisResult<T> {
+        let mut c = self.checkout().await?;
+        cmd.query_async(&mut c.conn).await
     }
 
     async fn get(&self, key: &str) -> redis::RedisResult<Option<String>> {
-        redis::cmd("GET").arg(key).query_async(&mut self.conn()).await
+        self.query(redis::cmd("GET").arg(key)).await
     }
 
     async fn set_ex(&self, key: &str, value: &str, ttl_s: u64) -> redis::RedisResult<()> {
-        redis::cmd("SET").arg(key).arg(value).arg("EX").arg(ttl_s).query_async(&mut self.conn()).await
+        self.query(redis::cmd("SET").arg(key).arg(value).arg("EX").arg(ttl_s))
+            .await
     }
 
     async fn del(&self, keys: &[String]) -> redis::RedisResult<()> {
-        redis::cmd("DEL").arg(keys).query_async(&mut self.conn()).await
+        self.query(redis::cmd("DEL").arg(keys)).await
     }
 
     async fn flush(&self) -> redis::RedisResult<()> {
-        redis::cmd("FLUSHDB").query_async(&mut self.conn()).await
+        self.query(&redis::cmd("FLUSHDB")).await
     }
 }
 
@@ -269,7 +324,10 @@ impl Backend {
                 let url = endpoints.redis.as_deref().ok_or_else(|| {
                     RealError::MissingServer("cache-aside needs a Redis endpoint".into())
                 })?;
-                (Some(RedisPool::connect(url, size, timeout).await?), ttl.as_secs().max(1))
+                (
+                    Some(RedisPool::connect(url, size, timeout).await?),
+                    ttl.as_secs().max(1),
+                )
             }
         };
         let replayed = replicas.iter().map(|_| AtomicI64::new(0)).collect();
@@ -329,7 +387,9 @@ impl Backend {
             trace.stale = judge(expected, leading_number(&v).unwrap_or(i64::MAX));
             return Ok(trace);
         }
-        let rows = self.read_rows(READ_PRODUCT, id, mark, start, &mut trace).await?;
+        let rows = self
+            .read_rows(READ_PRODUCT, id, mark, start, &mut trace)
+            .await?;
         let row = rows.first().ok_or(ErrorKind::Failed)?;
         let version: i64 = row.try_get(0).map_err(|_| ErrorKind::Failed)?;
         trace.stale = judge(expected, version);
@@ -347,10 +407,15 @@ impl Backend {
         if self.cache_get(&key, &mut trace).await.is_some() {
             return Ok(trace);
         }
-        let rows = self.read_rows(SEARCH, category, None, start, &mut trace).await?;
+        let rows = self
+            .read_rows(SEARCH, category, None, start, &mut trace)
+            .await?;
         if trace.cache == CacheUse::Miss {
-            let ids: Vec<String> =
-                rows.iter().filter_map(|r| r.try_get::<i64, _>(0).ok()).map(|i| i.to_string()).collect();
+            let ids: Vec<String> = rows
+                .iter()
+                .filter_map(|r| r.try_get::<i64, _>(0).ok())
+                .map(|i| i.to_string())
+                .collect();
             self.cache_fill(&key, &ids.join(",")).await;
         }
         Ok(trace)
@@ -366,14 +431,17 @@ impl Backend {
             trace.stale = judge(expected, leading_number(&v).unwrap_or(i64::MAX));
             return Ok(trace);
         }
-        let rows = self.read_rows(READ_ORDERS, user, mark, start, &mut trace).await?;
+        let rows = self
+            .read_rows(READ_ORDERS, user, mark, start, &mut trace)
+            .await?;
         let newest = match rows.first() {
             Some(r) => r.try_get::<i64, _>(0).map_err(|_| ErrorKind::Failed)?,
             None => 0,
         };
         trace.stale = judge(expected, newest);
         if trace.cache == CacheUse::Miss {
-            self.cache_fill(&key, &format!("{newest}|{}", rows.len())).await;
+            self.cache_fill(&key, &format!("{newest}|{}", rows.len()))
+                .await;
         }
         Ok(trace)
     }
@@ -381,8 +449,16 @@ impl Backend {
     async fn place_order(&self, user: i64) -> Result<Trace, ErrorKind> {
         let product = purchase_of(user, self.products);
         let (order, version, lsn) = self.write(PLACE_ORDER, &[user, product]).await?;
-        let mut trace = Trace { target: Target::Primary, write: true, ..Trace::default() };
-        self.invalidate(&[format!("ss:p:{product}"), format!("ss:o:{user}")], &mut trace).await;
+        let mut trace = Trace {
+            target: Target::Primary,
+            write: true,
+            ..Trace::default()
+        };
+        self.invalidate(
+            &[format!("ss:p:{product}"), format!("ss:o:{user}")],
+            &mut trace,
+        )
+        .await;
         self.marks.note(Entity::User, user, order, lsn);
         self.marks.note(Entity::Product, product, version, lsn);
         Ok(trace)
@@ -390,7 +466,11 @@ impl Backend {
 
     async fn update_product(&self, id: i64) -> Result<Trace, ErrorKind> {
         let (version, _, lsn) = self.write(UPDATE_PRODUCT, &[id]).await?;
-        let mut trace = Trace { target: Target::Primary, write: true, ..Trace::default() };
+        let mut trace = Trace {
+            target: Target::Primary,
+            write: true,
+            ..Trace::default()
+        };
         self.invalidate(&[format!("ss:p:{id}")], &mut trace).await;
         self.marks.note(Entity::Product, id, version, lsn);
         Ok(trace)
@@ -398,7 +478,11 @@ impl Backend {
 
     /// Runs a write on the primary; returns its first two result columns (the second is 0 when
     /// absent) and, when read-your-writes waits for replay, the WAL position after the commit.
-    async fn write(&self, sql: &'static str, params: &[i64]) -> Result<(i64, i64, Option<i64>), ErrorKind> {
+    async fn write(
+        &self,
+        sql: &'static str,
+        params: &[i64],
+    ) -> Result<(i64, i64, Option<i64>), ErrorKind> {
         let mut c = self.primary.acquire().await?;
         let mut q = sqlx::query(sql);
         for p in params {
@@ -410,9 +494,16 @@ impl Backend {
             Err(e) => return Err(c.fail(&e)),
         };
         let a: i64 = row.try_get(0).map_err(|_| ErrorKind::Failed)?;
-        let b: i64 = if row.len() > 1 { row.try_get(1).map_err(|_| ErrorKind::Failed)? } else { 0 };
+        let b: i64 = if row.len() > 1 {
+            row.try_get(1).map_err(|_| ErrorKind::Failed)?
+        } else {
+            0
+        };
         let lsn = if self.waits_for_replay() {
-            match sqlx::query_scalar::<_, i64>(INSERT_LSN).fetch_one(c.conn()).await {
+            match sqlx::query_scalar::<_, i64>(INSERT_LSN)
+                .fetch_one(c.conn())
+                .await
+            {
                 Ok(l) => Some(l),
                 Err(e) => return Err(c.fail(&e)),
             }
@@ -424,8 +515,13 @@ impl Backend {
     }
 
     fn waits_for_replay(&self) -> bool {
-        matches!(self.routing, ReadRouting::ReadYourWrites { wait_for_replay: true, .. })
-            && !self.replicas.is_empty()
+        matches!(
+            self.routing,
+            ReadRouting::ReadYourWrites {
+                wait_for_replay: true,
+                ..
+            }
+        ) && !self.replicas.is_empty()
     }
 
     async fn read_rows(
@@ -448,7 +544,8 @@ impl Backend {
                 query(&self.replicas[i], sql, param).await
             }
             ReadDecision::ReplicaAfterReplay { replica, lsn } => {
-                self.read_after_replay(replica, lsn, sql, param, start, trace).await
+                self.read_after_replay(replica, lsn, sql, param, start, trace)
+                    .await
             }
         }
     }
@@ -470,7 +567,10 @@ impl Backend {
         let deadline = start + self.ryw_window();
         let mut c = self.replicas[i].acquire().await?;
         loop {
-            let replay = match sqlx::query_scalar::<_, Option<i64>>(REPLAY_LSN).fetch_one(c.conn()).await {
+            let replay = match sqlx::query_scalar::<_, Option<i64>>(REPLAY_LSN)
+                .fetch_one(c.conn())
+                .await
+            {
                 Ok(r) => r,
                 Err(e) => return Err(c.fail(&e)),
             };
@@ -532,11 +632,71 @@ impl Backend {
     }
 }
 
+/// Fills the cache with every product (as cache-aside would after reading each once), in
+/// pipelined batches; returns the number of entries written. For runs that should start warm.
+pub async fn warm_cache(
+    endpoints: &Endpoints,
+    products: u64,
+    ttl: Duration,
+) -> Result<u64, RealError> {
+    endpoints.check_hosts()?;
+    let url = endpoints
+        .redis
+        .as_deref()
+        .ok_or_else(|| RealError::MissingServer("no Redis endpoint".into()))?;
+    let mut redis = redis::Client::open(url)?
+        .get_multiplexed_async_connection()
+        .await?;
+    let mut pg = connect(&endpoints.primary).await?;
+    let last = i64::try_from(products).unwrap_or(i64::MAX);
+    let sql = "SELECT version, name, category, price_cents, stock, id FROM products \
+               WHERE id BETWEEN $1 AND $2";
+    let mut written = 0;
+    let mut from = 1;
+    while from <= last {
+        let to = (from + 9_999).min(last);
+        let rows = sqlx::query(sql)
+            .bind(from)
+            .bind(to)
+            .fetch_all(&mut pg)
+            .await
+            .map_err(|e| RealError::pg("primary", e))?;
+        let mut pipe = redis::pipe();
+        for row in &rows {
+            let version: i64 = row.try_get(0).map_err(|e| RealError::pg("primary", e))?;
+            let id: i64 = row.try_get(5).map_err(|e| RealError::pg("primary", e))?;
+            let value = product_value(row, version).unwrap_or_default();
+            pipe.cmd("SET")
+                .arg(format!("ss:p:{id}"))
+                .arg(value)
+                .arg("EX")
+                .arg(ttl.as_secs().max(1))
+                .ignore();
+        }
+        pipe.query_async::<()>(&mut redis).await?;
+        written += rows.len() as u64;
+        from = to + 1;
+    }
+    Ok(written)
+}
+
+async fn connect(url: &str) -> Result<sqlx::PgConnection, RealError> {
+    use sqlx::ConnectOptions;
+    super::pgpool::connect_options(url)?
+        .connect()
+        .await
+        .map_err(|e| RealError::pg("primary", e))
+}
+
 async fn query(server: &PgServer, sql: &'static str, param: i64) -> Result<Vec<PgRow>, ErrorKind> {
     run_on(server.acquire().await?, sql, param).await
 }
 
-async fn run_on(mut c: PooledConn<'_>, sql: &'static str, param: i64) -> Result<Vec<PgRow>, ErrorKind> {
+async fn run_on(
+    mut c: PooledConn<'_>,
+    sql: &'static str,
+    param: i64,
+) -> Result<Vec<PgRow>, ErrorKind> {
     let res = sqlx::query(sql).bind(param).fetch_all(c.conn()).await;
     c.finish(res)
 }
@@ -553,24 +713,41 @@ fn product_value(row: &PgRow, version: i64) -> Option<String> {
 mod tests {
     use super::*;
 
-    const RYW: ReadRouting =
-        ReadRouting::ReadYourWrites { window: Duration::from_secs(5), wait_for_replay: false };
-    const RYW_WAIT: ReadRouting =
-        ReadRouting::ReadYourWrites { window: Duration::from_secs(5), wait_for_replay: true };
+    const RYW: ReadRouting = ReadRouting::ReadYourWrites {
+        window: Duration::from_secs(5),
+        wait_for_replay: false,
+    };
+    const RYW_WAIT: ReadRouting = ReadRouting::ReadYourWrites {
+        window: Duration::from_secs(5),
+        wait_for_replay: true,
+    };
 
     #[test]
     fn primary_routing_ignores_replicas() {
-        assert_eq!(route_read(&ReadRouting::Primary, 3, 7, None), ReadDecision::Primary);
+        assert_eq!(
+            route_read(&ReadRouting::Primary, 3, 7, None),
+            ReadDecision::Primary
+        );
     }
 
     #[test]
     fn round_robin_cycles_and_falls_back_to_the_primary_without_replicas() {
-        let picks: Vec<_> = (0..4).map(|rr| route_read(&ReadRouting::RoundRobin, 3, rr, None)).collect();
+        let picks: Vec<_> = (0..4)
+            .map(|rr| route_read(&ReadRouting::RoundRobin, 3, rr, None))
+            .collect();
         assert_eq!(
             picks,
-            [ReadDecision::Replica(0), ReadDecision::Replica(1), ReadDecision::Replica(2), ReadDecision::Replica(0)]
+            [
+                ReadDecision::Replica(0),
+                ReadDecision::Replica(1),
+                ReadDecision::Replica(2),
+                ReadDecision::Replica(0)
+            ]
         );
-        assert_eq!(route_read(&ReadRouting::RoundRobin, 0, 5, None), ReadDecision::Primary);
+        assert_eq!(
+            route_read(&ReadRouting::RoundRobin, 0, 5, None),
+            ReadDecision::Primary
+        );
     }
 
     #[test]
@@ -582,10 +759,16 @@ mod tests {
         assert_eq!(route_read(&RYW, 2, 1, None), ReadDecision::Replica(1));
         assert_eq!(
             route_read(&RYW_WAIT, 2, 3, recent),
-            ReadDecision::ReplicaAfterReplay { replica: 1, lsn: 42 }
+            ReadDecision::ReplicaAfterReplay {
+                replica: 1,
+                lsn: 42
+            }
         );
         // Without a known WAL position there is nothing to wait for: read the primary.
-        assert_eq!(route_read(&RYW_WAIT, 2, 3, Some((Duration::ZERO, None))), ReadDecision::Primary);
+        assert_eq!(
+            route_read(&RYW_WAIT, 2, 3, Some((Duration::ZERO, None))),
+            ReadDecision::Primary
+        );
         assert_eq!(route_read(&RYW_WAIT, 0, 3, recent), ReadDecision::Primary);
     }
 
@@ -606,8 +789,15 @@ mod tests {
     fn staleness_is_judged_only_after_an_acknowledged_write() {
         let before = Instant::now();
         let t0 = before + Duration::from_millis(1);
-        let mark = WriteMark { at: t0, version: 5, lsn: None };
-        assert_eq!(expected_version(Some(mark), t0 + Duration::from_millis(1)), Some(5));
+        let mark = WriteMark {
+            at: t0,
+            version: 5,
+            lsn: None,
+        };
+        assert_eq!(
+            expected_version(Some(mark), t0 + Duration::from_millis(1)),
+            Some(5)
+        );
         assert_eq!(expected_version(Some(mark), t0), Some(5));
         assert_eq!(expected_version(Some(mark), before), None);
         assert_eq!(expected_version(None, t0), None);

@@ -66,21 +66,33 @@ impl KeyDist {
                     .map_err(|e| RealError::InvalidPlan(format!("key distribution: {e}")))?;
                 Inner::Zipf(zipf, n)
             }
-            KeyDist::Hotspot { n, hot_fraction, hot_share } => {
+            KeyDist::Hotspot {
+                n,
+                hot_fraction,
+                hot_share,
+            } => {
                 if !(hot_fraction > 0.0 && hot_fraction <= 1.0) {
                     return bad("hot_fraction must be in (0, 1]");
                 }
                 if !(0.0..=1.0).contains(&hot_share) {
                     return bad("hot_share must be in [0, 1]");
                 }
-                Inner::Hotspot { n, hot: hot_count(n, hot_fraction), share: hot_share }
+                Inner::Hotspot {
+                    n,
+                    hot: hot_count(n, hot_fraction),
+                    share: hot_share,
+                }
             }
         };
         Ok(KeySampler(inner))
     }
 }
 
-#[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+#[allow(
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss
+)]
 fn hot_count(n: u64, fraction: f64) -> u64 {
     ((n as f64 * fraction).round() as u64).clamp(1, n)
 }
@@ -127,12 +139,22 @@ impl ClassPicker {
     /// From non-negative weights with a positive sum.
     pub fn new(weights: &[f64]) -> Result<Self, RealError> {
         if weights.is_empty() || weights.iter().any(|w| !(w.is_finite() && *w >= 0.0)) {
-            return Err(RealError::InvalidPlan("class weights must be finite and >= 0".into()));
+            return Err(RealError::InvalidPlan(
+                "class weights must be finite and >= 0".into(),
+            ));
         }
         let mut acc = 0.0;
-        let cumulative: Vec<f64> = weights.iter().map(|w| { acc += w; acc }).collect();
+        let cumulative: Vec<f64> = weights
+            .iter()
+            .map(|w| {
+                acc += w;
+                acc
+            })
+            .collect();
         if acc <= 0.0 {
-            return Err(RealError::InvalidPlan("class weights must not all be zero".into()));
+            return Err(RealError::InvalidPlan(
+                "class weights must not all be zero".into(),
+            ));
         }
         Ok(ClassPicker { cumulative })
     }
@@ -151,7 +173,10 @@ impl ClassPicker {
     pub fn pick<R: Rng + ?Sized>(&self, rng: &mut R) -> u32 {
         let total = self.cumulative.last().copied().unwrap_or(0.0);
         let x = rng.random::<f64>() * total;
-        let i = self.cumulative.partition_point(|c| *c <= x).min(self.cumulative.len() - 1);
+        let i = self
+            .cumulative
+            .partition_point(|c| *c <= x)
+            .min(self.cumulative.len() - 1);
         u32::try_from(i).unwrap_or(u32::MAX)
     }
 }
@@ -192,7 +217,11 @@ impl Iterator for PoissonArrivals {
         let class = self.classes.pick(&mut self.rng);
         let key = self.keys.sample(&mut self.rng);
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        Some(Arrival { at_ns: self.t_ns as u64, class, key })
+        Some(Arrival {
+            at_ns: self.t_ns as u64,
+            class,
+            key,
+        })
     }
 }
 
@@ -206,7 +235,9 @@ pub fn poisson_arrivals(
     seed: u64,
 ) -> Result<PoissonArrivals, RealError> {
     if !(rate_per_s.is_finite() && rate_per_s > 0.0) {
-        return Err(RealError::InvalidPlan("arrival rate must be positive".into()));
+        return Err(RealError::InvalidPlan(
+            "arrival rate must be positive".into(),
+        ));
     }
     Ok(PoissonArrivals {
         rng: stream_rng(seed, 0xA771_7A15),
@@ -249,7 +280,11 @@ mod tests {
 
     #[test]
     fn hotspot_sends_its_share_to_the_hot_keys() {
-        let d = KeyDist::Hotspot { n: 1000, hot_fraction: 0.1, hot_share: 0.9 };
+        let d = KeyDist::Hotspot {
+            n: 1000,
+            hot_fraction: 0.1,
+            hot_share: 0.9,
+        };
         let c = counts(d, 100_000);
         let hot: usize = c[..100].iter().sum();
         assert!((89_000..91_000).contains(&hot), "{hot}");
@@ -259,9 +294,32 @@ mod tests {
     fn bad_distributions_are_refused() {
         assert!(KeyDist::Uniform { n: 0 }.sampler().is_err());
         assert!(KeyDist::Zipf { n: 10, alpha: -1.0 }.sampler().is_err());
-        assert!(KeyDist::Zipf { n: 10, alpha: f64::NAN }.sampler().is_err());
-        assert!(KeyDist::Hotspot { n: 10, hot_fraction: 0.0, hot_share: 0.5 }.sampler().is_err());
-        assert!(KeyDist::Hotspot { n: 10, hot_fraction: 0.5, hot_share: 1.5 }.sampler().is_err());
+        assert!(
+            KeyDist::Zipf {
+                n: 10,
+                alpha: f64::NAN
+            }
+            .sampler()
+            .is_err()
+        );
+        assert!(
+            KeyDist::Hotspot {
+                n: 10,
+                hot_fraction: 0.0,
+                hot_share: 0.5
+            }
+            .sampler()
+            .is_err()
+        );
+        assert!(
+            KeyDist::Hotspot {
+                n: 10,
+                hot_fraction: 0.5,
+                hot_share: 1.5
+            }
+            .sampler()
+            .is_err()
+        );
     }
 
     #[test]

@@ -41,13 +41,26 @@ fn endpoints() -> Option<Endpoints> {
         return None;
     };
     let replicas = var("SCALESIM_TEST_PG_REPLICAS")
-        .map(|r| r.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
+        .map(|r| {
+            r.split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
         .unwrap_or_default();
-    Some(Endpoints { primary, replicas, redis: var("SCALESIM_TEST_REDIS"), allowed_hosts: vec![] })
+    Some(Endpoints {
+        primary,
+        replicas,
+        redis: var("SCALESIM_TEST_REDIS"),
+        allowed_hosts: vec![],
+    })
 }
 
 fn classes() -> Vec<ClassPlan> {
-    let c = |name: &str, op| ClassPlan { name: name.to_owned(), op };
+    let c = |name: &str, op| ClassPlan {
+        name: name.to_owned(),
+        op,
+    };
     vec![
         c("browse", Op::ReadProduct),
         c("search", Op::SearchProducts),
@@ -65,7 +78,12 @@ fn plan(name: &str, routing: ReadRouting, cache: CacheMode, secs: u64) -> RealPl
         warmup: Duration::from_secs(1),
         seed: SEED,
         classes: classes(),
-        strategy: StrategyPlan { name: name.to_owned(), routing, cache, pool_size: 4 },
+        strategy: StrategyPlan {
+            name: name.to_owned(),
+            routing,
+            cache,
+            pool_size: 4,
+        },
         products: PRODUCTS,
         users: USERS,
         bucket: Duration::from_millis(500),
@@ -75,7 +93,10 @@ fn plan(name: &str, routing: ReadRouting, cache: CacheMode, secs: u64) -> RealPl
 }
 
 fn open_load(plan: &RealPlan, rate: f64) -> Load {
-    let keys = KeyDist::Zipf { n: PRODUCTS, alpha: 1.0 };
+    let keys = KeyDist::Zipf {
+        n: PRODUCTS,
+        alpha: 1.0,
+    };
     let arrivals = poisson_arrivals(rate, plan.total(), &WEIGHTS, &keys, SEED).expect("valid");
     Load::Open(Box::new(arrivals))
 }
@@ -111,7 +132,11 @@ fn check_outcome(o: &RealOutcome) -> StrategySummary {
     assert_eq!(s.classes.len(), 5);
     assert!(s.latency_ms.p50 > 0.0 && s.latency_ms.p50 <= s.latency_ms.p99);
     let series = o.series(0);
-    assert!(series.iter().any(|r| r.metric == "throughput_rps" && r.value > 0.0));
+    assert!(
+        series
+            .iter()
+            .any(|r| r.metric == "throughput_rps" && r.value > 0.0)
+    );
     let cdf = o.cdf();
     assert!((cdf.points.last().expect("points").1 - 1.0).abs() < 1e-9);
     s
@@ -142,15 +167,24 @@ async fn data_load_is_reproducible_and_reused() {
             || (SELECT md5(string_agg(concat_ws('|', id, user_id, total_cents, created_at), ','
                 ORDER BY id)) FROM orders)
             FROM products";
-        sqlx::query_scalar(sql).fetch_one(&mut conn).await.expect("checksum")
+        sqlx::query_scalar(sql)
+            .fetch_one(&mut conn)
+            .await
+            .expect("checksum")
     };
-    let first = schema::load_data(&e, PRODUCTS, USERS, SEED).await.expect("load");
+    let first = schema::load_data(&e, PRODUCTS, USERS, SEED)
+        .await
+        .expect("load");
     assert_eq!(first.orders, USERS / 2);
     assert!(first.order_items >= first.orders);
     let a = checksum().await;
-    schema::load_data(&e, PRODUCTS, USERS, SEED).await.expect("reload");
+    schema::load_data(&e, PRODUCTS, USERS, SEED)
+        .await
+        .expect("reload");
     assert_eq!(a, checksum().await);
-    let again = schema::ensure_data(&e, PRODUCTS, USERS, SEED).await.expect("ensure");
+    let again = schema::ensure_data(&e, PRODUCTS, USERS, SEED)
+        .await
+        .expect("ensure");
     assert!(again.skipped);
 }
 
@@ -163,17 +197,37 @@ async fn connect(url: &str) -> sqlx::PgConnection {
 async fn every_strategy_runs_open_loop_and_converts() {
     let Some(e) = endpoints() else { return };
     let _guard = SERVERS.lock().await;
-    schema::ensure_data(&e, PRODUCTS, USERS, SEED).await.expect("data");
+    schema::ensure_data(&e, PRODUCTS, USERS, SEED)
+        .await
+        .expect("data");
     let window = Duration::from_secs(5);
     let mut strategies = vec![
         ("primary", ReadRouting::Primary, CacheMode::None),
         ("round-robin", ReadRouting::RoundRobin, CacheMode::None),
-        ("ryw", ReadRouting::ReadYourWrites { window, wait_for_replay: false }, CacheMode::None),
-        ("ryw-wait", ReadRouting::ReadYourWrites { window, wait_for_replay: true }, CacheMode::None),
+        (
+            "ryw",
+            ReadRouting::ReadYourWrites {
+                window,
+                wait_for_replay: false,
+            },
+            CacheMode::None,
+        ),
+        (
+            "ryw-wait",
+            ReadRouting::ReadYourWrites {
+                window,
+                wait_for_replay: true,
+            },
+            CacheMode::None,
+        ),
     ];
     if e.redis.is_some() {
         let ttl = Duration::from_secs(30);
-        strategies.push(("cache-aside", ReadRouting::Primary, CacheMode::CacheAside { ttl }));
+        strategies.push((
+            "cache-aside",
+            ReadRouting::Primary,
+            CacheMode::CacheAside { ttl },
+        ));
     }
     for (name, routing, cache) in strategies {
         let p = plan(name, routing, cache, 3);
@@ -182,7 +236,11 @@ async fn every_strategy_runs_open_loop_and_converts() {
         print_summary(&o);
         let s = check_outcome(&o);
         if matches!(routing, ReadRouting::ReadYourWrites { .. }) && !e.replicas.is_empty() {
-            assert_eq!(metric(&s, "db", "stale_reads"), 0.0, "{name} read a stale version");
+            assert_eq!(
+                metric(&s, "db", "stale_reads"),
+                0.0,
+                "{name} read a stale version"
+            );
             assert!(metric(&s, "db", "stale_checked_reads") > 0.0);
         }
         if routing == ReadRouting::Primary && cache == CacheMode::None {
@@ -202,14 +260,20 @@ async fn every_strategy_runs_open_loop_and_converts() {
 async fn closed_loop_users_ramp_up_and_think() {
     let Some(e) = endpoints() else { return };
     let _guard = SERVERS.lock().await;
-    schema::ensure_data(&e, PRODUCTS, USERS, SEED).await.expect("data");
+    schema::ensure_data(&e, PRODUCTS, USERS, SEED)
+        .await
+        .expect("data");
     let p = plan("closed", ReadRouting::RoundRobin, CacheMode::None, 2);
     let load = Load::Closed {
         users: 8,
         think_mean: Duration::from_millis(5),
         ramp: Duration::from_millis(500),
         classes_weights: WEIGHTS.to_vec(),
-        keys: KeyDist::Hotspot { n: PRODUCTS, hot_fraction: 0.1, hot_share: 0.9 },
+        keys: KeyDist::Hotspot {
+            n: PRODUCTS,
+            hot_fraction: 0.1,
+            hot_share: 0.9,
+        },
     };
     let o = execute(p, load, &e, &NoFaults).await.expect("run");
     print_summary(&o);
@@ -222,8 +286,13 @@ async fn closed_loop_users_ramp_up_and_think() {
 async fn open_loop_overload_is_rejected_not_queued() {
     let Some(e) = endpoints() else { return };
     let _guard = SERVERS.lock().await;
-    schema::ensure_data(&e, PRODUCTS, USERS, SEED).await.expect("data");
-    let p = RealPlan { max_in_flight: 2, ..plan("tiny", ReadRouting::Primary, CacheMode::None, 1) };
+    schema::ensure_data(&e, PRODUCTS, USERS, SEED)
+        .await
+        .expect("data");
+    let p = RealPlan {
+        max_in_flight: 2,
+        ..plan("tiny", ReadRouting::Primary, CacheMode::None, 1)
+    };
     let load = open_load(&p, 5_000.0);
     let o = execute(p, load, &e, &NoFaults).await.expect("run");
     let s = o.to_strategy_summary();
@@ -239,12 +308,20 @@ async fn disconnected_replica_lags_and_serves_stale_reads() {
         return;
     }
     let _guard = SERVERS.lock().await;
-    schema::ensure_data(&e, PRODUCTS, USERS, SEED).await.expect("data");
+    schema::ensure_data(&e, PRODUCTS, USERS, SEED)
+        .await
+        .expect("data");
     let injector = SqlFaultInjector::new(&e).expect("injector");
     let mut p = plan("round-robin", ReadRouting::RoundRobin, CacheMode::None, 7);
     p.faults = vec![
-        FaultAt { at: Duration::from_secs(2), fault: "disconnect replica-0".into() },
-        FaultAt { at: Duration::from_secs(5), fault: "reconnect replica-0".into() },
+        FaultAt {
+            at: Duration::from_secs(2),
+            fault: "disconnect replica-0".into(),
+        },
+        FaultAt {
+            at: Duration::from_secs(5),
+            fault: "reconnect replica-0".into(),
+        },
     ];
     let load = open_load(&p, 300.0);
     let o = execute(p, load, &e, &injector).await;
@@ -266,6 +343,10 @@ async fn disconnected_replica_lags_and_serves_stale_reads() {
     assert!(lag_max > 1_000.0, "lag {lag_max}");
     assert!(probe_stale > 5.0, "probe stale {probe_stale}");
     assert!(metric(&s, "db", "stale_reads") > 0.0);
-    let lag_rows = o.series(0).into_iter().filter(|r| r.metric == "lag_ms.replica-0").count();
+    let lag_rows = o
+        .series(0)
+        .into_iter()
+        .filter(|r| r.metric == "lag_ms.replica-0")
+        .count();
     assert!(lag_rows > 5);
 }
