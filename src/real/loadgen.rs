@@ -33,7 +33,9 @@ use std::time::{Duration, Instant};
 use rand::RngExt;
 use tokio::runtime::Handle;
 
-use super::measure::{ErrorKind, FaultRecord, Layout, RealOutcome, SharedRecorder, Trace};
+use super::measure::{
+    DispatchStats, ErrorKind, FaultRecord, Layout, RealOutcome, SharedRecorder, Trace, to_f64,
+};
 use super::monitor::{LagSample, MonitorConn, ProbeSample, probe_stale, sample_lag};
 use super::plan::{
     Arrival, CacheMode, Endpoints, FaultAt, FaultInjector, Load, Op, RealError, RealPlan,
@@ -80,7 +82,7 @@ pub async fn execute(
         drive(load, &ctx),
         run_faults(faults, &plan.faults, ctx.start, plan.total())
     );
-    let skipped = driven?;
+    let dispatch = driven?;
     let (lag, probes) = monitor
         .await
         .map_err(|e| RealError::Internal(e.to_string()))?;
@@ -96,7 +98,7 @@ pub async fn execute(
         lag,
         probes,
         faults: fault_log,
-        skipped_arrivals: skipped,
+        dispatch,
     })
 }
 
@@ -211,9 +213,8 @@ fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
-/// Runs the load to its end; returns the number of open-loop arrivals skipped because their
-/// class index was out of range.
-async fn drive(load: Load, ctx: &Arc<RunCtx>) -> Result<u64, RealError> {
+/// Runs the load to its end; returns the open-loop pacer's statistics (zeros when closed).
+async fn drive(load: Load, ctx: &Arc<RunCtx>) -> Result<DispatchStats, RealError> {
     match load {
         Load::Open(arrivals) => drive_open(arrivals, ctx).await,
         Load::Closed {
@@ -230,7 +231,9 @@ async fn drive(load: Load, ctx: &Arc<RunCtx>) -> Result<u64, RealError> {
                 weights: classes_weights,
                 keys,
             };
-            drive_closed(users, ctx).await.map(|()| 0)
+            drive_closed(users, ctx)
+                .await
+                .map(|()| DispatchStats::default())
         }
     }
 }
@@ -238,7 +241,7 @@ async fn drive(load: Load, ctx: &Arc<RunCtx>) -> Result<u64, RealError> {
 async fn drive_open(
     arrivals: Box<dyn Iterator<Item = Arrival> + Send>,
     ctx: &Arc<RunCtx>,
-) -> Result<u64, RealError> {
+) -> Result<DispatchStats, RealError> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     let handle = Handle::current();
     let pacer_ctx = Arc::clone(ctx);
@@ -248,17 +251,22 @@ async fn drive_open(
             let _ = tx.send(pace(arrivals, &pacer_ctx, &handle));
         })
         .map_err(|e| RealError::Internal(format!("cannot start the pacer thread: {e}")))?;
-    let skipped = rx
+    let stats = rx
         .await
         .map_err(|_| RealError::Internal("the pacer thread died".into()))?;
     drain(ctx).await;
-    Ok(skipped)
+    Ok(stats)
 }
 
 /// The pacer: dispatches every arrival at its intended time, on its own thread.
-fn pace(arrivals: Box<dyn Iterator<Item = Arrival> + Send>, ctx: &Arc<RunCtx>, rt: &Handle) -> u64 {
+fn pace(
+    arrivals: Box<dyn Iterator<Item = Arrival> + Send>,
+    ctx: &Arc<RunCtx>,
+    rt: &Handle,
+) -> DispatchStats {
     let end_ns = nanos(ctx.total);
-    let mut skipped = 0;
+    let mut stats = DispatchStats::default();
+    let mut late_sum = Duration::ZERO;
     for (seq, a) in arrivals.enumerate() {
         if a.at_ns >= end_ns || !ctx.take_ticket() {
             break;
@@ -268,9 +276,13 @@ fn pace(arrivals: Box<dyn Iterator<Item = Arrival> + Send>, ctx: &Arc<RunCtx>, r
             std::thread::sleep(wait);
         }
         if a.class as usize >= ctx.ops.len() {
-            skipped += 1;
+            stats.skipped_arrivals += 1;
             continue;
         }
+        let late = Instant::now().saturating_duration_since(intended);
+        stats.dispatched += 1;
+        late_sum += late;
+        stats.late_max_ms = stats.late_max_ms.max(late.as_secs_f64() * 1e3);
         if ctx.in_flight.load(Ordering::Acquire) >= ctx.max_in_flight {
             let now = ctx.ns_at(Instant::now());
             ctx.recorder
@@ -284,7 +296,10 @@ fn pace(arrivals: Box<dyn Iterator<Item = Arrival> + Send>, ctx: &Arc<RunCtx>, r
             task_ctx.in_flight.fetch_sub(1, Ordering::AcqRel);
         });
     }
-    skipped
+    if stats.dispatched > 0 {
+        stats.late_mean_ms = late_sum.as_secs_f64() * 1e3 / to_f64(stats.dispatched);
+    }
+    stats
 }
 
 /// Waits for outstanding open-loop requests, at most one request timeout past the end.
@@ -368,11 +383,14 @@ fn think(rng: &mut rand::rngs::SmallRng, mean: Duration) -> Duration {
     mean.mul_f64(-(1.0 - u).ln()).min(mean * 20)
 }
 
+/// The monitor task, which returns its lag and probe samples.
+type MonitorHandle = tokio::task::JoinHandle<(Vec<LagSample>, Vec<ProbeSample>)>;
+
 fn spawn_monitor(
     endpoints: &Endpoints,
     plan: &RealPlan,
     start: Instant,
-) -> Result<tokio::task::JoinHandle<(Vec<LagSample>, Vec<ProbeSample>)>, RealError> {
+) -> Result<MonitorHandle, RealError> {
     let conns = |urls: &[String]| -> Result<Vec<MonitorConn>, RealError> {
         urls.iter().map(|u| MonitorConn::new(u)).collect()
     };

@@ -15,7 +15,8 @@
 //!   strategy's own reads: a read that started after a write of its key was acknowledged yet
 //!   returned an older version), `db.replica-N` (its reads, its lag, and the stale-read probe:
 //!   `stale_reads`, `stale_probes`, `stale_read_ratio`, `probe_errors`), `cache` (`hit_ratio`,
-//!   `hits`, `misses`, `errors`);
+//!   `hits`, `misses`, `errors`), and for open loops `loadgen` (`dispatch_late_ms_mean`,
+//!   `dispatch_late_ms_max`: how late the pacer sent arrivals; `skipped_arrivals`);
 //! - series metrics: `throughput_rps`, `p99_ms`, `errors` (count in the bucket), `stale_reads`
 //!   (strategy-observed, count), `lag_ms` (max over replicas) and `lag_ms.replica-N`,
 //!   `probe_stale.replica-N` (stale probe results in the bucket). `t_s` counts from the start
@@ -387,7 +388,23 @@ pub struct RealOutcome {
     pub(crate) lag: Vec<LagSample>,
     pub(crate) probes: Vec<ProbeSample>,
     pub(crate) faults: Vec<FaultRecord>,
-    pub(crate) skipped_arrivals: u64,
+    pub(crate) dispatch: DispatchStats,
+}
+
+/// How well the open-loop pacer kept to the intended times (all zeros for closed loops).
+///
+/// Latency is measured from the intended time either way; a large lateness means the load
+/// generator itself (CPU, scheduling) could not keep up and is part of what was measured.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct DispatchStats {
+    /// Arrivals sent or rejected.
+    pub dispatched: u64,
+    /// Arrivals skipped because their class index was out of range.
+    pub skipped_arrivals: u64,
+    /// Mean delay between an arrival's intended time and its dispatch, ms.
+    pub late_mean_ms: f64,
+    /// Largest such delay, ms.
+    pub late_max_ms: f64,
 }
 
 impl RealOutcome {
@@ -396,9 +413,9 @@ impl RealOutcome {
         &self.strategy
     }
 
-    /// Open-loop arrivals skipped because their class index was out of range.
-    pub fn skipped_arrivals(&self) -> u64 {
-        self.skipped_arrivals
+    /// The open-loop pacer's statistics.
+    pub fn dispatch(&self) -> &DispatchStats {
+        &self.dispatch
     }
 
     /// Faults injected, in order.
@@ -489,7 +506,19 @@ impl RealOutcome {
         if self.cache {
             out.push(component("cache", cache_metrics(c)));
         }
+        if self.dispatch.dispatched > 0 {
+            out.push(component("loadgen", self.dispatch_metrics()));
+        }
         out
+    }
+
+    fn dispatch_metrics(&self) -> BTreeMap<String, f64> {
+        let d = &self.dispatch;
+        BTreeMap::from([
+            ("dispatch_late_ms_mean".to_owned(), d.late_mean_ms),
+            ("dispatch_late_ms_max".to_owned(), d.late_max_ms),
+            ("skipped_arrivals".to_owned(), to_f64(d.skipped_arrivals)),
+        ])
     }
 
     fn replica_metrics(&self, i: usize, reads: u64, lag: &[&LagSample]) -> BTreeMap<String, f64> {
@@ -747,7 +776,7 @@ mod tests {
             lag,
             probes,
             faults: vec![],
-            skipped_arrivals: 0,
+            dispatch: DispatchStats::default(),
         }
     }
 

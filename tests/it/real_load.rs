@@ -6,7 +6,9 @@
 //! - `SCALESIM_TEST_PG_PRIMARY`: `postgres://` URL of the primary (a superuser for the
 //!   replica-disconnect test);
 //! - `SCALESIM_TEST_PG_REPLICAS`: comma-separated `postgres://` URLs of its streaming replicas;
-//! - `SCALESIM_TEST_REDIS`: `redis://` URL.
+//! - `SCALESIM_TEST_REDIS`: `redis://` URL;
+//! - `SCALESIM_TEST_FAULT_CMD` (optional): a command that injects `stop replica-0` /
+//!   `start replica-0`, given as its last argument, for the stopped-replica test.
 //!
 //! The tests reload a small data set into that database (dropping the scalesim tables) and
 //! run one at a time.
@@ -16,8 +18,8 @@ use std::time::Duration;
 use scalesim::real::loadgen::execute;
 use scalesim::real::measure::RealOutcome;
 use scalesim::real::plan::{
-    CacheMode, ClassPlan, Endpoints, FaultAt, FaultInjector, Load, NoFaults, Op, ReadRouting,
-    RealError, RealPlan, StrategyPlan,
+    BoxFuture, CacheMode, ClassPlan, Endpoints, FaultAt, FaultInjector, Load, NoFaults, Op,
+    ReadRouting, RealError, RealPlan, StrategyPlan,
 };
 use scalesim::real::schema;
 use scalesim::real::sql_faults::SqlFaultInjector;
@@ -349,4 +351,163 @@ async fn disconnected_replica_lags_and_serves_stale_reads() {
         .filter(|r| r.metric == "lag_ms.replica-0")
         .count();
     assert!(lag_rows > 5);
+}
+
+/// Stalls product reads on the primary: `pause primary` holds an exclusive lock on `products`
+/// for `hold`, from another connection.
+struct LockStall {
+    primary: String,
+    hold: Duration,
+}
+
+impl FaultInjector for LockStall {
+    fn inject<'a>(&'a self, fault: &'a str) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            if fault != "pause primary" {
+                return Err(format!("unsupported: {fault}"));
+            }
+            let mut conn = connect(&self.primary).await;
+            let hold = self.hold;
+            let lock = "BEGIN; LOCK TABLE products IN ACCESS EXCLUSIVE MODE";
+            sqlx::raw_sql(lock)
+                .execute(&mut conn)
+                .await
+                .map_err(|e| e.to_string())?;
+            tokio::spawn(async move {
+                tokio::time::sleep(hold).await;
+                let _ = sqlx::raw_sql("COMMIT").execute(&mut conn).await;
+            });
+            Ok(())
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stall_shows_in_open_loop_latency_without_coordinated_omission() {
+    let Some(e) = endpoints() else { return };
+    let _guard = SERVERS.lock().await;
+    schema::ensure_data(&e, PRODUCTS, USERS, SEED)
+        .await
+        .expect("data");
+    let mut p = plan("stall", ReadRouting::Primary, CacheMode::None, 4);
+    p.classes = vec![ClassPlan {
+        name: "browse".into(),
+        op: Op::ReadProduct,
+    }];
+    p.faults = vec![FaultAt {
+        at: Duration::from_secs(2),
+        fault: "pause primary".into(),
+    }];
+    let keys = KeyDist::Uniform { n: PRODUCTS };
+    let rate = 200.0;
+    let arrivals = poisson_arrivals(rate, p.total(), &[1.0], &keys, SEED).expect("valid");
+    let stall = LockStall {
+        primary: e.primary.clone(),
+        hold: Duration::from_secs(1),
+    };
+    let o = execute(p, Load::Open(Box::new(arrivals)), &e, &stall)
+        .await
+        .expect("run");
+    print_summary(&o);
+    let s = o.to_strategy_summary();
+    assert!(o.faults()[0].result.is_ok(), "{:?}", o.faults());
+    // Requests meant to start during the 1 s stall waited for it: about 1 s for the first,
+    // 0.5 s on average, so p99 is far above the service time and the max is near 1 s. A
+    // generator that timed from the actual send would report only the few stuck requests.
+    assert!(s.latency_ms.max > 800.0, "{:?}", s.latency_ms);
+    assert!(s.latency_ms.p95 > 300.0, "{:?}", s.latency_ms);
+    // Open loop: arrivals kept coming during the stall.
+    assert!(
+        (0.9 * rate * 4.0..1.1 * rate * 4.0).contains(&s.requests),
+        "{}",
+        s.requests
+    );
+    assert_eq!(s.failed, 0.0, "{:?}", s.errors);
+    let late = metric(&s, "loadgen", "dispatch_late_ms_max");
+    assert!(late < 50.0, "pacer late by {late} ms");
+}
+
+/// Runs `$SCALESIM_TEST_FAULT_CMD` with the fault as its last argument (e.g. a script that
+/// maps `stop replica-0` onto `pg_ctl stop` or `docker stop`).
+struct CommandFaults(String);
+
+impl FaultInjector for CommandFaults {
+    fn inject<'a>(&'a self, fault: &'a str) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            let out = tokio::process::Command::new("sh")
+                .arg("-c")
+                .arg(format!("{} \"$1\"", self.0))
+                .arg("sh")
+                .arg(fault)
+                .output()
+                .await
+                .map_err(|e| e.to_string())?;
+            if out.status.success() {
+                Ok(())
+            } else {
+                Err(String::from_utf8_lossy(&out.stderr).into_owned())
+            }
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_replica_costs_errors_then_the_pool_reconnects() {
+    let Some(e) = endpoints() else { return };
+    let Some(cmd) = std::env::var("SCALESIM_TEST_FAULT_CMD")
+        .ok()
+        .filter(|c| !c.is_empty())
+    else {
+        println!("real_load: stopped-replica test skipped: set SCALESIM_TEST_FAULT_CMD");
+        return;
+    };
+    if e.replicas.is_empty() {
+        println!("real_load: stopped-replica test skipped: no SCALESIM_TEST_PG_REPLICAS");
+        return;
+    }
+    let _guard = SERVERS.lock().await;
+    schema::ensure_data(&e, PRODUCTS, USERS, SEED)
+        .await
+        .expect("data");
+    let injector = CommandFaults(cmd);
+    let mut p = plan("round-robin", ReadRouting::RoundRobin, CacheMode::None, 9);
+    p.faults = vec![
+        FaultAt {
+            at: Duration::from_secs(2),
+            fault: "stop replica-0".into(),
+        },
+        FaultAt {
+            at: Duration::from_secs(4),
+            fault: "start replica-0".into(),
+        },
+    ];
+    let load = open_load(&p, 300.0);
+    let o = execute(p, load, &e, &injector).await;
+    let _ = injector.inject("start replica-0").await;
+    let o = o.expect("run");
+    print_summary(&o);
+    assert!(
+        o.faults().iter().all(|f| f.result.is_ok()),
+        "{:?}",
+        o.faults()
+    );
+    let s = o.to_strategy_summary();
+    let broken = s.errors["connection"] + s.errors["failed"] + s.errors["timeout"];
+    assert!(broken > 0.0, "{:?}", s.errors);
+    let rows = o.series(0);
+    let errors_at = |t: f64| {
+        rows.iter()
+            .find(|r| r.metric == "errors" && r.t_s == t)
+            .map(|r| r.value)
+    };
+    for r in rows
+        .iter()
+        .filter(|r| r.metric == "errors" && r.value > 0.0)
+    {
+        println!("errors at t={:.1}s: {}", r.t_s, r.value);
+    }
+    // Reads go to replica-0 again and succeed by the last seconds of the run.
+    assert_eq!(errors_at(9.0), Some(0.0));
+    assert_eq!(errors_at(9.5), Some(0.0));
+    assert!(metric(&s, "db.replica-0", "reads") > 0.0);
 }
