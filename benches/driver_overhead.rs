@@ -15,12 +15,18 @@
 //!   `read_product` with a warmed cache-aside cache (every request one GET hit).
 //!
 //! The peer and scalesim alternate over `SCALESIM_BENCH_ROUNDS` rounds (default 5; the peer
-//! first in odd rounds) and the median ratio `scalesim / peer` is printed (the target is
-//! >= 0.80), with each side's client CPU time per request (the peer tool's from the kernel's
-//! child accounting, scalesim's own process, warm-up included), which is steadier than
-//! throughput on a shared machine. The built-in `pgbench -S` is run once more for reference.
-//! The data-load time is printed when the data is (re)loaded.
-//! It skips with one line when `SCALESIM_TEST_PG_PRIMARY` is unset or a peer tool is missing.
+//! first in odd rounds) and the median ratio `scalesim / peer` is printed (the target is at
+//! least 0.80), with each side's client CPU time per request (the peer tool's from the
+//! kernel's child accounting, scalesim's own process, warm-up included), which is steadier
+//! than throughput on a shared machine. The built-in `pgbench -S` is run once more for
+//! reference. The data-load time is printed when the data is (re)loaded. It skips with one
+//! line when `SCALESIM_TEST_PG_PRIMARY` is unset or a peer tool is missing.
+//!
+//! `SCALESIM_BENCH_ONLY=strategies` instead runs every read strategy once, open loop, on the
+//! same data (browse/search/history/buy/edit mix, Zipf keys, `SCALESIM_BENCH_RATE` requests
+//! per second, default 1000), then round robin and read-your-writes while replica-0 is cut
+//! from the primary (SQL fault injection, needs a superuser), and prints latency, stale
+//! reads, hit ratio and lag.
 //!
 //! Environment: `SCALESIM_TEST_PG_PRIMARY`, `SCALESIM_TEST_PG_REPLICAS`, `SCALESIM_TEST_REDIS`
 //! (as the integration tests; replicas only matter for the load's catch-up time);
@@ -35,12 +41,16 @@ use std::process::Command;
 use std::time::Duration;
 
 use scalesim::real::loadgen::execute;
+use scalesim::real::measure::RealOutcome;
 use scalesim::real::plan::{
-    CacheMode, ClassPlan, Endpoints, Load, NoFaults, Op, ReadRouting, RealPlan, StrategyPlan,
+    CacheMode, ClassPlan, Endpoints, FaultAt, FaultInjector, Load, NoFaults, Op, ReadRouting,
+    RealPlan, StrategyPlan,
 };
 use scalesim::real::schema;
+use scalesim::real::sql_faults::SqlFaultInjector;
 use scalesim::real::strategy::warm_cache;
 use scalesim::real::workload::KeyDist;
+use scalesim::real::workload::poisson_arrivals;
 
 const PRODUCTS: u64 = 100_000;
 const SEED: u64 = 1;
@@ -116,6 +126,9 @@ async fn run(e: &Endpoints) -> anyhow::Result<()> {
     }
     if only.is_empty() || only == "redis" {
         redis(e, secs, n).await?;
+    }
+    if only == "strategies" {
+        strategies(e).await?;
     }
     Ok(())
 }
@@ -400,4 +413,208 @@ fn host_port(url: &str) -> anyhow::Result<(String, String)> {
     let (host, port) = hostport.rsplit_once(':').unwrap_or((hostport, "6379"));
     anyhow::ensure!(!host.is_empty(), "no host in {url}");
     Ok((host.to_owned(), port.to_owned()))
+}
+
+const MIX: [(&str, Op, f64); 5] = [
+    ("browse", Op::ReadProduct, 0.55),
+    ("search", Op::SearchProducts, 0.10),
+    ("history", Op::ReadUserOrders, 0.15),
+    ("buy", Op::PlaceOrder, 0.10),
+    ("edit", Op::UpdateProduct, 0.10),
+];
+
+fn mix_plan(name: &str, routing: ReadRouting, cache: CacheMode, users: u64) -> RealPlan {
+    RealPlan {
+        duration: Duration::from_secs(env_u64("SCALESIM_BENCH_SECS", 10)),
+        warmup: Duration::from_secs(2),
+        classes: MIX
+            .iter()
+            .map(|(n, op, _)| ClassPlan {
+                name: (*n).into(),
+                op: *op,
+            })
+            .collect(),
+        strategy: StrategyPlan {
+            name: name.into(),
+            routing,
+            cache,
+            pool_size: 8,
+        },
+        products: PRODUCTS,
+        users,
+        bucket: Duration::from_secs(1),
+        stale_probe_interval: Duration::from_millis(100),
+        ..RealPlan::default()
+    }
+}
+
+async fn run_mix(
+    e: &Endpoints,
+    plan: RealPlan,
+    faults: &dyn FaultInjector,
+) -> anyhow::Result<RealOutcome> {
+    let rate = env_u64("SCALESIM_BENCH_RATE", 1_000) as f64;
+    let weights: Vec<f64> = MIX.iter().map(|m| m.2).collect();
+    let keys = KeyDist::Zipf {
+        n: PRODUCTS,
+        alpha: 1.0,
+    };
+    let arrivals = poisson_arrivals(rate, plan.total(), &weights, &keys, SEED)?;
+    Ok(execute(plan, Load::Open(Box::new(arrivals)), e, faults).await?)
+}
+
+fn metric(o: &RealOutcome, component: &str, key: &str) -> f64 {
+    let s = o.to_strategy_summary();
+    s.components
+        .iter()
+        .find(|c| c.name == component)
+        .and_then(|c| c.metrics.get(key).copied())
+        .unwrap_or(f64::NAN)
+}
+
+fn print_mix(o: &RealOutcome) {
+    let s = o.to_strategy_summary();
+    let l = &s.latency_ms;
+    let errors: f64 = s.errors.values().sum();
+    println!(
+        "strategies: {:<18} {:>6.0} req/s  p50 {:>6.2}  p90 {:>6.2}  p99 {:>7.2}  p99.9 {:>7.2}  max {:>7.1} ms  \
+         errors {errors:>4}  stale {}/{}  hit {:.2}  lag max {:.1} ms",
+        s.name,
+        s.throughput_rps,
+        l.p50,
+        l.p90,
+        l.p99,
+        l.p999,
+        l.max,
+        metric(o, "db", "stale_reads"),
+        metric(o, "db", "stale_checked_reads"),
+        metric(o, "cache", "hit_ratio"),
+        metric(o, "db", "lag_ms_max"),
+    );
+    for c in s
+        .components
+        .iter()
+        .filter(|c| c.name.starts_with("db.replica"))
+    {
+        let m = |k: &str| c.metrics.get(k).copied().unwrap_or(f64::NAN);
+        println!(
+            "strategies:   {}: reads {} lag mean {:.2} ms max {:.1} ms, probe stale {}/{}",
+            c.name,
+            m("reads"),
+            m("lag_ms_mean"),
+            m("lag_ms_max"),
+            m("stale_reads"),
+            m("stale_probes")
+        );
+    }
+}
+
+async fn strategies(e: &Endpoints) -> anyhow::Result<()> {
+    let users = env_u64("SCALESIM_BENCH_USERS", 1_000_000);
+    let window = Duration::from_secs(2);
+    let ttl = Duration::from_secs(30);
+    let list = [
+        ("primary", ReadRouting::Primary, CacheMode::None),
+        ("round-robin", ReadRouting::RoundRobin, CacheMode::None),
+        (
+            "ryw-2s",
+            ReadRouting::ReadYourWrites {
+                window,
+                wait_for_replay: false,
+            },
+            CacheMode::None,
+        ),
+        (
+            "ryw-wait-2s",
+            ReadRouting::ReadYourWrites {
+                window,
+                wait_for_replay: true,
+            },
+            CacheMode::None,
+        ),
+        (
+            "cache-aside",
+            ReadRouting::Primary,
+            CacheMode::CacheAside { ttl },
+        ),
+        (
+            "cache+round-robin",
+            ReadRouting::RoundRobin,
+            CacheMode::CacheAside { ttl },
+        ),
+    ];
+    for (name, routing, cache) in list {
+        if cache != CacheMode::None && e.redis.is_none() {
+            continue;
+        }
+        print_mix(&run_mix(e, mix_plan(name, routing, cache, users), &NoFaults).await?);
+    }
+    if e.replicas.is_empty() {
+        println!("strategies: replica-disconnect runs skipped: no SCALESIM_TEST_PG_REPLICAS");
+        return Ok(());
+    }
+    let injector = SqlFaultInjector::new(e)?;
+    let cut = [
+        ("rr, replica-0 cut", ReadRouting::RoundRobin),
+        (
+            "ryw-2s, replica-0 cut",
+            ReadRouting::ReadYourWrites {
+                window,
+                wait_for_replay: false,
+            },
+        ),
+        (
+            "ryw-wait, replica-0 cut",
+            ReadRouting::ReadYourWrites {
+                window,
+                wait_for_replay: true,
+            },
+        ),
+    ];
+    for (name, routing) in cut {
+        let mut plan = mix_plan(name, routing, CacheMode::None, users);
+        plan.faults = vec![
+            FaultAt {
+                at: Duration::from_secs(4),
+                fault: "disconnect replica-0".into(),
+            },
+            FaultAt {
+                at: Duration::from_secs(8),
+                fault: "reconnect replica-0".into(),
+            },
+        ];
+        let o = run_mix(e, plan, &injector).await;
+        let _ = injector.inject("reconnect replica-0").await;
+        let o = o?;
+        if let Some(f) = o.faults().iter().find(|f| f.result.is_err()) {
+            println!("strategies: disconnect runs skipped: {:?}", f.result);
+            return Ok(());
+        }
+        print_mix(&o);
+        print_series(&o);
+    }
+    Ok(())
+}
+
+fn print_series(o: &RealOutcome) {
+    let rows = o.series(0);
+    let at = |t: f64, m: &str| {
+        rows.iter()
+            .find(|r| r.t_s == t && r.metric == m)
+            .map_or(0.0, |r| r.value)
+    };
+    let mut times: Vec<f64> = rows.iter().map(|r| r.t_s).collect();
+    times.dedup();
+    for t in times {
+        println!(
+            "strategies:     t={t:>4.1}s thr {:>6.0}/s p99 {:>7.2} ms errors {:>3} stale {:>3} \
+             lag replica-0 {:>7.1} ms probe stale {:>2}",
+            at(t, "throughput_rps"),
+            at(t, "p99_ms"),
+            at(t, "errors"),
+            at(t, "stale_reads"),
+            at(t, "lag_ms.replica-0"),
+            at(t, "probe_stale.replica-0"),
+        );
+    }
 }

@@ -400,7 +400,7 @@ fn spawn_monitor(
     let mut probe_replicas = conns(&endpoints.replicas)?;
     let end = start + plan.total();
     let (bucket, probe_every) = (plan.bucket, plan.stale_probe_interval);
-    let max_wait = (bucket / 2).min(Duration::from_millis(500));
+    let max_wait = (bucket / 4).min(Duration::from_millis(100));
     let has_replicas = !endpoints.replicas.is_empty();
     Ok(tokio::spawn(async move {
         if !has_replicas {

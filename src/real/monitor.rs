@@ -6,14 +6,15 @@
 //! **Lag** ([`sample_lag`], once per bucket). `now() - pg_last_xact_replay_timestamp()` on a
 //! replica grows while the primary is idle, and `pg_stat_replication` loses a replica's row
 //! while it is disconnected, so neither is used alone. Instead each sample writes a heartbeat
-//! row on the primary (its `clock_timestamp()`), reads the primary's WAL insert position, then
-//! polls every replica for `pg_last_wal_replay_lsn()` and the heartbeat it can see:
+//! row on the primary, reads the primary's WAL insert position, then polls every replica for
+//! `pg_last_wal_replay_lsn()`:
 //!
 //! - once a replica has replayed past the heartbeat's position, its lag is the time from the
 //!   heartbeat's commit to that observation (an upper bound, within a poll period of 2 ms);
-//! - if it has not within half a bucket (at most 500 ms), its lag is the age of the newest
-//!   heartbeat it shows (`replica clock - heartbeat time`), i.e. how old its view of the
-//!   primary is: this keeps growing while the replica is cut off;
+//! - if it has not within a quarter bucket (at most 100 ms), its lag is
+//!   `now() - pg_last_xact_replay_timestamp()` on the replica (at least the time waited):
+//!   the age of the newest commit it has replayed, accurate while writes flow (the
+//!   heartbeats are writes too) and growing for as long as it is cut off;
 //! - an unreachable replica gives no number (`lag_ms: None`);
 //! - when the primary cannot write the heartbeat (paused, down) no lag is sampled.
 //!
@@ -74,8 +75,7 @@ const HEARTBEAT: &str = "UPDATE scalesim_heartbeat SET ts = clock_timestamp(), s
                          WHERE id = 1 RETURNING seq";
 const INSERT_LSN: &str = "SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::int8";
 const REPLICA_VIEW: &str = "SELECT (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::int8, \
-                            (extract(epoch FROM clock_timestamp() - ts) * 1000)::float8 \
-                            FROM scalesim_heartbeat WHERE id = 1";
+    (extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp()) * 1000)::float8";
 const PROBE_WRITE: &str = "UPDATE scalesim_probe SET v = v + 1 WHERE id = 1 RETURNING v";
 const PROBE_READ: &str = "SELECT v FROM scalesim_probe WHERE id = 1";
 
@@ -179,8 +179,8 @@ async fn poll_replica(
 }
 
 /// The lag of a replica that reports `replay` (its replay position, `None` if it is not in
-/// recovery) `waited` after a heartbeat at position `target`, whose newest visible heartbeat
-/// is `age_ms` old; `None` while it is worth polling again.
+/// recovery) `waited` after a heartbeat at position `target`, whose newest replayed commit is
+/// `age_ms` old; `None` while it is worth polling again.
 pub(crate) fn lag_verdict(
     replay: Option<i64>,
     target: i64,
