@@ -18,9 +18,10 @@
 //! first in odd rounds) and the median ratio `scalesim / peer` is printed (the target is at
 //! least 0.80), with each side's client CPU time per request (the peer tool's from the
 //! kernel's child accounting, scalesim's own process, warm-up included), which is steadier
-//! than throughput on a shared machine. The built-in `pgbench -S` is run once more for
-//! reference. The data-load time is printed when the data is (re)loaded. It skips with one
-//! line when `SCALESIM_TEST_PG_PRIMARY` is unset or a peer tool is missing.
+//! than throughput on a shared machine. Both pgbench scripts get their own rounds. The
+//! data-load time is printed when the data is (re)loaded. It skips with one line when
+//! `SCALESIM_TEST_PG_PRIMARY` is unset or a peer tool is missing. Runtime: 2 Tokio workers
+//! (`SCALESIM_BENCH_WORKERS`, 0 for a current-thread runtime), as pgbench's `-j 2`.
 //!
 //! `SCALESIM_BENCH_ONLY=strategies` instead runs every read strategy once, open loop, on the
 //! same data (browse/search/history/buy/edit mix, Zipf keys, `SCALESIM_BENCH_RATE` requests
@@ -30,7 +31,7 @@
 //!
 //! Environment: `SCALESIM_TEST_PG_PRIMARY`, `SCALESIM_TEST_PG_REPLICAS`, `SCALESIM_TEST_REDIS`
 //! (as the integration tests; replicas only matter for the load's catch-up time);
-//! `SCALESIM_BENCH_SECS` per run (default 5), `SCALESIM_BENCH_ROUNDS` (default 5),
+//! `SCALESIM_BENCH_SECS` per run (default 4), `SCALESIM_BENCH_ROUNDS` (default 5),
 //! `SCALESIM_BENCH_ONLY` (`postgres` or `redis`), `SCALESIM_BENCH_PG_CLIENTS` (default 16),
 //! `SCALESIM_BENCH_REDIS_CLIENTS` (default 50), `SCALESIM_BENCH_USERS` (users in the data
 //! set, default 1,000,000), `SCALESIM_BENCH_RELOAD=1` to reload the data even when present
@@ -84,11 +85,15 @@ fn main() {
             .filter(|r| !r.is_empty()),
         ..Endpoints::default()
     };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
+    let workers = env_u64("SCALESIM_BENCH_WORKERS", 2);
+    let mut builder = if workers == 0 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        b.worker_threads(usize::try_from(workers).unwrap_or(2));
+        b
+    };
+    let rt = builder.enable_all().build().expect("tokio runtime");
     if let Err(e) = rt.block_on(run(&endpoints)) {
         println!("driver_overhead: failed: {e:#}");
         std::process::exit(1);
@@ -96,7 +101,7 @@ fn main() {
 }
 
 async fn run(e: &Endpoints) -> anyhow::Result<()> {
-    let secs = env_u64("SCALESIM_BENCH_SECS", 5);
+    let secs = env_u64("SCALESIM_BENCH_SECS", 4);
     let users = env_u64("SCALESIM_BENCH_USERS", 1_000_000);
     let report = if std::env::var("SCALESIM_BENCH_RELOAD").is_ok_and(|v| v == "1") {
         schema::load_data(e, PRODUCTS, users, SEED).await?
@@ -291,16 +296,16 @@ async fn postgres(e: &Endpoints, secs: u64, n: u64) -> anyhow::Result<()> {
     println!(
         "driver_overhead: postgres point select, {clients} clients, {secs} s per run, pgbench -M prepared -j 2"
     );
+    let builtin = rounds(n, || pgbench(&["-S"], clients, secs, url), ours).await;
     let same = rounds(
         n,
         || pgbench(&["-f", &script_arg], clients, secs, url),
         ours,
     )
     .await;
-    let builtin = rounds(1, || pgbench(&["-S"], clients, secs, url), ours).await;
     let _ = std::fs::remove_file(&script);
-    report("postgres (same query)", "pgbench", &same?);
     report("postgres (pgbench -S)", "pgbench", &builtin?);
+    report("postgres (same query)", "pgbench", &same?);
     Ok(())
 }
 
@@ -549,6 +554,11 @@ async fn strategies(e: &Endpoints) -> anyhow::Result<()> {
         }
         print_mix(&run_mix(e, mix_plan(name, routing, cache, users), &NoFaults).await?);
     }
+    cut_runs(e, users, window).await
+}
+
+/// Round robin and read-your-writes while replica-0 is cut from the primary from 4 s to 8 s.
+async fn cut_runs(e: &Endpoints, users: u64, window: Duration) -> anyhow::Result<()> {
     if e.replicas.is_empty() {
         println!("strategies: replica-disconnect runs skipped: no SCALESIM_TEST_PG_REPLICAS");
         return Ok(());

@@ -87,7 +87,25 @@ pub async fn execute(
         .await
         .map_err(|e| RealError::Internal(e.to_string()))?;
     ctx.backend.close().await;
-    Ok(RealOutcome {
+    let measured = Measured {
+        dispatch,
+        lag,
+        probes,
+        faults: fault_log,
+    };
+    Ok(outcome(&plan, &ctx, measured))
+}
+
+/// What the side tasks of a run gathered.
+struct Measured {
+    dispatch: DispatchStats,
+    lag: Vec<LagSample>,
+    probes: Vec<ProbeSample>,
+    faults: Vec<FaultRecord>,
+}
+
+fn outcome(plan: &RealPlan, ctx: &RunCtx, m: Measured) -> RealOutcome {
+    RealOutcome {
         strategy: plan.strategy.name.clone(),
         class_names: plan.classes.iter().map(|c| c.name.clone()).collect(),
         cache: matches!(plan.strategy.cache, CacheMode::CacheAside { .. }),
@@ -95,11 +113,11 @@ pub async fn execute(
         duration: plan.duration,
         bucket: plan.bucket,
         recorder: ctx.recorder.merged(),
-        lag,
-        probes,
-        faults: fault_log,
-        dispatch,
-    })
+        lag: m.lag,
+        probes: m.probes,
+        faults: m.faults,
+        dispatch: m.dispatch,
+    }
 }
 
 fn check_load(plan: &RealPlan, load: &Load) -> Result<(), RealError> {
@@ -283,23 +301,28 @@ fn pace(
         stats.dispatched += 1;
         late_sum += late;
         stats.late_max_ms = stats.late_max_ms.max(late.as_secs_f64() * 1e3);
-        if ctx.in_flight.load(Ordering::Acquire) >= ctx.max_in_flight {
-            let now = ctx.ns_at(Instant::now());
-            ctx.recorder
-                .record(seq, a.class, a.at_ns, now, &Err(ErrorKind::Rejected));
-            continue;
-        }
-        ctx.in_flight.fetch_add(1, Ordering::AcqRel);
-        let task_ctx = Arc::clone(ctx);
-        rt.spawn(async move {
-            let _ = task_ctx.request(seq, a.class, a.key, intended).await;
-            task_ctx.in_flight.fetch_sub(1, Ordering::AcqRel);
-        });
+        dispatch(ctx, rt, seq, a, intended);
     }
     if stats.dispatched > 0 {
         stats.late_mean_ms = late_sum.as_secs_f64() * 1e3 / to_f64(stats.dispatched);
     }
     stats
+}
+
+/// Sends one arrival, or counts it as `rejected` when `max_in_flight` requests are out.
+fn dispatch(ctx: &Arc<RunCtx>, rt: &Handle, seq: usize, a: Arrival, intended: Instant) {
+    if ctx.in_flight.load(Ordering::Acquire) >= ctx.max_in_flight {
+        let now = ctx.ns_at(Instant::now());
+        let rejected = Err(ErrorKind::Rejected);
+        ctx.recorder.record(seq, a.class, a.at_ns, now, &rejected);
+        return;
+    }
+    ctx.in_flight.fetch_add(1, Ordering::AcqRel);
+    let task_ctx = Arc::clone(ctx);
+    rt.spawn(async move {
+        let _ = task_ctx.request(seq, a.class, a.key, intended).await;
+        task_ctx.in_flight.fetch_sub(1, Ordering::AcqRel);
+    });
 }
 
 /// Waits for outstanding open-loop requests, at most one request timeout past the end.

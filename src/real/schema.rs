@@ -181,17 +181,7 @@ pub async fn load_data(
     let copy = started.elapsed();
     let indexed = Instant::now();
     build_indexes(&mut conns).await?;
-    let meta = "INSERT INTO scalesim_meta VALUES (1, $1, $2, $3, $4, $5)";
-    let q = sqlx::query(meta)
-        .bind(SCHEMA_VERSION)
-        .bind(seed.cast_signed());
-    let q = q
-        .bind(to_i64(products))
-        .bind(to_i64(users))
-        .bind(to_i64(orders));
-    q.execute(&mut conns[0])
-        .await
-        .map_err(|e| RealError::pg("primary", e))?;
+    write_meta(&mut conns[0], seed, products, users, orders).await?;
     let index = indexed.elapsed();
     let caught_up = Instant::now();
     wait_for_replicas(&mut conns[0], &endpoints.replicas).await?;
@@ -205,6 +195,25 @@ pub async fn load_data(
         replicas: caught_up.elapsed(),
         skipped: false,
     })
+}
+
+async fn write_meta(
+    conn: &mut PgConnection,
+    seed: u64,
+    products: u64,
+    users: u64,
+    orders: u64,
+) -> Result<(), RealError> {
+    let meta = "INSERT INTO scalesim_meta VALUES (1, $1, $2, $3, $4, $5)";
+    let q = sqlx::query(meta)
+        .bind(SCHEMA_VERSION)
+        .bind(seed.cast_signed());
+    let q = q
+        .bind(to_i64(products))
+        .bind(to_i64(users))
+        .bind(to_i64(orders));
+    q.execute(conn).await.map_err(pg)?;
+    Ok(())
 }
 
 async fn connect(server: &str, url: &str) -> Result<PgConnection, RealError> {

@@ -282,6 +282,40 @@ impl RedisPool {
     }
 }
 
+/// Replica pools; connected now when reads may use them.
+async fn connect_replicas(
+    endpoints: &Endpoints,
+    strategy: &StrategyPlan,
+) -> Result<Vec<PgServer>, RealError> {
+    let size = strategy.pool_size;
+    let mut replicas = Vec::with_capacity(endpoints.replicas.len());
+    for (i, url) in endpoints.replicas.iter().enumerate() {
+        let server = PgServer::new(&format!("replica-{i}"), url, size)?;
+        if strategy.routing != ReadRouting::Primary {
+            server.prewarm(size as usize).await?;
+        }
+        replicas.push(server);
+    }
+    Ok(replicas)
+}
+
+/// The Redis pool and TTL in seconds for cache-aside, `(None, 0)` without a cache.
+async fn connect_cache(
+    endpoints: &Endpoints,
+    strategy: &StrategyPlan,
+    timeout: Duration,
+) -> Result<(Option<RedisPool>, u64), RealError> {
+    let CacheMode::CacheAside { ttl } = strategy.cache else {
+        return Ok((None, 0));
+    };
+    let url = endpoints
+        .redis
+        .as_deref()
+        .ok_or_else(|| RealError::MissingServer("cache-aside needs a Redis endpoint".into()))?;
+    let pool = RedisPool::connect(url, strategy.pool_size, timeout).await?;
+    Ok((Some(pool), ttl.as_secs().max(1)))
+}
+
 /// Servers, pools and strategy state of one run.
 #[derive(Debug)]
 pub(crate) struct Backend {
@@ -310,26 +344,8 @@ impl Backend {
         let size = strategy.pool_size;
         let primary = PgServer::new("primary", &endpoints.primary, size)?;
         primary.prewarm(size as usize).await?;
-        let mut replicas = Vec::with_capacity(endpoints.replicas.len());
-        for (i, url) in endpoints.replicas.iter().enumerate() {
-            let server = PgServer::new(&format!("replica-{i}"), url, size)?;
-            if strategy.routing != ReadRouting::Primary {
-                server.prewarm(size as usize).await?;
-            }
-            replicas.push(server);
-        }
-        let (cache, ttl_s) = match strategy.cache {
-            CacheMode::None => (None, 0),
-            CacheMode::CacheAside { ttl } => {
-                let url = endpoints.redis.as_deref().ok_or_else(|| {
-                    RealError::MissingServer("cache-aside needs a Redis endpoint".into())
-                })?;
-                (
-                    Some(RedisPool::connect(url, size, timeout).await?),
-                    ttl.as_secs().max(1),
-                )
-            }
-        };
+        let replicas = connect_replicas(endpoints, strategy).await?;
+        let (cache, ttl_s) = connect_cache(endpoints, strategy, timeout).await?;
         let replayed = replicas.iter().map(|_| AtomicI64::new(0)).collect();
         Ok(Backend {
             primary,
@@ -649,35 +665,48 @@ pub async fn warm_cache(
         .await?;
     let mut pg = connect(&endpoints.primary).await?;
     let last = i64::try_from(products).unwrap_or(i64::MAX);
-    let sql = "SELECT version, name, category, price_cents, stock, id FROM products \
-               WHERE id BETWEEN $1 AND $2";
     let mut written = 0;
     let mut from = 1;
     while from <= last {
         let to = (from + 9_999).min(last);
-        let rows = sqlx::query(sql)
-            .bind(from)
-            .bind(to)
-            .fetch_all(&mut pg)
-            .await
-            .map_err(|e| RealError::pg("primary", e))?;
-        let mut pipe = redis::pipe();
-        for row in &rows {
-            let version: i64 = row.try_get(0).map_err(|e| RealError::pg("primary", e))?;
-            let id: i64 = row.try_get(5).map_err(|e| RealError::pg("primary", e))?;
-            let value = product_value(row, version).unwrap_or_default();
-            pipe.cmd("SET")
-                .arg(format!("ss:p:{id}"))
-                .arg(value)
-                .arg("EX")
-                .arg(ttl.as_secs().max(1))
-                .ignore();
-        }
+        let pipe = warm_batch(&mut pg, from, to, ttl.as_secs().max(1)).await?;
+        written += pipe.cmd_iter().count() as u64;
         pipe.query_async::<()>(&mut redis).await?;
-        written += rows.len() as u64;
         from = to + 1;
     }
     Ok(written)
+}
+
+/// SETs for products `from..=to`, read from the primary.
+async fn warm_batch(
+    pg: &mut sqlx::PgConnection,
+    from: i64,
+    to: i64,
+    ttl_s: u64,
+) -> Result<redis::Pipeline, RealError> {
+    let sql = "SELECT version, name, category, price_cents, stock, id FROM products \
+               WHERE id BETWEEN $1 AND $2";
+    let pg_err = |e| RealError::pg("primary", e);
+    let rows = sqlx::query(sql)
+        .bind(from)
+        .bind(to)
+        .fetch_all(pg)
+        .await
+        .map_err(pg_err)?;
+    let mut pipe = redis::pipe();
+    for row in &rows {
+        let version: i64 = row.try_get(0).map_err(pg_err)?;
+        let id: i64 = row.try_get(5).map_err(pg_err)?;
+        let value = product_value(row, version).unwrap_or_default();
+        let key = format!("ss:p:{id}");
+        pipe.cmd("SET")
+            .arg(key)
+            .arg(value)
+            .arg("EX")
+            .arg(ttl_s)
+            .ignore();
+    }
+    Ok(pipe)
 }
 
 async fn connect(url: &str) -> Result<sqlx::PgConnection, RealError> {
