@@ -147,7 +147,7 @@ fn check_load(plan: &RealPlan, load: &Load) -> Result<(), RealError> {
 }
 
 async fn check_data(plan: &RealPlan, endpoints: &Endpoints) -> Result<(), RealError> {
-    let Some(data) = loaded_data(&endpoints.primary).await? else {
+    let Some(data) = loaded_data(endpoints).await? else {
         return Err(RealError::NoData(
             "load the data set first (schema::load_data)".into(),
         ));
@@ -285,8 +285,10 @@ fn pace(
     let end_ns = nanos(ctx.total);
     let mut stats = DispatchStats::default();
     let mut late_sum = Duration::ZERO;
+    let end = ctx.start + ctx.total;
     for (seq, a) in arrivals.enumerate() {
-        if a.at_ns >= end_ns || !ctx.take_ticket() {
+        // The wall-clock check bounds the run even for a stream stuck at one time.
+        if a.at_ns >= end_ns || Instant::now() >= end || !ctx.take_ticket() {
             break;
         }
         let intended = ctx.start + Duration::from_nanos(a.at_ns);

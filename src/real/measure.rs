@@ -1,6 +1,6 @@
 //! Measurements of a real run and their conversion into the report schema.
 //!
-//! During a run every finished request goes to a [`Recorder`] shard: its latency (microsecond
+//! During a run every finished request goes to a recorder shard: its latency (microsecond
 //! HdrHistograms, 3 significant digits, per class), its outcome (completed or an
 //! [`ErrorKind`]) and what the strategy did on the way ([`Trace`]: cache hit or miss, which
 //! server answered, whether the read was stale). Requests whose *intended* start falls in the

@@ -3,7 +3,7 @@
 //! Both use their own single connection per server (reconnected after failures), so they
 //! never queue behind the load generator's pools.
 //!
-//! **Lag** ([`sample_lag`], once per bucket). `now() - pg_last_xact_replay_timestamp()` on a
+//! **Lag** (once per bucket). `now() - pg_last_xact_replay_timestamp()` on a
 //! replica grows while the primary is idle, and `pg_stat_replication` loses a replica's row
 //! while it is disconnected, so neither is used alone. Instead each sample writes a heartbeat
 //! row on the primary, reads the primary's WAL insert position, then polls every replica for
@@ -21,7 +21,7 @@
 //! `lag_bytes` is the WAL distance from the heartbeat's position to the replica's replay
 //! position (0 once caught up).
 //!
-//! **Stale-read probe** ([`probe_stale`], every `stale_probe_interval`): increment a counter
+//! **Stale-read probe** (every `stale_probe_interval`): increment a counter
 //! row on the primary, then read it on every replica at once; a replica that returns an older
 //! value served a stale read.
 

@@ -122,7 +122,7 @@ pub async fn ensure_data(
         products,
         users,
     };
-    if loaded_data(&endpoints.primary).await? == Some(wanted) {
+    if loaded_data(endpoints).await? == Some(wanted) {
         return Ok(LoadReport {
             products,
             users,
@@ -134,8 +134,9 @@ pub async fn ensure_data(
 }
 
 /// What data set the primary holds, `None` when none was loaded by [`load_data`].
-pub async fn loaded_data(primary: &str) -> Result<Option<LoadedData>, RealError> {
-    let mut conn = connect("primary", primary).await?;
+pub async fn loaded_data(endpoints: &Endpoints) -> Result<Option<LoadedData>, RealError> {
+    endpoints.check_hosts()?;
+    let mut conn = connect("primary", &endpoints.primary).await?;
     let sql =
         "SELECT seed, products, users FROM scalesim_meta WHERE id = 1 AND schema_version = $1";
     let row = sqlx::query(sql)
