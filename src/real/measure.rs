@@ -10,12 +10,13 @@
 //! [`RealOutcome`] holds the merged recorder plus the monitor's lag and probe samples and the
 //! fault log, and converts into [`StrategySummary`], [`SeriesRow`]s and a [`Cdf`]:
 //!
-//! - components: `db` (reads on the primary and replicas, writes, `lag_ms_max` and
-//!   `lag_ms_mean` over all replicas, and `stale_reads`/`stale_read_ratio` as observed by the
-//!   strategy's own reads: a read that started after a write of its key was acknowledged yet
-//!   returned an older version), `db.replica-N` (its reads, its lag, and the stale-read probe:
-//!   `stale_reads`, `stale_probes`, `stale_read_ratio`, `probe_errors`), `cache` (`hit_ratio`,
-//!   `hits`, `misses`, `errors`), and for open loops `loadgen` (`dispatch_late_ms_mean`,
+//! - components: `db` (reads on the primary and replicas, writes; over all replicas
+//!   `lag_ms_max`, `lag_ms_mean`, `lag_bytes_max`, `lag_samples`, `lag_unavailable`; and
+//!   `stale_reads`/`stale_read_ratio` as observed by the strategy's own reads: a read that
+//!   started after a write of its key was acknowledged yet returned an older version),
+//!   `db.replica-N` (its reads, the same lag metrics, and the stale-read probe: `stale_reads`,
+//!   `stale_probes`, `stale_read_ratio`, `probe_errors`), `cache` (`hit_ratio`, `hits`,
+//!   `misses`, `errors`), and for open loops `loadgen` (`dispatch_late_ms_mean`,
 //!   `dispatch_late_ms_max`: how late the pacer sent arrivals; `skipped_arrivals`);
 //! - series metrics: `throughput_rps`, `p99_ms`, `errors` (count in the bucket), `stale_reads`
 //!   (strategy-observed, count), `lag_ms` (max over replicas) and `lag_ms.replica-N`,
@@ -646,7 +647,9 @@ fn cache_metrics(c: &Counters) -> BTreeMap<String, f64> {
 
 fn insert_lag<'a>(m: &mut BTreeMap<String, f64>, samples: impl Iterator<Item = &'a LagSample>) {
     let (mut n, mut sum, mut max, mut missing) = (0u64, 0.0, 0.0f64, 0u64);
+    let mut max_bytes = 0i64;
     for s in samples {
+        max_bytes = max_bytes.max(s.lag_bytes.unwrap_or(0));
         match s.lag_ms {
             Some(l) => {
                 n += 1;
@@ -662,6 +665,7 @@ fn insert_lag<'a>(m: &mut BTreeMap<String, f64>, samples: impl Iterator<Item = &
         if n > 0 { sum / to_f64(n) } else { 0.0 },
     );
     m.insert("lag_samples".to_owned(), to_f64(n));
+    m.insert("lag_bytes_max".to_owned(), max_bytes as f64);
     m.insert("lag_unavailable".to_owned(), to_f64(missing));
 }
 
