@@ -496,7 +496,7 @@ async fn run_faults(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::real::plan::{BoxFuture, NoFaults};
+    use crate::real::plan::BoxFuture;
 
     #[test]
     fn think_times_are_exponential_and_capped() {
@@ -550,7 +550,6 @@ mod tests {
         assert!(log[1].at >= Duration::from_millis(30) && start.elapsed() < Duration::from_secs(5));
         assert_eq!(*inj.0.lock().unwrap(), ["stop replica-0", "pause primary"]);
         assert!(log[0].result.is_ok() && log[1].result.is_err());
-        let _ = NoFaults;
     }
 
     #[test]

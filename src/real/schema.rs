@@ -239,12 +239,11 @@ async fn copy_all(
     let [c0, c1, c2, c3] = conns else {
         return Err(RealError::Internal("copy needs four connections".into()));
     };
-    let (p, u, items) = tokio::try_join!(
+    let ((), (), items) = tokio::try_join!(
         copy_products(c0, products, seed),
         copy_users(c1, users, seed),
         copy_orders(c2, c3, orders, users, products, seed),
     )?;
-    let _ = (p, u);
     Ok(items)
 }
 

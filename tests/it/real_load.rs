@@ -511,3 +511,24 @@ async fn a_stopped_replica_costs_errors_then_the_pool_reconnects() {
     assert_eq!(errors_at(9.5), Some(0.0));
     assert!(metric(&s, "db.replica-0", "reads") > 0.0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_requests_bounds_the_open_loop() {
+    let Some(e) = endpoints() else { return };
+    let _guard = SERVERS.lock().await;
+    schema::ensure_data(&e, PRODUCTS, USERS, SEED)
+        .await
+        .expect("data");
+    let p = RealPlan {
+        warmup: Duration::ZERO,
+        max_requests: Some(100),
+        ..plan("bounded", ReadRouting::Primary, CacheMode::None, 2)
+    };
+    let load = open_load(&p, 500.0);
+    let s = execute(p, load, &e, &NoFaults)
+        .await
+        .expect("run")
+        .to_strategy_summary();
+    assert_eq!(s.requests, 100.0);
+    assert_eq!(s.completed + s.failed, 100.0);
+}
