@@ -31,6 +31,8 @@
 //! - `real` (default): real runs against Postgres and Redis (tokio, sqlx, redis, testcontainers).
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
+#[cfg(feature = "real")]
+pub mod real;
 pub mod report;
 pub mod run;
 pub mod stats;

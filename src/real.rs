@@ -1,13 +1,43 @@
-//! Real runs: Postgres and Redis in containers (feature `real`).
+//! Real runs: the same workload driven against real Postgres and Redis servers (feature `real`).
 //!
+//! The pieces, in the order a session uses them:
+//!
+//! - [`session`]: `scalesim real`: validate every strategy's `[real]` table ([`spec`]), start
+//!   one cluster for all strategies (or use `--target` servers), load the data, run each
+//!   strategy, shut down, and return the same report the simulator writes (`mode = "real"`).
 //! - [`provision`]: start a cluster described by a [`provision::ClusterSpec`] (a primary with
 //!   streaming replicas, shards, Redis with a replica) with testcontainers, get its
 //!   [`provision::Topology`] of URLs, inject [`provision::Fault`]s, and remove it on every way
-//!   out (shutdown, error, panic, Ctrl-C).
-//! - [`faults`]: the faults and their text form (`"stop replica-1"`, `"pause primary"`).
+//!   out (shutdown, error, panic, Ctrl-C). [`faults`]: the faults and their text form
+//!   (`"stop replica-1"`, `"pause primary"`).
+//! - [`plan`]: what to run ([`plan::RealPlan`], [`plan::Load`], [`plan::StrategyPlan`]), where
+//!   ([`plan::Endpoints`], loopback or explicitly allowed hosts only) and how faults are injected
+//!   ([`plan::FaultInjector`]).
+//! - [`workload`]: key popularity ([`workload::KeyDist`]), class choice, open-loop arrivals.
+//! - [`schema`]: the e-commerce schema and its seeded bulk load with `COPY`.
+//! - [`strategy`]: the read strategies (primary only, round robin over replicas,
+//!   read-your-writes) and the Redis cache-aside path.
+//! - [`loadgen`]: [`loadgen::execute`], the open- and closed-loop load generator, free of
+//!   coordinated omission (latency from each request's intended start).
+//! - [`monitor`]: replication lag and stale-read probes sampled during a run.
+//! - [`measure`]: histograms and counters, and [`measure::RealOutcome`], which converts into
+//!   the report schema beside simulated results.
+//! - [`sql_faults`]: a fault injector that cuts a replica's WAL stream with SQL alone (for
+//!   servers scalesim did not start).
 //!
 //! The images are the official `postgres:15` and `redis:7`, or look-alikes built from Debian
 //! packages by `scripts/build-images.sh` where no registry can be reached.
 
 pub mod faults;
+pub mod loadgen;
+pub mod measure;
+pub mod monitor;
+mod pgpool;
+pub mod plan;
 pub mod provision;
+pub mod schema;
+pub mod session;
+pub mod spec;
+pub mod sql_faults;
+pub mod strategy;
+pub mod workload;

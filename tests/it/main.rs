@@ -1,3 +1,5 @@
 mod report;
 #[cfg(feature = "real")]
 mod real_infra;
+#[cfg(feature = "real")]
+mod real_load;

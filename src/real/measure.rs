@@ -1,0 +1,965 @@
+//! Measurements of a real run and their conversion into the report schema.
+//!
+//! During a run every finished request goes to a recorder shard: its latency (microsecond
+//! HdrHistograms, 3 significant digits, per class), its outcome (completed or an
+//! [`ErrorKind`]) and what the strategy did on the way ([`Trace`]: cache hit or miss, which
+//! server answered, whether the read was stale). Requests whose *intended* start falls in the
+//! warm-up are run but left out of the totals; the per-bucket time series keep everything,
+//! keyed by the time the outcome was observed ("what clients saw at t").
+//!
+//! [`RealOutcome`] holds the merged recorder plus the monitor's lag and probe samples and the
+//! fault log, and converts into [`StrategySummary`], [`SeriesRow`]s and a [`Cdf`]:
+//!
+//! - components: `db` (reads on the primary and replicas, writes; over all replicas
+//!   `lag_ms_max`, `lag_ms_mean`, `lag_bytes_max`, `lag_samples`, `lag_unavailable`; and
+//!   `stale_reads`/`stale_read_ratio` as observed by the strategy's own reads: a read that
+//!   started after a write of its key was acknowledged yet returned an older version),
+//!   `db.replica-N` (its reads, the same lag metrics, and the stale-read probe: `stale_reads`,
+//!   `stale_probes`, `stale_read_ratio`, `probe_errors`), `cache` (`hit_ratio`, `hits`,
+//!   `misses`, `errors`), and for open loops `loadgen` (`dispatch_late_ms_mean`,
+//!   `dispatch_late_ms_max`: how late the pacer sent arrivals; `skipped_arrivals`);
+//! - series metrics: `throughput_rps`, `p99_ms`, `errors` (count in the bucket), `stale_reads`
+//!   (strategy-observed, count), `lag_ms` (max over replicas) and `lag_ms.replica-N`,
+//!   `probe_stale.replica-N` (stale probe results in the bucket). `t_s` counts from the start
+//!   of the run, warm-up included.
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+
+use super::monitor::{LagSample, ProbeOutcome, ProbeSample};
+use crate::report::summary::{
+    Cdf, ClassSummary, ComponentSummary, Latency, SeriesRow, StrategySummary,
+};
+
+const SIGFIG: u8 = 3;
+const BUCKET_SIGFIG: u8 = 2;
+/// Longest latency tracked: one hour, in microseconds; longer ones are clamped.
+const MAX_US: u64 = 3_600_000_000;
+
+/// Why a request failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// Not done within the request timeout (or the pool could not hand out a connection).
+    Timeout,
+    /// Not sent: the in-flight bound was reached.
+    Rejected,
+    /// The connection broke or could not be opened.
+    Connection,
+    /// The server answered with an error, or the answer was unusable.
+    Failed,
+}
+
+impl ErrorKind {
+    /// All kinds, in report order.
+    pub const ALL: [ErrorKind; 4] = [
+        ErrorKind::Timeout,
+        ErrorKind::Rejected,
+        ErrorKind::Connection,
+        ErrorKind::Failed,
+    ];
+
+    /// Name used as the key of [`StrategySummary::errors`].
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Rejected => "rejected",
+            ErrorKind::Connection => "connection",
+            ErrorKind::Failed => "failed",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Which server answered a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Target {
+    /// Nothing reached the database (a cache hit).
+    #[default]
+    None,
+    /// The primary.
+    Primary,
+    /// Replica `i`.
+    Replica(usize),
+}
+
+/// What the cache did for a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CacheUse {
+    /// Not consulted.
+    #[default]
+    Unused,
+    /// Hit.
+    Hit,
+    /// Miss (then filled).
+    Miss,
+    /// Redis failed; the request went on to the database.
+    Error,
+}
+
+/// What a strategy did for one successful request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Trace {
+    /// The server that answered.
+    pub target: Target,
+    /// Whether it wrote.
+    pub write: bool,
+    /// Cache outcome.
+    pub cache: CacheUse,
+    /// `Some(stale)` when an earlier acknowledged write of the key let us check freshness.
+    pub stale: Option<bool>,
+    /// Read-your-writes waited for a replica to replay a write.
+    pub replay_waited: bool,
+    /// Read-your-writes gave up waiting and read the primary.
+    pub fell_back: bool,
+}
+
+/// Shape shared by all recorder shards of one run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Layout {
+    pub(crate) classes: usize,
+    pub(crate) replicas: usize,
+    pub(crate) bucket_ns: u64,
+    pub(crate) warmup_ns: u64,
+    pub(crate) end_ns: u64,
+}
+
+impl Layout {
+    fn buckets(&self) -> usize {
+        usize::try_from(self.end_ns.div_ceil(self.bucket_ns).max(1)).unwrap_or(1)
+    }
+
+    fn bucket_of(&self, t_ns: u64) -> usize {
+        usize::try_from(t_ns / self.bucket_ns)
+            .unwrap_or(usize::MAX)
+            .min(self.buckets() - 1)
+    }
+
+    fn measured(&self, intended_ns: u64) -> bool {
+        intended_ns >= self.warmup_ns && intended_ns < self.end_ns
+    }
+}
+
+#[derive(Debug, Clone)]
+struct ClassStats {
+    requests: u64,
+    completed: u64,
+    errors: [u64; 4],
+    hist: Histogram<u64>,
+}
+
+/// Counts of what the strategies did, over the measured window.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Counters {
+    cache_hits: u64,
+    cache_misses: u64,
+    cache_errors: u64,
+    primary_reads: u64,
+    writes: u64,
+    replica_reads: Vec<u64>,
+    stale_checked: u64,
+    stale_reads: u64,
+    replay_waits: u64,
+    fallbacks: u64,
+}
+
+#[derive(Debug, Clone, Default)]
+struct BucketStats {
+    completions: u64,
+    errors: u64,
+    stale_reads: u64,
+    hist: Option<Histogram<u64>>,
+}
+
+/// Histograms and counters of (a shard of) one run.
+#[derive(Debug, Clone)]
+pub(crate) struct Recorder {
+    layout: Layout,
+    classes: Vec<ClassStats>,
+    counters: Counters,
+    buckets: Vec<BucketStats>,
+}
+
+fn new_hist(sigfig: u8) -> Histogram<u64> {
+    // Bounds are constants within hdrhistogram's limits, so this cannot fail.
+    Histogram::new_with_bounds(1, MAX_US, sigfig).expect("valid histogram bounds")
+}
+
+impl Recorder {
+    pub(crate) fn new(layout: Layout) -> Self {
+        let class = ClassStats {
+            requests: 0,
+            completed: 0,
+            errors: [0; 4],
+            hist: new_hist(SIGFIG),
+        };
+        Recorder {
+            layout,
+            classes: vec![class; layout.classes],
+            counters: Counters {
+                replica_reads: vec![0; layout.replicas],
+                ..Counters::default()
+            },
+            buckets: vec![BucketStats::default(); layout.buckets()],
+        }
+    }
+
+    /// Records one request of `class`, meant to start at `intended_ns` and finished (or
+    /// rejected) at `done_ns`, both from the start of the run.
+    pub(crate) fn record(
+        &mut self,
+        class: u32,
+        intended_ns: u64,
+        done_ns: u64,
+        outcome: &Result<Trace, ErrorKind>,
+    ) {
+        let latency_us = (done_ns.saturating_sub(intended_ns) / 1_000).clamp(1, MAX_US);
+        self.record_bucket(done_ns, latency_us, outcome);
+        if !self.layout.measured(intended_ns) {
+            return;
+        }
+        let Some(stats) = self.classes.get_mut(class as usize) else {
+            return;
+        };
+        stats.requests += 1;
+        match outcome {
+            Ok(trace) => {
+                stats.completed += 1;
+                stats.hist.saturating_record(latency_us);
+                self.counters.count(trace);
+            }
+            Err(kind) => stats.errors[kind.index()] += 1,
+        }
+    }
+
+    fn record_bucket(&mut self, done_ns: u64, latency_us: u64, outcome: &Result<Trace, ErrorKind>) {
+        let i = self.layout.bucket_of(done_ns);
+        let b = &mut self.buckets[i];
+        match outcome {
+            Ok(trace) => {
+                b.completions += 1;
+                b.hist
+                    .get_or_insert_with(|| new_hist(BUCKET_SIGFIG))
+                    .saturating_record(latency_us);
+                b.stale_reads += u64::from(trace.stale == Some(true));
+            }
+            Err(_) => b.errors += 1,
+        }
+    }
+
+    /// Adds another shard of the same run.
+    pub(crate) fn merge(&mut self, other: &Recorder) {
+        for (a, b) in self.classes.iter_mut().zip(&other.classes) {
+            a.requests += b.requests;
+            a.completed += b.completed;
+            for (x, y) in a.errors.iter_mut().zip(b.errors) {
+                *x += y;
+            }
+            // Same bounds on both sides, so adding cannot fail.
+            let _ = a.hist.add(&b.hist);
+        }
+        self.counters.merge(&other.counters);
+        for (a, b) in self.buckets.iter_mut().zip(&other.buckets) {
+            a.completions += b.completions;
+            a.errors += b.errors;
+            a.stale_reads += b.stale_reads;
+            if let Some(h) = &b.hist {
+                let _ = a.hist.get_or_insert_with(|| new_hist(BUCKET_SIGFIG)).add(h);
+            }
+        }
+    }
+
+    fn overall(&self) -> Histogram<u64> {
+        let mut h = new_hist(SIGFIG);
+        for c in &self.classes {
+            let _ = h.add(&c.hist);
+        }
+        h
+    }
+}
+
+impl Counters {
+    fn count(&mut self, t: &Trace) {
+        match t.cache {
+            CacheUse::Hit => self.cache_hits += 1,
+            CacheUse::Miss => self.cache_misses += 1,
+            CacheUse::Error => self.cache_errors += 1,
+            CacheUse::Unused => {}
+        }
+        match (t.target, t.write) {
+            (_, true) => self.writes += 1,
+            (Target::Primary, false) => self.primary_reads += 1,
+            (Target::Replica(i), false) => {
+                if let Some(r) = self.replica_reads.get_mut(i) {
+                    *r += 1;
+                }
+            }
+            (Target::None, false) => {}
+        }
+        if let Some(stale) = t.stale {
+            self.stale_checked += 1;
+            self.stale_reads += u64::from(stale);
+        }
+        self.replay_waits += u64::from(t.replay_waited);
+        self.fallbacks += u64::from(t.fell_back);
+    }
+
+    fn merge(&mut self, o: &Counters) {
+        self.cache_hits += o.cache_hits;
+        self.cache_misses += o.cache_misses;
+        self.cache_errors += o.cache_errors;
+        self.primary_reads += o.primary_reads;
+        self.writes += o.writes;
+        for (a, b) in self.replica_reads.iter_mut().zip(&o.replica_reads) {
+            *a += b;
+        }
+        self.stale_checked += o.stale_checked;
+        self.stale_reads += o.stale_reads;
+        self.replay_waits += o.replay_waits;
+        self.fallbacks += o.fallbacks;
+    }
+}
+
+/// A recorder split into mutex-guarded shards, so concurrent requests rarely contend.
+#[derive(Debug)]
+pub(crate) struct SharedRecorder {
+    shards: Vec<Mutex<Recorder>>,
+}
+
+impl SharedRecorder {
+    pub(crate) fn new(layout: Layout, shards: usize) -> Self {
+        SharedRecorder {
+            shards: (0..shards.max(1))
+                .map(|_| Mutex::new(Recorder::new(layout)))
+                .collect(),
+        }
+    }
+
+    /// Records into shard `shard % shards`.
+    pub(crate) fn record(
+        &self,
+        shard: usize,
+        class: u32,
+        intended_ns: u64,
+        done_ns: u64,
+        outcome: &Result<Trace, ErrorKind>,
+    ) {
+        let shard = &self.shards[shard % self.shards.len()];
+        let mut r = shard.lock().unwrap_or_else(PoisonError::into_inner);
+        r.record(class, intended_ns, done_ns, outcome);
+    }
+
+    /// All shards merged.
+    pub(crate) fn merged(&self) -> Recorder {
+        let lock = |m: &Mutex<Recorder>| m.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let mut out = lock(&self.shards[0]);
+        for s in &self.shards[1..] {
+            out.merge(&lock(s));
+        }
+        out
+    }
+}
+
+/// One injected fault and how it went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FaultRecord {
+    /// When it was injected, from the start of the run.
+    pub at: Duration,
+    /// The fault.
+    pub fault: String,
+    /// The injector's verdict.
+    pub result: Result<(), String>,
+}
+
+/// Everything one real run measured.
+#[derive(Debug, Clone)]
+pub struct RealOutcome {
+    pub(crate) strategy: String,
+    pub(crate) class_names: Vec<String>,
+    pub(crate) cache: bool,
+    pub(crate) warmup: Duration,
+    pub(crate) duration: Duration,
+    pub(crate) bucket: Duration,
+    pub(crate) recorder: Recorder,
+    pub(crate) lag: Vec<LagSample>,
+    pub(crate) probes: Vec<ProbeSample>,
+    pub(crate) faults: Vec<FaultRecord>,
+    pub(crate) dispatch: DispatchStats,
+}
+
+/// How well the open-loop pacer kept to the intended times (all zeros for closed loops).
+///
+/// Latency is measured from the intended time either way; a large lateness means the load
+/// generator itself (CPU, scheduling) could not keep up and is part of what was measured.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct DispatchStats {
+    /// Arrivals sent or rejected.
+    pub dispatched: u64,
+    /// Arrivals skipped because their class index was out of range.
+    pub skipped_arrivals: u64,
+    /// Mean delay between an arrival's intended time and its dispatch, ms.
+    pub late_mean_ms: f64,
+    /// Largest such delay, ms.
+    pub late_max_ms: f64,
+}
+
+impl RealOutcome {
+    /// Strategy name.
+    pub fn strategy(&self) -> &str {
+        &self.strategy
+    }
+
+    /// The open-loop pacer's statistics.
+    pub fn dispatch(&self) -> &DispatchStats {
+        &self.dispatch
+    }
+
+    /// Faults injected, in order.
+    pub fn faults(&self) -> &[FaultRecord] {
+        &self.faults
+    }
+
+    /// Replication-lag samples, in time order per replica.
+    pub fn lag_samples(&self) -> &[LagSample] {
+        &self.lag
+    }
+
+    /// Stale-read probe results.
+    pub fn probe_samples(&self) -> &[ProbeSample] {
+        &self.probes
+    }
+
+    /// The run's results in the report schema (one replication: CIs are zero).
+    pub fn to_strategy_summary(&self) -> StrategySummary {
+        let secs = self.duration.as_secs_f64();
+        let classes: Vec<ClassSummary> = self
+            .recorder
+            .classes
+            .iter()
+            .zip(&self.class_names)
+            .map(|(c, name)| class_summary(name, c, secs))
+            .collect();
+        let requests: f64 = classes.iter().map(|c| c.requests).sum();
+        let completed: f64 = classes.iter().map(|c| c.completed).sum();
+        let failed: f64 = classes.iter().map(|c| c.failed).sum();
+        let errors = ErrorKind::ALL
+            .iter()
+            .map(|k| {
+                let n: u64 = self
+                    .recorder
+                    .classes
+                    .iter()
+                    .map(|c| c.errors[k.index()])
+                    .sum();
+                (k.name().to_owned(), to_f64(n))
+            })
+            .collect();
+        let done = completed + failed;
+        StrategySummary {
+            name: self.strategy.clone(),
+            requests,
+            completed,
+            failed,
+            errors,
+            error_rate: ratio(failed, done),
+            availability: if done > 0.0 { completed / done } else { 1.0 },
+            throughput_rps: if secs > 0.0 { completed / secs } else { 0.0 },
+            latency_ms: latency(&self.recorder.overall()),
+            classes,
+            components: self.components(),
+            ..StrategySummary::default()
+        }
+    }
+
+    fn components(&self) -> Vec<ComponentSummary> {
+        let c = &self.recorder.counters;
+        let measured: Vec<&LagSample> = self.lag.iter().filter(|s| s.t >= self.warmup).collect();
+        let mut db = BTreeMap::new();
+        db.insert("reads_primary".to_owned(), to_f64(c.primary_reads));
+        db.insert(
+            "reads_replicas".to_owned(),
+            to_f64(c.replica_reads.iter().sum()),
+        );
+        db.insert("writes".to_owned(), to_f64(c.writes));
+        db.insert("stale_reads".to_owned(), to_f64(c.stale_reads));
+        db.insert("stale_checked_reads".to_owned(), to_f64(c.stale_checked));
+        db.insert(
+            "stale_read_ratio".to_owned(),
+            ratio(to_f64(c.stale_reads), to_f64(c.stale_checked)),
+        );
+        db.insert("replay_waits".to_owned(), to_f64(c.replay_waits));
+        db.insert("ryw_fallbacks".to_owned(), to_f64(c.fallbacks));
+        if !c.replica_reads.is_empty() {
+            insert_lag(&mut db, measured.iter().copied());
+        }
+        let mut out = vec![component("db", db)];
+        for (i, reads) in c.replica_reads.iter().enumerate() {
+            out.push(component(
+                &format!("db.replica-{i}"),
+                self.replica_metrics(i, *reads, &measured),
+            ));
+        }
+        if self.cache {
+            out.push(component("cache", cache_metrics(c)));
+        }
+        if self.dispatch.dispatched > 0 {
+            out.push(component("loadgen", self.dispatch_metrics()));
+        }
+        out
+    }
+
+    fn dispatch_metrics(&self) -> BTreeMap<String, f64> {
+        let d = &self.dispatch;
+        BTreeMap::from([
+            ("dispatch_late_ms_mean".to_owned(), d.late_mean_ms),
+            ("dispatch_late_ms_max".to_owned(), d.late_max_ms),
+            ("skipped_arrivals".to_owned(), to_f64(d.skipped_arrivals)),
+        ])
+    }
+
+    fn replica_metrics(&self, i: usize, reads: u64, lag: &[&LagSample]) -> BTreeMap<String, f64> {
+        let mut m = BTreeMap::new();
+        m.insert("reads".to_owned(), to_f64(reads));
+        insert_lag(&mut m, lag.iter().copied().filter(|s| s.replica == i));
+        let probes = self
+            .probes
+            .iter()
+            .filter(|p| p.replica == i && p.t >= self.warmup);
+        let (mut stale, mut fresh, mut errors) = (0u64, 0u64, 0u64);
+        for p in probes {
+            match p.outcome {
+                ProbeOutcome::Stale => stale += 1,
+                ProbeOutcome::Fresh => fresh += 1,
+                ProbeOutcome::Error => errors += 1,
+            }
+        }
+        m.insert("stale_reads".to_owned(), to_f64(stale));
+        m.insert("stale_probes".to_owned(), to_f64(stale + fresh));
+        m.insert(
+            "stale_read_ratio".to_owned(),
+            ratio(to_f64(stale), to_f64(stale + fresh)),
+        );
+        m.insert("probe_errors".to_owned(), to_f64(errors));
+        m
+    }
+
+    /// Tidy time series, one row per bucket and metric (see the module docs for the names).
+    pub fn series(&self, replication: u32) -> Vec<SeriesRow> {
+        let bucket_s = self.bucket.as_secs_f64();
+        let mut rows = Vec::new();
+        let mut push = |i: usize, metric: String, value: f64| {
+            rows.push(SeriesRow {
+                strategy: self.strategy.clone(),
+                replication,
+                t_s: to_f64(i as u64) * bucket_s,
+                metric,
+                value,
+            });
+        };
+        for (i, b) in self.recorder.buckets.iter().enumerate() {
+            push(i, "throughput_rps".into(), to_f64(b.completions) / bucket_s);
+            if let Some(h) = b.hist.as_ref().filter(|h| !h.is_empty()) {
+                push(i, "p99_ms".into(), us_to_ms(h.value_at_quantile(0.99)));
+            }
+            push(i, "errors".into(), to_f64(b.errors));
+            push(i, "stale_reads".into(), to_f64(b.stale_reads));
+        }
+        for (i, metric, value) in self.lag_rows().into_iter().chain(self.probe_rows()) {
+            push(i, metric, value);
+        }
+        rows.sort_by(|a, b| {
+            a.t_s
+                .total_cmp(&b.t_s)
+                .then_with(|| a.metric.cmp(&b.metric))
+        });
+        rows
+    }
+
+    fn bucket_index(&self, t: Duration) -> usize {
+        let last = self.recorder.buckets.len().saturating_sub(1);
+        let i = t.as_nanos() / self.bucket.as_nanos().max(1);
+        usize::try_from(i).unwrap_or(usize::MAX).min(last)
+    }
+
+    fn lag_rows(&self) -> Vec<(usize, String, f64)> {
+        let mut per_bucket_max: BTreeMap<usize, f64> = BTreeMap::new();
+        let mut rows = Vec::new();
+        for s in &self.lag {
+            let Some(lag) = s.lag_ms else { continue };
+            let i = self.bucket_index(s.t);
+            rows.push((i, format!("lag_ms.replica-{}", s.replica), lag));
+            let m = per_bucket_max.entry(i).or_insert(0.0);
+            *m = m.max(lag);
+        }
+        rows.extend(
+            per_bucket_max
+                .into_iter()
+                .map(|(i, v)| (i, "lag_ms".to_owned(), v)),
+        );
+        rows
+    }
+
+    fn probe_rows(&self) -> Vec<(usize, String, f64)> {
+        let mut counts: BTreeMap<(usize, usize), u64> = BTreeMap::new();
+        for p in &self.probes {
+            let n = counts
+                .entry((self.bucket_index(p.t), p.replica))
+                .or_insert(0);
+            *n += u64::from(p.outcome == ProbeOutcome::Stale);
+        }
+        counts
+            .into_iter()
+            .map(|((i, r), n)| (i, format!("probe_stale.replica-{r}"), to_f64(n)))
+            .collect()
+    }
+
+    /// Latency CDF of completed requests (all classes, warm-up excluded).
+    pub fn cdf(&self) -> Cdf {
+        Cdf {
+            strategy: self.strategy.clone(),
+            points: cdf_points(&self.recorder.overall()),
+        }
+    }
+}
+
+fn component(name: &str, metrics: BTreeMap<String, f64>) -> ComponentSummary {
+    ComponentSummary {
+        name: name.to_owned(),
+        metrics,
+        ..ComponentSummary::default()
+    }
+}
+
+fn cache_metrics(c: &Counters) -> BTreeMap<String, f64> {
+    let (hits, misses) = (to_f64(c.cache_hits), to_f64(c.cache_misses));
+    BTreeMap::from([
+        ("hit_ratio".to_owned(), ratio(hits, hits + misses)),
+        ("hits".to_owned(), hits),
+        ("misses".to_owned(), misses),
+        ("errors".to_owned(), to_f64(c.cache_errors)),
+    ])
+}
+
+fn insert_lag<'a>(m: &mut BTreeMap<String, f64>, samples: impl Iterator<Item = &'a LagSample>) {
+    let (mut n, mut sum, mut max, mut missing) = (0u64, 0.0, 0.0f64, 0u64);
+    let mut max_bytes = 0i64;
+    for s in samples {
+        max_bytes = max_bytes.max(s.lag_bytes.unwrap_or(0));
+        match s.lag_ms {
+            Some(l) => {
+                n += 1;
+                sum += l;
+                max = max.max(l);
+            }
+            None => missing += 1,
+        }
+    }
+    m.insert("lag_ms_max".to_owned(), max);
+    m.insert(
+        "lag_ms_mean".to_owned(),
+        if n > 0 { sum / to_f64(n) } else { 0.0 },
+    );
+    m.insert("lag_samples".to_owned(), to_f64(n));
+    m.insert("lag_bytes_max".to_owned(), max_bytes as f64);
+    m.insert("lag_unavailable".to_owned(), to_f64(missing));
+}
+
+fn class_summary(name: &str, c: &ClassStats, secs: f64) -> ClassSummary {
+    let failed = to_f64(c.errors.iter().sum());
+    ClassSummary {
+        name: name.to_owned(),
+        requests: to_f64(c.requests),
+        completed: to_f64(c.completed),
+        failed,
+        throughput_rps: if secs > 0.0 {
+            to_f64(c.completed) / secs
+        } else {
+            0.0
+        },
+        latency_ms: latency(&c.hist),
+        latency_ms_ci95: Latency::default(),
+    }
+}
+
+/// Latency statistics of a microsecond histogram, in milliseconds (zeros when empty).
+pub(crate) fn latency(h: &Histogram<u64>) -> Latency {
+    if h.is_empty() {
+        return Latency::default();
+    }
+    let q = |x: f64| us_to_ms(h.value_at_quantile(x));
+    Latency {
+        mean: h.mean() / 1_000.0,
+        p50: q(0.5),
+        p90: q(0.9),
+        p95: q(0.95),
+        p99: q(0.99),
+        p999: q(0.999),
+        max: us_to_ms(h.max()),
+        extra: BTreeMap::new(),
+    }
+}
+
+/// `(latency_ms, fraction)` points at a quantile grid dense in the tail, increasing in both.
+fn cdf_points(h: &Histogram<u64>) -> Vec<(f64, f64)> {
+    if h.is_empty() {
+        return Vec::new();
+    }
+    let mut grid: Vec<f64> = (0..100).map(|i| f64::from(i) / 100.0).collect();
+    grid.extend((0..10).map(|i| 0.99 + f64::from(i) / 1_000.0));
+    grid.extend((0..10).map(|i| 0.999 + f64::from(i) / 10_000.0));
+    grid.push(1.0);
+    let mut points: Vec<(f64, f64)> = Vec::with_capacity(grid.len());
+    for q in grid {
+        let v = us_to_ms(h.value_at_quantile(q));
+        let f = to_f64(h.count_between(0, h.value_at_quantile(q))) / to_f64(h.len());
+        match points.last_mut() {
+            Some(last) if last.0 >= v => last.1 = last.1.max(f),
+            _ => points.push((v, f)),
+        }
+    }
+    points
+}
+
+fn us_to_ms(us: u64) -> f64 {
+    to_f64(us) / 1_000.0
+}
+
+fn ratio(a: f64, b: f64) -> f64 {
+    if b > 0.0 { a / b } else { 0.0 }
+}
+
+#[allow(clippy::cast_precision_loss)]
+pub(crate) fn to_f64(x: u64) -> f64 {
+    x as f64
+}
+
+/// Locks a mutex, ignoring poisoning (a panicked recorder holds only counts).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: u64 = 1_000_000;
+
+    fn layout() -> Layout {
+        Layout {
+            classes: 2,
+            replicas: 2,
+            bucket_ns: 1_000 * MS,
+            warmup_ns: 1_000 * MS,
+            end_ns: 4_000 * MS,
+        }
+    }
+
+    fn ok(target: Target, stale: Option<bool>, cache: CacheUse) -> Result<Trace, ErrorKind> {
+        Ok(Trace {
+            target,
+            stale,
+            cache,
+            ..Trace::default()
+        })
+    }
+
+    fn outcome(rec: Recorder, lag: Vec<LagSample>, probes: Vec<ProbeSample>) -> RealOutcome {
+        RealOutcome {
+            strategy: "s".into(),
+            class_names: vec!["browse".into(), "buy".into()],
+            cache: true,
+            warmup: Duration::from_secs(1),
+            duration: Duration::from_secs(3),
+            bucket: Duration::from_secs(1),
+            recorder: rec,
+            lag,
+            probes,
+            faults: vec![],
+            dispatch: DispatchStats::default(),
+        }
+    }
+
+    #[test]
+    fn latency_counts_from_the_intended_start_and_warmup_is_excluded() {
+        let mut r = Recorder::new(layout());
+        // Warm-up request: in the series, not in the totals.
+        r.record(
+            0,
+            500 * MS,
+            510 * MS,
+            &ok(Target::Primary, None, CacheUse::Unused),
+        );
+        // Intended at 1.0 s, sent late, done at 1.25 s: 250 ms, not the service time.
+        r.record(
+            0,
+            1_000 * MS,
+            1_250 * MS,
+            &ok(Target::Replica(1), Some(true), CacheUse::Miss),
+        );
+        r.record(1, 2_000 * MS, 2_000 * MS, &Err(ErrorKind::Rejected));
+        r.record(1, 2_100 * MS, 4_100 * MS, &Err(ErrorKind::Timeout));
+        let s = outcome(r, vec![], vec![]).to_strategy_summary();
+        assert_eq!((s.requests, s.completed, s.failed), (3.0, 1.0, 2.0));
+        assert!((s.latency_ms.p50 - 250.0).abs() < 0.5, "{:?}", s.latency_ms);
+        assert_eq!(s.errors["rejected"], 1.0);
+        assert_eq!(s.errors["timeout"], 1.0);
+        assert_eq!(s.errors["connection"], 0.0);
+        assert!((s.error_rate - 2.0 / 3.0).abs() < 1e-12);
+        assert!((s.throughput_rps - 1.0 / 3.0).abs() < 1e-12);
+        let db = &s.components[0];
+        assert_eq!(db.name, "db");
+        assert_eq!(db.metrics["stale_reads"], 1.0);
+        assert_eq!(db.metrics["stale_read_ratio"], 1.0);
+        let cache = s.components.iter().find(|c| c.name == "cache").unwrap();
+        assert_eq!(cache.metrics["hit_ratio"], 0.0);
+        assert_eq!(s.components[2].metrics["reads"], 1.0);
+    }
+
+    #[test]
+    fn shards_merge_to_the_same_totals() {
+        let shared = SharedRecorder::new(layout(), 4);
+        for i in 0..100u64 {
+            let res = if i % 10 == 0 {
+                Err(ErrorKind::Failed)
+            } else {
+                ok(Target::Primary, Some(false), CacheUse::Hit)
+            };
+            shared.record(
+                usize::try_from(i).unwrap(),
+                0,
+                1_000 * MS + i * MS,
+                1_001 * MS + i * MS,
+                &res,
+            );
+        }
+        let s = outcome(shared.merged(), vec![], vec![]).to_strategy_summary();
+        assert_eq!((s.requests, s.completed, s.failed), (100.0, 90.0, 10.0));
+        assert!((s.latency_ms.p99 - 1.0).abs() < 0.01);
+        let cache = s.components.iter().find(|c| c.name == "cache").unwrap();
+        assert_eq!(cache.metrics["hit_ratio"], 1.0);
+    }
+
+    #[test]
+    fn series_have_per_bucket_throughput_p99_errors_and_lag_per_replica() {
+        let mut r = Recorder::new(layout());
+        for i in 0..10 {
+            r.record(
+                0,
+                1_000 * MS + i * MS,
+                1_100 * MS + i * MS,
+                &ok(Target::Primary, None, CacheUse::Unused),
+            );
+        }
+        r.record(0, 2_000 * MS, 2_500 * MS, &Err(ErrorKind::Connection));
+        let lag = vec![
+            LagSample {
+                t: Duration::from_millis(1_500),
+                replica: 0,
+                lag_ms: Some(3.0),
+                lag_bytes: Some(10),
+            },
+            LagSample {
+                t: Duration::from_millis(1_500),
+                replica: 1,
+                lag_ms: Some(900.0),
+                lag_bytes: Some(9),
+            },
+            LagSample {
+                t: Duration::from_millis(2_500),
+                replica: 1,
+                lag_ms: None,
+                lag_bytes: None,
+            },
+        ];
+        let probes = vec![
+            ProbeSample {
+                t: Duration::from_millis(1_200),
+                replica: 1,
+                outcome: ProbeOutcome::Stale,
+            },
+            ProbeSample {
+                t: Duration::from_millis(1_400),
+                replica: 1,
+                outcome: ProbeOutcome::Fresh,
+            },
+        ];
+        let o = outcome(r, lag, probes);
+        let rows = o.series(3);
+        let get = |t: f64, m: &str| {
+            rows.iter()
+                .find(|r| r.t_s == t && r.metric == m)
+                .map(|r| r.value)
+        };
+        assert_eq!(get(1.0, "throughput_rps"), Some(10.0));
+        assert!((get(1.0, "p99_ms").unwrap() - 100.0).abs() < 1.5);
+        assert_eq!(get(2.0, "errors"), Some(1.0));
+        assert_eq!(get(1.0, "lag_ms.replica-1"), Some(900.0));
+        assert_eq!(get(1.0, "lag_ms"), Some(900.0));
+        assert_eq!(get(2.0, "lag_ms.replica-1"), None);
+        assert_eq!(get(1.0, "probe_stale.replica-1"), Some(1.0));
+        assert!(rows.iter().all(|r| r.replication == 3 && r.strategy == "s"));
+        assert!(rows.windows(2).all(|w| w[0].t_s <= w[1].t_s));
+        let s = o.to_strategy_summary();
+        let r1 = s
+            .components
+            .iter()
+            .find(|c| c.name == "db.replica-1")
+            .unwrap();
+        assert_eq!(r1.metrics["lag_ms_max"], 900.0);
+        assert_eq!(r1.metrics["lag_unavailable"], 1.0);
+        assert_eq!(r1.metrics["stale_reads"], 1.0);
+        assert_eq!(r1.metrics["stale_read_ratio"], 0.5);
+        let db = &s.components[0];
+        assert!((db.metrics["lag_ms_mean"] - 451.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn cdf_is_increasing_and_ends_at_one() {
+        let mut r = Recorder::new(layout());
+        for i in 1..=1000u64 {
+            r.record(
+                0,
+                1_000 * MS,
+                1_000 * MS + i * 10_000,
+                &ok(Target::Primary, None, CacheUse::Unused),
+            );
+        }
+        let cdf = outcome(r, vec![], vec![]).cdf();
+        assert!(
+            cdf.points
+                .windows(2)
+                .all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1)
+        );
+        let last = cdf.points.last().unwrap();
+        assert!(
+            (last.1 - 1.0).abs() < 1e-12 && (last.0 - 10.0).abs() < 0.01,
+            "{last:?}"
+        );
+        assert!((cdf.points[0].1 - 0.001).abs() < 1e-9);
+    }
+
+    #[test]
+    fn empty_runs_convert_without_nans() {
+        let s = outcome(Recorder::new(layout()), vec![], vec![]).to_strategy_summary();
+        assert_eq!(s.availability, 1.0);
+        assert_eq!(s.latency_ms, Latency::default());
+        assert!(
+            s.components
+                .iter()
+                .all(|c| c.metrics.values().all(|v| v.is_finite()))
+        );
+    }
+
+    #[test]
+    fn bucket_index_clamps_late_completions_into_the_last_bucket() {
+        let l = layout();
+        assert_eq!(l.buckets(), 4);
+        assert_eq!(l.bucket_of(3_999 * MS), 3);
+        assert_eq!(l.bucket_of(99_000 * MS), 3);
+    }
+}

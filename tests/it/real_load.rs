@@ -1,0 +1,534 @@
+//! Real runs against Postgres (a primary and streaming replicas) and Redis.
+//!
+//! The servers come from the environment; without `SCALESIM_TEST_PG_PRIMARY` every test that
+//! needs them prints one line and passes:
+//!
+//! - `SCALESIM_TEST_PG_PRIMARY`: `postgres://` URL of the primary (a superuser for the
+//!   replica-disconnect test);
+//! - `SCALESIM_TEST_PG_REPLICAS`: comma-separated `postgres://` URLs of its streaming replicas;
+//! - `SCALESIM_TEST_REDIS`: `redis://` URL;
+//! - `SCALESIM_TEST_FAULT_CMD` (optional): a command that injects `stop replica-0` /
+//!   `start replica-0`, given as its last argument, for the stopped-replica test.
+//!
+//! The tests reload a small data set into that database (dropping the scalesim tables) and
+//! run one at a time.
+
+use std::time::Duration;
+
+use scalesim::real::loadgen::execute;
+use scalesim::real::measure::RealOutcome;
+use scalesim::real::plan::{
+    BoxFuture, CacheMode, ClassPlan, Endpoints, FaultAt, FaultInjector, Load, NoFaults, Op,
+    ReadRouting, RealError, RealPlan, StrategyPlan,
+};
+use scalesim::real::schema;
+use scalesim::real::sql_faults::SqlFaultInjector;
+use scalesim::real::workload::{KeyDist, poisson_arrivals};
+use scalesim::report::summary::StrategySummary;
+
+const PRODUCTS: u64 = 2_000;
+const USERS: u64 = 5_000;
+const SEED: u64 = 42;
+
+/// The servers share one database: one test at a time.
+static SERVERS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+fn endpoints() -> Option<Endpoints> {
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    let Some(primary) = var("SCALESIM_TEST_PG_PRIMARY") else {
+        println!(
+            "real_load: skipped: set SCALESIM_TEST_PG_PRIMARY (and SCALESIM_TEST_PG_REPLICAS, \
+             SCALESIM_TEST_REDIS) to run against real servers"
+        );
+        return None;
+    };
+    let replicas = var("SCALESIM_TEST_PG_REPLICAS")
+        .map(|r| {
+            r.split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    Some(Endpoints {
+        primary,
+        replicas,
+        redis: var("SCALESIM_TEST_REDIS"),
+        allowed_hosts: vec![],
+    })
+}
+
+fn classes() -> Vec<ClassPlan> {
+    let c = |name: &str, op| ClassPlan {
+        name: name.to_owned(),
+        op,
+    };
+    vec![
+        c("browse", Op::ReadProduct),
+        c("search", Op::SearchProducts),
+        c("history", Op::ReadUserOrders),
+        c("buy", Op::PlaceOrder),
+        c("edit", Op::UpdateProduct),
+    ]
+}
+
+const WEIGHTS: [f64; 5] = [0.55, 0.1, 0.15, 0.1, 0.1];
+
+fn plan(name: &str, routing: ReadRouting, cache: CacheMode, secs: u64) -> RealPlan {
+    RealPlan {
+        duration: Duration::from_secs(secs),
+        warmup: Duration::from_secs(1),
+        seed: SEED,
+        classes: classes(),
+        strategy: StrategyPlan {
+            name: name.to_owned(),
+            routing,
+            cache,
+            pool_size: 4,
+        },
+        products: PRODUCTS,
+        users: USERS,
+        bucket: Duration::from_millis(500),
+        stale_probe_interval: Duration::from_millis(100),
+        ..RealPlan::default()
+    }
+}
+
+fn open_load(plan: &RealPlan, rate: f64) -> Load {
+    let keys = KeyDist::Zipf {
+        n: PRODUCTS,
+        alpha: 1.0,
+    };
+    let arrivals = poisson_arrivals(rate, plan.total(), &WEIGHTS, &keys, SEED).expect("valid");
+    Load::Open(Box::new(arrivals))
+}
+
+fn metric(s: &StrategySummary, component: &str, key: &str) -> f64 {
+    s.components
+        .iter()
+        .find(|c| c.name == component)
+        .and_then(|c| c.metrics.get(key).copied())
+        .unwrap_or(f64::NAN)
+}
+
+fn print_summary(o: &RealOutcome) {
+    let s = o.to_strategy_summary();
+    println!(
+        "{:<14} completed {:>6} failed {:>4} thr {:>7.1}/s p50 {:>7.3} ms p99 {:>8.3} ms \
+         stale {} hit_ratio {:.3}",
+        s.name,
+        s.completed,
+        s.failed,
+        s.throughput_rps,
+        s.latency_ms.p50,
+        s.latency_ms.p99,
+        metric(&s, "db", "stale_reads"),
+        metric(&s, "cache", "hit_ratio"),
+    );
+}
+
+fn check_outcome(o: &RealOutcome) -> StrategySummary {
+    let s = o.to_strategy_summary();
+    assert!(s.completed > 0.0, "{s:?}");
+    assert!(s.error_rate < 0.05, "{:?}", s.errors);
+    assert_eq!(s.classes.len(), 5);
+    assert!(s.latency_ms.p50 > 0.0 && s.latency_ms.p50 <= s.latency_ms.p99);
+    let series = o.series(0);
+    assert!(
+        series
+            .iter()
+            .any(|r| r.metric == "throughput_rps" && r.value > 0.0)
+    );
+    let cdf = o.cdf();
+    assert!((cdf.points.last().expect("points").1 - 1.0).abs() < 1e-9);
+    s
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn foreign_hosts_are_refused_before_any_connection() {
+    let e = Endpoints::new("postgres://u:secret@10.1.2.3:5432/shop");
+    let p = RealPlan::default();
+    let load = open_load(&p, 10.0);
+    match execute(p, load, &e, &NoFaults).await {
+        Err(RealError::HostNotAllowed { host, url }) => {
+            assert_eq!(host, "10.1.2.3");
+            assert!(!url.contains("secret"));
+        }
+        other => panic!("expected HostNotAllowed, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_load_is_reproducible_and_reused() {
+    let Some(e) = endpoints() else { return };
+    let _guard = SERVERS.lock().await;
+    let checksum = async || -> String {
+        let mut conn = connect(&e.primary).await;
+        let sql = "SELECT md5(string_agg(concat_ws('|', id, name, category, price_cents, stock,
+                description), ',' ORDER BY id))
+            || (SELECT md5(string_agg(concat_ws('|', id, user_id, total_cents, created_at), ','
+                ORDER BY id)) FROM orders)
+            FROM products";
+        sqlx::query_scalar(sql)
+            .fetch_one(&mut conn)
+            .await
+            .expect("checksum")
+    };
+    let first = schema::load_data(&e, PRODUCTS, USERS, SEED)
+        .await
+        .expect("load");
+    assert_eq!(first.orders, USERS / 2);
+    assert!(first.order_items >= first.orders);
+    let a = checksum().await;
+    schema::load_data(&e, PRODUCTS, USERS, SEED)
+        .await
+        .expect("reload");
+    assert_eq!(a, checksum().await);
+    let again = schema::ensure_data(&e, PRODUCTS, USERS, SEED)
+        .await
+        .expect("ensure");
+    assert!(again.skipped);
+}
+
+async fn connect(url: &str) -> sqlx::PgConnection {
+    use sqlx::Connection;
+    sqlx::PgConnection::connect(url).await.expect("connect")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_strategy_runs_open_loop_and_converts() {
+    let Some(e) = endpoints() else { return };
+    let _guard = SERVERS.lock().await;
+    schema::ensure_data(&e, PRODUCTS, USERS, SEED)
+        .await
+        .expect("data");
+    let window = Duration::from_secs(5);
+    let mut strategies = vec![
+        ("primary", ReadRouting::Primary, CacheMode::None),
+        ("round-robin", ReadRouting::RoundRobin, CacheMode::None),
+        (
+            "ryw",
+            ReadRouting::ReadYourWrites {
+                window,
+                wait_for_replay: false,
+            },
+            CacheMode::None,
+        ),
+        (
+            "ryw-wait",
+            ReadRouting::ReadYourWrites {
+                window,
+                wait_for_replay: true,
+            },
+            CacheMode::None,
+        ),
+    ];
+    if e.redis.is_some() {
+        let ttl = Duration::from_secs(30);
+        strategies.push((
+            "cache-aside",
+            ReadRouting::Primary,
+            CacheMode::CacheAside { ttl },
+        ));
+    }
+    for (name, routing, cache) in strategies {
+        let p = plan(name, routing, cache, 3);
+        let load = open_load(&p, 300.0);
+        let o = execute(p, load, &e, &NoFaults).await.expect("run");
+        print_summary(&o);
+        let s = check_outcome(&o);
+        if matches!(routing, ReadRouting::ReadYourWrites { .. }) && !e.replicas.is_empty() {
+            assert_eq!(
+                metric(&s, "db", "stale_reads"),
+                0.0,
+                "{name} read a stale version"
+            );
+            assert!(metric(&s, "db", "stale_checked_reads") > 0.0);
+        }
+        if routing == ReadRouting::Primary && cache == CacheMode::None {
+            assert_eq!(metric(&s, "db", "stale_reads"), 0.0);
+            assert_eq!(metric(&s, "db", "reads_replicas"), 0.0);
+        }
+        if cache != CacheMode::None {
+            assert!(metric(&s, "cache", "hit_ratio") > 0.2, "{s:?}");
+        }
+        if !e.replicas.is_empty() {
+            assert!(metric(&s, "db.replica-0", "lag_samples") > 0.0);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closed_loop_users_ramp_up_and_think() {
+    let Some(e) = endpoints() else { return };
+    let _guard = SERVERS.lock().await;
+    schema::ensure_data(&e, PRODUCTS, USERS, SEED)
+        .await
+        .expect("data");
+    let p = plan("closed", ReadRouting::RoundRobin, CacheMode::None, 2);
+    let load = Load::Closed {
+        users: 8,
+        think_mean: Duration::from_millis(5),
+        ramp: Duration::from_millis(500),
+        classes_weights: WEIGHTS.to_vec(),
+        keys: KeyDist::Hotspot {
+            n: PRODUCTS,
+            hot_fraction: 0.1,
+            hot_share: 0.9,
+        },
+    };
+    let o = execute(p, load, &e, &NoFaults).await.expect("run");
+    print_summary(&o);
+    let s = check_outcome(&o);
+    // 8 users thinking 5 ms on average cannot exceed 8 / 5 ms = 1600 requests per second.
+    assert!(s.throughput_rps < 1_600.0, "{}", s.throughput_rps);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_loop_overload_is_rejected_not_queued() {
+    let Some(e) = endpoints() else { return };
+    let _guard = SERVERS.lock().await;
+    schema::ensure_data(&e, PRODUCTS, USERS, SEED)
+        .await
+        .expect("data");
+    let p = RealPlan {
+        max_in_flight: 2,
+        ..plan("tiny", ReadRouting::Primary, CacheMode::None, 1)
+    };
+    let load = open_load(&p, 5_000.0);
+    let o = execute(p, load, &e, &NoFaults).await.expect("run");
+    let s = o.to_strategy_summary();
+    assert!(s.errors["rejected"] > 0.0, "{:?}", s.errors);
+    assert_eq!(s.requests, s.completed + s.failed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disconnected_replica_lags_and_serves_stale_reads() {
+    let Some(e) = endpoints() else { return };
+    if e.replicas.is_empty() {
+        println!("real_load: replica-disconnect test skipped: no SCALESIM_TEST_PG_REPLICAS");
+        return;
+    }
+    let _guard = SERVERS.lock().await;
+    schema::ensure_data(&e, PRODUCTS, USERS, SEED)
+        .await
+        .expect("data");
+    let injector = SqlFaultInjector::new(&e).expect("injector");
+    let mut p = plan("round-robin", ReadRouting::RoundRobin, CacheMode::None, 7);
+    p.faults = vec![
+        FaultAt {
+            at: Duration::from_secs(2),
+            fault: "disconnect replica-0".into(),
+        },
+        FaultAt {
+            at: Duration::from_secs(5),
+            fault: "reconnect replica-0".into(),
+        },
+    ];
+    let load = open_load(&p, 300.0);
+    let o = execute(p, load, &e, &injector).await;
+    // Whatever happened, give the replica its primary back.
+    let _ = injector.inject("reconnect replica-0").await;
+    let o = o.expect("run");
+    if let Some(f) = o.faults().iter().find(|f| f.result.is_err()) {
+        println!("real_load: replica-disconnect test skipped: {f:?} (needs a superuser)");
+        return;
+    }
+    print_summary(&o);
+    let s = check_outcome(&o);
+    let lag_max = metric(&s, "db.replica-0", "lag_ms_max");
+    let probe_stale = metric(&s, "db.replica-0", "stale_reads");
+    println!(
+        "replica-0 lag_ms_max {lag_max:.0} probe stale {probe_stale} strategy stale {}",
+        metric(&s, "db", "stale_reads")
+    );
+    assert!(lag_max > 1_000.0, "lag {lag_max}");
+    assert!(probe_stale > 5.0, "probe stale {probe_stale}");
+    assert!(metric(&s, "db", "stale_reads") > 0.0);
+    let lag_rows = o
+        .series(0)
+        .into_iter()
+        .filter(|r| r.metric == "lag_ms.replica-0")
+        .count();
+    assert!(lag_rows > 5);
+}
+
+/// Stalls product reads on the primary: `pause primary` holds an exclusive lock on `products`
+/// for `hold`, from another connection.
+struct LockStall {
+    primary: String,
+    hold: Duration,
+}
+
+impl FaultInjector for LockStall {
+    fn inject<'a>(&'a self, fault: &'a str) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            if fault != "pause primary" {
+                return Err(format!("unsupported: {fault}"));
+            }
+            let mut conn = connect(&self.primary).await;
+            let hold = self.hold;
+            let lock = "BEGIN; LOCK TABLE products IN ACCESS EXCLUSIVE MODE";
+            sqlx::raw_sql(lock)
+                .execute(&mut conn)
+                .await
+                .map_err(|e| e.to_string())?;
+            tokio::spawn(async move {
+                tokio::time::sleep(hold).await;
+                let _ = sqlx::raw_sql("COMMIT").execute(&mut conn).await;
+            });
+            Ok(())
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stall_shows_in_open_loop_latency_without_coordinated_omission() {
+    let Some(e) = endpoints() else { return };
+    let _guard = SERVERS.lock().await;
+    schema::ensure_data(&e, PRODUCTS, USERS, SEED)
+        .await
+        .expect("data");
+    let mut p = plan("stall", ReadRouting::Primary, CacheMode::None, 4);
+    p.classes = vec![ClassPlan {
+        name: "browse".into(),
+        op: Op::ReadProduct,
+    }];
+    p.faults = vec![FaultAt {
+        at: Duration::from_secs(2),
+        fault: "pause primary".into(),
+    }];
+    let keys = KeyDist::Uniform { n: PRODUCTS };
+    let rate = 200.0;
+    let arrivals = poisson_arrivals(rate, p.total(), &[1.0], &keys, SEED).expect("valid");
+    let stall = LockStall {
+        primary: e.primary.clone(),
+        hold: Duration::from_secs(1),
+    };
+    let o = execute(p, Load::Open(Box::new(arrivals)), &e, &stall)
+        .await
+        .expect("run");
+    print_summary(&o);
+    let s = o.to_strategy_summary();
+    assert!(o.faults()[0].result.is_ok(), "{:?}", o.faults());
+    // Requests meant to start during the 1 s stall waited for it: about 1 s for the first,
+    // 0.5 s on average, so p99 is far above the service time and the max is near 1 s. A
+    // generator that timed from the actual send would report only the few stuck requests.
+    assert!(s.latency_ms.max > 800.0, "{:?}", s.latency_ms);
+    assert!(s.latency_ms.p95 > 300.0, "{:?}", s.latency_ms);
+    // Open loop: arrivals kept coming during the stall.
+    assert!(
+        (0.9 * rate * 4.0..1.1 * rate * 4.0).contains(&s.requests),
+        "{}",
+        s.requests
+    );
+    assert_eq!(s.failed, 0.0, "{:?}", s.errors);
+    let late = metric(&s, "loadgen", "dispatch_late_ms_max");
+    assert!(late < 50.0, "pacer late by {late} ms");
+}
+
+/// Runs `$SCALESIM_TEST_FAULT_CMD` with the fault as its last argument (e.g. a script that
+/// maps `stop replica-0` onto `pg_ctl stop` or `docker stop`).
+struct CommandFaults(String);
+
+impl FaultInjector for CommandFaults {
+    fn inject<'a>(&'a self, fault: &'a str) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            let out = tokio::process::Command::new("sh")
+                .arg("-c")
+                .arg(format!("{} \"$1\"", self.0))
+                .arg("sh")
+                .arg(fault)
+                .output()
+                .await
+                .map_err(|e| e.to_string())?;
+            if out.status.success() {
+                Ok(())
+            } else {
+                Err(String::from_utf8_lossy(&out.stderr).into_owned())
+            }
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_replica_costs_errors_then_the_pool_reconnects() {
+    let Some(e) = endpoints() else { return };
+    let Some(cmd) = std::env::var("SCALESIM_TEST_FAULT_CMD")
+        .ok()
+        .filter(|c| !c.is_empty())
+    else {
+        println!("real_load: stopped-replica test skipped: set SCALESIM_TEST_FAULT_CMD");
+        return;
+    };
+    if e.replicas.is_empty() {
+        println!("real_load: stopped-replica test skipped: no SCALESIM_TEST_PG_REPLICAS");
+        return;
+    }
+    let _guard = SERVERS.lock().await;
+    schema::ensure_data(&e, PRODUCTS, USERS, SEED)
+        .await
+        .expect("data");
+    let injector = CommandFaults(cmd);
+    let mut p = plan("round-robin", ReadRouting::RoundRobin, CacheMode::None, 9);
+    p.faults = vec![
+        FaultAt {
+            at: Duration::from_secs(2),
+            fault: "stop replica-0".into(),
+        },
+        FaultAt {
+            at: Duration::from_secs(4),
+            fault: "start replica-0".into(),
+        },
+    ];
+    let load = open_load(&p, 300.0);
+    let o = execute(p, load, &e, &injector).await;
+    let _ = injector.inject("start replica-0").await;
+    let o = o.expect("run");
+    print_summary(&o);
+    assert!(
+        o.faults().iter().all(|f| f.result.is_ok()),
+        "{:?}",
+        o.faults()
+    );
+    let s = o.to_strategy_summary();
+    let broken = s.errors["connection"] + s.errors["failed"] + s.errors["timeout"];
+    assert!(broken > 0.0, "{:?}", s.errors);
+    let rows = o.series(0);
+    let errors_at = |t: f64| {
+        rows.iter()
+            .find(|r| r.metric == "errors" && r.t_s == t)
+            .map(|r| r.value)
+    };
+    for r in rows
+        .iter()
+        .filter(|r| r.metric == "errors" && r.value > 0.0)
+    {
+        println!("errors at t={:.1}s: {}", r.t_s, r.value);
+    }
+    // Reads go to replica-0 again and succeed by the last seconds of the run.
+    assert_eq!(errors_at(9.0), Some(0.0));
+    assert_eq!(errors_at(9.5), Some(0.0));
+    assert!(metric(&s, "db.replica-0", "reads") > 0.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_requests_bounds_the_open_loop() {
+    let Some(e) = endpoints() else { return };
+    let _guard = SERVERS.lock().await;
+    schema::ensure_data(&e, PRODUCTS, USERS, SEED)
+        .await
+        .expect("data");
+    let p = RealPlan {
+        warmup: Duration::ZERO,
+        max_requests: Some(100),
+        ..plan("bounded", ReadRouting::Primary, CacheMode::None, 2)
+    };
+    let load = open_load(&p, 500.0);
+    let s = execute(p, load, &e, &NoFaults)
+        .await
+        .expect("run")
+        .to_strategy_summary();
+    assert_eq!(s.requests, 100.0);
+    assert_eq!(s.completed + s.failed, 100.0);
+}
