@@ -31,14 +31,12 @@
 //! - `real` (default): real runs against Postgres and Redis (tokio, sqlx, redis, testcontainers).
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
+pub mod engine;
+pub mod model;
+pub mod observe;
 #[cfg(feature = "real")]
 pub mod real;
 pub mod report;
 pub mod run;
-pub mod stats;
-pub mod engine;
-pub mod model;
-pub mod observe;
 pub mod scenario;
-#[cfg(feature = "real")]
-pub mod real;
+pub mod stats;
