@@ -3,3 +3,5 @@ mod report;
 mod real_infra;
 #[cfg(feature = "real")]
 mod real_load;
+#[cfg(feature = "real")]
+mod real_session;

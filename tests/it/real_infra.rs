@@ -46,7 +46,7 @@ fn runtime() -> &'static Runtime {
 }
 
 /// Whether a Docker engine is there (checked once); builds missing images once.
-fn docker_ready() -> bool {
+pub(crate) fn docker_ready() -> bool {
     static READY: OnceLock<bool> = OnceLock::new();
     *READY.get_or_init(|| {
         if !engine_available() {
