@@ -3,16 +3,33 @@
 #
 # - When a Docker engine answers, makes sure the Postgres and Redis images exist (building
 #   look-alikes from Debian packages when no registry is reachable; a no-op when present), so
-#   the real tests run against real servers. Without an engine those tests print one line and
-#   skip, except under CI=true, where they fail.
-# - Runs every unit, integration, property and doc test in release mode (simulations are heavy;
-#   release keeps the suite to minutes), with all features (plot, real).
+#   the container tests (real_infra, real_session) run against real servers. Without an engine
+#   those tests print one line and skip, except under CI=true, where they fail.
+# - When PostgreSQL and Redis server binaries are installed and no servers are given in
+#   SCALESIM_TEST_PG_PRIMARY, starts the loopback dev cluster (scripts/real-dev-cluster.sh:
+#   primary, two streaming replicas, Redis) for the load-generator tests (real_load), and stops
+#   it afterwards.
+# - Runs every unit, integration, property, fuzz and doc test in release mode (simulations are
+#   heavy; release keeps the suite to minutes), with all features (plot, real).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
 	bash scripts/build-images.sh
 else
-	echo "test.sh: no Docker engine; the real-run tests will skip" >&2
+	echo "test.sh: no Docker engine; the container tests will skip" >&2
 fi
-cargo test --release "$@"
+
+started_dev=0
+if [ -z "${SCALESIM_TEST_PG_PRIMARY:-}" ] && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+	&& command -v redis-server >/dev/null 2>&1; then
+	eval "$(scripts/real-dev-cluster.sh start)"
+	export SCALESIM_TEST_FAULT_CMD="scripts/real-dev-cluster.sh fault"
+	started_dev=1
+fi
+status=0
+cargo test --release "$@" || status=$?
+if [ "$started_dev" = 1 ]; then
+	scripts/real-dev-cluster.sh stop || true
+fi
+exit "$status"
