@@ -10,7 +10,8 @@
 use std::time::Duration;
 
 use super::loadgen::execute;
-use super::plan::{Arrival, BoxFuture, Endpoints, FaultInjector, Load, NoFaults, RealPlan};
+use super::plan::{Arrival, BoxFuture, Endpoints, FaultInjector, Load, RealPlan};
+use super::sql_faults::SqlFaultInjector;
 use super::provision::{Cluster, ClusterSpec, Fault, Topology, install_ctrl_c_cleanup};
 use super::schema::ensure_data;
 use super::spec::{RealSpec, real_spec};
@@ -73,7 +74,13 @@ pub fn run_real(loaded: &Loaded, servers: &Servers, seed: Option<u64>) -> Result
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async {
         match servers {
-            Servers::External(t) => run_all(loaded, &specs, &endpoints(t), &NoFaults, seed).await,
+            Servers::External(t) => {
+                // Existing servers: faults that SQL can inject (disconnect/reconnect a replica);
+                // others are recorded as failed injections and the run goes on.
+                let ep = endpoints(t);
+                let faults = SqlFaultInjector::new(&ep)?;
+                run_all(loaded, &specs, &ep, &faults, seed).await
+            }
             Servers::Containers => {
                 install_ctrl_c_cleanup()?;
                 eprintln!("scalesim real: starting Postgres/Redis containers…");
