@@ -61,9 +61,8 @@ struct RunArgs {
     file: PathBuf,
     #[command(flatten)]
     common: CommonArgs,
-    /// Output folder (default `results/<scenario>/`).
-    #[arg(long)]
-    out: Option<PathBuf>,
+    #[command(flatten)]
+    output: OutputArgs,
     /// Root seed (overrides the scenario's).
     #[arg(long)]
     seed: Option<u64>,
@@ -73,15 +72,6 @@ struct RunArgs {
     /// Worker threads (default: all cores). Results do not depend on it.
     #[arg(long, default_value_t = 0)]
     jobs: usize,
-    /// What to print on standard output.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
-    /// Print nothing but errors.
-    #[arg(long)]
-    quiet: bool,
-    /// Exit with status 1 when a strategy misses an SLO.
-    #[arg(long)]
-    fail_on_slo: bool,
     /// Run shard I of N of the sweep points (see `scalesim merge`).
     #[arg(long, value_name = "I/N")]
     shard: Option<Shard>,
@@ -97,9 +87,8 @@ struct RealArgs {
     file: PathBuf,
     #[command(flatten)]
     common: CommonArgs,
-    /// Output folder (default `results/<scenario>/`).
-    #[arg(long)]
-    out: Option<PathBuf>,
+    #[command(flatten)]
+    output: OutputArgs,
     /// Root seed (overrides the scenario's).
     #[arg(long)]
     seed: Option<u64>,
@@ -107,6 +96,14 @@ struct RealArgs {
     /// `redis=URL`. Loopback addresses only.
     #[arg(long = "target", value_name = "ROLE=URL")]
     targets: Vec<String>,
+}
+
+/// Where results go and what is printed: shared by `run` and `real`.
+#[derive(clap::Args, Debug)]
+struct OutputArgs {
+    /// Output folder (default `results/<scenario>/`).
+    #[arg(long)]
+    out: Option<PathBuf>,
     /// What to print on standard output.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
@@ -116,6 +113,21 @@ struct RealArgs {
     /// Exit with status 1 when a strategy misses an SLO.
     #[arg(long)]
     fail_on_slo: bool,
+}
+
+impl OutputArgs {
+    fn dir(&self, l: &scenario::Loaded) -> PathBuf {
+        self.out.clone().unwrap_or_else(|| PathBuf::from("results").join(&l.base.name))
+    }
+
+    /// Writes every output file, prints the result, and returns the exit status.
+    fn finish(&self, l: &scenario::Loaded, rep: &report::summary::Report, started: Instant) -> Result<i32> {
+        let out = self.dir(l);
+        let manifest = manifest(l, rep.summary.seed, started.elapsed().as_secs_f64(), &rep.summary.mode);
+        report::write_all(rep, &out, &manifest, &Formats::default()).with_context(|| format!("writing results to {}", out.display()))?;
+        print_result(rep, self.format, self.quiet, &out)?;
+        Ok(if self.fail_on_slo && rep.summary.strategies.iter().any(|s| !s.slo.passed) { 1 } else { 0 })
+    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -198,11 +210,7 @@ fn cmd_real(a: RealArgs) -> Result<i32> {
             return Ok(3);
         }
     };
-    let out = a.out.clone().unwrap_or_else(|| PathBuf::from("results").join(&loaded.base.name));
-    let manifest = manifest(&loaded, rep.summary.seed, started.elapsed().as_secs_f64(), "real");
-    report::write_all(&rep, &out, &manifest, &Formats::default()).with_context(|| format!("writing results to {}", out.display()))?;
-    print_result(&rep, a.format, a.quiet, &out)?;
-    Ok(if a.fail_on_slo && rep.summary.strategies.iter().any(|s| !s.slo.passed) { 1 } else { 0 })
+    a.output.finish(&loaded, &rep, started)
 }
 
 fn load(file: &Path, sets: &[String]) -> Result<scenario::Loaded> {
@@ -229,7 +237,7 @@ fn cmd_run(a: RunArgs) -> Result<i32> {
         jobs: a.jobs,
         replications: a.replications,
         seed: a.seed,
-        progress: !a.quiet && std::io::stderr().is_terminal(),
+        progress: !a.output.quiet && std::io::stderr().is_terminal(),
         shard: a.shard,
     };
     let mut rep = run::run(&loaded, &opts);
@@ -244,14 +252,11 @@ fn cmd_run(a: RunArgs) -> Result<i32> {
             bail!("determinism check failed: two runs of {} gave different results", a.file.display());
         }
     }
-    let out = a.out.clone().unwrap_or_else(|| PathBuf::from("results").join(&loaded.base.name));
-    let manifest = manifest(&loaded, rep.summary.seed, started.elapsed().as_secs_f64(), "sim");
-    report::write_all(&rep, &out, &manifest, &Formats::default()).with_context(|| format!("writing results to {}", out.display()))?;
+    let code = a.output.finish(&loaded, &rep, started)?;
     if let Some(shard) = a.shard {
-        write_shard(&out, shard, &rep)?;
+        write_shard(&a.output.dir(&loaded), shard, &rep)?;
     }
-    print_result(&rep, a.format, a.quiet, &out)?;
-    Ok(if a.fail_on_slo && rep.summary.strategies.iter().any(|s| !s.slo.passed) { 1 } else { 0 })
+    Ok(code)
 }
 
 fn print_result(rep: &report::summary::Report, format: Format, quiet: bool, out: &Path) -> Result<()> {
