@@ -1,3 +1,5 @@
+mod common;
 mod report;
+mod sims;
 #[cfg(feature = "real")]
 mod real_infra;
