@@ -110,6 +110,12 @@ fn assemble(loaded: &Loaded, tasks: &[Task<'_>], results: Vec<RepMetrics>, seed:
     let names: Vec<&str> = loaded.strategies.iter().map(|s| s.name.as_str()).collect();
     let base: Vec<Vec<&RepMetrics>> = (0..names.len()).map(|j| group(None, j)).collect();
     let mut report = summary_for(loaded, &names, &base, seed, reps);
+    if shard.is_some_and(|s| s.index != 0) {
+        // Only shard 0 runs the base point: summaries of no replications would be NaN, which
+        // JSON cannot carry back to `merge`.
+        report.summary.strategies.clear();
+        report.cdfs.clear();
+    }
     if let Some(sw) = &loaded.sweep {
         for (i, row) in sw.points.iter().enumerate().filter(|(i, _)| shard.is_none_or(|s| s.range(sw.points.len()).contains(i))) {
             let per: Vec<Vec<&RepMetrics>> = (0..row.len()).map(|j| group(Some(i), j)).collect();

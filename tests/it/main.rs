@@ -1,5 +1,6 @@
 mod cli;
 mod common;
+mod determinism;
 mod report;
 mod sims;
 #[cfg(feature = "real")]
