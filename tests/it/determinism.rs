@@ -131,7 +131,7 @@ fn summary_at(dir: &Path) -> Summary {
 }
 
 /// `run --shard` twice and `merge` give the summary of the single run, capacity search
-/// included (shard 0 runs it).
+/// included (shard 0 runs it); and `--check-determinism` passes.
 #[test]
 fn cli_merge_equals_the_single_run() {
     let dir = Scratch::new("merge");
@@ -140,13 +140,24 @@ fn cli_merge_equals_the_single_run() {
     let common = ["--set", "duration=1m", "--set", "warmup=10s", "--replications", "1", "--quiet"];
     let path = |name: &str| dir.join(name).to_str().expect("utf-8").to_string();
     let run = |extra: &[&str]| cli(&[&["run", file][..], &common, extra].concat());
-    run(&["--out", &path("single")]);
+    run(&["--out", &path("single"), "--check-determinism"]);
     run(&["--out", &path("s0"), "--shard", "0/2"]);
     run(&["--out", &path("s1"), "--shard", "1/2"]);
     cli(&["merge", &path("s1"), &path("s0"), "--out", &path("merged")]);
     let single = summary_at(&dir.join("single"));
     assert!(!single.capacity.is_empty() && !single.points.is_empty());
     assert_eq!(summary_at(&dir.join("merged")), single);
+}
+
+/// Regression: `--check-determinism` compared the first run, capacity search included, with a
+/// second run without it, so it failed on every scenario with `[capacity]`.
+#[test]
+fn r_check_determinism_with_capacity() {
+    let dir = Scratch::new("check-determinism");
+    let out = dir.join("out");
+    let mmc = common::sim("mmc.toml");
+    cli(&["run", mmc.to_str().expect("utf-8"), "--set", "duration=20m", "--replications", "1", "--quiet", "--check-determinism", "--out", out.to_str().expect("utf-8")]);
+    assert!(!summary_at(&out).capacity.is_empty());
 }
 
 /// Regression: a shard other than 0 summarized the base point from zero replications, so its
