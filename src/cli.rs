@@ -241,16 +241,17 @@ fn cmd_run(a: RunArgs) -> Result<i32> {
         shard: a.shard,
     };
     let mut rep = run::run(&loaded, &opts);
-    if let (Some(cap), true) = (&loaded.capacity, a.shard.is_none_or(|s| s.index == 0)) {
-        let seed = a.seed.unwrap_or(loaded.base.seed);
-        let reps = a.replications.unwrap_or(loaded.base.replications).max(1);
-        rep.summary.capacity = run::with_pool(a.jobs, || run::capacity_search(&loaded, cap, seed, reps));
-    }
+    // Compared before the capacity search fills `summary.capacity`, which the second run lacks.
     if a.check_determinism {
         let again = run::run(&loaded, &RunOptions { jobs: 1, progress: false, ..opts.clone() });
         if again.summary != rep.summary || again.timeseries != rep.timeseries {
             bail!("determinism check failed: two runs of {} gave different results", a.file.display());
         }
+    }
+    if let (Some(cap), true) = (&loaded.capacity, a.shard.is_none_or(|s| s.index == 0)) {
+        let seed = a.seed.unwrap_or(loaded.base.seed);
+        let reps = a.replications.unwrap_or(loaded.base.replications).max(1);
+        rep.summary.capacity = run::with_pool(a.jobs, || run::capacity_search(&loaded, cap, seed, reps));
     }
     let code = a.output.finish(&loaded, &rep, started)?;
     if let Some(shard) = a.shard {

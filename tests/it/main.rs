@@ -1,4 +1,9 @@
+mod cli;
+mod common;
+mod determinism;
+mod properties;
 mod report;
+mod sims;
 #[cfg(feature = "real")]
 mod real_infra;
 #[cfg(feature = "real")]

@@ -1,0 +1,106 @@
+//! Helpers shared by the test modules: where the shipped scenarios are, scratch directories,
+//! short-horizon loading, and the checks every run must pass (conservation, no NaN).
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use scalesim::report::summary::Summary;
+use scalesim::run::RepMetrics;
+use scalesim::scenario::{self, Loaded};
+
+/// The crate root (where `sims/` lives).
+pub fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `sims/<name>`.
+pub fn sim(name: &str) -> PathBuf {
+    root().join("sims").join(name)
+}
+
+/// Every `sims/*.toml`, sorted; fails when there are none (a test over nothing cannot fail).
+pub fn all_sims() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("sims"))
+        .expect("sims/ exists")
+        .map(|e| e.expect("readable entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 6, "expected the shipped scenarios in sims/, found {files:?}");
+    files
+}
+
+/// A fresh, empty scratch directory under the system temp dir, unique per process and call.
+/// Removed (with its contents) when the guard drops.
+pub struct Scratch(pub PathBuf);
+
+impl Scratch {
+    /// A new scratch directory; `tag` names it for debugging.
+    pub fn new(tag: &str) -> Scratch {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("scalesim-it-{}-{tag}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create scratch dir");
+        Scratch(dir)
+    }
+
+    /// A path inside the directory.
+    pub fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+
+    /// Writes `text` to `name` inside the directory and returns its path.
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.join(name);
+        std::fs::write(&p, text).expect("write scratch file");
+        p
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Loads `path` with `sets` plus a short horizon (`duration`, `warmup`).
+pub fn load_short(path: &Path, duration: &str, warmup: &str, sets: &[&str]) -> Loaded {
+    let mut all: Vec<String> = vec![format!("duration={duration}"), format!("warmup={warmup}")];
+    all.extend(sets.iter().map(|s| s.to_string()));
+    scenario::load(path, &all).unwrap_or_else(|e| panic!("{} does not load: {e}", path.display()))
+}
+
+/// Every number of `summary` is finite: serde_json writes NaN and infinities as `null`, and the
+/// summary has no optional fields, so a `null` anywhere is a non-finite number.
+pub fn assert_finite(summary: &Summary) {
+    let v = serde_json::to_value(summary).expect("summary serializes");
+    let mut nulls = Vec::new();
+    find_nulls(&v, "summary", &mut nulls);
+    assert!(nulls.is_empty(), "non-finite numbers in the summary of {}: {nulls:?}", summary.scenario);
+}
+
+fn find_nulls(v: &serde_json::Value, path: &str, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::Null => out.push(path.to_string()),
+        serde_json::Value::Array(a) => a.iter().enumerate().for_each(|(i, x)| find_nulls(x, &format!("{path}[{i}]"), out)),
+        serde_json::Value::Object(o) => o.iter().for_each(|(k, x)| find_nulls(x, &format!("{path}.{k}"), out)),
+        _ => {}
+    }
+}
+
+/// Conservation of one replication: nothing is completed or failed twice (the in-flight count
+/// is `arrived - completed - failed` and must not wrap), per class and in total, and the class
+/// figures add up to the total.
+pub fn assert_conserved(m: &RepMetrics, what: &str) {
+    let t = &m.total;
+    assert!(t.completed + t.failed_total() <= t.arrived, "{what}: more finished ({} + {}) than arrived ({})", t.completed, t.failed_total(), t.arrived);
+    assert_eq!(t.arrived, t.completed + t.failed_total() + m.in_flight, "{what}: arrived != completed + failed + in flight");
+    for (i, c) in m.classes.iter().enumerate() {
+        assert!(c.completed + c.failed_total() <= c.arrived, "{what}: class {i} finished more than arrived");
+    }
+    let sum = |f: &dyn Fn(&scalesim::run::Metrics) -> u64| m.classes.iter().map(f).sum::<u64>();
+    assert_eq!(sum(&|c| c.arrived), t.arrived, "{what}: class arrivals do not add up");
+    assert_eq!(sum(&|c| c.completed), t.completed, "{what}: class completions do not add up");
+    assert_eq!(sum(&|c| c.failed_total()), t.failed_total(), "{what}: class failures do not add up");
+}
