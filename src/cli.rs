@@ -101,7 +101,7 @@ struct RealArgs {
 /// Where results go and what is printed: shared by `run` and `real`.
 #[derive(clap::Args, Debug)]
 struct OutputArgs {
-    /// Output folder (default `results/<scenario>/`).
+    /// Output folder (default `results/<scenario>/`, `results/<scenario>/real/` for `real`).
     #[arg(long)]
     out: Option<PathBuf>,
     /// What to print on standard output.
@@ -116,13 +116,16 @@ struct OutputArgs {
 }
 
 impl OutputArgs {
-    fn dir(&self, l: &scenario::Loaded) -> PathBuf {
-        self.out.clone().unwrap_or_else(|| PathBuf::from("results").join(&l.base.name))
+    /// `--out`, else `results/<scenario>/` for simulations and `results/<scenario>/real/` for
+    /// real runs, so a scenario's prediction and measurement sit side by side.
+    fn dir(&self, l: &scenario::Loaded, mode: &str) -> PathBuf {
+        let default = PathBuf::from("results").join(&l.base.name);
+        self.out.clone().unwrap_or_else(|| if mode == "real" { default.join("real") } else { default })
     }
 
     /// Writes every output file, prints the result, and returns the exit status.
     fn finish(&self, l: &scenario::Loaded, rep: &report::summary::Report, started: Instant) -> Result<i32> {
-        let out = self.dir(l);
+        let out = self.dir(l, &rep.summary.mode);
         let manifest = manifest(l, rep.summary.seed, started.elapsed().as_secs_f64(), &rep.summary.mode);
         report::write_all(rep, &out, &manifest, &Formats::default()).with_context(|| format!("writing results to {}", out.display()))?;
         print_result(rep, self.format, self.quiet, &out)?;
@@ -255,7 +258,7 @@ fn cmd_run(a: RunArgs) -> Result<i32> {
     }
     let code = a.output.finish(&loaded, &rep, started)?;
     if let Some(shard) = a.shard {
-        write_shard(&a.output.dir(&loaded), shard, &rep)?;
+        write_shard(&a.output.dir(&loaded, "sim"), shard, &rep)?;
     }
     Ok(code)
 }
