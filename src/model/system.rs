@@ -295,7 +295,9 @@ impl System {
     }
 
     fn on_sample(&mut self, now: u64) {
-        let width = (now - now.saturating_sub(self.bucket)).max(1) as f64;
+        // Samples fall on multiples of the bucket, and the last one at the end of the run.
+        let bucket_start = (now.saturating_sub(1) / self.bucket) * self.bucket;
+        let width = (now - bucket_start).max(1) as f64;
         let mut samples = Vec::with_capacity(self.stations.len());
         for (i, s) in self.stations.iter_mut().enumerate() {
             let (busy, queue) = s.areas(now);

@@ -126,6 +126,8 @@ pub struct RepStats {
     pub buckets: Vec<BucketStats>,
     /// Bucket width, ns.
     pub bucket_ns: u64,
+    /// End of the run, ns (the last bucket may be shorter than `bucket_ns`).
+    pub end_ns: u64,
     /// Length of the measured window, ns.
     pub window_ns: u64,
     /// Measured arrivals still in flight at the end.
@@ -242,6 +244,7 @@ impl Recorder {
             stations,
             buckets: self.buckets,
             bucket_ns: self.bucket,
+            end_ns: end,
             window_ns,
             events,
         }

@@ -93,10 +93,11 @@ impl RepMetrics {
 }
 
 fn series(stats: &RepStats) -> Vec<(f64, String, f64)> {
-    let width = stats.bucket_ns as f64 / 1e9;
     let mut rows = Vec::new();
     for (i, b) in stats.buckets.iter().enumerate() {
-        let t = i as f64 * width;
+        let start = i as u64 * stats.bucket_ns;
+        let t = start as f64 / 1e9;
+        let width = (stats.end_ns.saturating_sub(start)).clamp(1, stats.bucket_ns) as f64 / 1e9;
         rows.push((t, "throughput_rps".to_string(), b.completed as f64 / width));
         rows.push((t, "errors".to_string(), b.errors as f64 / width));
         if let Some(h) = &b.latency {
