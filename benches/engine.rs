@@ -27,7 +27,14 @@ use scalesim::run::validate::Model;
 const CUSTOMERS: u64 = 1_000_000;
 
 fn mmc_model() -> Model {
-    Model { name: "M/M/4".into(), c: 4, lambda: 3.2, service: Dist::Exponential { mean: 1.0 }, k: None, ps: false }
+    Model {
+        name: "M/M/4".into(),
+        c: 4,
+        lambda: 3.2,
+        service: Dist::Exponential { mean: 1.0 },
+        k: None,
+        ps: false,
+    }
 }
 
 /// M/M/c by hand: arrival and departure events in a heap, FIFO queue, histogram of responses.
@@ -73,9 +80,14 @@ fn hand_loop(customers: u64, seed: u64) -> u64 {
 fn engine(c: &mut Criterion) {
     let spec = mmc_model().spec(CUSTOMERS);
     let mut g = c.benchmark_group("mmc");
-    g.sample_size(10).throughput(Throughput::Elements(CUSTOMERS));
-    g.bench_function("engine_1m", |b| b.iter(|| black_box(System::new(&spec, 7).run().total.completed)));
-    g.bench_function("hand_loop_1m", |b| b.iter(|| black_box(hand_loop(CUSTOMERS, 7))));
+    g.sample_size(10)
+        .throughput(Throughput::Elements(CUSTOMERS));
+    g.bench_function("engine_1m", |b| {
+        b.iter(|| black_box(System::new(&spec, 7).run().total.completed))
+    });
+    g.bench_function("hand_loop_1m", |b| {
+        b.iter(|| black_box(hand_loop(CUSTOMERS, 7)))
+    });
     g.finish();
 }
 
@@ -85,7 +97,9 @@ fn peak(c: &mut Criterion) {
     let spec = loaded.strategies[1].scenario.system.clone();
     let mut g = c.benchmark_group("load_test");
     g.sample_size(10);
-    g.bench_function("peak_one_replication", |b| b.iter(|| black_box(System::new(&spec, 1).run().total.completed)));
+    g.bench_function("peak_one_replication", |b| {
+        b.iter(|| black_box(System::new(&spec, 1).run().total.completed))
+    });
     g.finish();
 }
 

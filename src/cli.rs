@@ -14,7 +14,11 @@ use scalesim::run::{self, RunOptions, Shard};
 use scalesim::scenario::{self, ScenarioError};
 
 #[derive(Parser, Debug)]
-#[command(name = "scalesim", version, about = "Compare scalability strategies before building them: simulate, run for real, report.")]
+#[command(
+    name = "scalesim",
+    version,
+    about = "Compare scalability strategies before building them: simulate, run for real, report."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -120,16 +124,39 @@ impl OutputArgs {
     /// real runs, so a scenario's prediction and measurement sit side by side.
     fn dir(&self, l: &scenario::Loaded, mode: &str) -> PathBuf {
         let default = PathBuf::from("results").join(&l.base.name);
-        self.out.clone().unwrap_or_else(|| if mode == "real" { default.join("real") } else { default })
+        self.out.clone().unwrap_or_else(|| {
+            if mode == "real" {
+                default.join("real")
+            } else {
+                default
+            }
+        })
     }
 
     /// Writes every output file, prints the result, and returns the exit status.
-    fn finish(&self, l: &scenario::Loaded, rep: &report::summary::Report, started: Instant) -> Result<i32> {
+    fn finish(
+        &self,
+        l: &scenario::Loaded,
+        rep: &report::summary::Report,
+        started: Instant,
+    ) -> Result<i32> {
         let out = self.dir(l, &rep.summary.mode);
-        let manifest = manifest(l, rep.summary.seed, started.elapsed().as_secs_f64(), &rep.summary.mode);
-        report::write_all(rep, &out, &manifest, &Formats::default()).with_context(|| format!("writing results to {}", out.display()))?;
+        let manifest = manifest(
+            l,
+            rep.summary.seed,
+            started.elapsed().as_secs_f64(),
+            &rep.summary.mode,
+        );
+        report::write_all(rep, &out, &manifest, &Formats::default())
+            .with_context(|| format!("writing results to {}", out.display()))?;
         print_result(rep, self.format, self.quiet, &out)?;
-        Ok(if self.fail_on_slo && rep.summary.strategies.iter().any(|s| !s.slo.passed) { 1 } else { 0 })
+        Ok(
+            if self.fail_on_slo && rep.summary.strategies.iter().any(|s| !s.slo.passed) {
+                1
+            } else {
+                0
+            },
+        )
     }
 }
 
@@ -226,7 +253,14 @@ fn cmd_check(a: CheckArgs) -> Result<i32> {
     println!("{}: ok ({}, hash {})", a.file.display(), b.name, l.hash);
     println!("  stations: {}", b.station_names.join(", "));
     println!("  classes: {}", b.class_names.join(", "));
-    println!("  strategies: {}", l.strategies.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", "));
+    println!(
+        "  strategies: {}",
+        l.strategies
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     if let Some(sw) = &l.sweep {
         println!("  sweep: {} over {:?}", sw.param, sw.values);
     }
@@ -246,15 +280,26 @@ fn cmd_run(a: RunArgs) -> Result<i32> {
     let mut rep = run::run(&loaded, &opts);
     // Compared before the capacity search fills `summary.capacity`, which the second run lacks.
     if a.check_determinism {
-        let again = run::run(&loaded, &RunOptions { jobs: 1, progress: false, ..opts.clone() });
+        let again = run::run(
+            &loaded,
+            &RunOptions {
+                jobs: 1,
+                progress: false,
+                ..opts.clone()
+            },
+        );
         if again.summary != rep.summary || again.timeseries != rep.timeseries {
-            bail!("determinism check failed: two runs of {} gave different results", a.file.display());
+            bail!(
+                "determinism check failed: two runs of {} gave different results",
+                a.file.display()
+            );
         }
     }
     if let (Some(cap), true) = (&loaded.capacity, a.shard.is_none_or(|s| s.index == 0)) {
         let seed = a.seed.unwrap_or(loaded.base.seed);
         let reps = a.replications.unwrap_or(loaded.base.replications).max(1);
-        rep.summary.capacity = run::with_pool(a.jobs, || run::capacity_search(&loaded, cap, seed, reps));
+        rep.summary.capacity =
+            run::with_pool(a.jobs, || run::capacity_search(&loaded, cap, seed, reps));
     }
     let code = a.output.finish(&loaded, &rep, started)?;
     if let Some(shard) = a.shard {
@@ -263,13 +308,21 @@ fn cmd_run(a: RunArgs) -> Result<i32> {
     Ok(code)
 }
 
-fn print_result(rep: &report::summary::Report, format: Format, quiet: bool, out: &Path) -> Result<()> {
+fn print_result(
+    rep: &report::summary::Report,
+    format: Format,
+    quiet: bool,
+    out: &Path,
+) -> Result<()> {
     if quiet {
         return Ok(());
     }
     match format {
         Format::Table => {
-            print!("{}", report::render_table(&rep.summary, std::io::stdout().is_terminal()));
+            print!(
+                "{}",
+                report::render_table(&rep.summary, std::io::stdout().is_terminal())
+            );
             println!("results: {}", out.display());
         }
         Format::Json => println!("{}", serde_json::to_string_pretty(&rep.summary)?),
@@ -291,8 +344,14 @@ fn cmd_merge(dirs: &[PathBuf], out: &Path) -> Result<i32> {
     let mut parts = Vec::new();
     for d in dirs {
         let path = d.join(SHARD_FILE);
-        let text = std::fs::read(&path).with_context(|| format!("reading {} (was it written by `run --shard`?)", path.display()))?;
-        let part: (Shard, report::summary::Report) = serde_json::from_slice(&text).with_context(|| format!("parsing {}", path.display()))?;
+        let text = std::fs::read(&path).with_context(|| {
+            format!(
+                "reading {} (was it written by `run --shard`?)",
+                path.display()
+            )
+        })?;
+        let part: (Shard, report::summary::Report) =
+            serde_json::from_slice(&text).with_context(|| format!("parsing {}", path.display()))?;
         parts.push(part);
     }
     let rep = run::merge_reports(parts).map_err(anyhow::Error::msg)?;
@@ -325,12 +384,18 @@ fn manifest(l: &scenario::Loaded, seed: u64, wall: f64, mode: &str) -> Manifest 
 }
 
 fn git_revision() -> Option<String> {
-    let out = std::process::Command::new("git").args(["rev-parse", "--short=12", "HEAD"]).output().ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    let out = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 fn cmd_list(dir: &Path) -> Result<i32> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))?
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("listing {}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
         .collect();
@@ -351,5 +416,9 @@ fn first_line(s: &str) -> &str {
 fn cmd_validate(a: ValidateArgs) -> Result<i32> {
     let rows = scalesim::run::validate::validate_all(a.customers, a.replications, a.seed);
     print!("{}", scalesim::run::validate::render(&rows));
-    Ok(if rows.iter().all(|r| r.within_tolerance()) { 0 } else { 1 })
+    Ok(if rows.iter().all(|r| r.within_tolerance()) {
+        0
+    } else {
+        1
+    })
 }

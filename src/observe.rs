@@ -8,4 +8,6 @@
 
 mod recorder;
 
-pub use recorder::{BucketStats, ClassStats, ErrorKind, Recorder, RepStats, StationStats, new_histogram};
+pub use recorder::{
+    BucketStats, ClassStats, ErrorKind, Recorder, RepStats, StationStats, new_histogram,
+};

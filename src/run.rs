@@ -44,7 +44,13 @@ pub struct RunOptions {
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { jobs: 0, replications: None, seed: None, progress: false, shard: None }
+        RunOptions {
+            jobs: 0,
+            replications: None,
+            seed: None,
+            progress: false,
+            shard: None,
+        }
     }
 }
 
@@ -74,15 +80,22 @@ pub fn run(loaded: &Loaded, opts: &RunOptions) -> Report {
     let bar = progress_bar(opts.progress, tasks.len());
     let done = AtomicUsize::new(0);
     let run_all = || -> Vec<RepMetrics> {
-        tasks.par_iter().map(|t| {
-            let m = simulate(t.scenario, replication_seed(seed, t.rep), t.point.is_none());
-            let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-            if let Some(b) = &bar { b.set_position(n as u64); }
-            m
-        }).collect()
+        tasks
+            .par_iter()
+            .map(|t| {
+                let m = simulate(t.scenario, replication_seed(seed, t.rep), t.point.is_none());
+                let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                if let Some(b) = &bar {
+                    b.set_position(n as u64);
+                }
+                m
+            })
+            .collect()
     };
     let results = with_pool(opts.jobs, run_all);
-    if let Some(b) = bar { b.finish_and_clear(); }
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
     assemble(loaded, &tasks, results, seed, reps, opts.shard)
 }
 
@@ -90,22 +103,49 @@ fn tasks(loaded: &Loaded, reps: u32, shard: Option<Shard>) -> Vec<Task<'_>> {
     let mut out = Vec::new();
     if shard.is_none_or(|s| s.index == 0) {
         for (j, s) in loaded.strategies.iter().enumerate() {
-            out.extend((0..reps).map(|rep| Task { point: None, strategy: j, rep, scenario: &s.scenario }));
+            out.extend((0..reps).map(|rep| Task {
+                point: None,
+                strategy: j,
+                rep,
+                scenario: &s.scenario,
+            }));
         }
     }
     if let Some(sw) = &loaded.sweep {
-        for (i, row) in sw.points.iter().enumerate().filter(|(i, _)| shard.is_none_or(|s| s.range(sw.points.len()).contains(i))) {
+        for (i, row) in sw
+            .points
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| shard.is_none_or(|s| s.range(sw.points.len()).contains(i)))
+        {
             for (j, sc) in row.iter().enumerate() {
-                out.extend((0..reps).map(|rep| Task { point: Some(i), strategy: j, rep, scenario: sc }));
+                out.extend((0..reps).map(|rep| Task {
+                    point: Some(i),
+                    strategy: j,
+                    rep,
+                    scenario: sc,
+                }));
             }
         }
     }
     out
 }
 
-fn assemble(loaded: &Loaded, tasks: &[Task<'_>], results: Vec<RepMetrics>, seed: u64, reps: u32, shard: Option<Shard>) -> Report {
+fn assemble(
+    loaded: &Loaded,
+    tasks: &[Task<'_>],
+    results: Vec<RepMetrics>,
+    seed: u64,
+    reps: u32,
+    shard: Option<Shard>,
+) -> Report {
     let group = |point: Option<usize>, j: usize| -> Vec<&RepMetrics> {
-        tasks.iter().zip(&results).filter(|(t, _)| t.point == point && t.strategy == j).map(|(_, m)| m).collect()
+        tasks
+            .iter()
+            .zip(&results)
+            .filter(|(t, _)| t.point == point && t.strategy == j)
+            .map(|(_, m)| m)
+            .collect()
     };
     let names: Vec<&str> = loaded.strategies.iter().map(|s| s.name.as_str()).collect();
     let base: Vec<Vec<&RepMetrics>> = (0..names.len()).map(|j| group(None, j)).collect();
@@ -117,12 +157,26 @@ fn assemble(loaded: &Loaded, tasks: &[Task<'_>], results: Vec<RepMetrics>, seed:
         report.cdfs.clear();
     }
     if let Some(sw) = &loaded.sweep {
-        for (i, row) in sw.points.iter().enumerate().filter(|(i, _)| shard.is_none_or(|s| s.range(sw.points.len()).contains(i))) {
+        for (i, row) in sw
+            .points
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| shard.is_none_or(|s| s.range(sw.points.len()).contains(i)))
+        {
             let per: Vec<Vec<&RepMetrics>> = (0..row.len()).map(|j| group(Some(i), j)).collect();
-            let strategies = names.iter().zip(row).zip(&per)
-                .map(|((n, sc), reps)| summarize_strategy(n, sc, reps, per.first().map(|b| (names[0], b.as_slice()))))
+            let strategies = names
+                .iter()
+                .zip(row)
+                .zip(&per)
+                .map(|((n, sc), reps)| {
+                    summarize_strategy(n, sc, reps, per.first().map(|b| (names[0], b.as_slice())))
+                })
                 .collect();
-            report.summary.points.push(SweepPoint { parameter: sw.param.clone(), value: sw.values[i], strategies });
+            report.summary.points.push(SweepPoint {
+                parameter: sw.param.clone(),
+                value: sw.values[i],
+                strategies,
+            });
         }
     }
     report
@@ -141,7 +195,9 @@ fn progress_bar(show: bool, n: usize) -> Option<indicatif::ProgressBar> {
         return None;
     }
     let bar = indicatif::ProgressBar::new(n as u64);
-    let style = indicatif::ProgressStyle::with_template("{spinner} {pos}/{len} replications [{elapsed}] {wide_bar}");
+    let style = indicatif::ProgressStyle::with_template(
+        "{spinner} {pos}/{len} replications [{elapsed}] {wide_bar}",
+    );
     if let Ok(s) = style {
         bar.set_style(s);
     }

@@ -90,7 +90,8 @@ pub fn load_str(text: &str, path: &Path, sets: &[String]) -> Result<Loaded, Scen
         e
     })?;
     for set in sets {
-        apply_set(&mut base_doc, set).map_err(|m| ScenarioError::new(path, set.split('=').next().unwrap_or(""), m))?;
+        apply_set(&mut base_doc, set)
+            .map_err(|m| ScenarioError::new(path, set.split('=').next().unwrap_or(""), m))?;
     }
     let effective = base_doc.to_string();
     let (raw, base) = build(&base_doc, path, None)?;
@@ -101,26 +102,66 @@ pub fn load_str(text: &str, path: &Path, sets: &[String]) -> Result<Loaded, Scen
         let mut d = base_doc.clone();
         for (k, v) in &s.set {
             let value = doc::parse_value(&v.to_string());
-            set_key(&mut d, k, value).map_err(|m| located(ScenarioError::new(path, format!("strategies.{i}.set.{k}"), m), &effective))?;
+            set_key(&mut d, k, value).map_err(|m| {
+                located(
+                    ScenarioError::new(path, format!("strategies.{i}.set.{k}"), m),
+                    &effective,
+                )
+            })?;
         }
         let (_, scenario) = build(&d, path, Some(&ctx))?;
-        strategies.push(Strategy { name: s.name.clone(), description: s.description.clone(), scenario });
+        strategies.push(Strategy {
+            name: s.name.clone(),
+            description: s.description.clone(),
+            scenario,
+        });
         strategy_docs.push(d);
     }
     check_strategy_names(&raw.strategies, path, &effective)?;
     if strategies.is_empty() {
-        strategies.push(Strategy { name: "base".into(), description: String::new(), scenario: base.clone() });
+        strategies.push(Strategy {
+            name: "base".into(),
+            description: String::new(),
+            scenario: base.clone(),
+        });
         strategy_docs.push(base_doc.clone());
     }
-    let sweep = raw.sweep.as_ref().map(|s| sweep(s, &strategy_docs, &strategies, path, &effective)).transpose()?;
-    let capacity = raw.capacity.as_ref().map(|c| capacity(c, path, &effective)).transpose()?;
-    Ok(Loaded { file: path.to_path_buf(), hash: format!("{:016x}", fnv64(effective.as_bytes())), text: effective, base, strategies, sweep, capacity })
+    let sweep = raw
+        .sweep
+        .as_ref()
+        .map(|s| sweep(s, &strategy_docs, &strategies, path, &effective))
+        .transpose()?;
+    let capacity = raw
+        .capacity
+        .as_ref()
+        .map(|c| capacity(c, path, &effective))
+        .transpose()?;
+    Ok(Loaded {
+        file: path.to_path_buf(),
+        hash: format!("{:016x}", fnv64(effective.as_bytes())),
+        text: effective,
+        base,
+        strategies,
+        sweep,
+        capacity,
+    })
 }
 
-fn check_strategy_names(s: &[raw::RawStrategy], path: &Path, text: &str) -> Result<(), ScenarioError> {
+fn check_strategy_names(
+    s: &[raw::RawStrategy],
+    path: &Path,
+    text: &str,
+) -> Result<(), ScenarioError> {
     for (i, a) in s.iter().enumerate() {
         if s[..i].iter().any(|b| b.name == a.name) {
-            return Err(located(ScenarioError::new(path, format!("strategies.{i}.name"), format!("duplicate strategy name `{}`", a.name)), text));
+            return Err(located(
+                ScenarioError::new(
+                    path,
+                    format!("strategies.{i}.name"),
+                    format!("duplicate strategy name `{}`", a.name),
+                ),
+                text,
+            ));
         }
     }
     Ok(())
@@ -128,7 +169,9 @@ fn check_strategy_names(s: &[raw::RawStrategy], path: &Path, text: &str) -> Resu
 
 /// Applies `NAME=VALUE`: a `[params]` name, else a field path.
 pub fn apply_set(d: &mut DocumentMut, set: &str) -> Result<(), String> {
-    let (k, v) = set.split_once('=').ok_or_else(|| format!("`--set {set}`: expected NAME=VALUE"))?;
+    let (k, v) = set
+        .split_once('=')
+        .ok_or_else(|| format!("`--set {set}`: expected NAME=VALUE"))?;
     set_key(d, k.trim(), doc::parse_value(v.trim()))
 }
 
@@ -141,7 +184,11 @@ fn set_key(d: &mut DocumentMut, key: &str, value: toml_edit::Value) -> Result<()
 }
 
 /// Substitutes parameters, deserializes and validates one document.
-fn build(d: &DocumentMut, path: &Path, ctx: Option<&str>) -> Result<(raw::RawScenario, Scenario), ScenarioError> {
+fn build(
+    d: &DocumentMut,
+    path: &Path,
+    ctx: Option<&str>,
+) -> Result<(raw::RawScenario, Scenario), ScenarioError> {
     let mut d = d.clone();
     let dangling = doc::substitute_params(&mut d);
     let text = d.to_string();
@@ -151,7 +198,8 @@ fn build(d: &DocumentMut, path: &Path, ctx: Option<&str>) -> Result<(raw::RawSce
     };
     if let Some((field, name)) = dangling.first() {
         let names = doc::param_names(&d);
-        let e = ScenarioError::new(path, field, format!("`${name}` names no entry of [params]")).suggest(name, names.iter().map(String::as_str));
+        let e = ScenarioError::new(path, field, format!("`${name}` names no entry of [params]"))
+            .suggest(name, names.iter().map(String::as_str));
         return Err(with_ctx(located(e, &text)));
     }
     let raw = deserialize(&text, path).map_err(with_ctx)?;
@@ -170,7 +218,12 @@ fn deserialize(text: &str, path: &Path) -> Result<raw::RawScenario, ScenarioErro
     let de = toml::Deserializer::parse(text).map_err(|e| toml_error(path, text, "", &e))?;
     serde_path_to_error::deserialize(de).map_err(|e| {
         let field = e.path().to_string();
-        toml_error(path, text, if field == "." { "" } else { &field }, e.inner())
+        toml_error(
+            path,
+            text,
+            if field == "." { "" } else { &field },
+            e.inner(),
+        )
     })
 }
 
@@ -180,7 +233,15 @@ fn toml_error(path: &Path, text: &str, field: &str, e: &toml::de::Error) -> Scen
     err.position = e.span().map(|s| doc::line_col(text, s.start));
     if let Some((unknown, expected)) = unknown_field(&msg) {
         let already = field == unknown || field.ends_with(&format!(".{unknown}"));
-        err.field = if field.is_empty() || already { if field.is_empty() { unknown.clone() } else { field.to_string() } } else { format!("{field}.{unknown}") };
+        err.field = if field.is_empty() || already {
+            if field.is_empty() {
+                unknown.clone()
+            } else {
+                field.to_string()
+            }
+        } else {
+            format!("{field}.{unknown}")
+        };
         err = err.suggest(&unknown, expected.iter().map(String::as_str));
     }
     err
@@ -190,16 +251,34 @@ fn toml_error(path: &Path, text: &str, field: &str, e: &toml::de::Error) -> Scen
 fn unknown_field(msg: &str) -> Option<(String, Vec<String>)> {
     let rest = msg.strip_prefix("unknown field `")?;
     let (name, tail) = rest.split_once('`')?;
-    let expected = tail.split('`').skip(1).step_by(2).map(str::to_string).collect();
+    let expected = tail
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect();
     Some((name.to_string(), expected))
 }
 
-fn sweep(s: &raw::RawSweep, docs: &[DocumentMut], strategies: &[Strategy], path: &Path, text: &str) -> Result<Sweep, ScenarioError> {
+fn sweep(
+    s: &raw::RawSweep,
+    docs: &[DocumentMut],
+    strategies: &[Strategy],
+    path: &Path,
+    text: &str,
+) -> Result<Sweep, ScenarioError> {
     let err = |f: &str, m: &str| located(ScenarioError::new(path, format!("sweep.{f}"), m), text);
     let values = match (&s.values, s.from, s.to, s.steps) {
         (Some(v), ..) if !v.is_empty() => v.clone(),
-        (None, Some(a), Some(b), Some(n)) if n >= 2 => (0..n).map(|i| a + (b - a) * f64::from(i) / f64::from(n - 1)).collect(),
-        _ => return Err(err("values", "a sweep needs `values = [...]`, or `from`, `to` and `steps` (>= 2)")),
+        (None, Some(a), Some(b), Some(n)) if n >= 2 => (0..n)
+            .map(|i| a + (b - a) * f64::from(i) / f64::from(n - 1))
+            .collect(),
+        _ => {
+            return Err(err(
+                "values",
+                "a sweep needs `values = [...]`, or `from`, `to` and `steps` (>= 2)",
+            ));
+        }
     };
     let mut points = Vec::new();
     for &x in &values {
@@ -212,17 +291,34 @@ fn sweep(s: &raw::RawSweep, docs: &[DocumentMut], strategies: &[Strategy], path:
         }
         points.push(row);
     }
-    Ok(Sweep { param: s.param.clone(), values, points })
+    Ok(Sweep {
+        param: s.param.clone(),
+        values,
+        points,
+    })
 }
 
 fn capacity(c: &raw::RawCapacity, path: &Path, text: &str) -> Result<CapacitySpec, ScenarioError> {
     if !(c.from > 0.0 && c.to > c.from && c.tolerance > 0.0 && c.tolerance < 1.0) {
-        return Err(located(ScenarioError::new(path, "capacity", "needs 0 < from < to and 0 < tolerance < 1"), text));
+        return Err(located(
+            ScenarioError::new(
+                path,
+                "capacity",
+                "needs 0 < from < to and 0 < tolerance < 1",
+            ),
+            text,
+        ));
     }
-    Ok(CapacitySpec { from: c.from, to: c.to, tolerance: c.tolerance })
+    Ok(CapacitySpec {
+        from: c.from,
+        to: c.to,
+        tolerance: c.tolerance,
+    })
 }
 
 /// FNV-1a, 64 bits.
 pub fn fnv64(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01B3))
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01B3)
+    })
 }

@@ -62,7 +62,10 @@ impl Calendar {
         self.seq += 1;
         let bucket = at >> FAR_SHIFT;
         if bucket > self.horizon && self.heap.len() >= FAR_THRESHOLD {
-            self.far.entry(bucket).or_default().push(Entry { key, event });
+            self.far
+                .entry(bucket)
+                .or_default()
+                .push(Entry { key, event });
             self.far_len += 1;
             return;
         }
@@ -89,7 +92,10 @@ impl Calendar {
     #[inline]
     fn refill(&mut self) {
         while let Some((&bucket, _)) = self.far.first_key_value() {
-            let top_bucket = self.heap.first().map_or(u64::MAX, |e| (e.key >> 64) as u64 >> FAR_SHIFT);
+            let top_bucket = self
+                .heap
+                .first()
+                .map_or(u64::MAX, |e| (e.key >> 64) as u64 >> FAR_SHIFT);
             if bucket > top_bucket {
                 return;
             }
@@ -163,7 +169,11 @@ mod tests {
     use std::collections::BTreeMap;
 
     fn ev(data: u64) -> Event {
-        Event { target: 0, kind: 0, data }
+        Event {
+            target: 0,
+            kind: 0,
+            data,
+        }
     }
 
     /// The calendar against a BTreeMap oracle keyed by (time, seq), over random operations:
@@ -196,7 +206,10 @@ mod tests {
             assert_eq!(cal.len(), oracle.len());
         }
         while let Some((t, e)) = cal.pop() {
-            assert_eq!(Some((t.0, e.data)), oracle.pop_first().map(|((t, _), d)| (t, d)));
+            assert_eq!(
+                Some((t.0, e.data)),
+                oracle.pop_first().map(|((t, _), d)| (t, d))
+            );
         }
         assert!(oracle.is_empty());
     }

@@ -19,7 +19,12 @@ pub enum Dist {
     /// Exponential with this mean.
     Exponential { mean: f64 },
     /// Normal(mean, sd) truncated to `[min, max]` by rejection (clamped after 64 rejections).
-    Normal { mean: f64, sd: f64, min: f64, max: f64 },
+    Normal {
+        mean: f64,
+        sd: f64,
+        min: f64,
+        max: f64,
+    },
     /// exp(Normal(mu, sigma)), in seconds.
     LogNormal(LogNormal<f64>, f64, f64),
     /// Gamma with shape k and scale theta.
@@ -30,15 +35,23 @@ pub enum Dist {
     Pareto { xm: f64, alpha: f64 },
     /// Empirical: sorted samples, drawn uniformly (bootstrap), or a histogram when `weights` is
     /// non-empty (bin `i` spans `values[i]..values[i+1]`, drawn uniformly inside).
-    Empirical { values: Vec<f64>, cumulative: Vec<f64> },
+    Empirical {
+        values: Vec<f64>,
+        cumulative: Vec<f64>,
+    },
     /// A mixture: component `i` with probability `cumulative[i] - cumulative[i-1]`.
-    Mixture { parts: Vec<Dist>, cumulative: Vec<f64> },
+    Mixture {
+        parts: Vec<Dist>,
+        cumulative: Vec<f64>,
+    },
 }
 
 impl Dist {
     /// Lognormal from `mu`, `sigma` of the underlying normal (seconds).
     pub fn lognormal(mu: f64, sigma: f64) -> Option<Dist> {
-        LogNormal::new(mu, sigma).ok().map(|d| Dist::LogNormal(d, mu, sigma))
+        LogNormal::new(mu, sigma)
+            .ok()
+            .map(|d| Dist::LogNormal(d, mu, sigma))
     }
 
     /// Lognormal from its median and 99th percentile (seconds), `p99 > median > 0`.
@@ -52,12 +65,16 @@ impl Dist {
 
     /// Gamma from shape and scale.
     pub fn gamma(shape: f64, scale: f64) -> Option<Dist> {
-        Gamma::new(shape, scale).ok().map(|d| Dist::Gamma(d, shape, scale))
+        Gamma::new(shape, scale)
+            .ok()
+            .map(|d| Dist::Gamma(d, shape, scale))
     }
 
     /// Weibull from scale and shape.
     pub fn weibull(scale: f64, shape: f64) -> Option<Dist> {
-        Weibull::new(scale, shape).ok().map(|d| Dist::Weibull(d, scale, shape))
+        Weibull::new(scale, shape)
+            .ok()
+            .map(|d| Dist::Weibull(d, scale, shape))
     }
 
     /// Draws one value in seconds.
@@ -100,13 +117,39 @@ impl Dist {
         let kf = f64::from(k);
         match self {
             Dist::Constant(v) => v.powi(k),
-            Dist::Exponential { mean } => if k == 1 { *mean } else { 2.0 * mean * mean },
-            Dist::Uniform { lo, hi } => (hi.powi(k + 1) - lo.powi(k + 1)) / ((kf + 1.0) * (hi - lo).max(f64::MIN_POSITIVE)),
-            Dist::Normal { mean, sd, .. } => if k == 1 { *mean } else { mean * mean + sd * sd },
+            Dist::Exponential { mean } => {
+                if k == 1 {
+                    *mean
+                } else {
+                    2.0 * mean * mean
+                }
+            }
+            Dist::Uniform { lo, hi } => {
+                (hi.powi(k + 1) - lo.powi(k + 1)) / ((kf + 1.0) * (hi - lo).max(f64::MIN_POSITIVE))
+            }
+            Dist::Normal { mean, sd, .. } => {
+                if k == 1 {
+                    *mean
+                } else {
+                    mean * mean + sd * sd
+                }
+            }
             Dist::LogNormal(_, mu, s) => (kf * mu + kf * kf * s * s / 2.0).exp(),
-            Dist::Gamma(_, shape, scale) => if k == 1 { shape * scale } else { shape * (shape + 1.0) * scale * scale },
+            Dist::Gamma(_, shape, scale) => {
+                if k == 1 {
+                    shape * scale
+                } else {
+                    shape * (shape + 1.0) * scale * scale
+                }
+            }
             Dist::Weibull(_, scale, shape) => scale.powi(k) * gamma_fn(1.0 + kf / shape),
-            Dist::Pareto { xm, alpha } => if *alpha > kf { alpha * xm.powi(k) / (alpha - kf) } else { f64::INFINITY },
+            Dist::Pareto { xm, alpha } => {
+                if *alpha > kf {
+                    alpha * xm.powi(k) / (alpha - kf)
+                } else {
+                    f64::INFINITY
+                }
+            }
             Dist::Empirical { values, cumulative } => empirical_moment(values, cumulative, k),
             Dist::Mixture { parts, cumulative } => mixture_moment(parts, cumulative, k),
         }
@@ -136,7 +179,10 @@ fn truncated_normal(rng: &mut Rng, mean: f64, sd: f64, min: f64, max: f64) -> f6
 #[inline]
 pub(crate) fn pick(rng: &mut Rng, cumulative: &[f64]) -> usize {
     let u = rng.next_f64();
-    cumulative.iter().position(|&c| u < c).unwrap_or(cumulative.len() - 1)
+    cumulative
+        .iter()
+        .position(|&c| u < c)
+        .unwrap_or(cumulative.len() - 1)
 }
 
 fn empirical(rng: &mut Rng, values: &[f64], cumulative: &[f64]) -> f64 {
@@ -164,26 +210,40 @@ fn empirical_moment(values: &[f64], cumulative: &[f64], k: i32) -> f64 {
 
 fn mixture_moment(parts: &[Dist], cumulative: &[f64], k: i32) -> f64 {
     let mut prev = 0.0;
-    parts.iter().zip(cumulative).map(|(d, c)| {
-        let w = c - prev;
-        prev = *c;
-        w * d.moment(k)
-    }).sum()
+    parts
+        .iter()
+        .zip(cumulative)
+        .map(|(d, c)| {
+            let w = c - prev;
+            prev = *c;
+            w * d.moment(k)
+        })
+        .sum()
 }
 
 /// The gamma function by the Lanczos approximation (g = 7, n = 9), relative error ~1e-15.
 pub fn gamma_fn(x: f64) -> f64 {
     const G: [f64; 9] = [
-        0.999_999_999_999_809_9, 676.520_368_121_885_1, -1_259.139_216_722_402_8,
-        771.323_428_777_653_1, -176.615_029_162_140_6, 12.507_343_278_686_905,
-        -0.138_571_095_265_720_12, 9.984_369_578_019_572e-6, 1.505_632_735_149_311_6e-7,
+        0.999_999_999_999_809_9,
+        676.520_368_121_885_1,
+        -1_259.139_216_722_402_8,
+        771.323_428_777_653_1,
+        -176.615_029_162_140_6,
+        12.507_343_278_686_905,
+        -0.138_571_095_265_720_12,
+        9.984_369_578_019_572e-6,
+        1.505_632_735_149_311_6e-7,
     ];
     if x < 0.5 {
         return std::f64::consts::PI / ((std::f64::consts::PI * x).sin() * gamma_fn(1.0 - x));
     }
     let x = x - 1.0;
     let t = x + 7.5;
-    let a = G.iter().enumerate().skip(1).fold(G[0], |a, (i, g)| a + g / (x + i as f64));
+    let a = G
+        .iter()
+        .enumerate()
+        .skip(1)
+        .fold(G[0], |a, (i, g)| a + g / (x + i as f64));
     (2.0 * std::f64::consts::PI).sqrt() * t.powf(x + 0.5) * (-t).exp() * a
 }
 
@@ -209,14 +269,31 @@ mod tests {
             Dist::lognormal_median_p99(0.01, 0.05).unwrap(),
             Dist::gamma(2.0, 0.5).unwrap(),
             Dist::weibull(1.0, 1.5).unwrap(),
-            Dist::Pareto { xm: 1.0, alpha: 4.5 },
-            Dist::Empirical { values: vec![0.0, 1.0, 3.0], cumulative: vec![0.5, 1.0] },
-            Dist::Mixture { parts: vec![Dist::Constant(1.0), Dist::Exponential { mean: 3.0 }], cumulative: vec![0.25, 1.0] },
+            Dist::Pareto {
+                xm: 1.0,
+                alpha: 4.5,
+            },
+            Dist::Empirical {
+                values: vec![0.0, 1.0, 3.0],
+                cumulative: vec![0.5, 1.0],
+            },
+            Dist::Mixture {
+                parts: vec![Dist::Constant(1.0), Dist::Exponential { mean: 3.0 }],
+                cumulative: vec![0.25, 1.0],
+            },
         ];
         for d in &dists {
             let (m, m2) = sample_mean(d, 400_000);
-            assert!((m / d.mean() - 1.0).abs() < 0.01, "{d:?}: mean {m} vs {}", d.mean());
-            assert!((m2 / d.moment(2) - 1.0).abs() < 0.04, "{d:?}: m2 {m2} vs {}", d.moment(2));
+            assert!(
+                (m / d.mean() - 1.0).abs() < 0.01,
+                "{d:?}: mean {m} vs {}",
+                d.mean()
+            );
+            assert!(
+                (m2 / d.moment(2) - 1.0).abs() < 0.04,
+                "{d:?}: m2 {m2} vs {}",
+                d.moment(2)
+            );
         }
     }
 

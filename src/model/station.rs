@@ -102,7 +102,18 @@ impl Station {
     /// A station with component index `id`, its stream seeded from `seed` and its name.
     pub fn new(spec: StationSpec, id: u32, seed: u64) -> Station {
         let rng = Rng::stream(seed, &spec.name);
-        Station { spec, id, rng, busy: 0, queue: VecDeque::new(), ps: Ps::default(), last: 0, busy_area: 0.0, queue_area: 0.0, counts: VisitCounts::default() }
+        Station {
+            spec,
+            id,
+            rng,
+            busy: 0,
+            queue: VecDeque::new(),
+            ps: Ps::default(),
+            last: 0,
+            busy_area: 0.0,
+            queue_area: 0.0,
+            counts: VisitCounts::default(),
+        }
     }
 
     /// Its configuration.
@@ -122,7 +133,9 @@ impl Station {
     pub fn waiting(&self) -> u32 {
         match self.spec.discipline {
             Discipline::Fifo => self.queue.len() as u32,
-            Discipline::ProcessorSharing => (self.ps.tags.len() as u32).saturating_sub(self.spec.workers),
+            Discipline::ProcessorSharing => {
+                (self.ps.tags.len() as u32).saturating_sub(self.spec.workers)
+            }
         }
     }
 
@@ -149,7 +162,14 @@ impl Station {
 
     /// A request of `class` with `deadline` arrives. Pushes an outcome only on rejection.
     #[inline]
-    pub fn arrive(&mut self, req: u32, class: u16, deadline: u64, ctx: &mut Ctx<'_>, out: &mut Vec<Outcome>) {
+    pub fn arrive(
+        &mut self,
+        req: u32,
+        class: u16,
+        deadline: u64,
+        ctx: &mut Ctx<'_>,
+        out: &mut Vec<Outcome>,
+    ) {
         self.account(ctx.now().0);
         self.counts.arrivals += 1;
         match self.spec.discipline {
@@ -159,11 +179,20 @@ impl Station {
     }
 
     fn full(&self) -> bool {
-        self.spec.queue_capacity.is_some_and(|cap| self.waiting() >= cap)
+        self.spec
+            .queue_capacity
+            .is_some_and(|cap| self.waiting() >= cap)
     }
 
     #[inline]
-    fn arrive_fifo(&mut self, req: u32, class: u16, deadline: u64, ctx: &mut Ctx<'_>, out: &mut Vec<Outcome>) {
+    fn arrive_fifo(
+        &mut self,
+        req: u32,
+        class: u16,
+        deadline: u64,
+        ctx: &mut Ctx<'_>,
+        out: &mut Vec<Outcome>,
+    ) {
         if self.busy < self.spec.workers {
             self.busy += 1;
             self.start(req, class, ctx);
@@ -172,14 +201,25 @@ impl Station {
             out.push(Outcome::Failed(req, ErrorKind::Rejected));
         } else {
             self.counts.waited += 1;
-            self.queue.push_back(Waiting { req, class, deadline });
+            self.queue.push_back(Waiting {
+                req,
+                class,
+                deadline,
+            });
         }
     }
 
     #[inline]
     fn start(&mut self, req: u32, class: u16, ctx: &mut Ctx<'_>) {
         let s = self.spec.service[class as usize].sample_ns(&mut self.rng);
-        ctx.schedule_in(s, Event { target: self.id, kind: DEPART, data: u64::from(req) });
+        ctx.schedule_in(
+            s,
+            Event {
+                target: self.id,
+                kind: DEPART,
+                data: u64::from(req),
+            },
+        );
     }
 
     /// Handles a departure event; pushes the finished request and any dropped ones.
@@ -209,7 +249,11 @@ impl Station {
 
     fn ps_rate(&self) -> f64 {
         let n = self.ps.tags.len() as f64;
-        if n == 0.0 { 1.0 } else { (f64::from(self.spec.workers) / n).min(1.0) }
+        if n == 0.0 {
+            1.0
+        } else {
+            (f64::from(self.spec.workers) / n).min(1.0)
+        }
     }
 
     fn ps_advance(&mut self, dt_ns: u64) {
@@ -240,7 +284,11 @@ impl Station {
     /// an event per arrival.
     fn ps_reschedule(&mut self, ctx: &mut Ctx<'_>) {
         let rate = self.ps_rate();
-        let next = self.ps.tags.peek().map(|Reverse((tag, req))| (*tag, *req, rate.to_bits()));
+        let next = self
+            .ps
+            .tags
+            .peek()
+            .map(|Reverse((tag, req))| (*tag, *req, rate.to_bits()));
         if next.is_some() && next == self.ps.scheduled {
             return;
         }
@@ -249,7 +297,14 @@ impl Station {
         if let Some((tag, _, _)) = next {
             let remaining = (tag as f64 - self.ps.vtime).max(0.0) / rate;
             let data = self.ps.generation;
-            ctx.schedule_in(remaining.ceil() as u64, Event { target: self.id, kind: DEPART, data });
+            ctx.schedule_in(
+                remaining.ceil() as u64,
+                Event {
+                    target: self.id,
+                    kind: DEPART,
+                    data,
+                },
+            );
         }
     }
 

@@ -3,7 +3,9 @@
 use super::dist::Dist;
 use super::request::{NONE, Request, Requests};
 use super::station::{Outcome, Station, StationSpec, VisitCounts};
-use super::workload::{ArrivalState, Load, Mix, STREAM_ARRIVALS, STREAM_KEYS, STREAM_MIX, STREAM_THINK, Users};
+use super::workload::{
+    ArrivalState, Load, Mix, STREAM_ARRIVALS, STREAM_KEYS, STREAM_MIX, STREAM_THINK, Users,
+};
 use crate::engine::{Calendar, Ctx, Event, Rng, SimTime};
 use crate::observe::{ErrorKind, Recorder, RepStats, StationStats};
 
@@ -96,10 +98,20 @@ pub struct System {
 impl System {
     /// Builds a replication of `spec` seeded with `seed`, scheduling its first events.
     pub fn new(spec: &SystemSpec, seed: u64) -> System {
-        let stations = spec.stations.iter().enumerate()
-            .map(|(i, s)| Station::new(s.clone(), FIRST_STATION + i as u32, seed)).collect::<Vec<_>>();
+        let stations = spec
+            .stations
+            .iter()
+            .enumerate()
+            .map(|(i, s)| Station::new(s.clone(), FIRST_STATION + i as u32, seed))
+            .collect::<Vec<_>>();
         let (arrivals, users) = match &spec.load {
-            Load::Open(a) => (Some(ArrivalState::new(a.clone(), Rng::stream(seed, STREAM_ARRIVALS))), None),
+            Load::Open(a) => (
+                Some(ArrivalState::new(
+                    a.clone(),
+                    Rng::stream(seed, STREAM_ARRIVALS),
+                )),
+                None,
+            ),
             Load::Closed(u) => (None, Some(u.clone())),
         };
         let mut sys = System {
@@ -132,19 +144,47 @@ impl System {
     fn start(&mut self) {
         if let Some(a) = &mut self.arrivals {
             if let Some(t) = a.next_after(0) {
-                self.cal.push(t, Event { target: WORKLOAD, kind: ARRIVE, data: 0 });
+                self.cal.push(
+                    t,
+                    Event {
+                        target: WORKLOAD,
+                        kind: ARRIVE,
+                        data: 0,
+                    },
+                );
             }
         }
         if let Some(users) = &self.users {
             let max = users.target.max().ceil() as u64;
             for u in 0..max {
                 if let Some(t) = users.target.first_time_above(u as f64, 0) {
-                    self.cal.push(t, Event { target: WORKLOAD, kind: USER_WAKE, data: u });
+                    self.cal.push(
+                        t,
+                        Event {
+                            target: WORKLOAD,
+                            kind: USER_WAKE,
+                            data: u,
+                        },
+                    );
                 }
             }
         }
-        self.cal.push(self.bucket.min(self.duration), Event { target: ROUTER, kind: SAMPLE, data: 0 });
-        self.cal.push(self.warmup, Event { target: ROUTER, kind: WARMUP_END, data: 0 });
+        self.cal.push(
+            self.bucket.min(self.duration),
+            Event {
+                target: ROUTER,
+                kind: SAMPLE,
+                data: 0,
+            },
+        );
+        self.cal.push(
+            self.warmup,
+            Event {
+                target: ROUTER,
+                kind: WARMUP_END,
+                data: 0,
+            },
+        );
     }
 
     /// Runs to the end of the horizon and returns the measurements.
@@ -180,7 +220,14 @@ impl System {
     fn on_arrival(&mut self, now: u64) {
         let a = self.arrivals.as_mut().expect("open workload");
         if let Some(t) = a.next_after(now) {
-            self.cal.push(t, Event { target: WORKLOAD, kind: ARRIVE, data: 0 });
+            self.cal.push(
+                t,
+                Event {
+                    target: WORKLOAD,
+                    kind: ARRIVE,
+                    data: 0,
+                },
+            );
         }
         self.new_request(now, NONE);
     }
@@ -190,16 +237,39 @@ impl System {
         if f64::from(user) < users.target.at(now) {
             self.new_request(now, user);
         } else if let Some(t) = users.target.first_time_above(f64::from(user), now) {
-            self.cal.push(t, Event { target: WORKLOAD, kind: USER_WAKE, data: u64::from(user) });
+            self.cal.push(
+                t,
+                Event {
+                    target: WORKLOAD,
+                    kind: USER_WAKE,
+                    data: u64::from(user),
+                },
+            );
         }
     }
 
     #[inline]
     fn new_request(&mut self, now: u64, user: u32) {
         let class = self.mix.class(&mut self.mix_rng);
-        let key = if self.needs_keys { self.mix.key(&mut self.key_rng) } else { 0 };
-        let deadline = self.classes[class as usize].deadline.map_or(u64::MAX, |d| now.saturating_add(d));
-        let req = self.reqs.insert(Request { class, step: 0, pending: 0, parent: NONE, user, created: now, deadline, key, failed: None });
+        let key = if self.needs_keys {
+            self.mix.key(&mut self.key_rng)
+        } else {
+            0
+        };
+        let deadline = self.classes[class as usize]
+            .deadline
+            .map_or(u64::MAX, |d| now.saturating_add(d));
+        let req = self.reqs.insert(Request {
+            class,
+            step: 0,
+            pending: 0,
+            parent: NONE,
+            user,
+            created: now,
+            deadline,
+            key,
+            failed: None,
+        });
         self.rec.arrive(class, now);
         self.advance(now, req);
         self.drain(now);
@@ -214,16 +284,36 @@ impl System {
         };
         let mut ctx = Ctx::new(SimTime(now), &mut self.cal);
         match step {
-            Step::Visit(s) => self.stations[*s as usize].arrive(req, r.class, r.deadline, &mut ctx, &mut self.out),
+            Step::Visit(s) => {
+                self.stations[*s as usize].arrive(req, r.class, r.deadline, &mut ctx, &mut self.out)
+            }
             Step::Delay(d) => {
                 let delay = d.sample_ns(&mut self.delay_rng);
-                ctx.schedule_in(delay, Event { target: ROUTER, kind: DELAY_DONE, data: u64::from(req) });
+                ctx.schedule_in(
+                    delay,
+                    Event {
+                        target: ROUTER,
+                        kind: DELAY_DONE,
+                        data: u64::from(req),
+                    },
+                );
             }
             Step::Fork(branches) => {
                 self.reqs.get_mut(req).pending = branches.len() as u32;
                 for &s in branches {
-                    let child = self.reqs.insert(Request { parent: req, user: NONE, pending: 0, ..r });
-                    self.stations[s as usize].arrive(child, r.class, r.deadline, &mut ctx, &mut self.out);
+                    let child = self.reqs.insert(Request {
+                        parent: req,
+                        user: NONE,
+                        pending: 0,
+                        ..r
+                    });
+                    self.stations[s as usize].arrive(
+                        child,
+                        r.class,
+                        r.deadline,
+                        &mut ctx,
+                        &mut self.out,
+                    );
                 }
             }
         }
@@ -289,8 +379,20 @@ impl System {
             Some(kind) => self.rec.fail(r.class, kind, r.created, now),
         }
         if r.user != NONE {
-            let think = self.users.as_ref().expect("closed workload").think.sample_ns(&mut self.think_rng);
-            self.cal.push(now.saturating_add(think), Event { target: WORKLOAD, kind: USER_WAKE, data: u64::from(r.user) });
+            let think = self
+                .users
+                .as_ref()
+                .expect("closed workload")
+                .think
+                .sample_ns(&mut self.think_rng);
+            self.cal.push(
+                now.saturating_add(think),
+                Event {
+                    target: WORKLOAD,
+                    kind: USER_WAKE,
+                    data: u64::from(r.user),
+                },
+            );
         }
     }
 
@@ -305,11 +407,22 @@ impl System {
             samples.push(((busy - pb) / width, (queue - pq) / width));
             self.samples[i] = (busy, queue);
         }
-        let instances = self.stations.iter().map(|s| f64::from(s.spec().workers)).collect();
+        let instances = self
+            .stations
+            .iter()
+            .map(|s| f64::from(s.spec().workers))
+            .collect();
         self.rec.sample_stations(now, samples, instances);
         if now < self.duration {
             let next = (now + self.bucket).min(self.duration);
-            self.cal.push(next, Event { target: ROUTER, kind: SAMPLE, data: 0 });
+            self.cal.push(
+                next,
+                Event {
+                    target: ROUTER,
+                    kind: SAMPLE,
+                    data: 0,
+                },
+            );
         }
     }
 
@@ -321,20 +434,23 @@ impl System {
     fn station_stats(&mut self) -> Vec<StationStats> {
         let window = self.duration.saturating_sub(self.warmup).max(1) as f64;
         let warm = self.warm_areas.clone();
-        self.stations.iter_mut().enumerate().map(|(i, s)| {
-            let (busy, queue) = s.areas(self.duration);
-            let workers = f64::from(s.spec().workers);
-            let (c, w) = (s.counts(), self.warm_counts[i]);
-            StationStats {
-                arrivals: c.arrivals - w.arrivals,
-                waited: c.waited - w.waited,
-                rejected: c.rejected - w.rejected,
-                name: s.spec().name.clone(),
-                utilization: (busy - warm[i].0) / window / workers,
-                mean_queue: (queue - warm[i].1) / window,
-                workers,
-            }
-        }).collect()
+        self.stations
+            .iter_mut()
+            .enumerate()
+            .map(|(i, s)| {
+                let (busy, queue) = s.areas(self.duration);
+                let workers = f64::from(s.spec().workers);
+                let (c, w) = (s.counts(), self.warm_counts[i]);
+                StationStats {
+                    arrivals: c.arrivals - w.arrivals,
+                    waited: c.waited - w.waited,
+                    rejected: c.rejected - w.rejected,
+                    name: s.spec().name.clone(),
+                    utilization: (busy - warm[i].0) / window / workers,
+                    mean_queue: (queue - warm[i].1) / window,
+                    workers,
+                }
+            })
+            .collect()
     }
 }
-

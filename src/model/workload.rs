@@ -46,7 +46,11 @@ impl Stages {
         for &(t1, v1) in &self.points {
             if t1 > from && v1 > v {
                 // Linear segment from (t0, v0) to (t1, v1) crosses v.
-                let f = if v1 > v0 { ((v - v0) / (v1 - v0)).max(0.0) } else { 0.0 };
+                let f = if v1 > v0 {
+                    ((v - v0) / (v1 - v0)).max(0.0)
+                } else {
+                    0.0
+                };
                 let t = t0 + ((t1 - t0) as f64 * f).floor() as u64 + 1;
                 // Strictly after `from` (the value there is not above `v`), so callers progress.
                 return Some(t.clamp(from + 1, t1.max(from + 1)));
@@ -70,9 +74,20 @@ pub enum RateProfile {
     Stages(Stages),
     /// Black-Friday spike: `base` until `at`, ramps to `base * multiplier` over `ramp`, holds
     /// for `hold`, ramps back over `ramp`.
-    Spike { base: f64, multiplier: f64, at: u64, ramp: u64, hold: u64 },
+    Spike {
+        base: f64,
+        multiplier: f64,
+        at: u64,
+        ramp: u64,
+        hold: u64,
+    },
     /// `mean * (1 + amplitude * sin(2 pi (t / period) + phase))`.
-    Diurnal { mean: f64, amplitude: f64, period: u64, phase: f64 },
+    Diurnal {
+        mean: f64,
+        amplitude: f64,
+        period: u64,
+        phase: f64,
+    },
 }
 
 impl RateProfile {
@@ -80,8 +95,19 @@ impl RateProfile {
     pub fn at(&self, t: u64) -> f64 {
         match self {
             RateProfile::Stages(s) => s.at(t),
-            RateProfile::Spike { base, multiplier, at, ramp, hold } => spike_at(t, *base, *multiplier, *at, *ramp, *hold),
-            RateProfile::Diurnal { mean, amplitude, period, phase } => {
+            RateProfile::Spike {
+                base,
+                multiplier,
+                at,
+                ramp,
+                hold,
+            } => spike_at(t, *base, *multiplier, *at, *ramp, *hold),
+            RateProfile::Diurnal {
+                mean,
+                amplitude,
+                period,
+                phase,
+            } => {
                 let x = 2.0 * std::f64::consts::PI * (t as f64 / *period as f64) + phase;
                 mean * (1.0 + amplitude * x.sin())
             }
@@ -92,16 +118,45 @@ impl RateProfile {
     pub fn max(&self) -> f64 {
         match self {
             RateProfile::Stages(s) => s.max(),
-            RateProfile::Spike { base, multiplier, .. } => base * multiplier.max(1.0),
-            RateProfile::Diurnal { mean, amplitude, .. } => mean * (1.0 + amplitude.abs()),
+            RateProfile::Spike {
+                base, multiplier, ..
+            } => base * multiplier.max(1.0),
+            RateProfile::Diurnal {
+                mean, amplitude, ..
+            } => mean * (1.0 + amplitude.abs()),
         }
     }
 
     fn scaled(&self, k: f64) -> RateProfile {
         match self {
-            RateProfile::Stages(s) => RateProfile::Stages(Stages { start: s.start * k, points: s.points.iter().map(|&(t, v)| (t, v * k)).collect() }),
-            RateProfile::Spike { base, multiplier, at, ramp, hold } => RateProfile::Spike { base: base * k, multiplier: *multiplier, at: *at, ramp: *ramp, hold: *hold },
-            RateProfile::Diurnal { mean, amplitude, period, phase } => RateProfile::Diurnal { mean: mean * k, amplitude: *amplitude, period: *period, phase: *phase },
+            RateProfile::Stages(s) => RateProfile::Stages(Stages {
+                start: s.start * k,
+                points: s.points.iter().map(|&(t, v)| (t, v * k)).collect(),
+            }),
+            RateProfile::Spike {
+                base,
+                multiplier,
+                at,
+                ramp,
+                hold,
+            } => RateProfile::Spike {
+                base: base * k,
+                multiplier: *multiplier,
+                at: *at,
+                ramp: *ramp,
+                hold: *hold,
+            },
+            RateProfile::Diurnal {
+                mean,
+                amplitude,
+                period,
+                phase,
+            } => RateProfile::Diurnal {
+                mean: mean * k,
+                amplitude: *amplitude,
+                period: *period,
+                phase: *phase,
+            },
         }
     }
 }
@@ -111,7 +166,9 @@ fn spike_at(t: u64, base: f64, mult: f64, at: u64, ramp: u64, hold: u64) -> f64 
     let up_end = at + ramp;
     let down_start = up_end + hold;
     let down_end = down_start + ramp;
-    let lerp = |a: f64, b: f64, t0: u64, t1: u64| a + (b - a) * ((t - t0) as f64 / (t1 - t0).max(1) as f64);
+    let lerp = |a: f64, b: f64, t0: u64, t1: u64| {
+        a + (b - a) * ((t - t0) as f64 / (t1 - t0).max(1) as f64)
+    };
     match t {
         t if t < at => base,
         t if t < up_end => lerp(base, peak, at, up_end),
@@ -141,8 +198,13 @@ impl Arrivals {
         match self {
             Arrivals::Constant { rate } => Arrivals::Constant { rate: rate * k },
             Arrivals::Poisson(p) => Arrivals::Poisson(p.scaled(k)),
-            Arrivals::Mmpp { rates, sojourn } => Arrivals::Mmpp { rates: [rates[0] * k, rates[1] * k], sojourn: *sojourn },
-            Arrivals::Replay(ts) => Arrivals::Replay(ts.iter().map(|&t| (t as f64 / k) as u64).collect()),
+            Arrivals::Mmpp { rates, sojourn } => Arrivals::Mmpp {
+                rates: [rates[0] * k, rates[1] * k],
+                sojourn: *sojourn,
+            },
+            Arrivals::Replay(ts) => {
+                Arrivals::Replay(ts.iter().map(|&t| (t as f64 / k) as u64).collect())
+            }
         }
     }
 
@@ -151,8 +213,12 @@ impl Arrivals {
         match self {
             Arrivals::Constant { rate } => *rate,
             Arrivals::Poisson(p) => p.at(0).max(p.max()),
-            Arrivals::Mmpp { rates, sojourn } => (rates[0] * sojourn[0] + rates[1] * sojourn[1]) / (sojourn[0] + sojourn[1]),
-            Arrivals::Replay(ts) => ts.len() as f64 / SimTime(*ts.last().unwrap_or(&1)).as_secs_f64().max(1e-9),
+            Arrivals::Mmpp { rates, sojourn } => {
+                (rates[0] * sojourn[0] + rates[1] * sojourn[1]) / (sojourn[0] + sojourn[1])
+            }
+            Arrivals::Replay(ts) => {
+                ts.len() as f64 / SimTime(*ts.last().unwrap_or(&1)).as_secs_f64().max(1e-9)
+            }
         }
     }
 }
@@ -173,10 +239,19 @@ impl ArrivalState {
     /// Starts `process` with its own random stream.
     pub fn new(process: Arrivals, rng: Rng) -> ArrivalState {
         let poisson_gap_ns = match &process {
-            Arrivals::Poisson(RateProfile::Stages(s)) if s.points.is_empty() && s.start > 0.0 => Some(1e9 / s.start),
+            Arrivals::Poisson(RateProfile::Stages(s)) if s.points.is_empty() && s.start > 0.0 => {
+                Some(1e9 / s.start)
+            }
             _ => None,
         };
-        ArrivalState { process, poisson_gap_ns, rng, mmpp_state: 0, mmpp_switch: 0, replay_next: 0 }
+        ArrivalState {
+            process,
+            poisson_gap_ns,
+            rng,
+            mmpp_state: 0,
+            mmpp_switch: 0,
+            replay_next: 0,
+        }
     }
 
     /// The time of the next arrival after `now`, or `None` when the process has ended.
@@ -187,7 +262,9 @@ impl ArrivalState {
             return Some(now.saturating_add((e * gap) as u64).max(now + 1));
         }
         match &self.process {
-            Arrivals::Constant { rate } => (*rate > 0.0).then(|| now + SimTime::from_secs_f64(1.0 / rate).0.max(1)),
+            Arrivals::Constant { rate } => {
+                (*rate > 0.0).then(|| now + SimTime::from_secs_f64(1.0 / rate).0.max(1))
+            }
             Arrivals::Poisson(p) => thinning(p, &mut self.rng, now),
             Arrivals::Mmpp { .. } => self.next_mmpp(now),
             Arrivals::Replay(ts) => {
@@ -199,13 +276,19 @@ impl ArrivalState {
     }
 
     fn next_mmpp(&mut self, mut now: u64) -> Option<u64> {
-        let Arrivals::Mmpp { rates, sojourn } = self.process.clone() else { return None };
+        let Arrivals::Mmpp { rates, sojourn } = self.process.clone() else {
+            return None;
+        };
         if self.mmpp_switch == 0 {
             self.mmpp_switch = now + exp_ns(&mut self.rng, sojourn[0]);
         }
         for _ in 0..1_000_000 {
             let rate = rates[self.mmpp_state];
-            let gap = if rate > 0.0 { exp_ns(&mut self.rng, 1.0 / rate) } else { u64::MAX };
+            let gap = if rate > 0.0 {
+                exp_ns(&mut self.rng, 1.0 / rate)
+            } else {
+                u64::MAX
+            };
             if now.saturating_add(gap) < self.mmpp_switch {
                 return Some(now + gap.max(1));
             }
@@ -247,15 +330,25 @@ pub enum KeyDist {
     /// Uniform over `0..n`.
     Uniform { n: u64 },
     /// Zipf(alpha) over `0..n`: key 0 is the most popular.
-    Zipf { n: u64, alpha: f64, sampler: Zipf<f64> },
+    Zipf {
+        n: u64,
+        alpha: f64,
+        sampler: Zipf<f64>,
+    },
     /// A fraction `hot_fraction` of the keys receives `hot_share` of the requests.
-    Hotspot { n: u64, hot_fraction: f64, hot_share: f64 },
+    Hotspot {
+        n: u64,
+        hot_fraction: f64,
+        hot_share: f64,
+    },
 }
 
 impl KeyDist {
     /// Zipf over `n` keys with exponent `alpha` (`None` for invalid parameters).
     pub fn zipf(n: u64, alpha: f64) -> Option<KeyDist> {
-        Zipf::new(n as f64, alpha).ok().map(|sampler| KeyDist::Zipf { n, alpha, sampler })
+        Zipf::new(n as f64, alpha)
+            .ok()
+            .map(|sampler| KeyDist::Zipf { n, alpha, sampler })
     }
 
     /// Draws a key.
@@ -265,9 +358,17 @@ impl KeyDist {
             KeyDist::None => 0,
             KeyDist::Uniform { n } => rng.below(*n),
             KeyDist::Zipf { sampler, n, .. } => (sampler.sample(rng) as u64).clamp(1, *n) - 1,
-            KeyDist::Hotspot { n, hot_fraction, hot_share } => {
+            KeyDist::Hotspot {
+                n,
+                hot_fraction,
+                hot_share,
+            } => {
                 let hot = ((*n as f64 * hot_fraction).ceil() as u64).clamp(1, *n);
-                if rng.next_f64() < *hot_share || hot == *n { rng.below(hot) } else { hot + rng.below(n - hot) }
+                if rng.next_f64() < *hot_share || hot == *n {
+                    rng.below(hot)
+                } else {
+                    hot + rng.below(n - hot)
+                }
             }
         }
     }
@@ -297,7 +398,10 @@ impl Load {
         match self {
             Load::Open(a) => Load::Open(a.scaled(k)),
             Load::Closed(u) => Load::Closed(Users {
-                target: Stages { start: u.target.start * k, points: u.target.points.iter().map(|&(t, v)| (t, v * k)).collect() },
+                target: Stages {
+                    start: u.target.start * k,
+                    points: u.target.points.iter().map(|&(t, v)| (t, v * k)).collect(),
+                },
                 think: u.think.clone(),
             }),
         }
@@ -325,7 +429,11 @@ impl Mix {
     /// Draws a class from `rng` (the `workload.mix` stream).
     #[inline]
     pub fn class(&self, rng: &mut Rng) -> u16 {
-        if self.cumulative.len() == 1 { 0 } else { pick(rng, &self.cumulative) as u16 }
+        if self.cumulative.len() == 1 {
+            0
+        } else {
+            pick(rng, &self.cumulative) as u16
+        }
     }
 
     /// Draws a key from `rng` (the `workload.keys` stream, separate so that a consumer that
@@ -363,7 +471,14 @@ impl ArrivalIter {
     /// Arrivals of `process` with `mix`, seeded from `seed`, until `end_ns`.
     pub fn new(process: Arrivals, mix: Mix, seed: u64, end_ns: u64) -> ArrivalIter {
         let state = ArrivalState::new(process, Rng::stream(seed, STREAM_ARRIVALS));
-        ArrivalIter { state, mix, mix_rng: Rng::stream(seed, STREAM_MIX), key_rng: Rng::stream(seed, STREAM_KEYS), now: 0, end: end_ns }
+        ArrivalIter {
+            state,
+            mix,
+            mix_rng: Rng::stream(seed, STREAM_MIX),
+            key_rng: Rng::stream(seed, STREAM_KEYS),
+            now: 0,
+            end: end_ns,
+        }
     }
 }
 
@@ -373,7 +488,11 @@ impl Iterator for ArrivalIter {
         let t = self.state.next_after(self.now).filter(|&t| t < self.end)?;
         self.now = t;
         let class = self.mix.class(&mut self.mix_rng);
-        Some(Arrival { at_ns: t, class: u32::from(class), key: self.mix.key(&mut self.key_rng) })
+        Some(Arrival {
+            at_ns: t,
+            class: u32::from(class),
+            key: self.mix.key(&mut self.key_rng),
+        })
     }
 }
 
@@ -391,33 +510,58 @@ mod tests {
     use super::*;
 
     fn count(process: Arrivals, end_s: f64) -> usize {
-        let mix = Mix { cumulative: vec![1.0], keys: KeyDist::None };
+        let mix = Mix {
+            cumulative: vec![1.0],
+            keys: KeyDist::None,
+        };
         ArrivalIter::new(process, mix, 1, SimTime::from_secs_f64(end_s).0).count()
     }
 
     #[test]
     fn poisson_count_matches_rate() {
-        let n = count(Arrivals::Poisson(RateProfile::Stages(Stages { start: 100.0, points: vec![] })), 1000.0);
+        let n = count(
+            Arrivals::Poisson(RateProfile::Stages(Stages {
+                start: 100.0,
+                points: vec![],
+            })),
+            1000.0,
+        );
         assert!((n as f64 / 100_000.0 - 1.0).abs() < 0.01, "{n}");
     }
 
     #[test]
     fn ramp_count_is_the_area_under_the_rate() {
-        let ramp = Stages { start: 0.0, points: vec![(SimTime::from_secs_f64(1000.0).0, 200.0)] };
+        let ramp = Stages {
+            start: 0.0,
+            points: vec![(SimTime::from_secs_f64(1000.0).0, 200.0)],
+        };
         let n = count(Arrivals::Poisson(RateProfile::Stages(ramp)), 1000.0);
         assert!((n as f64 / 100_000.0 - 1.0).abs() < 0.015, "{n}");
     }
 
     #[test]
     fn mmpp_mean_rate() {
-        let p = Arrivals::Mmpp { rates: [10.0, 190.0], sojourn: [3.0, 1.0] };
+        let p = Arrivals::Mmpp {
+            rates: [10.0, 190.0],
+            sojourn: [3.0, 1.0],
+        };
         let n = count(p.clone(), 20_000.0);
-        assert!((n as f64 / (p.mean_rate() * 20_000.0) - 1.0).abs() < 0.03, "{n} vs {}", p.mean_rate());
+        assert!(
+            (n as f64 / (p.mean_rate() * 20_000.0) - 1.0).abs() < 0.03,
+            "{n} vs {}",
+            p.mean_rate()
+        );
     }
 
     #[test]
     fn spike_profile_shape() {
-        let s = RateProfile::Spike { base: 10.0, multiplier: 5.0, at: 100, ramp: 10, hold: 20 };
+        let s = RateProfile::Spike {
+            base: 10.0,
+            multiplier: 5.0,
+            at: 100,
+            ramp: 10,
+            hold: 20,
+        };
         assert_eq!(s.at(50), 10.0);
         assert_eq!(s.at(105), 30.0);
         assert_eq!(s.at(115), 50.0);
@@ -428,7 +572,10 @@ mod tests {
 
     #[test]
     fn first_time_above_progresses() {
-        let s = Stages { start: 0.0, points: vec![(120_000_000_000, 10_000.0), (1_920_000_000_000, 10_000.0)] };
+        let s = Stages {
+            start: 0.0,
+            points: vec![(120_000_000_000, 10_000.0), (1_920_000_000_000, 10_000.0)],
+        };
         for u in [0.0, 1.0, 4999.0, 9999.0] {
             let t = s.first_time_above(u, 0).unwrap();
             assert!(s.at(t) > u || t == 120_000_000_000, "user {u} at {t}");
@@ -453,7 +600,11 @@ mod tests {
 
     #[test]
     fn hotspot_share() {
-        let k = KeyDist::Hotspot { n: 1000, hot_fraction: 0.1, hot_share: 0.8 };
+        let k = KeyDist::Hotspot {
+            n: 1000,
+            hot_fraction: 0.1,
+            hot_share: 0.8,
+        };
         let mut rng = Rng::seed_from(3);
         let hot = (0..100_000).filter(|_| k.sample(&mut rng) < 100).count();
         assert!((hot as f64 / 100_000.0 - 0.8).abs() < 0.01);

@@ -53,7 +53,13 @@ pub struct ClassStats {
 
 impl ClassStats {
     fn new() -> ClassStats {
-        ClassStats { arrived: 0, completed: 0, failed: [0; 3], latency: new_histogram(3), latency_sum: 0.0 }
+        ClassStats {
+            arrived: 0,
+            completed: 0,
+            failed: [0; 3],
+            latency: new_histogram(3),
+            latency_sum: 0.0,
+        }
     }
 
     /// Total failures.
@@ -63,7 +69,11 @@ impl ClassStats {
 
     /// Mean latency, ns.
     pub fn mean_ns(&self) -> f64 {
-        if self.completed == 0 { 0.0 } else { self.latency_sum / self.completed as f64 }
+        if self.completed == 0 {
+            0.0
+        } else {
+            self.latency_sum / self.completed as f64
+        }
     }
 
     fn merge(&mut self, o: &ClassStats) {
@@ -199,7 +209,9 @@ impl Recorder {
         let latency = now - created;
         let b = self.bucket_mut(now);
         b.completed += 1;
-        b.latency.get_or_insert_with(|| new_histogram(2)).saturating_record(latency);
+        b.latency
+            .get_or_insert_with(|| new_histogram(2))
+            .saturating_record(latency);
         if created < self.warmup {
             return;
         }
@@ -222,7 +234,12 @@ impl Recorder {
     }
 
     /// Stores a station sample for the bucket that ends at `now`.
-    pub fn sample_stations(&mut self, bucket_end: u64, samples: Vec<(f64, f64)>, instances: Vec<f64>) {
+    pub fn sample_stations(
+        &mut self,
+        bucket_end: u64,
+        samples: Vec<(f64, f64)>,
+        instances: Vec<f64>,
+    ) {
         let b = self.bucket_mut(bucket_end.saturating_sub(1));
         b.stations = samples;
         b.instances = instances;

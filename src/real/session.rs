@@ -11,10 +11,10 @@ use std::time::Duration;
 
 use super::loadgen::execute;
 use super::plan::{Arrival, BoxFuture, Endpoints, FaultInjector, Load, RealPlan};
-use super::sql_faults::SqlFaultInjector;
 use super::provision::{Cluster, ClusterSpec, Fault, Topology, install_ctrl_c_cleanup};
 use super::schema::ensure_data;
 use super::spec::{RealSpec, real_spec};
+use super::sql_faults::SqlFaultInjector;
 use super::workload::KeyDist as RealKeys;
 use crate::engine::SimTime;
 use crate::model::workload::{ArrivalIter, KeyDist, Load as SimLoad};
@@ -51,7 +51,11 @@ pub enum Servers {
 
 /// Validates every strategy's `[real]` table.
 pub fn specs(loaded: &Loaded) -> Result<Vec<RealSpec>, ScenarioError> {
-    loaded.strategies.iter().map(|s| real_spec(&s.scenario, &s.name, &loaded.file, &loaded.text)).collect()
+    loaded
+        .strategies
+        .iter()
+        .map(|s| real_spec(&s.scenario, &s.name, &loaded.file, &loaded.text))
+        .collect()
 }
 
 /// The cluster every strategy fits in: the most replicas and shards any asks for, Redis if any
@@ -68,10 +72,16 @@ fn union_cluster(specs: &[RealSpec]) -> ClusterSpec {
 }
 
 /// Runs `loaded` against real servers and returns the report (mode `real`).
-pub fn run_real(loaded: &Loaded, servers: &Servers, seed: Option<u64>) -> Result<Report, SessionError> {
+pub fn run_real(
+    loaded: &Loaded,
+    servers: &Servers,
+    seed: Option<u64>,
+) -> Result<Report, SessionError> {
     let specs = specs(loaded)?;
     let seed = seed.unwrap_or(loaded.base.seed);
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(async {
         match servers {
             Servers::External(t) => {
@@ -85,7 +95,14 @@ pub fn run_real(loaded: &Loaded, servers: &Servers, seed: Option<u64>) -> Result
                 install_ctrl_c_cleanup()?;
                 eprintln!("scalesim real: starting Postgres/Redis containers…");
                 let cluster = Cluster::start(&union_cluster(&specs)).await?;
-                let result = run_all(loaded, &specs, &endpoints(cluster.topology()), &ClusterFaults(&cluster), seed).await;
+                let result = run_all(
+                    loaded,
+                    &specs,
+                    &endpoints(cluster.topology()),
+                    &ClusterFaults(&cluster),
+                    seed,
+                )
+                .await;
                 let down = cluster.shutdown().await;
                 let report = result?;
                 down?;
@@ -96,7 +113,12 @@ pub fn run_real(loaded: &Loaded, servers: &Servers, seed: Option<u64>) -> Result
 }
 
 fn endpoints(t: &Topology) -> Endpoints {
-    Endpoints { primary: t.primary.clone(), replicas: t.replicas.clone(), redis: t.redis.clone(), allowed_hosts: Vec::new() }
+    Endpoints {
+        primary: t.primary.clone(),
+        replicas: t.replicas.clone(),
+        redis: t.redis.clone(),
+        allowed_hosts: Vec::new(),
+    }
 }
 
 /// Faults go to the cluster scalesim started.
@@ -111,10 +133,21 @@ impl FaultInjector for ClusterFaults<'_> {
     }
 }
 
-async fn run_all(loaded: &Loaded, specs: &[RealSpec], ep: &Endpoints, faults: &dyn FaultInjector, seed: u64) -> Result<Report, SessionError> {
-    let (products, users) = specs.iter().fold((0, 0), |(p, u), s| (p.max(s.products), u.max(s.users)));
+async fn run_all(
+    loaded: &Loaded,
+    specs: &[RealSpec],
+    ep: &Endpoints,
+    faults: &dyn FaultInjector,
+    seed: u64,
+) -> Result<Report, SessionError> {
+    let (products, users) = specs
+        .iter()
+        .fold((0, 0), |(p, u), s| (p.max(s.products), u.max(s.users)));
     let data = ensure_data(ep, products, users, seed).await?;
-    eprintln!("scalesim real: data set ready ({products} products, {users} users{})", if data.skipped { ", already loaded" } else { "" });
+    eprintln!(
+        "scalesim real: data set ready ({products} products, {users} users{})",
+        if data.skipped { ", already loaded" } else { "" }
+    );
     let mut report = empty_report(loaded, seed);
     for (strategy, spec) in loaded.strategies.iter().zip(specs) {
         eprintln!("scalesim real: running strategy \"{}\"…", strategy.name);
@@ -178,12 +211,25 @@ fn load(sc: &Scenario, seed: u64) -> Result<Load, SessionError> {
     let sys = &sc.system;
     match &sys.load {
         SimLoad::Open(a) => {
-            let iter = ArrivalIter::new(a.clone(), sys.mix.clone(), replication_seed(seed, 0), sys.duration)
-                .map(|x| Arrival { at_ns: x.at_ns, class: x.class, key: x.key });
+            let iter = ArrivalIter::new(
+                a.clone(),
+                sys.mix.clone(),
+                replication_seed(seed, 0),
+                sys.duration,
+            )
+            .map(|x| Arrival {
+                at_ns: x.at_ns,
+                class: x.class,
+                key: x.key,
+            });
             Ok(Load::Open(Box::new(iter)))
         }
         SimLoad::Closed(u) => {
-            let ramp = if u.target.start > 0.0 { 0 } else { u.target.points.first().map_or(0, |p| p.0) };
+            let ramp = if u.target.start > 0.0 {
+                0
+            } else {
+                u.target.points.first().map_or(0, |p| p.0)
+            };
             Ok(Load::Closed {
                 users: u.target.max().ceil() as u32,
                 think_mean: Duration::from_secs_f64(u.think.mean().max(0.0)),
@@ -197,15 +243,33 @@ fn load(sc: &Scenario, seed: u64) -> Result<Load, SessionError> {
 
 fn weights(cumulative: &[f64]) -> Vec<f64> {
     let mut prev = 0.0;
-    cumulative.iter().map(|c| { let w = c - prev; prev = *c; w }).collect()
+    cumulative
+        .iter()
+        .map(|c| {
+            let w = c - prev;
+            prev = *c;
+            w
+        })
+        .collect()
 }
 
 fn keys(k: &KeyDist) -> RealKeys {
     match k {
         KeyDist::None => RealKeys::Uniform { n: 1 },
         KeyDist::Uniform { n } => RealKeys::Uniform { n: *n },
-        KeyDist::Zipf { n, alpha, .. } => RealKeys::Zipf { n: *n, alpha: *alpha },
-        KeyDist::Hotspot { n, hot_fraction, hot_share } => RealKeys::Hotspot { n: *n, hot_fraction: *hot_fraction, hot_share: *hot_share },
+        KeyDist::Zipf { n, alpha, .. } => RealKeys::Zipf {
+            n: *n,
+            alpha: *alpha,
+        },
+        KeyDist::Hotspot {
+            n,
+            hot_fraction,
+            hot_share,
+        } => RealKeys::Hotspot {
+            n: *n,
+            hot_fraction: *hot_fraction,
+            hot_share: *hot_share,
+        },
     }
 }
 
@@ -213,15 +277,25 @@ fn keys(k: &KeyDist) -> RealKeys {
 pub fn parse_targets(values: &[String]) -> Result<Topology, String> {
     let (mut primary, mut replicas, mut redis) = (None, Vec::new(), None);
     for v in values {
-        let (k, url) = v.split_once('=').ok_or_else(|| format!("`--target {v}`: expected primary=URL, replica=URL or redis=URL"))?;
+        let (k, url) = v.split_once('=').ok_or_else(|| {
+            format!("`--target {v}`: expected primary=URL, replica=URL or redis=URL")
+        })?;
         match k {
             "primary" => primary = Some(url.to_string()),
             "replica" => replicas.push(url.to_string()),
             "redis" => redis = Some(url.to_string()),
-            other => return Err(format!("`--target {v}`: unknown role `{other}` (primary, replica, redis)")),
+            other => {
+                return Err(format!(
+                    "`--target {v}`: unknown role `{other}` (primary, replica, redis)"
+                ));
+            }
         }
     }
     let primary = primary.ok_or("--target needs primary=URL")?;
-    Ok(Topology::external(&primary, &replicas, &[], redis.as_deref()))
+    Ok(Topology::external(
+        &primary,
+        &replicas,
+        &[],
+        redis.as_deref(),
+    ))
 }
-

@@ -128,7 +128,12 @@ impl V<'_> {
         e
     }
 
-    fn dur(&self, field: &str, d: &Option<RawDur>, default: &str) -> Result<Duration, ScenarioError> {
+    fn dur(
+        &self,
+        field: &str,
+        d: &Option<RawDur>,
+        default: &str,
+    ) -> Result<Duration, ScenarioError> {
         let secs = match d {
             None => parse_duration(default).map_err(|m| self.err(field, m))?,
             Some(RawDur::Secs(s)) => *s,
@@ -143,30 +148,61 @@ impl V<'_> {
 
 /// Validates the `[real]` table of `strategy`'s scenario (from `file`, whose effective text is
 /// `text`, for error positions).
-pub fn real_spec(scenario: &Scenario, strategy: &str, file: &Path, text: &str) -> Result<RealSpec, ScenarioError> {
-    let v = V { file, text, context: format!("strategy \"{strategy}\"") };
+pub fn real_spec(
+    scenario: &Scenario,
+    strategy: &str,
+    file: &Path,
+    text: &str,
+) -> Result<RealSpec, ScenarioError> {
+    let v = V {
+        file,
+        text,
+        context: format!("strategy \"{strategy}\""),
+    };
     let table = scenario.real.clone().ok_or_else(|| {
-        ScenarioError::new(file, "real", "this scenario has no [real] table: add one to run it against real servers")
+        ScenarioError::new(
+            file,
+            "real",
+            "this scenario has no [real] table: add one to run it against real servers",
+        )
     })?;
-    let raw: RawReal = toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| {
-        let msg = e.message().trim().to_string();
-        let unknown = msg.strip_prefix("unknown field `").and_then(|r| r.split('`').next()).unwrap_or("").to_string();
-        v.err(&unknown, msg.clone())
-    })?;
+    let raw: RawReal = toml::Value::Table(table)
+        .try_into()
+        .map_err(|e: toml::de::Error| {
+            let msg = e.message().trim().to_string();
+            let unknown = msg
+                .strip_prefix("unknown field `")
+                .and_then(|r| r.split('`').next())
+                .unwrap_or("")
+                .to_string();
+            v.err(&unknown, msg.clone())
+        })?;
     let routing = routing(&v, &raw)?;
     let cache = match raw.cache.as_deref().unwrap_or("none") {
         "none" => CacheMode::None,
-        "cache_aside" => CacheMode::CacheAside { ttl: v.dur("cache_ttl", &raw.cache_ttl, "60s")? },
-        other => return Err(v.err("cache", format!("unknown cache mode `{other}`")).suggest_from(other, &["none", "cache_aside"])),
+        "cache_aside" => CacheMode::CacheAside {
+            ttl: v.dur("cache_ttl", &raw.cache_ttl, "60s")?,
+        },
+        other => {
+            return Err(v
+                .err("cache", format!("unknown cache mode `{other}`"))
+                .suggest_from(other, &["none", "cache_aside"]));
+        }
     };
     if cache != CacheMode::None && !raw.redis {
         return Err(v.err("cache", "a cache needs `redis = true`"));
     }
     if raw.pool_size == 0 || raw.products == 0 || raw.users == 0 || raw.max_in_flight == 0 {
-        return Err(v.err("pool_size", "pool_size, products, users and max_in_flight must be positive"));
+        return Err(v.err(
+            "pool_size",
+            "pool_size, products, users and max_in_flight must be positive",
+        ));
     }
     let cluster = ClusterSpec {
-        postgres_image: raw.postgres_image.clone().unwrap_or_else(default_postgres_image),
+        postgres_image: raw
+            .postgres_image
+            .clone()
+            .unwrap_or_else(default_postgres_image),
         redis_image: raw.redis_image.clone().unwrap_or_else(default_redis_image),
         replicas: raw.replicas,
         shards: raw.shards,
@@ -175,7 +211,12 @@ pub fn real_spec(scenario: &Scenario, strategy: &str, file: &Path, text: &str) -
     };
     Ok(RealSpec {
         cluster,
-        strategy: StrategyPlan { name: strategy.to_string(), routing, cache, pool_size: raw.pool_size },
+        strategy: StrategyPlan {
+            name: strategy.to_string(),
+            routing,
+            cache,
+            pool_size: raw.pool_size,
+        },
         classes: classes(&v, &raw, &scenario.class_names)?,
         faults: faults(&v, &raw)?,
         products: raw.products,
@@ -196,7 +237,9 @@ fn routing(v: &V<'_>, raw: &RawReal) -> Result<ReadRouting, ScenarioError> {
             wait_for_replay: raw.wait_for_replay,
         },
         other => {
-            return Err(v.err("routing", format!("unknown routing `{other}`")).suggest_from(other, &["primary", "round_robin", "read_your_writes"]));
+            return Err(v
+                .err("routing", format!("unknown routing `{other}`"))
+                .suggest_from(other, &["primary", "round_robin", "read_your_writes"]));
         }
     })
 }
@@ -204,15 +247,37 @@ fn routing(v: &V<'_>, raw: &RawReal) -> Result<ReadRouting, ScenarioError> {
 fn classes(v: &V<'_>, raw: &RawReal, names: &[String]) -> Result<Vec<ClassPlan>, ScenarioError> {
     for k in raw.ops.keys() {
         if !names.contains(k) {
-            return Err(v.err(&format!("ops.{k}"), format!("no class named `{k}`")).suggest_from(k, &names.iter().map(String::as_str).collect::<Vec<_>>()));
+            return Err(v
+                .err(&format!("ops.{k}"), format!("no class named `{k}`"))
+                .suggest_from(k, &names.iter().map(String::as_str).collect::<Vec<_>>()));
         }
     }
-    names.iter().map(|n| {
-        let op_name = raw.ops.get(n).ok_or_else(|| v.err("ops", format!("class `{n}` has no operation (one of {})", op_list())))?;
-        let op = OPS.iter().find(|(k, _)| k == op_name).map(|(_, o)| *o)
-            .ok_or_else(|| v.err(&format!("ops.{n}"), format!("unknown operation `{op_name}`")).suggest_from(op_name, &OPS.map(|o| o.0)))?;
-        Ok(ClassPlan { name: n.clone(), op })
-    }).collect()
+    names
+        .iter()
+        .map(|n| {
+            let op_name = raw.ops.get(n).ok_or_else(|| {
+                v.err(
+                    "ops",
+                    format!("class `{n}` has no operation (one of {})", op_list()),
+                )
+            })?;
+            let op = OPS
+                .iter()
+                .find(|(k, _)| k == op_name)
+                .map(|(_, o)| *o)
+                .ok_or_else(|| {
+                    v.err(
+                        &format!("ops.{n}"),
+                        format!("unknown operation `{op_name}`"),
+                    )
+                    .suggest_from(op_name, &OPS.map(|o| o.0))
+                })?;
+            Ok(ClassPlan {
+                name: n.clone(),
+                op,
+            })
+        })
+        .collect()
 }
 
 fn op_list() -> String {
@@ -220,11 +285,20 @@ fn op_list() -> String {
 }
 
 fn faults(v: &V<'_>, raw: &RawReal) -> Result<Vec<FaultAt>, ScenarioError> {
-    raw.faults.iter().enumerate().map(|(i, f)| {
-        let field = format!("faults.{i}");
-        f.fault.parse::<Fault>().map_err(|e| v.err(&format!("{field}.fault"), e.to_string()))?;
-        Ok(FaultAt { at: v.dur(&format!("{field}.at"), &Some(f.at.clone()), "0s")?, fault: f.fault.clone() })
-    }).collect()
+    raw.faults
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let field = format!("faults.{i}");
+            f.fault
+                .parse::<Fault>()
+                .map_err(|e| v.err(&format!("{field}.fault"), e.to_string()))?;
+            Ok(FaultAt {
+                at: v.dur(&format!("{field}.at"), &Some(f.at.clone()), "0s")?,
+                fault: f.fault.clone(),
+            })
+        })
+        .collect()
 }
 
 trait Suggest {

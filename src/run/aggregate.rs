@@ -25,7 +25,16 @@ fn finite(x: f64) -> f64 {
 }
 
 fn latency(v: [f64; 7], extra: BTreeMap<String, f64>) -> Latency {
-    Latency { mean: v[0], p50: v[1], p90: v[2], p95: v[3], p99: v[4], p999: v[5], max: v[6], extra }
+    Latency {
+        mean: v[0],
+        p50: v[1],
+        p90: v[2],
+        p95: v[3],
+        p99: v[4],
+        p999: v[5],
+        max: v[6],
+        extra,
+    }
 }
 
 /// `99.99` -> `p99.99`, `99.9` -> `p99.9`.
@@ -65,10 +74,19 @@ fn class_summary(name: &str, ms: &[&Metrics], pcts: &[f64]) -> ClassSummary {
 }
 
 /// Summarizes one strategy's replications; `baseline` enables paired differences.
-pub fn summarize_strategy(name: &str, sc: &Scenario, reps: &[&RepMetrics], baseline: Option<(&str, &[&RepMetrics])>) -> StrategySummary {
+pub fn summarize_strategy(
+    name: &str,
+    sc: &Scenario,
+    reps: &[&RepMetrics],
+    baseline: Option<(&str, &[&RepMetrics])>,
+) -> StrategySummary {
     let totals: Vec<&Metrics> = reps.iter().map(|r| &r.total).collect();
     let c = class_summary(name, &totals, &sc.percentiles);
-    let errors = ErrorKind::ALL.iter().enumerate().map(|(i, k)| (k.name().to_string(), avg(&totals, |m| m.failed[i] as f64))).collect();
+    let errors = ErrorKind::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, k)| (k.name().to_string(), avg(&totals, |m| m.failed[i] as f64)))
+        .collect();
     let error_rate = avg(&totals, Metrics::error_rate);
     let mut s = StrategySummary {
         name: name.to_string(),
@@ -86,7 +104,9 @@ pub fn summarize_strategy(name: &str, sc: &Scenario, reps: &[&RepMetrics], basel
         ..Default::default()
     };
     apply_slo_and_cost(sc, &mut s);
-    if let Some((base_name, base)) = baseline.filter(|(_, b)| !std::ptr::eq(b.as_ptr(), reps.as_ptr()) && b.len() == reps.len()) {
+    if let Some((base_name, base)) =
+        baseline.filter(|(_, b)| !std::ptr::eq(b.as_ptr(), reps.as_ptr()) && b.len() == reps.len())
+    {
         s.vs_baseline = paired(reps, base);
         for d in &mut s.vs_baseline {
             d.baseline = base_name.to_string();
@@ -96,20 +116,35 @@ pub fn summarize_strategy(name: &str, sc: &Scenario, reps: &[&RepMetrics], basel
 }
 
 fn classes(sc: &Scenario, reps: &[&RepMetrics]) -> Vec<ClassSummary> {
-    sc.class_names.iter().enumerate().map(|(i, n)| {
-        let ms: Vec<&Metrics> = reps.iter().map(|r| &r.classes[i]).collect();
-        class_summary(n, &ms, &sc.percentiles)
-    }).collect()
+    sc.class_names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let ms: Vec<&Metrics> = reps.iter().map(|r| &r.classes[i]).collect();
+            class_summary(n, &ms, &sc.percentiles)
+        })
+        .collect()
 }
 
 fn components(reps: &[&RepMetrics]) -> Vec<ComponentSummary> {
-    let Some(first) = reps.first() else { return Vec::new() };
-    (0..first.stations.len()).map(|i| {
-        let f = |g: &dyn Fn(&crate::observe::StationStats) -> f64| reps.iter().map(|r| g(&r.stations[i])).sum::<f64>() / reps.len() as f64;
-        let mut metrics = BTreeMap::new();
-        metrics.insert("workers".to_string(), f(&|s| s.workers));
-        ComponentSummary { name: first.stations[i].name.clone(), utilization: f(&|s| s.utilization), mean_queue: f(&|s| s.mean_queue), metrics }
-    }).collect()
+    let Some(first) = reps.first() else {
+        return Vec::new();
+    };
+    (0..first.stations.len())
+        .map(|i| {
+            let f = |g: &dyn Fn(&crate::observe::StationStats) -> f64| {
+                reps.iter().map(|r| g(&r.stations[i])).sum::<f64>() / reps.len() as f64
+            };
+            let mut metrics = BTreeMap::new();
+            metrics.insert("workers".to_string(), f(&|s| s.workers));
+            ComponentSummary {
+                name: first.stations[i].name.clone(),
+                utilization: f(&|s| s.utilization),
+                mean_queue: f(&|s| s.mean_queue),
+                metrics,
+            }
+        })
+        .collect()
 }
 
 /// Fills `s.cost` (from the scenario's provisioned workers and prices, and the measured
@@ -121,32 +156,88 @@ pub fn apply_slo_and_cost(sc: &Scenario, s: &mut StrategySummary) {
 }
 
 fn cost(sc: &Scenario, s: &StrategySummary) -> Cost {
-    let workers: f64 = sc.system.stations.iter().zip(&sc.prices.worker_hour).map(|(st, p)| f64::from(st.workers) * p).sum();
-    let per_hour = workers + sc.prices.fixed_per_hour + s.throughput_rps * 3600.0 * sc.prices.per_million_requests / 1e6;
-    let per_million = if s.throughput_rps > 0.0 { per_hour / (s.throughput_rps * 3600.0) * 1e6 } else { 0.0 };
-    Cost { per_hour, per_million_requests: per_million }
+    let workers: f64 = sc
+        .system
+        .stations
+        .iter()
+        .zip(&sc.prices.worker_hour)
+        .map(|(st, p)| f64::from(st.workers) * p)
+        .sum();
+    let per_hour = workers
+        + sc.prices.fixed_per_hour
+        + s.throughput_rps * 3600.0 * sc.prices.per_million_requests / 1e6;
+    let per_million = if s.throughput_rps > 0.0 {
+        per_hour / (s.throughput_rps * 3600.0) * 1e6
+    } else {
+        0.0
+    };
+    Cost {
+        per_hour,
+        per_million_requests: per_million,
+    }
 }
 
 fn slo(sc: &Scenario, s: &StrategySummary) -> SloResult {
     let mut checks = Vec::new();
     let mut check = |name: String, metric: &str, threshold: f64, value: f64, passed: bool| {
-        checks.push(SloCheck { name, metric: metric.to_string(), threshold, value, passed });
+        checks.push(SloCheck {
+            name,
+            metric: metric.to_string(),
+            threshold,
+            value,
+            passed,
+        });
     };
     for (stat, ms) in &sc.slo.latency_ms {
         let k = LATENCY_KEYS.iter().position(|k| k == stat).unwrap_or(4);
-        let v = [s.latency_ms.mean, s.latency_ms.p50, s.latency_ms.p90, s.latency_ms.p95, s.latency_ms.p99, s.latency_ms.p999, s.latency_ms.max][k];
-        check(format!("{stat} <= {ms}ms"), &format!("latency_ms.{stat}"), *ms, v, v <= *ms);
+        let v = [
+            s.latency_ms.mean,
+            s.latency_ms.p50,
+            s.latency_ms.p90,
+            s.latency_ms.p95,
+            s.latency_ms.p99,
+            s.latency_ms.p999,
+            s.latency_ms.max,
+        ][k];
+        check(
+            format!("{stat} <= {ms}ms"),
+            &format!("latency_ms.{stat}"),
+            *ms,
+            v,
+            v <= *ms,
+        );
     }
     if let Some(x) = sc.slo.max_error_rate {
-        check(format!("error rate <= {}%", x * 100.0), "error_rate", x, s.error_rate, s.error_rate <= x);
+        check(
+            format!("error rate <= {}%", x * 100.0),
+            "error_rate",
+            x,
+            s.error_rate,
+            s.error_rate <= x,
+        );
     }
     if let Some(x) = sc.slo.min_availability {
-        check(format!("availability >= {}%", x * 100.0), "availability", x, s.availability, s.availability >= x);
+        check(
+            format!("availability >= {}%", x * 100.0),
+            "availability",
+            x,
+            s.availability,
+            s.availability >= x,
+        );
     }
     if let Some(x) = sc.slo.min_throughput {
-        check(format!("throughput >= {x} rps"), "throughput_rps", x, s.throughput_rps, s.throughput_rps >= x);
+        check(
+            format!("throughput >= {x} rps"),
+            "throughput_rps",
+            x,
+            s.throughput_rps,
+            s.throughput_rps >= x,
+        );
     }
-    SloResult { passed: checks.iter().all(|c| c.passed), checks }
+    SloResult {
+        passed: checks.iter().all(|c| c.passed),
+        checks,
+    }
 }
 
 fn paired(reps: &[&RepMetrics], base: &[&RepMetrics]) -> Vec<PairedDiff> {
@@ -154,7 +245,12 @@ fn paired(reps: &[&RepMetrics], base: &[&RepMetrics]) -> Vec<PairedDiff> {
         let a: Vec<f64> = reps.iter().map(|r| f(&r.total)).collect();
         let b: Vec<f64> = base.iter().map(|r| f(&r.total)).collect();
         let i = paired_diff(&a, &b, LEVEL);
-        PairedDiff { metric: name.to_string(), baseline: String::new(), mean: finite(i.mean), ci95: finite(i.half_width) }
+        PairedDiff {
+            metric: name.to_string(),
+            baseline: String::new(),
+            mean: finite(i.mean),
+            ci95: finite(i.half_width),
+        }
     };
     vec![
         metric("latency_ms.mean", &|m| m.latency[0]),
@@ -165,12 +261,26 @@ fn paired(reps: &[&RepMetrics], base: &[&RepMetrics]) -> Vec<PairedDiff> {
 }
 
 /// Builds the report of the base point: summary, time series and CDFs.
-pub fn summary_for(loaded: &Loaded, names: &[&str], groups: &[Vec<&RepMetrics>], seed: u64, reps: u32) -> Report {
+pub fn summary_for(
+    loaded: &Loaded,
+    names: &[&str],
+    groups: &[Vec<&RepMetrics>],
+    seed: u64,
+    reps: u32,
+) -> Report {
     let base = groups.first().map(|g| (names[0], g.as_slice()));
-    let strategies: Vec<StrategySummary> = names.iter().zip(groups).zip(&loaded.strategies)
+    let strategies: Vec<StrategySummary> = names
+        .iter()
+        .zip(groups)
+        .zip(&loaded.strategies)
         .map(|((n, g), s)| summarize_strategy(n, &s.scenario, g, base))
         .collect();
-    let horizon = loaded.base.system.duration.saturating_sub(loaded.base.system.warmup) as f64 / 1e9;
+    let horizon = loaded
+        .base
+        .system
+        .duration
+        .saturating_sub(loaded.base.system.warmup) as f64
+        / 1e9;
     let summary = Summary {
         schema: SCHEMA_VERSION,
         scenario: loaded.base.name.clone(),
@@ -197,7 +307,11 @@ fn timeseries(names: &[&str], groups: &[Vec<&RepMetrics>]) -> Vec<SeriesRow> {
     for (n, g) in names.iter().zip(groups) {
         for (r, m) in g.iter().enumerate() {
             rows.extend(m.series.iter().map(|(t, metric, value)| SeriesRow {
-                strategy: n.to_string(), replication: r as u32, t_s: *t, metric: metric.clone(), value: *value,
+                strategy: n.to_string(),
+                replication: r as u32,
+                t_s: *t,
+                metric: metric.clone(),
+                value: *value,
             }));
         }
     }
@@ -214,11 +328,16 @@ fn cdf(name: &str, reps: &[&RepMetrics]) -> Cdf {
     }
     let mut points = Vec::new();
     if h.len() > 0 {
-        let qs = (0..100).map(|i| f64::from(i) / 100.0).chain((0..=40).map(|i| 1.0 - 10f64.powf(-2.0 - f64::from(i) / 10.0)));
+        let qs = (0..100)
+            .map(|i| f64::from(i) / 100.0)
+            .chain((0..=40).map(|i| 1.0 - 10f64.powf(-2.0 - f64::from(i) / 10.0)));
         for q in qs {
             points.push((h.value_at_quantile(q) as f64 / 1e6, q));
         }
         points.push((h.max() as f64 / 1e6, 1.0));
     }
-    Cdf { strategy: name.to_string(), points }
+    Cdf {
+        strategy: name.to_string(),
+        points,
+    }
 }

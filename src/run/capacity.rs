@@ -12,17 +12,33 @@ use crate::report::summary::Capacity;
 use crate::scenario::{CapacitySpec, Loaded, Scenario};
 
 fn passes(sc: &Scenario, name: &str, seed: u64, reps: u32) -> bool {
-    let results: Vec<_> = (0..reps).into_par_iter().map(|r| simulate(sc, replication_seed(seed, r), false)).collect();
+    let results: Vec<_> = (0..reps)
+        .into_par_iter()
+        .map(|r| simulate(sc, replication_seed(seed, r), false))
+        .collect();
     let refs: Vec<_> = results.iter().collect();
     summarize_strategy(name, sc, &refs, None).slo.passed
 }
 
 /// Runs the search for every strategy of `loaded`.
-pub fn capacity_search(loaded: &Loaded, spec: &CapacitySpec, seed: u64, reps: u32) -> Vec<Capacity> {
-    loaded.strategies.par_iter().map(|s| {
-        let scale = search(&s.scenario, &s.name, spec, seed, reps);
-        Capacity { strategy: s.name.clone(), max_load_scale: scale, max_load: s.scenario.system.load.intensity() * scale }
-    }).collect()
+pub fn capacity_search(
+    loaded: &Loaded,
+    spec: &CapacitySpec,
+    seed: u64,
+    reps: u32,
+) -> Vec<Capacity> {
+    loaded
+        .strategies
+        .par_iter()
+        .map(|s| {
+            let scale = search(&s.scenario, &s.name, spec, seed, reps);
+            Capacity {
+                strategy: s.name.clone(),
+                max_load_scale: scale,
+                max_load: s.scenario.system.load.intensity() * scale,
+            }
+        })
+        .collect()
 }
 
 fn search(sc: &Scenario, name: &str, spec: &CapacitySpec, seed: u64, reps: u32) -> f64 {

@@ -26,14 +26,32 @@ pub(crate) const LATENCY_KEYS: [&str; 7] = ["mean", "p50", "p90", "p95", "p99", 
 
 impl Metrics {
     fn from_class(c: &ClassStats, window_s: f64, extra: &[f64]) -> Metrics {
-        let q = |p: f64| if c.completed == 0 { 0.0 } else { c.latency.value_at_quantile(p) as f64 / 1e6 };
-        let max = if c.completed == 0 { 0.0 } else { c.latency.max() as f64 / 1e6 };
+        let q = |p: f64| {
+            if c.completed == 0 {
+                0.0
+            } else {
+                c.latency.value_at_quantile(p) as f64 / 1e6
+            }
+        };
+        let max = if c.completed == 0 {
+            0.0
+        } else {
+            c.latency.max() as f64 / 1e6
+        };
         Metrics {
             arrived: c.arrived,
             completed: c.completed,
             failed: c.failed,
             throughput: c.completed as f64 / window_s,
-            latency: [c.mean_ns() / 1e6, q(0.5), q(0.9), q(0.95), q(0.99), q(0.999), max],
+            latency: [
+                c.mean_ns() / 1e6,
+                q(0.5),
+                q(0.9),
+                q(0.95),
+                q(0.99),
+                q(0.999),
+                max,
+            ],
             extra: extra.iter().map(|p| q(p / 100.0)).collect(),
         }
     }
@@ -46,7 +64,11 @@ impl Metrics {
     /// Failed / (completed + failed).
     pub fn error_rate(&self) -> f64 {
         let n = self.completed + self.failed_total();
-        if n == 0 { 0.0 } else { self.failed_total() as f64 / n as f64 }
+        if n == 0 {
+            0.0
+        } else {
+            self.failed_total() as f64 / n as f64
+        }
     }
 }
 
@@ -80,7 +102,11 @@ impl RepMetrics {
         let window_s = stats.window_ns as f64 / 1e9;
         RepMetrics {
             total: Metrics::from_class(&stats.total, window_s, extra),
-            classes: stats.classes.iter().map(|c| Metrics::from_class(c, window_s, extra)).collect(),
+            classes: stats
+                .classes
+                .iter()
+                .map(|c| Metrics::from_class(c, window_s, extra))
+                .collect(),
             stations: stats.stations.clone(),
             in_flight: stats.in_flight,
             mean_in_system: stats.mean_in_system,
@@ -101,7 +127,11 @@ fn series(stats: &RepStats) -> Vec<(f64, String, f64)> {
         rows.push((t, "throughput_rps".to_string(), b.completed as f64 / width));
         rows.push((t, "errors".to_string(), b.errors as f64 / width));
         if let Some(h) = &b.latency {
-            rows.push((t, "p99_ms".to_string(), h.value_at_quantile(0.99) as f64 / 1e6));
+            rows.push((
+                t,
+                "p99_ms".to_string(),
+                h.value_at_quantile(0.99) as f64 / 1e6,
+            ));
         }
         for (s, (busy, queue)) in stats.stations.iter().zip(&b.stations) {
             rows.push((t, format!("queue.{}", s.name), *queue));

@@ -32,7 +32,10 @@ impl FromStr for Shard {
     fn from_str(s: &str) -> Result<Shard, String> {
         let bad = || format!("`{s}`: expected I/N with 0 <= I < N, like 0/4");
         let (i, n) = s.split_once('/').ok_or_else(bad)?;
-        let (index, count) = (i.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+        let (index, count) = (
+            i.trim().parse().map_err(|_| bad())?,
+            n.trim().parse().map_err(|_| bad())?,
+        );
         if count == 0 || index >= count {
             return Err(bad());
         }
@@ -43,14 +46,31 @@ impl FromStr for Shard {
 /// Merges shard reports (any order) into the single-run report.
 pub fn merge_reports(mut parts: Vec<(Shard, Report)>) -> Result<Report, String> {
     parts.sort_by_key(|(s, _)| s.index);
-    let count = parts.first().map(|(s, _)| s.count).ok_or("no shard outputs given")?;
-    if parts.len() != count || parts.iter().enumerate().any(|(i, (s, _))| s.index != i || s.count != count) {
-        let have: Vec<String> = parts.iter().map(|(s, _)| format!("{}/{}", s.index, s.count)).collect();
-        return Err(format!("need every shard 0..{count} exactly once, got {}", have.join(", ")));
+    let count = parts
+        .first()
+        .map(|(s, _)| s.count)
+        .ok_or("no shard outputs given")?;
+    if parts.len() != count
+        || parts
+            .iter()
+            .enumerate()
+            .any(|(i, (s, _))| s.index != i || s.count != count)
+    {
+        let have: Vec<String> = parts
+            .iter()
+            .map(|(s, _)| format!("{}/{}", s.index, s.count))
+            .collect();
+        return Err(format!(
+            "need every shard 0..{count} exactly once, got {}",
+            have.join(", ")
+        ));
     }
     let hash = parts[0].1.summary.scenario_hash.clone();
     if let Some((s, _)) = parts.iter().find(|(_, r)| r.summary.scenario_hash != hash) {
-        return Err(format!("shard {}/{} ran a different scenario (hash differs)", s.index, s.count));
+        return Err(format!(
+            "shard {}/{} ran a different scenario (hash differs)",
+            s.index, s.count
+        ));
     }
     let mut iter = parts.into_iter();
     let (_, mut report) = iter.next().expect("checked non-empty");
@@ -68,7 +88,9 @@ mod tests {
     fn shards_cover_every_point_once() {
         for total in 0..20 {
             for count in 1..6 {
-                let covered: Vec<usize> = (0..count).flat_map(|index| Shard { index, count }.range(total)).collect();
+                let covered: Vec<usize> = (0..count)
+                    .flat_map(|index| Shard { index, count }.range(total))
+                    .collect();
                 assert_eq!(covered, (0..total).collect::<Vec<_>>());
             }
         }

@@ -40,7 +40,11 @@ pub struct Row {
 impl Row {
     /// Relative error of the simulation.
     pub fn rel_error(&self) -> f64 {
-        if self.theory == 0.0 { self.sim.abs() } else { (self.sim - self.theory) / self.theory }
+        if self.theory == 0.0 {
+            self.sim.abs()
+        } else {
+            (self.sim - self.theory) / self.theory
+        }
     }
 
     /// Whether theory lies within the tolerance described in the module docs.
@@ -74,13 +78,27 @@ impl Model {
             stations: vec![StationSpec {
                 name: "station".into(),
                 workers: self.c,
-                discipline: if self.ps { Discipline::ProcessorSharing } else { Discipline::Fifo },
+                discipline: if self.ps {
+                    Discipline::ProcessorSharing
+                } else {
+                    Discipline::Fifo
+                },
                 queue_capacity: self.k.map(|k| k - self.c),
                 service: vec![self.service.clone()],
             }],
-            classes: vec![ClassSpec { name: "job".into(), path: vec![Step::Visit(0)], deadline: None }],
-            load: Load::Open(Arrivals::Poisson(RateProfile::Stages(Stages { start: self.lambda, points: vec![] }))),
-            mix: Mix { cumulative: vec![1.0], keys: KeyDist::None },
+            classes: vec![ClassSpec {
+                name: "job".into(),
+                path: vec![Step::Visit(0)],
+                deadline: None,
+            }],
+            load: Load::Open(Arrivals::Poisson(RateProfile::Stages(Stages {
+                start: self.lambda,
+                points: vec![],
+            }))),
+            mix: Mix {
+                cumulative: vec![1.0],
+                keys: KeyDist::None,
+            },
             duration,
             warmup: duration / 20,
             bucket: duration / 10,
@@ -92,12 +110,27 @@ impl Model {
 pub fn models() -> Vec<Model> {
     let exp = Dist::Exponential { mean: 1.0 };
     let mut m = Vec::new();
-    let mut add = |name: String, c: u32, lambda: f64, service: Dist, k: Option<u32>| m.push(Model { name, c, lambda, service, k, ps: false });
+    let mut add = |name: String, c: u32, lambda: f64, service: Dist, k: Option<u32>| {
+        m.push(Model {
+            name,
+            c,
+            lambda,
+            service,
+            k,
+            ps: false,
+        })
+    };
     for rho in [0.5, 0.9] {
         add(format!("M/M/1 rho={rho:.2}"), 1, rho, exp.clone(), None);
     }
     for (c, rho) in [(2, 0.7), (4, 0.8), (8, 0.9), (16, 0.95)] {
-        add(format!("M/M/{c} rho={rho:.2}"), c, rho * f64::from(c), exp.clone(), None);
+        add(
+            format!("M/M/{c} rho={rho:.2}"),
+            c,
+            rho * f64::from(c),
+            exp.clone(),
+            None,
+        );
     }
     add("M/D/1 rho=0.80".into(), 1, 0.8, Dist::Constant(1.0), None);
     let ln = Dist::lognormal(-0.5, 1.0).expect("valid lognormal"); // mean exp(-0.5 + 0.5) = 1
@@ -106,8 +139,22 @@ pub fn models() -> Vec<Model> {
     add("M/M/4/8 rho=1.20".into(), 4, 4.8, exp.clone(), Some(8));
     // Processor sharing: the mean response is insensitive to the service distribution.
     let ln = Dist::lognormal(-0.5, 1.0).expect("valid lognormal");
-    m.push(Model { name: "M/G/1-PS lognormal rho=0.70".into(), c: 1, lambda: 0.7, service: ln, k: None, ps: true });
-    m.push(Model { name: "M/M/4-PS rho=0.80".into(), c: 4, lambda: 3.2, service: exp, k: None, ps: true });
+    m.push(Model {
+        name: "M/G/1-PS lognormal rho=0.70".into(),
+        c: 1,
+        lambda: 0.7,
+        service: ln,
+        k: None,
+        ps: true,
+    });
+    m.push(Model {
+        name: "M/M/4-PS rho=0.80".into(),
+        c: 4,
+        lambda: 3.2,
+        service: exp,
+        k: None,
+        ps: true,
+    });
     m
 }
 
@@ -138,7 +185,11 @@ fn theory(m: &Model) -> Vec<(&'static str, f64)> {
     let mu = 1.0 / es;
     if m.ps {
         // M/G/1-PS: E[S] / (1 - rho). M/M/c-PS: the number in system is that of M/M/c-FCFS.
-        let w = if c == 1 { es / (1.0 - l * es) } else { th::mmc_mean_response(c, l, mu) };
+        let w = if c == 1 {
+            es / (1.0 - l * es)
+        } else {
+            th::mmc_mean_response(c, l, mu)
+        };
         return vec![("mean response", w)];
     }
     if let Some(k) = m.k {
@@ -164,8 +215,14 @@ fn theory(m: &Model) -> Vec<(&'static str, f64)> {
             ("p99 response", th::md1_response_quantile(l, *d, 0.99)),
         ],
         other => vec![
-            ("mean wait", th::mg1_mean_wait(l, other.mean(), other.moment(2))),
-            ("mean response", th::mg1_mean_response(l, other.mean(), other.moment(2))),
+            (
+                "mean wait",
+                th::mg1_mean_wait(l, other.mean(), other.moment(2)),
+            ),
+            (
+                "mean response",
+                th::mg1_mean_response(l, other.mean(), other.moment(2)),
+            ),
             ("P(wait)", l * other.mean()),
         ],
     }
@@ -184,33 +241,61 @@ fn pick(m: &Measured, metric: &str) -> f64 {
 /// Validates one model.
 pub fn validate_model(m: &Model, customers: u64, reps: u32, seed: u64) -> Vec<Row> {
     let spec = m.spec(customers);
-    let measured: Vec<Measured> = (0..reps).into_par_iter()
+    let measured: Vec<Measured> = (0..reps)
+        .into_par_iter()
         .map(|r| measure(&System::new(&spec, replication_seed(seed, r)).run()))
         .collect();
-    theory(m).into_iter().map(|(metric, t)| {
-        let xs: Vec<f64> = measured.iter().map(|x| pick(x, metric)).collect();
-        let iv = t_interval(&xs, 0.95);
-        Row { model: m.name.clone(), metric, theory: t, sim: iv.mean, half_width: iv.half_width }
-    }).collect()
+    theory(m)
+        .into_iter()
+        .map(|(metric, t)| {
+            let xs: Vec<f64> = measured.iter().map(|x| pick(x, metric)).collect();
+            let iv = t_interval(&xs, 0.95);
+            Row {
+                model: m.name.clone(),
+                metric,
+                theory: t,
+                sim: iv.mean,
+                half_width: iv.half_width,
+            }
+        })
+        .collect()
 }
 
 /// Validates every model.
 pub fn validate_all(customers: u64, reps: u32, seed: u64) -> Vec<Row> {
-    models().iter().flat_map(|m| validate_model(m, customers, reps.max(2), seed)).collect()
+    models()
+        .iter()
+        .flat_map(|m| validate_model(m, customers, reps.max(2), seed))
+        .collect()
 }
 
 /// A plain-text table of rows.
 pub fn render(rows: &[Row]) -> String {
-    let mut s = format!("{:<30} {:<14} {:>11} {:>11} {:>10} {:>8}  {}\n", "model", "metric", "theory", "simulated", "±95% CI", "error", "verdict");
+    let mut s = format!(
+        "{:<30} {:<14} {:>11} {:>11} {:>10} {:>8}  {}\n",
+        "model", "metric", "theory", "simulated", "±95% CI", "error", "verdict"
+    );
     for r in rows {
         s += &format!(
             "{:<30} {:<14} {:>11.5} {:>11.5} {:>10.5} {:>7.2}%  {}\n",
-            r.model, r.metric, r.theory, r.sim, r.half_width, 100.0 * r.rel_error(),
-            if r.within_tolerance() { "ok" } else { "DISAGREES" }
+            r.model,
+            r.metric,
+            r.theory,
+            r.sim,
+            r.half_width,
+            100.0 * r.rel_error(),
+            if r.within_tolerance() {
+                "ok"
+            } else {
+                "DISAGREES"
+            }
         );
     }
     let ok = rows.iter().filter(|r| r.within_tolerance()).count();
-    s += &format!("{ok}/{} figures agree with theory (within two 95% half-widths + 0.2%)\n", rows.len());
+    s += &format!(
+        "{ok}/{} figures agree with theory (within two 95% half-widths + 0.2%)\n",
+        rows.len()
+    );
     s
 }
 

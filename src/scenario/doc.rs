@@ -8,7 +8,8 @@ use toml_edit::{DocumentMut, Item, Value};
 
 /// Parses `text` as an editable document; the error is `(byte span, message)`.
 pub fn parse(text: &str) -> Result<DocumentMut, (Option<std::ops::Range<usize>>, String)> {
-    text.parse::<DocumentMut>().map_err(|e| (e.span(), e.message().to_string()))
+    text.parse::<DocumentMut>()
+        .map_err(|e| (e.span(), e.message().to_string()))
 }
 
 /// Parses a `--set` value: TOML syntax when it parses (`4`, `0.5`, `true`, `"x"`, `[1, 2]`),
@@ -40,7 +41,9 @@ pub fn set_path(doc: &mut DocumentMut, path: &str, value: Value) -> Result<(), S
             t.insert(*last, formatted);
         }
         Item::Value(Value::Array(a)) => {
-            let i: usize = last.parse().map_err(|_| format!("`{last}` is not an index"))?;
+            let i: usize = last
+                .parse()
+                .map_err(|_| format!("`{last}` is not an index"))?;
             a.replace(i, formatted);
         }
         _ => return Err(format!("cannot set `{path}`: its parent is not a table")),
@@ -59,8 +62,14 @@ fn child_mut<'a>(item: &'a mut Item, seg: &str) -> Option<&'a mut Item> {
 /// Replaces every string `"$name"` outside `[params]` by the parameter's value. Returns the
 /// paths of references to unknown parameters.
 pub fn substitute_params(doc: &mut DocumentMut) -> Vec<(String, String)> {
-    let params: Vec<(String, Value)> = doc.get("params").and_then(Item::as_table_like)
-        .map(|t| t.iter().filter_map(|(k, v)| v.as_value().map(|v| (k.to_string(), v.clone()))).collect())
+    let params: Vec<(String, Value)> = doc
+        .get("params")
+        .and_then(Item::as_table_like)
+        .map(|t| {
+            t.iter()
+                .filter_map(|(k, v)| v.as_value().map(|v| (k.to_string(), v.clone())))
+                .collect()
+        })
         .unwrap_or_default();
     let mut dangling = Vec::new();
     for (key, item) in doc.as_table_mut().iter_mut() {
@@ -71,7 +80,12 @@ pub fn substitute_params(doc: &mut DocumentMut) -> Vec<(String, String)> {
     dangling
 }
 
-fn walk_item(item: &mut Item, path: String, params: &[(String, Value)], dangling: &mut Vec<(String, String)>) {
+fn walk_item(
+    item: &mut Item,
+    path: String,
+    params: &[(String, Value)],
+    dangling: &mut Vec<(String, String)>,
+) {
     match item {
         Item::Value(v) => walk_value(v, path, params, dangling),
         Item::Table(t) => {
@@ -90,7 +104,12 @@ fn walk_item(item: &mut Item, path: String, params: &[(String, Value)], dangling
     }
 }
 
-fn walk_value(v: &mut Value, path: String, params: &[(String, Value)], dangling: &mut Vec<(String, String)>) {
+fn walk_value(
+    v: &mut Value,
+    path: String,
+    params: &[(String, Value)],
+    dangling: &mut Vec<(String, String)>,
+) {
     match v {
         Value::String(s) if s.value().starts_with('$') => {
             let name = &s.value()[1..];
@@ -119,7 +138,10 @@ fn walk_value(v: &mut Value, path: String, params: &[(String, Value)], dangling:
 
 /// Names of the `[params]` table.
 pub fn param_names(doc: &DocumentMut) -> Vec<String> {
-    doc.get("params").and_then(Item::as_table_like).map(|t| t.iter().map(|(k, _)| k.to_string()).collect()).unwrap_or_default()
+    doc.get("params")
+        .and_then(Item::as_table_like)
+        .map(|t| t.iter().map(|(k, _)| k.to_string()).collect())
+        .unwrap_or_default()
 }
 
 /// The 1-based (line, column) of `path` in `text` (the deepest existing prefix of the path).
@@ -129,8 +151,15 @@ pub fn locate(text: &str, path: &str) -> Option<(usize, usize)> {
     let mut span = None;
     for seg in segments(path) {
         let next = match item {
-            Item::ArrayOfTables(a) => seg.parse().ok().and_then(|i: usize| a.get(i)).map(|t| (t.span(), None)),
-            _ => item.as_table_like().and_then(|t| t.get_key_value(seg)).map(|(k, v)| (k.span(), Some(v))),
+            Item::ArrayOfTables(a) => seg
+                .parse()
+                .ok()
+                .and_then(|i: usize| a.get(i))
+                .map(|t| (t.span(), None)),
+            _ => item
+                .as_table_like()
+                .and_then(|t| t.get_key_value(seg))
+                .map(|(k, v)| (k.span(), Some(v))),
         };
         let Some((s, v)) = next else { break };
         span = s.or(span);
@@ -138,7 +167,9 @@ pub fn locate(text: &str, path: &str) -> Option<(usize, usize)> {
             Some(v) => item = v,
             None => {
                 let Item::ArrayOfTables(a) = item else { break };
-                let Some(t) = seg.parse().ok().and_then(|i: usize| a.get(i)) else { break };
+                let Some(t) = seg.parse().ok().and_then(|i: usize| a.get(i)) else {
+                    break;
+                };
                 span = t.span().or(span);
                 break;
             }
@@ -151,7 +182,10 @@ pub fn locate(text: &str, path: &str) -> Option<(usize, usize)> {
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
-    let col = before.rfind('\n').map_or(before.len(), |i| before.len() - i - 1) + 1;
+    let col = before
+        .rfind('\n')
+        .map_or(before.len(), |i| before.len() - i - 1)
+        + 1;
     (line, col)
 }
 
@@ -182,6 +216,9 @@ mod tests {
     #[test]
     fn dangling_reference_is_reported() {
         let mut doc = parse("[a]\nx = \"$nope\"\n").unwrap();
-        assert_eq!(substitute_params(&mut doc), vec![("a.x".to_string(), "nope".to_string())]);
+        assert_eq!(
+            substitute_params(&mut doc),
+            vec![("a.x".to_string(), "nope".to_string())]
+        );
     }
 }

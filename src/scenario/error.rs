@@ -22,12 +22,27 @@ pub struct ScenarioError {
 
 impl ScenarioError {
     /// An error about `field` in `file`.
-    pub fn new(file: impl Into<PathBuf>, field: impl Into<String>, message: impl Into<String>) -> Self {
-        ScenarioError { file: file.into(), position: None, field: field.into(), message: message.into(), suggestion: None, context: None }
+    pub fn new(
+        file: impl Into<PathBuf>,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        ScenarioError {
+            file: file.into(),
+            position: None,
+            field: field.into(),
+            message: message.into(),
+            suggestion: None,
+            context: None,
+        }
     }
 
     /// With a suggestion taken from `candidates`: the one nearest to `name`, if near enough.
-    pub fn suggest<'a>(mut self, name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Self {
+    pub fn suggest<'a>(
+        mut self,
+        name: &str,
+        candidates: impl IntoIterator<Item = &'a str>,
+    ) -> Self {
         self.suggestion = nearest(name, candidates);
         self
     }
@@ -35,7 +50,8 @@ impl ScenarioError {
 
 /// The candidate nearest to `name` by Jaro-Winkler similarity, if it is similar enough.
 pub fn nearest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
-    candidates.into_iter()
+    candidates
+        .into_iter()
         .map(|c| (strsim::jaro_winkler(name, c), c))
         .filter(|(score, _)| *score > 0.7)
         .max_by(|a, b| a.0.total_cmp(&b.0))

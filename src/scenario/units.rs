@@ -10,13 +10,22 @@ pub fn parse_duration(s: &str) -> Result<f64, String> {
     let mut total = 0.0;
     let mut rest = t;
     while !rest.is_empty() {
-        let num_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '_')).unwrap_or(rest.len());
+        let num_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '_'))
+            .unwrap_or(rest.len());
         if num_len == 0 {
-            return Err(format!("`{s}` is not a duration (expected a number then a unit, like `5ms`)"));
+            return Err(format!(
+                "`{s}` is not a duration (expected a number then a unit, like `5ms`)"
+            ));
         }
-        let value: f64 = rest[..num_len].replace('_', "").parse().map_err(|_| format!("`{s}`: bad number"))?;
+        let value: f64 = rest[..num_len]
+            .replace('_', "")
+            .parse()
+            .map_err(|_| format!("`{s}`: bad number"))?;
         rest = &rest[num_len..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
         let unit = rest[..unit_len].trim();
         total += value * unit_seconds(unit).ok_or_else(|| unit_error(s, unit))?;
         rest = &rest[unit_len..];
@@ -56,7 +65,11 @@ mod tests {
         assert_eq!(parse_duration("1h30m").unwrap(), 5400.0);
         assert_eq!(parse_duration("250us").unwrap(), 0.00025);
         assert!(parse_duration("5").unwrap_err().contains("no unit"));
-        assert!(parse_duration("5 parsecs").unwrap_err().contains("unknown unit"));
+        assert!(
+            parse_duration("5 parsecs")
+                .unwrap_err()
+                .contains("unknown unit")
+        );
         assert!(parse_duration("fast").is_err());
     }
 }

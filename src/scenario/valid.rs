@@ -138,19 +138,27 @@ pub fn validate(raw: &RawScenario, file: &Path) -> Res<Scenario> {
     }
     let warmup = v.opt_ns("warmup", &raw.warmup)?.unwrap_or(0);
     if warmup >= duration {
-        return Err(v.err("warmup", "must be shorter than `duration` (the warm-up is part of it)"));
+        return Err(v.err(
+            "warmup",
+            "must be shorter than `duration` (the warm-up is part of it)",
+        ));
     }
     let replications = raw.replications.unwrap_or(1);
     if replications == 0 {
         return Err(v.err("replications", "must be at least 1"));
     }
-    let bucket = v.opt_ns("bucket", &raw.bucket)?.unwrap_or((duration / 120).max(1));
+    let bucket = v
+        .opt_ns("bucket", &raw.bucket)?
+        .unwrap_or((duration / 120).max(1));
     if bucket == 0 || duration / bucket > 100_000 {
         return Err(v.err("bucket", "must be positive and give at most 100000 buckets"));
     }
     for (i, p) in raw.percentiles.iter().enumerate() {
         if !(*p > 0.0 && *p < 100.0) {
-            return Err(v.err(format!("percentiles.{i}"), format!("must be between 0 and 100 (exclusive), got {p}")));
+            return Err(v.err(
+                format!("percentiles.{i}"),
+                format!("must be between 0 and 100 (exclusive), got {p}"),
+            ));
         }
     }
     let station_names: Vec<String> = raw.stations.keys().cloned().collect();
@@ -158,17 +166,41 @@ pub fn validate(raw: &RawScenario, file: &Path) -> Res<Scenario> {
     if class_names.is_empty() {
         return Err(v.err("classes", "define at least one request class"));
     }
-    let stations = raw.stations.iter().map(|(n, s)| station(&v, n, s, &class_names)).collect::<Res<Vec<_>>>()?;
-    let classes = raw.classes.iter().map(|(n, c)| class(&v, n, c, &station_names)).collect::<Res<Vec<_>>>()?;
-    let weights: Vec<f64> = raw.classes.iter().map(|(n, c)| v.non_negative(&format!("classes.{n}.weight"), c.weight)).collect::<Res<_>>()?;
+    let stations = raw
+        .stations
+        .iter()
+        .map(|(n, s)| station(&v, n, s, &class_names))
+        .collect::<Res<Vec<_>>>()?;
+    let classes = raw
+        .classes
+        .iter()
+        .map(|(n, c)| class(&v, n, c, &station_names))
+        .collect::<Res<Vec<_>>>()?;
+    let weights: Vec<f64> = raw
+        .classes
+        .iter()
+        .map(|(n, c)| v.non_negative(&format!("classes.{n}.weight"), c.weight))
+        .collect::<Res<_>>()?;
     let total: f64 = weights.iter().sum();
     if total <= 0.0 {
         return Err(v.err("classes", "class weights must not all be zero"));
     }
     let mut acc = 0.0;
-    let mut cumulative: Vec<f64> = weights.iter().map(|w| { acc += w / total; acc }).collect();
+    let mut cumulative: Vec<f64> = weights
+        .iter()
+        .map(|w| {
+            acc += w / total;
+            acc
+        })
+        .collect();
     *cumulative.last_mut().expect("non-empty") = 1.0;
-    let keys = raw.workload.keys.as_ref().map(|k| keys(&v, k)).transpose()?.unwrap_or(KeyDist::None);
+    let keys = raw
+        .workload
+        .keys
+        .as_ref()
+        .map(|k| keys(&v, k))
+        .transpose()?
+        .unwrap_or(KeyDist::None);
     let load = workload(&v, &raw.workload)?;
     let slo = slo(&v, &raw.slo)?;
     let prices = prices(&v, &raw.prices, &station_names)?;
@@ -178,7 +210,15 @@ pub fn validate(raw: &RawScenario, file: &Path) -> Res<Scenario> {
         seed: raw.seed.unwrap_or(1),
         replications,
         percentiles: raw.percentiles.clone(),
-        system: SystemSpec { stations, classes, load, mix: Mix { cumulative, keys }, duration, warmup, bucket },
+        system: SystemSpec {
+            stations,
+            classes,
+            load,
+            mix: Mix { cumulative, keys },
+            duration,
+            warmup,
+            bucket,
+        },
         slo,
         prices,
         station_names,
@@ -190,47 +230,88 @@ pub fn validate(raw: &RawScenario, file: &Path) -> Res<Scenario> {
 fn station(v: &V<'_>, name: &str, s: &RawStation, classes: &[String]) -> Res<StationSpec> {
     let f = |k: &str| format!("stations.{name}.{k}");
     if s.workers < 1 || s.workers > 1_000_000 {
-        return Err(v.err(f("workers"), format!("must be between 1 and 1000000, got {}", s.workers)));
+        return Err(v.err(
+            f("workers"),
+            format!("must be between 1 and 1000000, got {}", s.workers),
+        ));
     }
     let discipline = match s.discipline.as_deref().unwrap_or("fifo") {
         "fifo" => Discipline::Fifo,
         "ps" | "processor_sharing" => Discipline::ProcessorSharing,
-        other => return Err(v.err(f("discipline"), format!("unknown discipline `{other}`")).suggest(other, ["fifo", "ps"])),
+        other => {
+            return Err(v
+                .err(f("discipline"), format!("unknown discipline `{other}`"))
+                .suggest(other, ["fifo", "ps"]));
+        }
     };
     let queue_capacity = match s.queue_capacity {
-        Some(c) if c < 0 => return Err(v.err(f("queue_capacity"), format!("must be zero or positive, got {c}"))),
+        Some(c) if c < 0 => {
+            return Err(v.err(
+                f("queue_capacity"),
+                format!("must be zero or positive, got {c}"),
+            ));
+        }
         c => c.map(|c| c.min(u32::MAX as i64) as u32),
     };
     let base = dist(v, &f("service"), &s.service)?;
     let mut service = vec![base; classes.len()];
     for (cname, d) in &s.service_by_class {
         let field = f(&format!("service_by_class.{cname}"));
-        let i = classes.iter().position(|c| c == cname)
-            .ok_or_else(|| v.err(&field, format!("no class named `{cname}`")).suggest(cname, classes.iter().map(String::as_str)))?;
+        let i = classes.iter().position(|c| c == cname).ok_or_else(|| {
+            v.err(&field, format!("no class named `{cname}`"))
+                .suggest(cname, classes.iter().map(String::as_str))
+        })?;
         service[i] = dist(v, &field, d)?;
     }
-    Ok(StationSpec { name: name.to_string(), workers: s.workers as u32, discipline, queue_capacity, service })
+    Ok(StationSpec {
+        name: name.to_string(),
+        workers: s.workers as u32,
+        discipline,
+        queue_capacity,
+        service,
+    })
 }
 
 fn class(v: &V<'_>, name: &str, c: &RawClass, stations: &[String]) -> Res<ClassSpec> {
     let station_index = |field: &str, s: &str| -> Res<u32> {
-        stations.iter().position(|x| x == s).map(|i| i as u32)
-            .ok_or_else(|| v.err(field, format!("no station named `{s}`")).suggest(s, stations.iter().map(String::as_str)))
+        stations
+            .iter()
+            .position(|x| x == s)
+            .map(|i| i as u32)
+            .ok_or_else(|| {
+                v.err(field, format!("no station named `{s}`"))
+                    .suggest(s, stations.iter().map(String::as_str))
+            })
     };
     let mut path = Vec::new();
     for (i, step) in c.path.iter().enumerate() {
         let field = format!("classes.{name}.path.{i}");
         path.push(match step {
             RawStep::Visit(s) => Step::Visit(station_index(&field, s)?),
-            RawStep::Special(RawSpecialStep { fork: Some(b), delay: None }) if !b.is_empty() => {
-                Step::Fork(b.iter().map(|s| station_index(&field, s)).collect::<Res<_>>()?)
-            }
-            RawStep::Special(RawSpecialStep { fork: None, delay: Some(d) }) => Step::Delay(dist(v, &format!("{field}.delay"), d)?),
-            RawStep::Special(_) => return Err(v.err(&field, "a step is a station name, `{ fork = [stations...] }` or `{ delay = duration }`")),
+            RawStep::Special(RawSpecialStep {
+                fork: Some(b),
+                delay: None,
+            }) if !b.is_empty() => Step::Fork(
+                b.iter()
+                    .map(|s| station_index(&field, s))
+                    .collect::<Res<_>>()?,
+            ),
+            RawStep::Special(RawSpecialStep {
+                fork: None,
+                delay: Some(d),
+            }) => Step::Delay(dist(v, &format!("{field}.delay"), d)?),
+            RawStep::Special(_) => return Err(v.err(
+                &field,
+                "a step is a station name, `{ fork = [stations...] }` or `{ delay = duration }`",
+            )),
         });
     }
     let deadline = v.opt_ns(&format!("classes.{name}.timeout"), &c.timeout)?;
-    Ok(ClassSpec { name: name.to_string(), path, deadline })
+    Ok(ClassSpec {
+        name: name.to_string(),
+        path,
+        deadline,
+    })
 }
 
 /// Validates a distribution at `field`.
@@ -240,38 +321,84 @@ fn dist(v: &V<'_>, field: &str, d: &RawDist) -> Res<Dist> {
         RawDist::Table(t) => t,
     };
     let g = |k: &str, x: &Option<RawDur>| -> Res<f64> {
-        let x = x.as_ref().ok_or_else(|| v.err(format!("{field}.{k}"), format!("is required for `{}`", t.dist)))?;
+        let x = x.as_ref().ok_or_else(|| {
+            v.err(
+                format!("{field}.{k}"),
+                format!("is required for `{}`", t.dist),
+            )
+        })?;
         v.dur(&format!("{field}.{k}"), x)
     };
     let bad = |what: &str| v.err(field, format!("invalid {} parameters: {what}", t.dist));
     Ok(match t.dist.as_str() {
         "constant" => Dist::Constant(g("value", &t.value)?),
-        "exponential" | "exp" => Dist::Exponential { mean: positive_dur(v, field, g("mean", &t.mean)?)? },
+        "exponential" | "exp" => Dist::Exponential {
+            mean: positive_dur(v, field, g("mean", &t.mean)?)?,
+        },
         "uniform" => {
             let (lo, hi) = (g("min", &t.min)?, g("max", &t.max)?);
-            if hi < lo { return Err(bad("max must be at least min")); }
+            if hi < lo {
+                return Err(bad("max must be at least min"));
+            }
             Dist::Uniform { lo, hi }
         }
         "normal" => {
             let (mean, sd) = (g("mean", &t.mean)?, g("sd", &t.sd)?);
-            let min = t.min.as_ref().map(|m| v.dur(field, m)).transpose()?.unwrap_or(0.0);
-            let max = t.max.as_ref().map(|m| v.dur(field, m)).transpose()?.unwrap_or(f64::INFINITY);
+            let min = t
+                .min
+                .as_ref()
+                .map(|m| v.dur(field, m))
+                .transpose()?
+                .unwrap_or(0.0);
+            let max = t
+                .max
+                .as_ref()
+                .map(|m| v.dur(field, m))
+                .transpose()?
+                .unwrap_or(f64::INFINITY);
             Dist::Normal { mean, sd, min, max }
         }
         "lognormal" => lognormal(v, field, t)?,
-        "gamma" => Dist::gamma(shape(v, field, t)?, g("scale", &t.scale)?).ok_or_else(|| bad("shape and scale must be positive"))?,
-        "weibull" => Dist::weibull(g("scale", &t.scale)?, shape(v, field, t)?).ok_or_else(|| bad("shape and scale must be positive"))?,
-        "pareto" => Dist::Pareto { xm: positive_dur(v, field, g("scale", &t.scale)?)?, alpha: shape(v, field, t)? },
+        "gamma" => Dist::gamma(shape(v, field, t)?, g("scale", &t.scale)?)
+            .ok_or_else(|| bad("shape and scale must be positive"))?,
+        "weibull" => Dist::weibull(g("scale", &t.scale)?, shape(v, field, t)?)
+            .ok_or_else(|| bad("shape and scale must be positive"))?,
+        "pareto" => Dist::Pareto {
+            xm: positive_dur(v, field, g("scale", &t.scale)?)?,
+            alpha: shape(v, field, t)?,
+        },
         "empirical" => empirical(v, field, t)?,
         "mixture" => mixture(v, field, t)?,
-        other => return Err(v.err(format!("{field}.dist"), format!("unknown distribution `{other}`")).suggest(other, DISTS)),
+        other => {
+            return Err(v
+                .err(
+                    format!("{field}.dist"),
+                    format!("unknown distribution `{other}`"),
+                )
+                .suggest(other, DISTS));
+        }
     })
 }
 
-const DISTS: [&str; 10] = ["constant", "exponential", "uniform", "normal", "lognormal", "gamma", "weibull", "pareto", "empirical", "mixture"];
+const DISTS: [&str; 10] = [
+    "constant",
+    "exponential",
+    "uniform",
+    "normal",
+    "lognormal",
+    "gamma",
+    "weibull",
+    "pareto",
+    "empirical",
+    "mixture",
+];
 
 fn positive_dur(v: &V<'_>, field: &str, x: f64) -> Res<f64> {
-    if x > 0.0 { Ok(x) } else { Err(v.err(field, "must be longer than zero")) }
+    if x > 0.0 {
+        Ok(x)
+    } else {
+        Err(v.err(field, "must be longer than zero"))
+    }
 }
 
 fn shape(v: &V<'_>, field: &str, t: &RawDistTable) -> Res<f64> {
@@ -281,45 +408,79 @@ fn shape(v: &V<'_>, field: &str, t: &RawDistTable) -> Res<f64> {
 fn lognormal(v: &V<'_>, field: &str, t: &RawDistTable) -> Res<Dist> {
     if let (Some(m), Some(p)) = (&t.median, &t.p99) {
         let (m, p) = (v.dur(field, m)?, v.dur(field, p)?);
-        return Dist::lognormal_median_p99(m, p).ok_or_else(|| v.err(format!("{field}.p99"), "needs 0 < median < p99"));
+        return Dist::lognormal_median_p99(m, p)
+            .ok_or_else(|| v.err(format!("{field}.p99"), "needs 0 < median < p99"));
     }
-    let mu = t.mu.ok_or_else(|| v.err(field, "lognormal needs `median` and `p99`, or `mu` and `sigma`"))?;
+    let mu = t.mu.ok_or_else(|| {
+        v.err(
+            field,
+            "lognormal needs `median` and `p99`, or `mu` and `sigma`",
+        )
+    })?;
     let sigma = v.positive(&format!("{field}.sigma"), t.sigma)?;
     Dist::lognormal(mu, sigma).ok_or_else(|| v.err(field, "invalid lognormal parameters"))
 }
 
 fn empirical(v: &V<'_>, field: &str, t: &RawDistTable) -> Res<Dist> {
-    let durs = |k: &str, xs: &[RawDur]| xs.iter().enumerate().map(|(i, x)| v.dur(&format!("{field}.{k}.{i}"), x)).collect::<Res<Vec<f64>>>();
+    let durs = |k: &str, xs: &[RawDur]| {
+        xs.iter()
+            .enumerate()
+            .map(|(i, x)| v.dur(&format!("{field}.{k}.{i}"), x))
+            .collect::<Res<Vec<f64>>>()
+    };
     if let (Some(edges), Some(weights)) = (&t.edges, &t.weights) {
         let edges = durs("edges", edges)?;
-        if edges.len() != weights.len() + 1 || weights.is_empty() || edges.windows(2).any(|w| w[1] < w[0]) {
-            return Err(v.err(format!("{field}.edges"), "a histogram needs increasing edges, one more than weights"));
+        if edges.len() != weights.len() + 1
+            || weights.is_empty()
+            || edges.windows(2).any(|w| w[1] < w[0])
+        {
+            return Err(v.err(
+                format!("{field}.edges"),
+                "a histogram needs increasing edges, one more than weights",
+            ));
         }
-        return Ok(Dist::Empirical { values: edges, cumulative: cumulative(v, &format!("{field}.weights"), weights)? });
+        return Ok(Dist::Empirical {
+            values: edges,
+            cumulative: cumulative(v, &format!("{field}.weights"), weights)?,
+        });
     }
     let mut values = match (&t.samples, &t.file) {
         (Some(s), _) => durs("samples", s)?,
         (None, Some(path)) => read_samples(v, &format!("{field}.file"), path)?,
-        _ => return Err(v.err(field, "empirical needs `samples`, `file`, or `edges` and `weights`")),
+        _ => {
+            return Err(v.err(
+                field,
+                "empirical needs `samples`, `file`, or `edges` and `weights`",
+            ));
+        }
     };
     if values.is_empty() {
         return Err(v.err(field, "empirical needs at least one sample"));
     }
     values.sort_by(f64::total_cmp);
-    Ok(Dist::Empirical { values, cumulative: Vec::new() })
+    Ok(Dist::Empirical {
+        values,
+        cumulative: Vec::new(),
+    })
 }
 
 /// Reads one duration (seconds, or with a unit) per line; `#` comments and a header are skipped.
 fn read_samples(v: &V<'_>, field: &str, path: &str) -> Res<Vec<f64>> {
     let full = v.base_dir.join(path);
-    let text = std::fs::read_to_string(&full).map_err(|e| v.err(field, format!("cannot read `{}`: {e}", full.display())))?;
+    let text = std::fs::read_to_string(&full)
+        .map_err(|e| v.err(field, format!("cannot read `{}`: {e}", full.display())))?;
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let cell = line.split(',').next().unwrap_or("").trim();
-        if cell.is_empty() || cell.starts_with('#') || (i == 0 && cell.parse::<f64>().is_err() && parse_duration(cell).is_err()) {
+        if cell.is_empty()
+            || cell.starts_with('#')
+            || (i == 0 && cell.parse::<f64>().is_err() && parse_duration(cell).is_err())
+        {
             continue;
         }
-        let x = cell.parse::<f64>().or_else(|_| parse_duration(cell))
+        let x = cell
+            .parse::<f64>()
+            .or_else(|_| parse_duration(cell))
             .map_err(|m| v.err(field, format!("{}:{}: {m}", full.display(), i + 1)))?;
         out.push(x);
     }
@@ -332,16 +493,33 @@ fn cumulative(v: &V<'_>, field: &str, weights: &[f64]) -> Res<Vec<f64>> {
         return Err(v.err(field, "weights must be non-negative and not all zero"));
     }
     let mut acc = 0.0;
-    let mut c: Vec<f64> = weights.iter().map(|w| { acc += w / total; acc }).collect();
+    let mut c: Vec<f64> = weights
+        .iter()
+        .map(|w| {
+            acc += w / total;
+            acc
+        })
+        .collect();
     *c.last_mut().expect("non-empty") = 1.0;
     Ok(c)
 }
 
 fn mixture(v: &V<'_>, field: &str, t: &RawDistTable) -> Res<Dist> {
-    let parts = t.parts.as_ref().filter(|p| !p.is_empty()).ok_or_else(|| v.err(field, "mixture needs `parts`"))?;
+    let parts = t
+        .parts
+        .as_ref()
+        .filter(|p| !p.is_empty())
+        .ok_or_else(|| v.err(field, "mixture needs `parts`"))?;
     let weights: Vec<f64> = parts.iter().map(|p| p.weight).collect();
-    let dists = parts.iter().enumerate().map(|(i, p)| dist(v, &format!("{field}.parts.{i}.of"), &p.of)).collect::<Res<_>>()?;
-    Ok(Dist::Mixture { parts: dists, cumulative: cumulative(v, &format!("{field}.parts"), &weights)? })
+    let dists = parts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| dist(v, &format!("{field}.parts.{i}.of"), &p.of))
+        .collect::<Res<_>>()?;
+    Ok(Dist::Mixture {
+        parts: dists,
+        cumulative: cumulative(v, &format!("{field}.parts"), &weights)?,
+    })
 }
 
 fn keys(v: &V<'_>, k: &RawKeys) -> Res<KeyDist> {
@@ -352,30 +530,52 @@ fn keys(v: &V<'_>, k: &RawKeys) -> Res<KeyDist> {
         "uniform" => Ok(KeyDist::Uniform { n: k.n }),
         "zipf" => {
             let alpha = v.positive("workload.keys.alpha", k.alpha)?;
-            KeyDist::zipf(k.n, alpha).ok_or_else(|| v.err("workload.keys", "invalid zipf parameters"))
+            KeyDist::zipf(k.n, alpha)
+                .ok_or_else(|| v.err("workload.keys", "invalid zipf parameters"))
         }
         "hotspot" => Ok(KeyDist::Hotspot {
             n: k.n,
-            hot_fraction: v.fraction("workload.keys.hot_fraction", k.hot_fraction.unwrap_or(0.2))?,
+            hot_fraction: v
+                .fraction("workload.keys.hot_fraction", k.hot_fraction.unwrap_or(0.2))?,
             hot_share: v.fraction("workload.keys.hot_share", k.hot_share.unwrap_or(0.8))?,
         }),
-        other => Err(v.err("workload.keys.dist", format!("unknown key distribution `{other}`")).suggest(other, ["uniform", "zipf", "hotspot"])),
+        other => Err(v
+            .err(
+                "workload.keys.dist",
+                format!("unknown key distribution `{other}`"),
+            )
+            .suggest(other, ["uniform", "zipf", "hotspot"])),
     }
 }
 
-const WORKLOADS: [&str; 9] = ["constant", "poisson", "ramp", "stages", "spike", "diurnal", "mmpp", "replay", "users"];
+const WORKLOADS: [&str; 9] = [
+    "constant", "poisson", "ramp", "stages", "spike", "diurnal", "mmpp", "replay", "users",
+];
 
 fn workload(v: &V<'_>, w: &RawWorkload) -> Res<Load> {
     let rate = |x: Option<f64>| v.positive("workload.rate", x);
     let profile = |p| Ok(Load::Open(Arrivals::Poisson(p)));
     match w.kind.as_str() {
-        "constant" => Ok(Load::Open(Arrivals::Constant { rate: rate(w.rate)? })),
-        "poisson" => profile(RateProfile::Stages(Stages { start: rate(w.rate)?, points: vec![] })),
+        "constant" => Ok(Load::Open(Arrivals::Constant {
+            rate: rate(w.rate)?,
+        })),
+        "poisson" => profile(RateProfile::Stages(Stages {
+            start: rate(w.rate)?,
+            points: vec![],
+        })),
         "ramp" => {
             let from = v.non_negative("workload.from", w.from.unwrap_or(0.0))?;
             let to = v.positive("workload.to", w.to)?;
-            let over = v.ns("workload.over", w.over.as_ref().ok_or_else(|| v.err("workload.over", "is required for a ramp"))?)?;
-            profile(RateProfile::Stages(Stages { start: from, points: vec![(over.max(1), to)] }))
+            let over = v.ns(
+                "workload.over",
+                w.over
+                    .as_ref()
+                    .ok_or_else(|| v.err("workload.over", "is required for a ramp"))?,
+            )?;
+            profile(RateProfile::Stages(Stages {
+                start: from,
+                points: vec![(over.max(1), to)],
+            }))
         }
         "stages" => profile(RateProfile::Stages(stages(v, w)?)),
         "spike" => profile(RateProfile::Spike {
@@ -388,47 +588,92 @@ fn workload(v: &V<'_>, w: &RawWorkload) -> Res<Load> {
         "diurnal" => {
             let amplitude = v.fraction("workload.amplitude", w.amplitude.unwrap_or(0.5))?;
             let period = req_ns(v, "period", &w.period)?.max(1);
-            profile(RateProfile::Diurnal { mean: rate(w.mean.or(w.rate))?, amplitude, period, phase: w.phase.unwrap_or(0.0) })
+            profile(RateProfile::Diurnal {
+                mean: rate(w.mean.or(w.rate))?,
+                amplitude,
+                period,
+                phase: w.phase.unwrap_or(0.0),
+            })
         }
         "mmpp" => mmpp(v, w),
         "replay" => replay(v, w),
         "users" => users(v, w),
-        other => Err(v.err("workload.type", format!("unknown workload type `{other}`")).suggest(other, WORKLOADS)),
+        other => Err(v
+            .err("workload.type", format!("unknown workload type `{other}`"))
+            .suggest(other, WORKLOADS)),
     }
 }
 
 fn req_ns(v: &V<'_>, k: &str, d: &Option<RawDur>) -> Res<u64> {
     let field = format!("workload.{k}");
-    v.ns(&field, d.as_ref().ok_or_else(|| v.err(&field, "is required for this workload type"))?)
+    v.ns(
+        &field,
+        d.as_ref()
+            .ok_or_else(|| v.err(&field, "is required for this workload type"))?,
+    )
 }
 
 fn stages(v: &V<'_>, w: &RawWorkload) -> Res<Stages> {
     if w.stages.is_empty() {
-        return Err(v.err("workload.stages", "needs at least one `{ duration, target }` stage"));
+        return Err(v.err(
+            "workload.stages",
+            "needs at least one `{ duration, target }` stage",
+        ));
     }
     let mut t = 0u64;
     let mut points = Vec::new();
     for (i, s) in w.stages.iter().enumerate() {
-        t += v.ns(&format!("workload.stages.{i}.duration"), &s.duration)?.max(1);
-        points.push((t, v.non_negative(&format!("workload.stages.{i}.target"), s.target)?));
+        t += v
+            .ns(&format!("workload.stages.{i}.duration"), &s.duration)?
+            .max(1);
+        points.push((
+            t,
+            v.non_negative(&format!("workload.stages.{i}.target"), s.target)?,
+        ));
     }
-    Ok(Stages { start: v.non_negative("workload.start", w.start.unwrap_or(0.0))?, points })
+    Ok(Stages {
+        start: v.non_negative("workload.start", w.start.unwrap_or(0.0))?,
+        points,
+    })
 }
 
 fn mmpp(v: &V<'_>, w: &RawWorkload) -> Res<Load> {
-    let rates = w.rates.as_ref().filter(|r| r.len() == 2).ok_or_else(|| v.err("workload.rates", "mmpp needs two rates, [low, high]"))?;
-    let sojourn = w.sojourn.as_ref().filter(|r| r.len() == 2).ok_or_else(|| v.err("workload.sojourn", "mmpp needs two mean sojourn times"))?;
-    let r = [v.non_negative("workload.rates.0", rates[0])?, v.non_negative("workload.rates.1", rates[1])?];
-    let s = [v.dur("workload.sojourn.0", &sojourn[0])?, v.dur("workload.sojourn.1", &sojourn[1])?];
+    let rates = w
+        .rates
+        .as_ref()
+        .filter(|r| r.len() == 2)
+        .ok_or_else(|| v.err("workload.rates", "mmpp needs two rates, [low, high]"))?;
+    let sojourn = w
+        .sojourn
+        .as_ref()
+        .filter(|r| r.len() == 2)
+        .ok_or_else(|| v.err("workload.sojourn", "mmpp needs two mean sojourn times"))?;
+    let r = [
+        v.non_negative("workload.rates.0", rates[0])?,
+        v.non_negative("workload.rates.1", rates[1])?,
+    ];
+    let s = [
+        v.dur("workload.sojourn.0", &sojourn[0])?,
+        v.dur("workload.sojourn.1", &sojourn[1])?,
+    ];
     if s[0] <= 0.0 || s[1] <= 0.0 {
         return Err(v.err("workload.sojourn", "sojourn times must be longer than zero"));
     }
-    Ok(Load::Open(Arrivals::Mmpp { rates: r, sojourn: s }))
+    Ok(Load::Open(Arrivals::Mmpp {
+        rates: r,
+        sojourn: s,
+    }))
 }
 
 fn replay(v: &V<'_>, w: &RawWorkload) -> Res<Load> {
-    let path = w.file.as_ref().ok_or_else(|| v.err("workload.file", "replay needs a CSV file of arrival times"))?;
-    let mut times: Vec<u64> = read_samples(v, "workload.file", path)?.into_iter().map(|s| SimTime::from_secs_f64(s).0).collect();
+    let path = w
+        .file
+        .as_ref()
+        .ok_or_else(|| v.err("workload.file", "replay needs a CSV file of arrival times"))?;
+    let mut times: Vec<u64> = read_samples(v, "workload.file", path)?
+        .into_iter()
+        .map(|s| SimTime::from_secs_f64(s).0)
+        .collect();
     times.sort_unstable();
     Ok(Load::Open(Arrivals::Replay(times.into())))
 }
@@ -441,7 +686,10 @@ fn users(v: &V<'_>, w: &RawWorkload) -> Res<Load> {
     let target = if w.stages.is_empty() {
         let n = v.positive("workload.users", w.users)?;
         let ramp = v.opt_ns("workload.ramp_up", &w.ramp_up)?.unwrap_or(0);
-        Stages { start: if ramp == 0 { n } else { 0.0 }, points: if ramp == 0 { vec![] } else { vec![(ramp, n)] } }
+        Stages {
+            start: if ramp == 0 { n } else { 0.0 },
+            points: if ramp == 0 { vec![] } else { vec![(ramp, n)] },
+        }
     } else {
         stages(v, w)?
     };
@@ -453,16 +701,32 @@ fn users(v: &V<'_>, w: &RawWorkload) -> Res<Load> {
 
 fn slo(v: &V<'_>, s: &RawSlo) -> Res<Slo> {
     let mut latency_ms = Vec::new();
-    for (k, d) in [("mean", &s.mean), ("p50", &s.p50), ("p90", &s.p90), ("p95", &s.p95), ("p99", &s.p99), ("p999", &s.p999)] {
+    for (k, d) in [
+        ("mean", &s.mean),
+        ("p50", &s.p50),
+        ("p90", &s.p90),
+        ("p95", &s.p95),
+        ("p99", &s.p99),
+        ("p999", &s.p999),
+    ] {
         if let Some(d) = d {
             latency_ms.push((k.to_string(), v.dur(&format!("slo.{k}"), d)? * 1e3));
         }
     }
     Ok(Slo {
         latency_ms,
-        max_error_rate: s.max_error_rate.map(|x| v.fraction("slo.max_error_rate", x)).transpose()?,
-        min_availability: s.min_availability.map(|x| v.fraction("slo.min_availability", x)).transpose()?,
-        min_throughput: s.min_throughput.map(|x| v.non_negative("slo.min_throughput", x)).transpose()?,
+        max_error_rate: s
+            .max_error_rate
+            .map(|x| v.fraction("slo.max_error_rate", x))
+            .transpose()?,
+        min_availability: s
+            .min_availability
+            .map(|x| v.fraction("slo.min_availability", x))
+            .transpose()?,
+        min_throughput: s
+            .min_throughput
+            .map(|x| v.non_negative("slo.min_throughput", x))
+            .transpose()?,
     })
 }
 
@@ -470,13 +734,16 @@ fn prices(v: &V<'_>, p: &RawPrices, stations: &[String]) -> Res<Prices> {
     let mut worker_hour = vec![0.0; stations.len()];
     for (name, price) in &p.worker_hour {
         let field = format!("prices.worker_hour.{name}");
-        let i = stations.iter().position(|s| s == name)
-            .ok_or_else(|| v.err(&field, format!("no station named `{name}`")).suggest(name, stations.iter().map(String::as_str)))?;
+        let i = stations.iter().position(|s| s == name).ok_or_else(|| {
+            v.err(&field, format!("no station named `{name}`"))
+                .suggest(name, stations.iter().map(String::as_str))
+        })?;
         worker_hour[i] = v.non_negative(&field, *price)?;
     }
     Ok(Prices {
         worker_hour,
-        per_million_requests: v.non_negative("prices.per_million_requests", p.per_million_requests)?,
+        per_million_requests: v
+            .non_negative("prices.per_million_requests", p.per_million_requests)?,
         fixed_per_hour: v.non_negative("prices.fixed_per_hour", p.fixed_per_hour)?,
     })
 }

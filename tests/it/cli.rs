@@ -31,7 +31,10 @@ service = { dist = "exponential", mean = "100ms" }
 "#;
 
 fn scalesim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_scalesim")).args(args).output().expect("the binary runs")
+    Command::new(env!("CARGO_BIN_EXE_scalesim"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
 }
 
 fn stderr(o: &Output) -> String {
@@ -44,7 +47,10 @@ fn code(o: &Output) -> i32 {
 
 /// The 1-based line of the first line of `text` containing `needle`.
 fn line_of(text: &str, needle: &str) -> usize {
-    text.lines().position(|l| l.contains(needle)).unwrap_or_else(|| panic!("`{needle}` not in the text")) + 1
+    text.lines()
+        .position(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("`{needle}` not in the text"))
+        + 1
 }
 
 /// `VALID` with `from` replaced by `to` (which must change it).
@@ -57,7 +63,13 @@ fn edit(from: &str, to: &str) -> String {
 /// output folder.
 fn expect_bad_run(dir: &Scratch, file: &Path, args: &[&str], wanted: &[&str]) -> String {
     let out = dir.join("out");
-    let mut all = vec!["run", file.to_str().expect("utf-8"), "--quiet", "--out", out.to_str().expect("utf-8")];
+    let mut all = vec![
+        "run",
+        file.to_str().expect("utf-8"),
+        "--quiet",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ];
     all.extend(args);
     let o = scalesim(&all);
     let err = stderr(&o);
@@ -87,9 +99,18 @@ fn valid_scenario_exits_0_and_check_describes_it() {
     let o = scalesim(&["check", file.to_str().expect("utf-8")]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let text = String::from_utf8_lossy(&o.stdout);
-    assert!(text.contains("ok") && text.contains("server") && text.contains("job"), "{text}");
+    assert!(
+        text.contains("ok") && text.contains("server") && text.contains("job"),
+        "{text}"
+    );
     let out = dir.join("out");
-    let o = scalesim(&["run", file.to_str().expect("utf-8"), "--quiet", "--out", out.to_str().expect("utf-8")]);
+    let o = scalesim(&[
+        "run",
+        file.to_str().expect("utf-8"),
+        "--quiet",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(out.join("summary.json").is_file());
 }
@@ -100,7 +121,19 @@ fn failed_slo_exits_1_only_with_fail_on_slo() {
     let mmc = common::sim("mmc.toml");
     let run = |out: &str, fail: bool| {
         let out = dir.join(out);
-        let mut args = vec!["run", mmc.to_str().expect("utf-8"), "--set", "duration=20m", "--set", r#"slo.p99="1ms""#, "--replications", "1", "--quiet", "--out", out.to_str().expect("utf-8")];
+        let mut args = vec![
+            "run",
+            mmc.to_str().expect("utf-8"),
+            "--set",
+            "duration=20m",
+            "--set",
+            r#"slo.p99="1ms""#,
+            "--replications",
+            "1",
+            "--quiet",
+            "--out",
+            out.to_str().expect("utf-8"),
+        ];
         if fail {
             args.push("--fail-on-slo");
         }
@@ -109,65 +142,141 @@ fn failed_slo_exits_1_only_with_fail_on_slo() {
     };
     let (status, err, out) = run("fail", true);
     assert_eq!(status, 1, "{err}");
-    assert!(out.join("summary.json").is_file(), "the results of a run that missed its SLO are still written");
+    assert!(
+        out.join("summary.json").is_file(),
+        "the results of a run that missed its SLO are still written"
+    );
     let (status, err, _) = run("report-only", false);
-    assert_eq!(status, 0, "an SLO miss without --fail-on-slo is not an error: {err}");
+    assert_eq!(
+        status, 0,
+        "an SLO miss without --fail-on-slo is not an error: {err}"
+    );
     // The same run with an SLO it meets exits 0 even under --fail-on-slo.
     let out = dir.join("pass");
-    let o = scalesim(&["run", mmc.to_str().expect("utf-8"), "--set", "duration=20m", "--set", r#"slo.p99="1h""#, "--replications", "1", "--quiet", "--fail-on-slo", "--out", out.to_str().expect("utf-8")]);
+    let o = scalesim(&[
+        "run",
+        mmc.to_str().expect("utf-8"),
+        "--set",
+        "duration=20m",
+        "--set",
+        r#"slo.p99="1h""#,
+        "--replications",
+        "1",
+        "--quiet",
+        "--fail-on-slo",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
 }
 
 #[test]
 fn unknown_field_suggests_the_nearest_name() {
     let text = edit("workers = 2", "wrokers = 2");
-    expect_bad_file("typo", &text, "wrokers", &["stations.server.wrokers", "did you mean `workers`"]);
+    expect_bad_file(
+        "typo",
+        &text,
+        "wrokers",
+        &["stations.server.wrokers", "did you mean `workers`"],
+    );
 }
 
 #[test]
 fn unknown_unit_names_the_field() {
     let text = edit(r#"mean = "100ms""#, r#"mean = "5 parsecs""#);
-    expect_bad_file("unit", &text, "parsecs", &["stations.server.service.mean", "unknown unit `parsecs`"]);
+    expect_bad_file(
+        "unit",
+        &text,
+        "parsecs",
+        &["stations.server.service.mean", "unknown unit `parsecs`"],
+    );
 }
 
 #[test]
 fn dangling_param_reference_suggests_the_param() {
     let text = edit(r#"rate = "$rate""#, r#"rate = "$rat""#);
-    expect_bad_file("dangling", &text, "$rat", &["workload.rate", "`$rat` names no entry of [params]", "did you mean `rate`"]);
+    expect_bad_file(
+        "dangling",
+        &text,
+        "$rat",
+        &[
+            "workload.rate",
+            "`$rat` names no entry of [params]",
+            "did you mean `rate`",
+        ],
+    );
 }
 
 #[test]
 fn negative_rate_is_refused_in_the_file_and_by_set() {
     // The parameter is substituted into `workload.rate`, which is where the error points.
     let text = edit("rate = 2", "rate = -3");
-    expect_bad_file("negative", &text, r#"rate = "$rate""#, &["workload.rate", "must be positive, got -3"]);
+    expect_bad_file(
+        "negative",
+        &text,
+        r#"rate = "$rate""#,
+        &["workload.rate", "must be positive, got -3"],
+    );
     let dir = Scratch::new("negative-set");
     let file = dir.write("scenario.toml", VALID);
-    expect_bad_run(&dir, &file, &["--set", "rate=-1"], &["workload.rate", "must be positive, got -1"]);
+    expect_bad_run(
+        &dir,
+        &file,
+        &["--set", "rate=-1"],
+        &["workload.rate", "must be positive, got -1"],
+    );
 }
 
 #[test]
 fn zero_workers_is_refused() {
     let text = edit("workers = 2", "workers = 0");
-    expect_bad_file("zero-workers", &text, "workers = 0", &["stations.server.workers", "must be between 1 and"]);
+    expect_bad_file(
+        "zero-workers",
+        &text,
+        "workers = 0",
+        &["stations.server.workers", "must be between 1 and"],
+    );
 }
 
 #[test]
 fn path_step_naming_no_station_suggests_one() {
     let text = edit(r#"path = ["server"]"#, r#"path = ["sever"]"#);
-    expect_bad_file("path", &text, "sever", &["classes.job.path.0", "no station named `sever`", "did you mean `server`"]);
+    expect_bad_file(
+        "path",
+        &text,
+        "sever",
+        &[
+            "classes.job.path.0",
+            "no station named `sever`",
+            "did you mean `server`",
+        ],
+    );
 }
 
 #[test]
 fn unknown_distribution_suggests_one() {
     let text = edit(r#"dist = "exponential""#, r#"dist = "exponentail""#);
-    expect_bad_file("dist", &text, "exponentail", &["stations.server.service.dist", "unknown distribution `exponentail`", "did you mean `exponential`"]);
+    expect_bad_file(
+        "dist",
+        &text,
+        "exponentail",
+        &[
+            "stations.server.service.dist",
+            "unknown distribution `exponentail`",
+            "did you mean `exponential`",
+        ],
+    );
 }
 
 #[test]
 fn warmup_not_shorter_than_duration_is_refused() {
     let text = edit(r#"warmup = "5s""#, r#"warmup = "1m""#);
-    expect_bad_file("warmup", &text, "warmup", &["field `warmup`", "shorter than `duration`"]);
+    expect_bad_file(
+        "warmup",
+        &text,
+        "warmup",
+        &["field `warmup`", "shorter than `duration`"],
+    );
 }
 
 #[test]
@@ -180,7 +289,12 @@ fn toml_syntax_error_gives_the_line() {
 fn missing_file_is_bad_input() {
     let dir = Scratch::new("missing");
     let file: PathBuf = dir.join("no-such-scenario.toml");
-    expect_bad_run(&dir, &file, &[], &["no-such-scenario.toml", "cannot read the scenario file"]);
+    expect_bad_run(
+        &dir,
+        &file,
+        &[],
+        &["no-such-scenario.toml", "cannot read the scenario file"],
+    );
     let o = scalesim(&["check", file.to_str().expect("utf-8")]);
     assert_eq!(code(&o), 2, "{}", stderr(&o));
 }
@@ -189,8 +303,18 @@ fn missing_file_is_bad_input() {
 fn malformed_set_is_bad_input() {
     let dir = Scratch::new("set");
     let file = dir.write("scenario.toml", VALID);
-    expect_bad_run(&dir, &file, &["--set", "rate"], &["--set rate", "expected NAME=VALUE"]);
-    expect_bad_run(&dir, &file, &["--set", "stations.server.wrokers=3"], &["wrokers", "did you mean `workers`"]);
+    expect_bad_run(
+        &dir,
+        &file,
+        &["--set", "rate"],
+        &["--set rate", "expected NAME=VALUE"],
+    );
+    expect_bad_run(
+        &dir,
+        &file,
+        &["--set", "stations.server.wrokers=3"],
+        &["wrokers", "did you mean `workers`"],
+    );
 }
 
 #[test]
@@ -204,7 +328,13 @@ fn bad_shard_is_bad_input() {
 
 #[test]
 fn usage_errors_exit_2_and_help_exits_0() {
-    for args in [&["frobnicate"][..], &["run", "--frobnicate", "x.toml"], &["run"], &[], &["run", "x.toml", "--replications", "many"]] {
+    for args in [
+        &["frobnicate"][..],
+        &["run", "--frobnicate", "x.toml"],
+        &["run"],
+        &[],
+        &["run", "x.toml", "--replications", "many"],
+    ] {
         let o = scalesim(args);
         assert_eq!(code(&o), 2, "{args:?}: {}", stderr(&o));
         assert!(!stderr(&o).is_empty(), "{args:?}: no message");

@@ -26,7 +26,10 @@ pub fn all_sims() -> Vec<PathBuf> {
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
         .collect();
     files.sort();
-    assert!(files.len() >= 6, "expected the shipped scenarios in sims/, found {files:?}");
+    assert!(
+        files.len() >= 6,
+        "expected the shipped scenarios in sims/, found {files:?}"
+    );
     files
 }
 
@@ -39,7 +42,8 @@ impl Scratch {
     pub fn new(tag: &str) -> Scratch {
         static N: AtomicU32 = AtomicU32::new(0);
         let n = N.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("scalesim-it-{}-{tag}-{n}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("scalesim-it-{}-{tag}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("create scratch dir");
         Scratch(dir)
@@ -77,14 +81,23 @@ pub fn assert_finite(summary: &Summary) {
     let v = serde_json::to_value(summary).expect("summary serializes");
     let mut nulls = Vec::new();
     find_nulls(&v, "summary", &mut nulls);
-    assert!(nulls.is_empty(), "non-finite numbers in the summary of {}: {nulls:?}", summary.scenario);
+    assert!(
+        nulls.is_empty(),
+        "non-finite numbers in the summary of {}: {nulls:?}",
+        summary.scenario
+    );
 }
 
 fn find_nulls(v: &serde_json::Value, path: &str, out: &mut Vec<String>) {
     match v {
         serde_json::Value::Null => out.push(path.to_string()),
-        serde_json::Value::Array(a) => a.iter().enumerate().for_each(|(i, x)| find_nulls(x, &format!("{path}[{i}]"), out)),
-        serde_json::Value::Object(o) => o.iter().for_each(|(k, x)| find_nulls(x, &format!("{path}.{k}"), out)),
+        serde_json::Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .for_each(|(i, x)| find_nulls(x, &format!("{path}[{i}]"), out)),
+        serde_json::Value::Object(o) => o
+            .iter()
+            .for_each(|(k, x)| find_nulls(x, &format!("{path}.{k}"), out)),
         _ => {}
     }
 }
@@ -94,13 +107,38 @@ fn find_nulls(v: &serde_json::Value, path: &str, out: &mut Vec<String>) {
 /// figures add up to the total.
 pub fn assert_conserved(m: &RepMetrics, what: &str) {
     let t = &m.total;
-    assert!(t.completed + t.failed_total() <= t.arrived, "{what}: more finished ({} + {}) than arrived ({})", t.completed, t.failed_total(), t.arrived);
-    assert_eq!(t.arrived, t.completed + t.failed_total() + m.in_flight, "{what}: arrived != completed + failed + in flight");
+    assert!(
+        t.completed + t.failed_total() <= t.arrived,
+        "{what}: more finished ({} + {}) than arrived ({})",
+        t.completed,
+        t.failed_total(),
+        t.arrived
+    );
+    assert_eq!(
+        t.arrived,
+        t.completed + t.failed_total() + m.in_flight,
+        "{what}: arrived != completed + failed + in flight"
+    );
     for (i, c) in m.classes.iter().enumerate() {
-        assert!(c.completed + c.failed_total() <= c.arrived, "{what}: class {i} finished more than arrived");
+        assert!(
+            c.completed + c.failed_total() <= c.arrived,
+            "{what}: class {i} finished more than arrived"
+        );
     }
     let sum = |f: &dyn Fn(&scalesim::run::Metrics) -> u64| m.classes.iter().map(f).sum::<u64>();
-    assert_eq!(sum(&|c| c.arrived), t.arrived, "{what}: class arrivals do not add up");
-    assert_eq!(sum(&|c| c.completed), t.completed, "{what}: class completions do not add up");
-    assert_eq!(sum(&|c| c.failed_total()), t.failed_total(), "{what}: class failures do not add up");
+    assert_eq!(
+        sum(&|c| c.arrived),
+        t.arrived,
+        "{what}: class arrivals do not add up"
+    );
+    assert_eq!(
+        sum(&|c| c.completed),
+        t.completed,
+        "{what}: class completions do not add up"
+    );
+    assert_eq!(
+        sum(&|c| c.failed_total()),
+        t.failed_total(),
+        "{what}: class failures do not add up"
+    );
 }

@@ -25,7 +25,16 @@ fn mmc() -> Loaded {
 }
 
 fn run_with(loaded: &Loaded, jobs: usize, seed: Option<u64>, shard: Option<Shard>) -> Report {
-    let r = run::run(loaded, &RunOptions { jobs, seed, shard, replications: Some(2), progress: false });
+    let r = run::run(
+        loaded,
+        &RunOptions {
+            jobs,
+            seed,
+            shard,
+            replications: Some(2),
+            progress: false,
+        },
+    );
     assert_finite(&r.summary);
     r
 }
@@ -36,8 +45,16 @@ fn same_seed_gives_identical_reports() {
         let a = run_with(&loaded, 0, Some(11), None);
         let b = run_with(&loaded, 0, Some(11), None);
         assert!(!a.timeseries.is_empty() && !a.summary.points.is_empty());
-        assert_eq!(a.summary, b.summary, "{}: summaries differ", loaded.base.name);
-        assert_eq!(a.timeseries, b.timeseries, "{}: time series differ", loaded.base.name);
+        assert_eq!(
+            a.summary, b.summary,
+            "{}: summaries differ",
+            loaded.base.name
+        );
+        assert_eq!(
+            a.timeseries, b.timeseries,
+            "{}: time series differ",
+            loaded.base.name
+        );
         assert_eq!(a, b, "{}: reports differ", loaded.base.name);
     }
 }
@@ -60,11 +77,22 @@ fn another_seed_gives_other_numbers() {
     assert_eq!(a.summary.seed, 1);
     assert_eq!(b.summary.seed, 2);
     for (x, y) in a.summary.strategies.iter().zip(&b.summary.strategies) {
-        assert_ne!((x.requests, x.latency_ms.mean), (y.requests, y.latency_ms.mean), "strategy `{}` ignores the seed", x.name);
+        assert_ne!(
+            (x.requests, x.latency_ms.mean),
+            (y.requests, y.latency_ms.mean),
+            "strategy `{}` ignores the seed",
+            x.name
+        );
     }
     assert_ne!(a.timeseries, b.timeseries);
     // The replications of one run differ from each other too.
-    let rep = |r: u32| a.timeseries.iter().filter(|row| row.replication == r && row.strategy == "c=4").map(|row| row.value).collect::<Vec<_>>();
+    let rep = |r: u32| {
+        a.timeseries
+            .iter()
+            .filter(|row| row.replication == r && row.strategy == "c=4")
+            .map(|row| row.value)
+            .collect::<Vec<_>>()
+    };
     assert_ne!(rep(0), rep(1), "two replications gave the same series");
 }
 
@@ -76,11 +104,20 @@ fn strategies_share_arrivals() {
         let first = r.summary.strategies[0].requests;
         assert!(first > 0.0);
         for s in &r.summary.strategies {
-            assert_eq!(s.requests, first, "{}: `{}` saw other arrivals", loaded.base.name, s.name);
+            assert_eq!(
+                s.requests, first,
+                "{}: `{}` saw other arrivals",
+                loaded.base.name, s.name
+            );
         }
         for p in &r.summary.points {
             let n = p.strategies[0].requests;
-            assert!(p.strategies.iter().all(|s| s.requests == n), "{}: point {} has different arrivals", loaded.base.name, p.value);
+            assert!(
+                p.strategies.iter().all(|s| s.requests == n),
+                "{}: point {} has different arrivals",
+                loaded.base.name,
+                p.value
+            );
         }
     }
 }
@@ -97,14 +134,27 @@ fn merged_shards_equal_the_single_run() {
             })
             .collect();
         let points: usize = parts.iter().map(|(_, r)| r.summary.points.len()).sum();
-        assert_eq!(points, single.summary.points.len(), "{count} shards: every point exactly once");
-        assert!(parts[1..].iter().all(|(_, r)| r.timeseries.is_empty()), "only shard 0 runs the base point");
+        assert_eq!(
+            points,
+            single.summary.points.len(),
+            "{count} shards: every point exactly once"
+        );
+        assert!(
+            parts[1..].iter().all(|(_, r)| r.timeseries.is_empty()),
+            "only shard 0 runs the base point"
+        );
         parts.reverse(); // merge sorts by index
         let merged = merge_reports(parts.clone()).expect("complete set of shards merges");
-        assert_eq!(merged.summary, single.summary, "{count} shards: merged summary differs");
+        assert_eq!(
+            merged.summary, single.summary,
+            "{count} shards: merged summary differs"
+        );
         assert_eq!(merged, single, "{count} shards: merged report differs");
         parts.remove(0);
-        assert!(merge_reports(parts).is_err(), "{count} shards: a missing shard must be refused");
+        assert!(
+            merge_reports(parts).is_err(),
+            "{count} shards: a missing shard must be refused"
+        );
     }
 }
 
@@ -114,18 +164,30 @@ fn merging_shards_of_different_scenarios_is_refused() {
     let b = load_short(&common::sim("fanout.toml"), "1m", "10s", &["rate=300"]);
     let s0 = Shard { index: 0, count: 2 };
     let s1 = Shard { index: 1, count: 2 };
-    let parts = vec![(s0, run_with(&a, 0, None, Some(s0))), (s1, run_with(&b, 0, None, Some(s1)))];
+    let parts = vec![
+        (s0, run_with(&a, 0, None, Some(s0))),
+        (s1, run_with(&b, 0, None, Some(s1))),
+    ];
     let err = merge_reports(parts).expect_err("different hashes");
     assert!(err.contains("different scenario"), "{err}");
 }
 
 fn cli(args: &[&str]) {
-    let o = Command::new(env!("CARGO_BIN_EXE_scalesim")).args(args).output().expect("the binary runs");
-    assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    let o = Command::new(env!("CARGO_BIN_EXE_scalesim"))
+        .args(args)
+        .output()
+        .expect("the binary runs");
+    assert!(
+        o.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
 
 fn summary_at(dir: &Path) -> Summary {
-    let s: Summary = serde_json::from_slice(&std::fs::read(dir.join("summary.json")).expect("summary.json")).expect("valid summary");
+    let s: Summary =
+        serde_json::from_slice(&std::fs::read(dir.join("summary.json")).expect("summary.json"))
+            .expect("valid summary");
     assert_finite(&s);
     s
 }
@@ -137,7 +199,15 @@ fn cli_merge_equals_the_single_run() {
     let dir = Scratch::new("merge");
     let file = common::sim("fanout.toml");
     let file = file.to_str().expect("utf-8");
-    let common = ["--set", "duration=1m", "--set", "warmup=10s", "--replications", "1", "--quiet"];
+    let common = [
+        "--set",
+        "duration=1m",
+        "--set",
+        "warmup=10s",
+        "--replications",
+        "1",
+        "--quiet",
+    ];
     let path = |name: &str| dir.join(name).to_str().expect("utf-8").to_string();
     let run = |extra: &[&str]| cli(&[&["run", file][..], &common, extra].concat());
     run(&["--out", &path("single"), "--check-determinism"]);
@@ -156,7 +226,18 @@ fn r_check_determinism_with_capacity() {
     let dir = Scratch::new("check-determinism");
     let out = dir.join("out");
     let mmc = common::sim("mmc.toml");
-    cli(&["run", mmc.to_str().expect("utf-8"), "--set", "duration=20m", "--replications", "1", "--quiet", "--check-determinism", "--out", out.to_str().expect("utf-8")]);
+    cli(&[
+        "run",
+        mmc.to_str().expect("utf-8"),
+        "--set",
+        "duration=20m",
+        "--replications",
+        "1",
+        "--quiet",
+        "--check-determinism",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
     assert!(!summary_at(&out).capacity.is_empty());
 }
 
@@ -167,7 +248,10 @@ fn r_shard_report_round_trips_through_json() {
     let loaded = fanout();
     let shard = Shard { index: 1, count: 2 };
     let part = (shard, run_with(&loaded, 0, None, Some(shard)));
-    assert!(part.1.summary.strategies.is_empty(), "shard 1 does not run the base point");
+    assert!(
+        part.1.summary.strategies.is_empty(),
+        "shard 1 does not run the base point"
+    );
     let json = serde_json::to_vec(&part).expect("serializes");
     let back: (Shard, Report) = serde_json::from_slice(&json).expect("a shard report reads back");
     assert_eq!(back, part);

@@ -2,11 +2,11 @@ mod cli;
 mod common;
 mod determinism;
 mod properties;
-mod report;
-mod sims;
 #[cfg(feature = "real")]
 mod real_infra;
 #[cfg(feature = "real")]
 mod real_load;
 #[cfg(feature = "real")]
 mod real_session;
+mod report;
+mod sims;

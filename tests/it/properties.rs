@@ -22,7 +22,9 @@ use proptest::sample::Index;
 use scalesim::engine::{Calendar, Event, SimTime};
 use scalesim::model::dist::Dist;
 use scalesim::model::station::{Discipline, StationSpec};
-use scalesim::model::workload::{ArrivalIter, Arrivals, KeyDist, Load, Mix, RateProfile, Stages, Users};
+use scalesim::model::workload::{
+    ArrivalIter, Arrivals, KeyDist, Load, Mix, RateProfile, Stages, Users,
+};
 use scalesim::model::{ClassSpec, Step, System, SystemSpec};
 use scalesim::observe::{ErrorKind, RepStats};
 
@@ -73,8 +75,20 @@ struct Allow {
 }
 
 fn station() -> impl Strategy<Value = StationShape> {
-    (1u32..=4, any::<bool>(), prop::option::of(0u32..=4), 0u8..3, 1.0f64..20.0)
-        .prop_map(|(workers, ps, cap, kind, mean_ms)| StationShape { workers, ps, cap, kind, mean_ms })
+    (
+        1u32..=4,
+        any::<bool>(),
+        prop::option::of(0u32..=4),
+        0u8..3,
+        1.0f64..20.0,
+    )
+        .prop_map(|(workers, ps, cap, kind, mean_ms)| StationShape {
+            workers,
+            ps,
+            cap,
+            kind,
+            mean_ms,
+        })
 }
 
 fn step() -> impl Strategy<Value = StepShape> {
@@ -86,12 +100,24 @@ fn step() -> impl Strategy<Value = StepShape> {
 }
 
 fn class() -> impl Strategy<Value = ClassShape> {
-    (1u32..=3, prop::collection::vec(step(), 1..=3), prop::option::of(5u64..=200))
-        .prop_map(|(w, steps, deadline_ms)| ClassShape { weight: f64::from(w), steps, deadline_ms })
+    (
+        1u32..=3,
+        prop::collection::vec(step(), 1..=3),
+        prop::option::of(5u64..=200),
+    )
+        .prop_map(|(w, steps, deadline_ms)| ClassShape {
+            weight: f64::from(w),
+            steps,
+            deadline_ms,
+        })
 }
 
 fn shape() -> impl Strategy<Value = Shape> {
-    (prop::collection::vec(station(), 1..=3), prop::collection::vec(class(), 1..=2)).prop_map(|(stations, classes)| Shape { stations, classes })
+    (
+        prop::collection::vec(station(), 1..=3),
+        prop::collection::vec(class(), 1..=2),
+    )
+        .prop_map(|(stations, classes)| Shape { stations, classes })
 }
 
 impl StationShape {
@@ -99,14 +125,21 @@ impl StationShape {
         let m = self.mean_ms * MS;
         match (self.kind, allow.bounded) {
             (0, _) => Dist::Constant(m),
-            (1, _) | (_, true) => Dist::Uniform { lo: 0.0, hi: 2.0 * m },
+            (1, _) | (_, true) => Dist::Uniform {
+                lo: 0.0,
+                hi: 2.0 * m,
+            },
             _ => Dist::Exponential { mean: m },
         }
     }
 
     /// Longest service time (for bounded distributions).
     fn max_s(&self) -> f64 {
-        if self.kind == 0 { self.mean_ms * MS } else { 2.0 * self.mean_ms * MS }
+        if self.kind == 0 {
+            self.mean_ms * MS
+        } else {
+            2.0 * self.mean_ms * MS
+        }
     }
 }
 
@@ -119,29 +152,67 @@ impl Shape {
         match s {
             StepShape::Visit(i) => Step::Visit(self.station(i) as u32),
             StepShape::Fork(b) => Step::Fork(b.iter().map(|i| self.station(i) as u32).collect()),
-            StepShape::Delay(ms) => Step::Delay(Dist::Uniform { lo: 0.0, hi: ms * MS }),
+            StepShape::Delay(ms) => Step::Delay(Dist::Uniform {
+                lo: 0.0,
+                hi: ms * MS,
+            }),
         }
     }
 
     fn spec(&self, allow: Allow, load: Load, duration: u64, warmup: u64) -> SystemSpec {
         let n = self.classes.len();
-        let stations = self.stations.iter().enumerate().map(|(i, s)| StationSpec {
-            name: format!("s{i}"),
-            workers: s.workers,
-            discipline: if s.ps { Discipline::ProcessorSharing } else { Discipline::Fifo },
-            queue_capacity: s.cap.filter(|_| allow.caps),
-            service: vec![s.dist(allow); n],
-        }).collect();
-        let classes = self.classes.iter().enumerate().map(|(i, c)| ClassSpec {
-            name: format!("c{i}"),
-            path: c.steps.iter().map(|s| self.step(s)).collect(),
-            deadline: c.deadline_ms.filter(|_| allow.deadlines).map(|ms| ms * 1_000_000),
-        }).collect();
+        let stations = self
+            .stations
+            .iter()
+            .enumerate()
+            .map(|(i, s)| StationSpec {
+                name: format!("s{i}"),
+                workers: s.workers,
+                discipline: if s.ps {
+                    Discipline::ProcessorSharing
+                } else {
+                    Discipline::Fifo
+                },
+                queue_capacity: s.cap.filter(|_| allow.caps),
+                service: vec![s.dist(allow); n],
+            })
+            .collect();
+        let classes = self
+            .classes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| ClassSpec {
+                name: format!("c{i}"),
+                path: c.steps.iter().map(|s| self.step(s)).collect(),
+                deadline: c
+                    .deadline_ms
+                    .filter(|_| allow.deadlines)
+                    .map(|ms| ms * 1_000_000),
+            })
+            .collect();
         let total: f64 = self.classes.iter().map(|c| c.weight).sum();
         let mut acc = 0.0;
-        let mut cumulative: Vec<f64> = self.classes.iter().map(|c| { acc += c.weight / total; acc }).collect();
+        let mut cumulative: Vec<f64> = self
+            .classes
+            .iter()
+            .map(|c| {
+                acc += c.weight / total;
+                acc
+            })
+            .collect();
         *cumulative.last_mut().expect("a class") = 1.0;
-        SystemSpec { stations, classes, load, mix: Mix { cumulative, keys: KeyDist::None }, duration, warmup, bucket: (duration / 10).max(1) }
+        SystemSpec {
+            stations,
+            classes,
+            load,
+            mix: Mix {
+                cumulative,
+                keys: KeyDist::None,
+            },
+            duration,
+            warmup,
+            bucket: (duration / 10).max(1),
+        }
     }
 
     /// The busiest station's utilization per unit arrival rate (1/s).
@@ -158,36 +229,63 @@ impl Shape {
                 hit.into_iter().for_each(|i| visits[i] += c.weight / total);
             }
         }
-        self.stations.iter().zip(&visits).map(|(s, v)| v * s.mean_ms * MS / f64::from(s.workers)).fold(0.0, f64::max)
+        self.stations
+            .iter()
+            .zip(&visits)
+            .map(|(s, v)| v * s.mean_ms * MS / f64::from(s.workers))
+            .fold(0.0, f64::max)
     }
 
     /// An upper bound of the work (service plus delay, seconds) one request brings.
     fn max_work_s(&self) -> f64 {
         let step = |s: &StepShape| match s {
             StepShape::Visit(i) => self.stations[self.station(i)].max_s(),
-            StepShape::Fork(b) => b.iter().map(|i| self.stations[self.station(i)].max_s()).sum(),
+            StepShape::Fork(b) => b
+                .iter()
+                .map(|i| self.stations[self.station(i)].max_s())
+                .sum(),
             StepShape::Delay(ms) => ms * MS,
         };
-        self.classes.iter().map(|c| c.steps.iter().map(step).sum::<f64>()).fold(0.0, f64::max)
+        self.classes
+            .iter()
+            .map(|c| c.steps.iter().map(step).sum::<f64>())
+            .fold(0.0, f64::max)
     }
 
     fn has_delays(&self) -> bool {
-        self.classes.iter().any(|c| c.steps.iter().any(|s| matches!(s, StepShape::Delay(_))))
+        self.classes
+            .iter()
+            .any(|c| c.steps.iter().any(|s| matches!(s, StepShape::Delay(_))))
     }
 }
 
 /// Poisson arrivals that load the busiest station to `rho` (100/s when no class visits one).
 fn poisson_at(shape: &Shape, rho: f64) -> Load {
     let per_rate = shape.load_per_rate();
-    poisson(if per_rate > 0.0 { rho / per_rate } else { 100.0 })
+    poisson(if per_rate > 0.0 {
+        rho / per_rate
+    } else {
+        100.0
+    })
 }
 
 fn poisson(rate: f64) -> Load {
-    Load::Open(Arrivals::Poisson(RateProfile::Stages(Stages { start: rate, points: vec![] })))
+    Load::Open(Arrivals::Poisson(RateProfile::Stages(Stages {
+        start: rate,
+        points: vec![],
+    })))
 }
 
 fn users(n: u32, think_ms: f64) -> Load {
-    Load::Closed(Users { target: Stages { start: f64::from(n), points: vec![] }, think: Dist::Exponential { mean: think_ms * MS } })
+    Load::Closed(Users {
+        target: Stages {
+            start: f64::from(n),
+            points: vec![],
+        },
+        think: Dist::Exponential {
+            mean: think_ms * MS,
+        },
+    })
 }
 
 fn secs(s: f64) -> u64 {
@@ -204,43 +302,106 @@ fn failed(s: &RepStats, k: ErrorKind) -> u64 {
 /// Conservation and physical bounds that hold for any run.
 fn check_run(s: &RepStats, spec: &SystemSpec) {
     let t = &s.total;
-    assert!(t.completed + t.failed_total() <= t.arrived, "finished {} + {} of {} arrivals", t.completed, t.failed_total(), t.arrived);
+    assert!(
+        t.completed + t.failed_total() <= t.arrived,
+        "finished {} + {} of {} arrivals",
+        t.completed,
+        t.failed_total(),
+        t.arrived
+    );
     assert_eq!(t.arrived, t.completed + t.failed_total() + s.in_flight);
     assert_eq!(s.classes.iter().map(|c| c.arrived).sum::<u64>(), t.arrived);
-    assert_eq!(s.classes.iter().map(|c| c.completed).sum::<u64>(), t.completed);
+    assert_eq!(
+        s.classes.iter().map(|c| c.completed).sum::<u64>(),
+        t.completed
+    );
     let horizon = spec.duration - spec.warmup;
     if t.completed > 0 {
-        assert!(t.latency_sum / t.completed as f64 <= horizon as f64, "mean latency beyond the horizon: time ran backwards");
-        assert!(t.latency.max() as f64 <= horizon as f64 * 1.001 + 1e3, "a latency of {} ns in a {horizon} ns window", t.latency.max());
+        assert!(
+            t.latency_sum / t.completed as f64 <= horizon as f64,
+            "mean latency beyond the horizon: time ran backwards"
+        );
+        assert!(
+            t.latency.max() as f64 <= horizon as f64 * 1.001 + 1e3,
+            "a latency of {} ns in a {horizon} ns window",
+            t.latency.max()
+        );
     }
     assert!(s.mean_in_system.is_finite() && s.mean_in_system >= 0.0);
     for st in &s.stations {
-        assert!((0.0..=1.0 + 1e-9).contains(&st.utilization), "{}: utilization {}", st.name, st.utilization);
-        assert!(st.mean_queue.is_finite() && st.mean_queue >= 0.0, "{}: mean queue {}", st.name, st.mean_queue);
-        assert!(st.waited + st.rejected <= st.arrivals, "{}: waited + rejected > arrivals", st.name);
+        assert!(
+            (0.0..=1.0 + 1e-9).contains(&st.utilization),
+            "{}: utilization {}",
+            st.name,
+            st.utilization
+        );
+        assert!(
+            st.mean_queue.is_finite() && st.mean_queue >= 0.0,
+            "{}: mean queue {}",
+            st.name,
+            st.mean_queue
+        );
+        assert!(
+            st.waited + st.rejected <= st.arrivals,
+            "{}: waited + rejected > arrivals",
+            st.name
+        );
     }
     if spec.stations.iter().all(|st| st.queue_capacity.is_none()) {
-        assert_eq!(failed(s, ErrorKind::Rejected), 0, "rejections without a bounded queue");
+        assert_eq!(
+            failed(s, ErrorKind::Rejected),
+            0,
+            "rejections without a bounded queue"
+        );
     }
     if spec.classes.iter().all(|c| c.deadline.is_none()) {
-        assert_eq!(failed(s, ErrorKind::Timeout), 0, "timeouts without deadlines");
+        assert_eq!(
+            failed(s, ErrorKind::Timeout),
+            0,
+            "timeouts without deadlines"
+        );
     }
-    assert_eq!(failed(s, ErrorKind::Failed), 0, "no component injects failures");
+    assert_eq!(
+        failed(s, ErrorKind::Failed),
+        0,
+        "no component injects failures"
+    );
 }
 
 /// Everything a run measured, as integers (floats by their bits), for exact comparison.
 fn fingerprint(s: &RepStats) -> Vec<u64> {
-    let mut v = vec![s.in_flight, s.mean_in_system.to_bits(), s.events, s.window_ns];
+    let mut v = vec![
+        s.in_flight,
+        s.mean_in_system.to_bits(),
+        s.events,
+        s.window_ns,
+    ];
     for c in s.classes.iter().chain([&s.total]) {
-        v.extend([c.arrived, c.completed, c.latency_sum.to_bits(), c.latency.len(), c.latency.max()]);
+        v.extend([
+            c.arrived,
+            c.completed,
+            c.latency_sum.to_bits(),
+            c.latency.len(),
+            c.latency.max(),
+        ]);
         v.extend(c.failed);
     }
     for st in &s.stations {
-        v.extend([st.arrivals, st.waited, st.rejected, st.utilization.to_bits(), st.mean_queue.to_bits()]);
+        v.extend([
+            st.arrivals,
+            st.waited,
+            st.rejected,
+            st.utilization.to_bits(),
+            st.mean_queue.to_bits(),
+        ]);
     }
     for b in &s.buckets {
         v.extend([b.arrivals, b.completed, b.errors]);
-        v.extend(b.stations.iter().flat_map(|(x, y)| [x.to_bits(), y.to_bits()]));
+        v.extend(
+            b.stations
+                .iter()
+                .flat_map(|(x, y)| [x.to_bits(), y.to_bits()]),
+        );
     }
     v
 }

@@ -79,20 +79,33 @@ fn temp_dir() -> PathBuf {
 }
 
 fn component<'a>(strategy: &'a Value, name: &str) -> &'a Value {
-    strategy["components"].as_array().expect("components").iter()
-        .find(|c| c["name"] == name).unwrap_or_else(|| panic!("no component {name}"))
+    strategy["components"]
+        .as_array()
+        .expect("components")
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no component {name}"))
 }
 
 fn metric(strategy: &Value, component_name: &str, key: &str) -> f64 {
-    component(strategy, component_name)["metrics"][key].as_f64().unwrap_or_else(|| panic!("no {component_name}.{key}"))
+    component(strategy, component_name)["metrics"][key]
+        .as_f64()
+        .unwrap_or_else(|| panic!("no {component_name}.{key}"))
 }
 
 fn leftovers(pid: u32) -> Vec<String> {
     let label = format!("label=scalesim.owner={pid}");
     let mut out = Vec::new();
-    for args in [vec!["ps", "-aq", "--filter", &label], vec!["network", "ls", "-q", "--filter", &label]] {
+    for args in [
+        vec!["ps", "-aq", "--filter", &label],
+        vec!["network", "ls", "-q", "--filter", &label],
+    ] {
         let o = Command::new("docker").args(&args).output().expect("docker");
-        out.extend(String::from_utf8_lossy(&o.stdout).lines().map(str::to_string));
+        out.extend(
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .map(str::to_string),
+        );
     }
     out
 }
@@ -107,15 +120,27 @@ fn real_session_routes_reads_detects_staleness_and_cleans_up() {
     std::fs::write(&file, SCENARIO).expect("write scenario");
     let out = dir.join("out");
     let child = Command::new(env!("CARGO_BIN_EXE_scalesim"))
-        .args(["real", file.to_str().expect("utf-8"), "--out", out.to_str().expect("utf-8"), "--quiet"])
+        .args([
+            "real",
+            file.to_str().expect("utf-8"),
+            "--out",
+            out.to_str().expect("utf-8"),
+            "--quiet",
+        ])
         .spawn()
         .expect("spawn scalesim");
     let pid = child.id();
     let status = child.wait_with_output().expect("wait").status;
     assert!(status.success(), "scalesim real failed: {status}");
-    assert!(leftovers(pid).is_empty(), "containers or networks left: {:?}", leftovers(pid));
+    assert!(
+        leftovers(pid).is_empty(),
+        "containers or networks left: {:?}",
+        leftovers(pid)
+    );
 
-    let summary: Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).expect("summary")).expect("json");
+    let summary: Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).expect("summary"))
+            .expect("json");
     assert_eq!(summary["mode"], "real");
     let s = summary["strategies"].as_array().expect("strategies");
     assert_eq!(s.len(), 3);
@@ -125,22 +150,48 @@ fn real_session_routes_reads_detects_staleness_and_cleans_up() {
     assert_eq!(metric(primary, "db", "reads_replicas"), 0.0);
     assert!(metric(primary, "db", "reads_primary") > 500.0);
     assert_eq!(metric(rr, "db", "reads_primary"), 0.0);
-    assert!(metric(rr, "db.replica-0", "reads") > 200.0 && metric(rr, "db.replica-1", "reads") > 200.0);
+    assert!(
+        metric(rr, "db.replica-0", "reads") > 200.0 && metric(rr, "db.replica-1", "reads") > 200.0
+    );
     assert!(metric(ryw, "db", "reads_primary") > 0.0 && metric(ryw, "db", "reads_replicas") > 0.0);
 
     for st in s {
         // The fault: replica-1 fell seconds behind and served stale data; replica-0 did not lag.
-        assert!(metric(st, "db.replica-1", "lag_ms_max") > 2000.0, "{}", st["name"]);
-        assert!(metric(st, "db.replica-1", "stale_reads") > 0.0, "{}", st["name"]);
-        assert!(metric(st, "db.replica-0", "lag_ms_max") < 1000.0, "{}", st["name"]);
+        assert!(
+            metric(st, "db.replica-1", "lag_ms_max") > 2000.0,
+            "{}",
+            st["name"]
+        );
+        assert!(
+            metric(st, "db.replica-1", "stale_reads") > 0.0,
+            "{}",
+            st["name"]
+        );
+        assert!(
+            metric(st, "db.replica-0", "lag_ms_max") < 1000.0,
+            "{}",
+            st["name"]
+        );
         // The run carried on.
-        let (done, requests) = (st["completed"].as_f64().unwrap(), st["requests"].as_f64().unwrap());
-        assert!(done > 0.9 * requests && requests > 1000.0, "{}: {done}/{requests}", st["name"]);
+        let (done, requests) = (
+            st["completed"].as_f64().unwrap(),
+            st["requests"].as_f64().unwrap(),
+        );
+        assert!(
+            done > 0.9 * requests && requests > 1000.0,
+            "{}: {done}/{requests}",
+            st["name"]
+        );
     }
     // Primary-only reads are never stale; round robin over a cut-off replica is.
     assert_eq!(metric(primary, "db", "stale_reads"), 0.0);
     assert!(metric(rr, "db", "stale_reads") > 0.0);
-    for f in ["summary.csv", "timeseries.csv", "report.html", "manifest.json"] {
+    for f in [
+        "summary.csv",
+        "timeseries.csv",
+        "report.html",
+        "manifest.json",
+    ] {
         assert!(out.join(f).exists(), "{f} missing");
     }
     let _ = std::fs::remove_dir_all(&dir);

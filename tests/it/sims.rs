@@ -23,14 +23,34 @@ const WARMUP: &str = "10s";
 
 /// One replication per strategy and point: the horizon, not the statistics, is under test.
 fn opts() -> RunOptions {
-    RunOptions { replications: Some(1), ..RunOptions::default() }
+    RunOptions {
+        replications: Some(1),
+        ..RunOptions::default()
+    }
 }
 
 fn assert_strategy_sane(s: &StrategySummary, what: &str) {
-    assert!(s.completed > 0.0, "{what}: strategy `{}` completed nothing", s.name);
-    assert!(s.requests >= s.completed + s.failed, "{what}: `{}` finished more than arrived", s.name);
-    assert!((0.0..=1.0).contains(&s.error_rate), "{what}: `{}` error rate {}", s.name, s.error_rate);
-    assert!(s.latency_ms.p50 <= s.latency_ms.p99 && s.latency_ms.p99 <= s.latency_ms.max * 1.001, "{what}: `{}` percentiles out of order", s.name);
+    assert!(
+        s.completed > 0.0,
+        "{what}: strategy `{}` completed nothing",
+        s.name
+    );
+    assert!(
+        s.requests >= s.completed + s.failed,
+        "{what}: `{}` finished more than arrived",
+        s.name
+    );
+    assert!(
+        (0.0..=1.0).contains(&s.error_rate),
+        "{what}: `{}` error rate {}",
+        s.name,
+        s.error_rate
+    );
+    assert!(
+        s.latency_ms.p50 <= s.latency_ms.p99 && s.latency_ms.p99 <= s.latency_ms.max * 1.001,
+        "{what}: `{}` percentiles out of order",
+        s.name
+    );
 }
 
 /// The most requests the system can hold at once: users for a closed workload; for an open one,
@@ -45,43 +65,87 @@ fn in_flight_bound(loaded: &Loaded, j: usize, arrived: u64) -> u64 {
 /// Replays replication 0 of every strategy at the base point and checks conservation and
 /// that the summary reports exactly that replication.
 fn check_base_point(loaded: &Loaded, summary: &Summary, what: &str) {
-    assert_eq!(summary.strategies.len(), loaded.strategies.len(), "{what}: one summary per strategy");
-    for (j, (st, s)) in loaded.strategies.iter().zip(&summary.strategies).enumerate() {
+    assert_eq!(
+        summary.strategies.len(),
+        loaded.strategies.len(),
+        "{what}: one summary per strategy"
+    );
+    for (j, (st, s)) in loaded
+        .strategies
+        .iter()
+        .zip(&summary.strategies)
+        .enumerate()
+    {
         let what = format!("{what}, strategy `{}`", st.name);
         assert_eq!(s.name, st.name, "{what}: strategies out of order");
         let m = run::simulate(&st.scenario, replication_seed(summary.seed, 0), false);
         assert_conserved(&m, &what);
         let bound = in_flight_bound(loaded, j, m.total.arrived);
-        assert!(m.in_flight <= bound, "{what}: {} in flight, at most {bound} expected", m.in_flight);
-        assert_eq!(s.requests, m.total.arrived as f64, "{what}: summary requests");
-        assert_eq!(s.completed, m.total.completed as f64, "{what}: summary completed");
-        assert_eq!(s.failed, m.total.failed_total() as f64, "{what}: summary failed");
+        assert!(
+            m.in_flight <= bound,
+            "{what}: {} in flight, at most {bound} expected",
+            m.in_flight
+        );
+        assert_eq!(
+            s.requests, m.total.arrived as f64,
+            "{what}: summary requests"
+        );
+        assert_eq!(
+            s.completed, m.total.completed as f64,
+            "{what}: summary completed"
+        );
+        assert_eq!(
+            s.failed,
+            m.total.failed_total() as f64,
+            "{what}: summary failed"
+        );
     }
 }
 
 fn check_sim(path: &Path) {
-    let what = path.file_name().expect("file name").to_string_lossy().to_string();
+    let what = path
+        .file_name()
+        .expect("file name")
+        .to_string_lossy()
+        .to_string();
     let loaded = load_short(path, DURATION, WARMUP, &[]);
     assert!(!loaded.strategies.is_empty(), "{what}: no strategies");
     let report = run::run(&loaded, &opts());
     let summary = &report.summary;
     assert_eq!(summary.schema, 1);
     assert_eq!(summary.replications, 1);
-    assert!((summary.horizon_s - 110.0).abs() < 1e-9, "{what}: horizon {}", summary.horizon_s);
+    assert!(
+        (summary.horizon_s - 110.0).abs() < 1e-9,
+        "{what}: horizon {}",
+        summary.horizon_s
+    );
     assert_finite(summary);
     for s in &summary.strategies {
         assert_strategy_sane(s, &what);
     }
     check_base_point(&loaded, summary, &what);
     assert!(!report.timeseries.is_empty(), "{what}: no time series");
-    assert!(report.cdfs.iter().all(|c| !c.points.is_empty()), "{what}: an empty latency CDF");
+    assert!(
+        report.cdfs.iter().all(|c| !c.points.is_empty()),
+        "{what}: an empty latency CDF"
+    );
     match &loaded.sweep {
         Some(sw) => {
-            assert_eq!(summary.points.len(), sw.values.len(), "{what}: one result per sweep point");
+            assert_eq!(
+                summary.points.len(),
+                sw.values.len(),
+                "{what}: one result per sweep point"
+            );
             for (p, v) in summary.points.iter().zip(&sw.values) {
-                assert_eq!((p.parameter.as_str(), p.value), (sw.param.as_str(), *v), "{what}: sweep point order");
+                assert_eq!(
+                    (p.parameter.as_str(), p.value),
+                    (sw.param.as_str(), *v),
+                    "{what}: sweep point order"
+                );
                 assert_eq!(p.strategies.len(), loaded.strategies.len());
-                p.strategies.iter().for_each(|s| assert_strategy_sane(s, &format!("{what} at {} = {v}", sw.param)));
+                p.strategies.iter().for_each(|s| {
+                    assert_strategy_sane(s, &format!("{what} at {} = {v}", sw.param))
+                });
             }
         }
         None => assert!(summary.points.is_empty(), "{what}: points without a sweep"),
@@ -103,7 +167,9 @@ fn capacity_searches_finish_within_their_bounds() {
     let mut searched = 0;
     for path in common::all_sims() {
         let loaded = load_short(&path, DURATION, WARMUP, &[]);
-        let Some(spec) = loaded.capacity else { continue };
+        let Some(spec) = loaded.capacity else {
+            continue;
+        };
         searched += 1;
         let caps = run::capacity_search(&loaded, &spec, loaded.base.seed, 1);
         let what = path.display();
@@ -111,12 +177,29 @@ fn capacity_searches_finish_within_their_bounds() {
         for (c, st) in caps.iter().zip(&loaded.strategies) {
             assert_eq!(c.strategy, st.name);
             let k = c.max_load_scale;
-            assert!(k == 0.0 || (spec.from..=spec.to).contains(&k), "{what}: `{}` scale {k} outside [{}, {}]", c.strategy, spec.from, spec.to);
-            assert!(c.max_load.is_finite() && c.max_load >= 0.0, "{what}: `{}` max load {}", c.strategy, c.max_load);
+            assert!(
+                k == 0.0 || (spec.from..=spec.to).contains(&k),
+                "{what}: `{}` scale {k} outside [{}, {}]",
+                c.strategy,
+                spec.from,
+                spec.to
+            );
+            assert!(
+                c.max_load.is_finite() && c.max_load >= 0.0,
+                "{what}: `{}` max load {}",
+                c.strategy,
+                c.max_load
+            );
             let expected = st.scenario.system.load.intensity() * k;
-            assert!((c.max_load - expected).abs() <= 1e-9 * expected.max(1.0), "{what}: max load is not intensity x scale");
+            assert!(
+                (c.max_load - expected).abs() <= 1e-9 * expected.max(1.0),
+                "{what}: max load is not intensity x scale"
+            );
         }
-        assert!(caps.iter().any(|c| c.max_load_scale > 0.0), "{what}: no strategy meets its SLOs even at the lowest load: {caps:?}");
+        assert!(
+            caps.iter().any(|c| c.max_load_scale > 0.0),
+            "{what}: no strategy meets its SLOs even at the lowest load: {caps:?}"
+        );
     }
     assert!(searched >= 1, "no shipped scenario has [capacity]");
 }
@@ -129,36 +212,76 @@ fn cli_run_writes_a_complete_results_folder() {
     let out = dir.join("out");
     let run = |out: &Path, extra: &[&str]| {
         let o = Command::new(env!("CARGO_BIN_EXE_scalesim"))
-            .args(["run", common::sim("mmc.toml").to_str().expect("utf-8 path"), "--set", "duration=20m", "--replications", "2", "--out"])
+            .args([
+                "run",
+                common::sim("mmc.toml").to_str().expect("utf-8 path"),
+                "--set",
+                "duration=20m",
+                "--replications",
+                "2",
+                "--out",
+            ])
             .arg(out)
             .args(extra)
             .output()
             .expect("the binary runs");
-        assert!(o.status.success(), "exit {:?}: {}", o.status, String::from_utf8_lossy(&o.stderr));
+        assert!(
+            o.status.success(),
+            "exit {:?}: {}",
+            o.status,
+            String::from_utf8_lossy(&o.stderr)
+        );
         o
     };
     let quiet = run(&out, &["--quiet"]);
-    assert!(quiet.stdout.is_empty(), "--quiet printed {}", String::from_utf8_lossy(&quiet.stdout));
-    for f in ["summary.json", "summary.csv", "timeseries.csv", "manifest.json", "report.html"] {
+    assert!(
+        quiet.stdout.is_empty(),
+        "--quiet printed {}",
+        String::from_utf8_lossy(&quiet.stdout)
+    );
+    for f in [
+        "summary.json",
+        "summary.csv",
+        "timeseries.csv",
+        "manifest.json",
+        "report.html",
+    ] {
         let p = out.join(f);
-        assert!(p.is_file() && std::fs::metadata(&p).expect("stat").len() > 0, "{f} missing or empty");
+        assert!(
+            p.is_file() && std::fs::metadata(&p).expect("stat").len() > 0,
+            "{f} missing or empty"
+        );
     }
-    let written: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).expect("read")).expect("summary.json is JSON");
+    let written: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).expect("read"))
+            .expect("summary.json is JSON");
     assert_eq!(written["schema"], 1);
     assert_eq!(written["replications"], 2);
-    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("manifest.json")).expect("read")).expect("manifest is JSON");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).expect("read"))
+            .expect("manifest is JSON");
     assert_eq!(manifest["scenario"], "mmc");
     check_plots(&out.join("plots"));
 
     let printed = run(&dir.join("out2"), &["--format", "json"]);
-    let printed: Summary = serde_json::from_slice(&printed.stdout).expect("--format json prints a summary");
+    let printed: Summary =
+        serde_json::from_slice(&printed.stdout).expect("--format json prints a summary");
     let written: Summary = serde_json::from_value(written).expect("summary.json is a Summary");
-    assert_eq!(printed, written, "the printed summary differs from the written one");
+    assert_eq!(
+        printed, written,
+        "the printed summary differs from the written one"
+    );
 }
 
 /// The charts a swept scenario must have, each as PNG and SVG, and no PNG without its SVG.
 fn check_plots(dir: &Path) {
-    for stem in ["latency_vs_load", "cost_vs_load", "latency_cdf", "latency_bars", "timeseries_throughput_rps"] {
+    for stem in [
+        "latency_vs_load",
+        "cost_vs_load",
+        "latency_cdf",
+        "latency_bars",
+        "timeseries_throughput_rps",
+    ] {
         for ext in ["png", "svg"] {
             let p = dir.join(format!("{stem}.{ext}"));
             assert!(p.is_file(), "{} missing", p.display());
@@ -171,7 +294,11 @@ fn check_plots(dir: &Path) {
     for e in std::fs::read_dir(dir).expect("plots/ exists") {
         let p = e.expect("entry").path();
         if p.extension().is_some_and(|x| x == "png") {
-            assert!(p.with_extension("svg").is_file(), "{} has no SVG twin", p.display());
+            assert!(
+                p.with_extension("svg").is_file(),
+                "{} has no SVG twin",
+                p.display()
+            );
         }
     }
 }
