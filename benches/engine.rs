@@ -41,7 +41,7 @@ fn mmc_model() -> Model {
 fn hand_loop(customers: u64, seed: u64) -> u64 {
     let (lambda, c) = (3.2f64, 4u32);
     let mut rng = Rng::seed_from(seed);
-    let mut exp = |mean: f64, rng: &mut Rng| -> u64 {
+    let exp = |mean: f64, rng: &mut Rng| -> u64 {
         let e: f64 = Exp1.sample(rng);
         (e * mean * 1e9) as u64
     };

@@ -30,6 +30,9 @@
 //! - `plot` (default): PNG/SVG charts with plotters.
 //! - `real` (default): real runs against Postgres and Redis (tokio, sqlx, redis, testcontainers).
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
+// `ScenarioError` carries the file, position, field path and a suggestion; it only travels the
+// cold error path, so boxing it would buy nothing.
+#![allow(clippy::result_large_err)]
 
 pub mod engine;
 pub mod model;

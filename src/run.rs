@@ -28,7 +28,7 @@ pub use metrics::{Metrics, RepMetrics};
 pub use shard::{Shard, merge_reports};
 
 /// How to run.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct RunOptions {
     /// Worker threads (0: all cores).
     pub jobs: usize,
@@ -40,18 +40,6 @@ pub struct RunOptions {
     pub progress: bool,
     /// Run only this shard of the sweep points.
     pub shard: Option<Shard>,
-}
-
-impl Default for RunOptions {
-    fn default() -> Self {
-        RunOptions {
-            jobs: 0,
-            replications: None,
-            seed: None,
-            progress: false,
-            shard: None,
-        }
-    }
 }
 
 /// The seed of replication `r` of a run seeded with `root`.

@@ -142,17 +142,17 @@ impl System {
     }
 
     fn start(&mut self) {
-        if let Some(a) = &mut self.arrivals {
-            if let Some(t) = a.next_after(0) {
-                self.cal.push(
-                    t,
-                    Event {
-                        target: WORKLOAD,
-                        kind: ARRIVE,
-                        data: 0,
-                    },
-                );
-            }
+        if let Some(a) = &mut self.arrivals
+            && let Some(t) = a.next_after(0)
+        {
+            self.cal.push(
+                t,
+                Event {
+                    target: WORKLOAD,
+                    kind: ARRIVE,
+                    data: 0,
+                },
+            );
         }
         if let Some(users) = &self.users {
             let max = users.target.max().ceil() as u64;

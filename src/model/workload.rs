@@ -307,7 +307,7 @@ fn exp_ns(rng: &mut Rng, mean_s: f64) -> u64 {
 /// Lewis-Shedler thinning: candidates at the maximum rate, kept with probability rate(t)/max.
 fn thinning(p: &RateProfile, rng: &mut Rng, mut now: u64) -> Option<u64> {
     let max = p.max();
-    if !(max > 0.0) {
+    if max.is_nan() || max <= 0.0 {
         return None;
     }
     loop {

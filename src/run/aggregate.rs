@@ -327,7 +327,7 @@ fn cdf(name: &str, reps: &[&RepMetrics]) -> Cdf {
         }
     }
     let mut points = Vec::new();
-    if h.len() > 0 {
+    if !h.is_empty() {
         let qs = (0..100)
             .map(|i| f64::from(i) / 100.0)
             .chain((0..=40).map(|i| 1.0 - 10f64.powf(-2.0 - f64::from(i) / 10.0)));

@@ -9,6 +9,7 @@
 //!   replica-1 serving stale data, while replica-0 stayed within milliseconds;
 //! - the run carried on: most requests completed;
 //! - cleanup: no container or network of the child is left.
+//!
 //! Skips with one line without a Docker engine, except under `CI=true`.
 
 use std::path::PathBuf;
