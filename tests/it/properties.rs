@@ -249,7 +249,7 @@ fn fingerprint(s: &RepStats) -> Vec<u64> {
 // Properties
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(crate::common::proptest_config(256))]
 
     /// A finite list of arrivals into a system with queue bounds, deadlines, forks and delays:
     /// after a horizon longer than all the work could take, each arrival has completed or
