@@ -1,6 +1,7 @@
 mod cli;
 mod common;
 mod determinism;
+mod fuzz;
 mod properties;
 mod report;
 mod sims;
