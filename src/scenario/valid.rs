@@ -256,6 +256,7 @@ fn dist(v: &V<'_>, field: &str, d: &RawDist) -> Res<Dist> {
             let (mean, sd) = (g("mean", &t.mean)?, g("sd", &t.sd)?);
             let min = t.min.as_ref().map(|m| v.dur(field, m)).transpose()?.unwrap_or(0.0);
             let max = t.max.as_ref().map(|m| v.dur(field, m)).transpose()?.unwrap_or(f64::INFINITY);
+            if max < min { return Err(bad("max must be at least min")); }
             Dist::Normal { mean, sd, min, max }
         }
         "lognormal" => lognormal(v, field, t)?,

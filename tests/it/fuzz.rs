@@ -118,3 +118,22 @@ fn r_set_array_index_out_of_range() {
     let l = scenario::load_str(text, mmc().0, &["percentiles.0=99.9".into()]).expect("in range");
     assert_eq!(l.base.percentiles, vec![99.9]);
 }
+
+/// `mmc.toml` with `from` replaced by `to`.
+fn mmc_with(from: &str, to: &str) -> String {
+    let (_, text) = mmc();
+    assert!(text.contains(from), "`{from}` not in mmc.toml");
+    text.replacen(from, to, 1)
+}
+
+const MMC_SERVICE: &str = r#"service = { dist = "exponential", mean = "$service_mean" }"#;
+
+/// Regression: a truncated normal with `min` above `max` loaded, then panicked in
+/// `f64::clamp` on the first service time that missed the empty range 64 times.
+#[test]
+fn r_normal_min_above_max() {
+    let bad = mmc_with(MMC_SERVICE, r#"service = { dist = "normal", mean = "1s", sd = "1s", min = "10s", max = "1s" }"#);
+    expect_error(&bad, &[], "max must be at least min");
+    let point = mmc_with(MMC_SERVICE, r#"service = { dist = "normal", mean = "1s", sd = "1s", min = "1s", max = "1s" }"#);
+    run_briefly(&point, mmc().0, &[]);
+}
