@@ -97,6 +97,14 @@ impl RateProfile {
         }
     }
 
+    /// Whether the rate is zero at `t` and ever after (stages whose last target is zero).
+    fn zero_from(&self, t: u64) -> bool {
+        match self {
+            RateProfile::Stages(s) => s.points.last().is_some_and(|&(end, v)| t >= end && v <= 0.0),
+            _ => false,
+        }
+    }
+
     fn scaled(&self, k: f64) -> RateProfile {
         match self {
             RateProfile::Stages(s) => RateProfile::Stages(Stages { start: s.start * k, points: s.points.iter().map(|&(t, v)| (t, v * k)).collect() }),
@@ -229,7 +237,7 @@ fn thinning(p: &RateProfile, rng: &mut Rng, mut now: u64) -> Option<u64> {
     }
     loop {
         now = now.saturating_add(exp_ns(rng, 1.0 / max).max(1));
-        if now == u64::MAX {
+        if now == u64::MAX || p.zero_from(now) {
             return None;
         }
         if rng.next_f64() * max < p.at(now) {

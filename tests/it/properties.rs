@@ -407,3 +407,31 @@ proptest! {
         prop_assert_eq!(cal.len(), oracle.len());
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Regressions
+
+fn one_station(load: Load, duration: u64) -> SystemSpec {
+    SystemSpec {
+        stations: vec![StationSpec { name: "server".into(), workers: 2, discipline: Discipline::Fifo, queue_capacity: None, service: vec![Dist::Exponential { mean: 0.01 }] }],
+        classes: vec![ClassSpec { name: "job".into(), path: vec![Step::Visit(0)], deadline: None }],
+        load,
+        mix: Mix { cumulative: vec![1.0], keys: KeyDist::None },
+        duration,
+        warmup: 0,
+        bucket: duration / 10,
+    }
+}
+
+/// Regression: a rate profile whose last stage ends at zero (the usual k6 ramp-down) hung:
+/// thinning drew candidates at the peak rate until the clock saturated, hundreds of years of
+/// simulated time later. Arrivals now end with the profile.
+#[test]
+fn r_rate_dropping_to_zero_ends_arrivals() {
+    // Up from 0 to 100/s over 1 s, down to 0 over the next second: 100 arrivals expected.
+    let ramp = Stages { start: 0.0, points: vec![(SEC, 100.0), (2 * SEC, 0.0)] };
+    let spec = one_station(Load::Open(Arrivals::Poisson(RateProfile::Stages(ramp))), 10 * SEC);
+    let s = crate::common::within(20, "a ramp down to zero", move || System::new(&spec, 5).run());
+    assert!((60..=140).contains(&s.total.arrived), "{} arrivals, about 100 expected", s.total.arrived);
+    assert_eq!(s.in_flight, 0);
+}
