@@ -285,6 +285,9 @@ fn lognormal(v: &V<'_>, field: &str, t: &RawDistTable) -> Res<Dist> {
         return Dist::lognormal_median_p99(m, p).ok_or_else(|| v.err(format!("{field}.p99"), "needs 0 < median < p99"));
     }
     let mu = t.mu.ok_or_else(|| v.err(field, "lognormal needs `median` and `p99`, or `mu` and `sigma`"))?;
+    if !mu.is_finite() {
+        return Err(v.err(format!("{field}.mu"), format!("must be a finite number, got {mu}")));
+    }
     let sigma = v.positive(&format!("{field}.sigma"), t.sigma)?;
     Dist::lognormal(mu, sigma).ok_or_else(|| v.err(field, "invalid lognormal parameters"))
 }
@@ -389,7 +392,11 @@ fn workload(v: &V<'_>, w: &RawWorkload) -> Res<Load> {
         "diurnal" => {
             let amplitude = v.fraction("workload.amplitude", w.amplitude.unwrap_or(0.5))?;
             let period = req_ns(v, "period", &w.period)?.max(1);
-            profile(RateProfile::Diurnal { mean: rate(w.mean.or(w.rate))?, amplitude, period, phase: w.phase.unwrap_or(0.0) })
+            let phase = w.phase.unwrap_or(0.0);
+            if !phase.is_finite() {
+                return Err(v.err("workload.phase", format!("must be a finite number of radians, got {phase}")));
+            }
+            profile(RateProfile::Diurnal { mean: rate(w.mean.or(w.rate))?, amplitude, period, phase })
         }
         "mmpp" => mmpp(v, w),
         "replay" => replay(v, w),

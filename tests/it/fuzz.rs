@@ -137,3 +137,17 @@ fn r_normal_min_above_max() {
     let point = mmc_with(MMC_SERVICE, r#"service = { dist = "normal", mean = "1s", sd = "1s", min = "1s", max = "1s" }"#);
     run_briefly(&point, mmc().0, &[]);
 }
+
+/// Regression: `phase = nan` made every diurnal rate NaN, so arrival thinning never accepted
+/// a candidate and ran until the clock saturated (a hang); `mu = nan` gave NaN service times.
+#[test]
+fn r_non_finite_phase_and_mu() {
+    let diurnal = mmc_with("type = \"poisson\"\nrate = \"$rate\"", "type = \"diurnal\"\nmean = 3\nperiod = \"1h\"\nphase = nan");
+    expect_error(&diurnal, &[], "workload.phase");
+    for mu in ["nan", "inf", "-inf"] {
+        let ln = mmc_with(MMC_SERVICE, &format!("service = {{ dist = \"lognormal\", mu = {mu}, sigma = 1 }}"));
+        expect_error(&ln, &[], "stations.server.service.mu");
+    }
+    let finite = mmc_with("type = \"poisson\"\nrate = \"$rate\"", "type = \"diurnal\"\nmean = 3\nperiod = \"1h\"\nphase = 1.5");
+    run_briefly(&finite, mmc().0, &[]);
+}
