@@ -216,8 +216,8 @@ fn sweep(s: &raw::RawSweep, docs: &[DocumentMut], strategies: &[Strategy], path:
 }
 
 fn capacity(c: &raw::RawCapacity, path: &Path, text: &str) -> Result<CapacitySpec, ScenarioError> {
-    if !(c.from > 0.0 && c.to > c.from && c.tolerance > 0.0 && c.tolerance < 1.0) {
-        return Err(located(ScenarioError::new(path, "capacity", "needs 0 < from < to and 0 < tolerance < 1"), text));
+    if !(c.from > 0.0 && c.to > c.from && c.to.is_finite() && c.tolerance > 0.0 && c.tolerance < 1.0) {
+        return Err(located(ScenarioError::new(path, "capacity", "needs 0 < from < to (finite) and 0 < tolerance < 1"), text));
     }
     Ok(CapacitySpec { from: c.from, to: c.to, tolerance: c.tolerance })
 }

@@ -151,3 +151,10 @@ fn r_non_finite_phase_and_mu() {
     let finite = mmc_with("type = \"poisson\"\nrate = \"$rate\"", "type = \"diurnal\"\nmean = 3\nperiod = \"1h\"\nphase = 1.5");
     run_briefly(&finite, mmc().0, &[]);
 }
+
+/// Regression: `[capacity] to = inf` was accepted, and the bisection between a finite and an
+/// infinite scale never narrowed (nor could the probe at infinite load finish).
+#[test]
+fn r_capacity_infinite_bound() {
+    expect_error(&mmc_with("to = 3.0", "to = inf"), &[], "capacity");
+}
