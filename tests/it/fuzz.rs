@@ -158,3 +158,14 @@ fn r_non_finite_phase_and_mu() {
 fn r_capacity_infinite_bound() {
     expect_error(&mmc_with("to = 3.0", "to = inf"), &[], "capacity");
 }
+
+/// Regression: `steps = 4000000000` in a sweep allocated every point up front (tens of GB).
+#[test]
+fn r_sweep_with_billions_of_steps() {
+    let huge = mmc_with("values = [2.0, 2.4, 2.8, 3.2, 3.6]", "from = 1\nto = 2\nsteps = 4000000000");
+    common::within(10, "loading a huge sweep", move || expect_error(&huge, &[], "sweep.values"));
+    let (_, text) = mmc();
+    let fine = text.replacen("values = [2.0, 2.4, 2.8, 3.2, 3.6]", "from = 1\nto = 2\nsteps = 3", 1);
+    let l = scenario::load_str(&fine, mmc().0, &[]).expect("a small stepped sweep loads");
+    assert_eq!(l.sweep.expect("a sweep").values, vec![1.0, 1.5, 2.0]);
+}
