@@ -217,6 +217,10 @@ fn class(v: &V<'_>, name: &str, c: &RawClass, stations: &[String]) -> Res<ClassS
         stations.iter().position(|x| x == s).map(|i| i as u32)
             .ok_or_else(|| v.err(field, format!("no station named `{s}`")).suggest(s, stations.iter().map(String::as_str)))
     };
+    if c.path.is_empty() {
+        // A closed-loop user with no think time would otherwise loop at one instant for ever.
+        return Err(v.err(format!("classes.{name}.path"), "needs at least one step"));
+    }
     let mut path = Vec::new();
     for (i, step) in c.path.iter().enumerate() {
         let field = format!("classes.{name}.path.{i}");

@@ -169,3 +169,14 @@ fn r_sweep_with_billions_of_steps() {
     let l = scenario::load_str(&fine, mmc().0, &[]).expect("a small stepped sweep loads");
     assert_eq!(l.sweep.expect("a sweep").values, vec![1.0, 1.5, 2.0]);
 }
+
+/// Regression: a class with an empty path, under closed-loop users without think time,
+/// finished each request at the instant it was sent and sent the next at the same instant,
+/// for ever (a hang). An empty path is now refused.
+#[test]
+fn r_empty_path() {
+    let users = mmc_with("type = \"poisson\"\nrate = \"$rate\"", "type = \"users\"\nusers = 3");
+    let empty = users.replacen(r#"path = ["server"]"#, "path = []", 1);
+    expect_error(&empty, &[], "classes.job.path");
+    run_briefly(&users, mmc().0, &[]);
+}
