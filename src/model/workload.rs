@@ -209,7 +209,7 @@ impl ArrivalState {
     fn next_mmpp(&mut self, mut now: u64) -> Option<u64> {
         let Arrivals::Mmpp { rates, sojourn } = self.process.clone() else { return None };
         if self.mmpp_switch == 0 {
-            self.mmpp_switch = now + exp_ns(&mut self.rng, sojourn[0]);
+            self.mmpp_switch = now.saturating_add(exp_ns(&mut self.rng, sojourn[0]));
         }
         for _ in 0..1_000_000 {
             let rate = rates[self.mmpp_state];
@@ -219,7 +219,7 @@ impl ArrivalState {
             }
             now = self.mmpp_switch;
             self.mmpp_state ^= 1;
-            self.mmpp_switch = now + exp_ns(&mut self.rng, sojourn[self.mmpp_state]);
+            self.mmpp_switch = now.saturating_add(exp_ns(&mut self.rng, sojourn[self.mmpp_state]));
         }
         None
     }

@@ -435,3 +435,15 @@ fn r_rate_dropping_to_zero_ends_arrivals() {
     assert!((60..=140).contains(&s.total.arrived), "{} arrivals, about 100 expected", s.total.arrived);
     assert_eq!(s.in_flight, 0);
 }
+
+/// Regression: an MMPP state with an (effectively) endless sojourn overflowed the switch time
+/// (`now + u64::MAX`), which wrapped to just before now: the state ended at once instead of
+/// never, so the process flipped back to the other state (a wrong arrival stream in release
+/// builds, an overflow panic in debug builds).
+#[test]
+fn r_mmpp_endless_sojourn() {
+    // Silent for about 10 ms, then 1000/s for ever.
+    let mmpp = Arrivals::Mmpp { rates: [0.0, 1000.0], sojourn: [0.01, 1e300] };
+    let s = System::new(&one_station(Load::Open(mmpp), SEC), 9).run();
+    assert!((850..=1150).contains(&s.total.arrived), "{} arrivals, about 990 expected", s.total.arrived);
+}
