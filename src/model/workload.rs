@@ -49,7 +49,19 @@ impl Stages {
                 let f = if v1 > v0 { ((v - v0) / (v1 - v0)).max(0.0) } else { 0.0 };
                 let t = t0 + ((t1 - t0) as f64 * f).floor() as u64 + 1;
                 // Strictly after `from` (the value there is not above `v`), so callers progress.
-                return Some(t.clamp(from + 1, t1.max(from + 1)));
+                let t = t.clamp(from + 1, t1.max(from + 1));
+                if self.at(t) > v {
+                    return Some(t);
+                }
+                // Rounding (or a value so small that it underflows) left the value at or below
+                // `v` there: bisect to the first instant above it (`at(t1)` is `v1`), rather
+                // than have the caller step one nanosecond at a time.
+                let (mut lo, mut hi) = (t, t1.max(t));
+                while lo < hi {
+                    let mid = lo + (hi - lo) / 2;
+                    if self.at(mid) > v { hi = mid } else { lo = mid + 1 }
+                }
+                return Some(lo);
             }
             (t0, v0) = (t1, v1);
         }

@@ -447,3 +447,17 @@ fn r_mmpp_endless_sojourn() {
     let s = System::new(&one_station(Load::Open(mmpp), SEC), 9).run();
     assert!((850..=1150).contains(&s.total.arrived), "{} arrivals, about 990 expected", s.total.arrived);
 }
+
+/// Regression: a user target so small that the ramp's value underflowed to zero (here
+/// 5e-324 users) made the first user wake up every nanosecond to find itself still
+/// inactive: billions of events for a few simulated seconds (a hang). The wake-up now goes
+/// straight to the first instant the user is active.
+#[test]
+fn r_tiny_user_target_does_not_step_every_nanosecond() {
+    let target = Stages { start: 0.0, points: vec![(300 * SEC, 5e-324), (600 * SEC, 5e-324)] };
+    let load = Load::Closed(Users { target, think: Dist::Exponential { mean: 1.0 } });
+    let spec = one_station(load, 10 * SEC);
+    let s = crate::common::within(20, "a tiny user target", move || System::new(&spec, 3).run());
+    assert_eq!(s.total.arrived, 0, "the user becomes active only after 150 s");
+    assert!(s.events < 1_000, "{} events", s.events);
+}
