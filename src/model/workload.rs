@@ -53,7 +53,19 @@ impl Stages {
                 };
                 let t = t0 + ((t1 - t0) as f64 * f).floor() as u64 + 1;
                 // Strictly after `from` (the value there is not above `v`), so callers progress.
-                return Some(t.clamp(from + 1, t1.max(from + 1)));
+                let t = t.clamp(from + 1, t1.max(from + 1));
+                if self.at(t) > v {
+                    return Some(t);
+                }
+                // Rounding (or a value so small that it underflows) left the value at or below
+                // `v` there: bisect to the first instant above it (`at(t1)` is `v1`), rather
+                // than have the caller step one nanosecond at a time.
+                let (mut lo, mut hi) = (t, t1.max(t));
+                while lo < hi {
+                    let mid = lo + (hi - lo) / 2;
+                    if self.at(mid) > v { hi = mid } else { lo = mid + 1 }
+                }
+                return Some(lo);
             }
             (t0, v0) = (t1, v1);
         }
@@ -124,6 +136,14 @@ impl RateProfile {
             RateProfile::Diurnal {
                 mean, amplitude, ..
             } => mean * (1.0 + amplitude.abs()),
+        }
+    }
+
+    /// Whether the rate is zero at `t` and ever after (stages whose last target is zero).
+    fn zero_from(&self, t: u64) -> bool {
+        match self {
+            RateProfile::Stages(s) => s.points.last().is_some_and(|&(end, v)| t >= end && v <= 0.0),
+            _ => false,
         }
     }
 
@@ -280,7 +300,7 @@ impl ArrivalState {
             return None;
         };
         if self.mmpp_switch == 0 {
-            self.mmpp_switch = now + exp_ns(&mut self.rng, sojourn[0]);
+            self.mmpp_switch = now.saturating_add(exp_ns(&mut self.rng, sojourn[0]));
         }
         for _ in 0..1_000_000 {
             let rate = rates[self.mmpp_state];
@@ -294,7 +314,7 @@ impl ArrivalState {
             }
             now = self.mmpp_switch;
             self.mmpp_state ^= 1;
-            self.mmpp_switch = now + exp_ns(&mut self.rng, sojourn[self.mmpp_state]);
+            self.mmpp_switch = now.saturating_add(exp_ns(&mut self.rng, sojourn[self.mmpp_state]));
         }
         None
     }
@@ -312,7 +332,7 @@ fn thinning(p: &RateProfile, rng: &mut Rng, mut now: u64) -> Option<u64> {
     }
     loop {
         now = now.saturating_add(exp_ns(rng, 1.0 / max).max(1));
-        if now == u64::MAX {
+        if now == u64::MAX || p.zero_from(now) {
             return None;
         }
         if rng.next_f64() * max < p.at(now) {

@@ -283,6 +283,10 @@ fn class(v: &V<'_>, name: &str, c: &RawClass, stations: &[String]) -> Res<ClassS
                     .suggest(s, stations.iter().map(String::as_str))
             })
     };
+    if c.path.is_empty() {
+        // A closed-loop user with no think time would otherwise loop at one instant for ever.
+        return Err(v.err(format!("classes.{name}.path"), "needs at least one step"));
+    }
     let mut path = Vec::new();
     for (i, step) in c.path.iter().enumerate() {
         let field = format!("classes.{name}.path.{i}");
@@ -344,18 +348,9 @@ fn dist(v: &V<'_>, field: &str, d: &RawDist) -> Res<Dist> {
         }
         "normal" => {
             let (mean, sd) = (g("mean", &t.mean)?, g("sd", &t.sd)?);
-            let min = t
-                .min
-                .as_ref()
-                .map(|m| v.dur(field, m))
-                .transpose()?
-                .unwrap_or(0.0);
-            let max = t
-                .max
-                .as_ref()
-                .map(|m| v.dur(field, m))
-                .transpose()?
-                .unwrap_or(f64::INFINITY);
+            let min = t.min.as_ref().map(|m| v.dur(field, m)).transpose()?.unwrap_or(0.0);
+            let max = t.max.as_ref().map(|m| v.dur(field, m)).transpose()?.unwrap_or(f64::INFINITY);
+            if max < min { return Err(bad("max must be at least min")); }
             Dist::Normal { mean, sd, min, max }
         }
         "lognormal" => lognormal(v, field, t)?,
@@ -411,12 +406,10 @@ fn lognormal(v: &V<'_>, field: &str, t: &RawDistTable) -> Res<Dist> {
         return Dist::lognormal_median_p99(m, p)
             .ok_or_else(|| v.err(format!("{field}.p99"), "needs 0 < median < p99"));
     }
-    let mu = t.mu.ok_or_else(|| {
-        v.err(
-            field,
-            "lognormal needs `median` and `p99`, or `mu` and `sigma`",
-        )
-    })?;
+    let mu = t.mu.ok_or_else(|| v.err(field, "lognormal needs `median` and `p99`, or `mu` and `sigma`"))?;
+    if !mu.is_finite() {
+        return Err(v.err(format!("{field}.mu"), format!("must be a finite number, got {mu}")));
+    }
     let sigma = v.positive(&format!("{field}.sigma"), t.sigma)?;
     Dist::lognormal(mu, sigma).ok_or_else(|| v.err(field, "invalid lognormal parameters"))
 }
@@ -588,12 +581,11 @@ fn workload(v: &V<'_>, w: &RawWorkload) -> Res<Load> {
         "diurnal" => {
             let amplitude = v.fraction("workload.amplitude", w.amplitude.unwrap_or(0.5))?;
             let period = req_ns(v, "period", &w.period)?.max(1);
-            profile(RateProfile::Diurnal {
-                mean: rate(w.mean.or(w.rate))?,
-                amplitude,
-                period,
-                phase: w.phase.unwrap_or(0.0),
-            })
+            let phase = w.phase.unwrap_or(0.0);
+            if !phase.is_finite() {
+                return Err(v.err("workload.phase", format!("must be a finite number of radians, got {phase}")));
+            }
+            profile(RateProfile::Diurnal { mean: rate(w.mean.or(w.rate))?, amplitude, period, phase })
         }
         "mmpp" => mmpp(v, w),
         "replay" => replay(v, w),

@@ -3,7 +3,9 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
 
+use proptest::test_runner::{Config as ProptestConfig, RngSeed};
 use scalesim::report::summary::Summary;
 use scalesim::run::RepMetrics;
 use scalesim::scenario::{self, Loaded};
@@ -141,4 +143,29 @@ pub fn assert_conserved(m: &RepMetrics, what: &str) {
         t.failed_total(),
         "{what}: class failures do not add up"
     );
+}
+
+/// Runs `f` on its own thread and returns its result, failing when it takes longer than
+/// `secs` seconds: a hang becomes a test failure (the stuck thread is left behind).
+pub fn within<T: Send + 'static>(secs: u64, what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(Duration::from_secs(secs)).unwrap_or_else(|e| panic!("{what}: no result within {secs} s ({e})"))
+}
+
+/// Proptest settings: `cases` cases from a fixed seed, so a run is reproducible, no failure
+/// files written into the source tree. `PROPTEST_CASES` and `PROPTEST_RNG_SEED` override the
+/// count and the seed, to search longer or elsewhere.
+pub fn proptest_config(cases: u32) -> ProptestConfig {
+    let mut c = ProptestConfig::default();
+    if std::env::var_os("PROPTEST_CASES").is_none() {
+        c.cases = cases;
+    }
+    if matches!(c.rng_seed, RngSeed::Random) {
+        c.rng_seed = RngSeed::Fixed(0x5ca1_e51e);
+    }
+    c.failure_persistence = None;
+    c
 }

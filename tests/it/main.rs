@@ -1,6 +1,7 @@
 mod cli;
 mod common;
 mod determinism;
+mod fuzz;
 mod properties;
 #[cfg(feature = "real")]
 mod real_infra;

@@ -410,7 +410,7 @@ fn fingerprint(s: &RepStats) -> Vec<u64> {
 // Properties
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(crate::common::proptest_config(256))]
 
     /// A finite list of arrivals into a system with queue bounds, deadlines, forks and delays:
     /// after a horizon longer than all the work could take, each arrival has completed or
@@ -567,4 +567,58 @@ proptest! {
         }
         prop_assert_eq!(cal.len(), oracle.len());
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Regressions
+
+fn one_station(load: Load, duration: u64) -> SystemSpec {
+    SystemSpec {
+        stations: vec![StationSpec { name: "server".into(), workers: 2, discipline: Discipline::Fifo, queue_capacity: None, service: vec![Dist::Exponential { mean: 0.01 }] }],
+        classes: vec![ClassSpec { name: "job".into(), path: vec![Step::Visit(0)], deadline: None }],
+        load,
+        mix: Mix { cumulative: vec![1.0], keys: KeyDist::None },
+        duration,
+        warmup: 0,
+        bucket: duration / 10,
+    }
+}
+
+/// Regression: a rate profile whose last stage ends at zero (the usual k6 ramp-down) hung:
+/// thinning drew candidates at the peak rate until the clock saturated, hundreds of years of
+/// simulated time later. Arrivals now end with the profile.
+#[test]
+fn r_rate_dropping_to_zero_ends_arrivals() {
+    // Up from 0 to 100/s over 1 s, down to 0 over the next second: 100 arrivals expected.
+    let ramp = Stages { start: 0.0, points: vec![(SEC, 100.0), (2 * SEC, 0.0)] };
+    let spec = one_station(Load::Open(Arrivals::Poisson(RateProfile::Stages(ramp))), 10 * SEC);
+    let s = crate::common::within(20, "a ramp down to zero", move || System::new(&spec, 5).run());
+    assert!((60..=140).contains(&s.total.arrived), "{} arrivals, about 100 expected", s.total.arrived);
+    assert_eq!(s.in_flight, 0);
+}
+
+/// Regression: an MMPP state with an (effectively) endless sojourn overflowed the switch time
+/// (`now + u64::MAX`), which wrapped to just before now: the state ended at once instead of
+/// never, so the process flipped back to the other state (a wrong arrival stream in release
+/// builds, an overflow panic in debug builds).
+#[test]
+fn r_mmpp_endless_sojourn() {
+    // Silent for about 10 ms, then 1000/s for ever.
+    let mmpp = Arrivals::Mmpp { rates: [0.0, 1000.0], sojourn: [0.01, 1e300] };
+    let s = System::new(&one_station(Load::Open(mmpp), SEC), 9).run();
+    assert!((850..=1150).contains(&s.total.arrived), "{} arrivals, about 990 expected", s.total.arrived);
+}
+
+/// Regression: a user target so small that the ramp's value underflowed to zero (here
+/// 5e-324 users) made the first user wake up every nanosecond to find itself still
+/// inactive: billions of events for a few simulated seconds (a hang). The wake-up now goes
+/// straight to the first instant the user is active.
+#[test]
+fn r_tiny_user_target_does_not_step_every_nanosecond() {
+    let target = Stages { start: 0.0, points: vec![(300 * SEC, 5e-324), (600 * SEC, 5e-324)] };
+    let load = Load::Closed(Users { target, think: Dist::Exponential { mean: 1.0 } });
+    let spec = one_station(load, 10 * SEC);
+    let s = crate::common::within(20, "a tiny user target", move || System::new(&spec, 3).run());
+    assert_eq!(s.total.arrived, 0, "the user becomes active only after 150 s");
+    assert!(s.events < 1_000, "{} events", s.events);
 }
