@@ -263,12 +263,27 @@ fn unknown_field(msg: &str) -> Option<(String, Vec<String>)> {
 /// Most points `steps` may ask for: each point is validated and run for every strategy.
 const MAX_SWEEP_STEPS: u32 = 10_000;
 
-fn sweep(s: &raw::RawSweep, docs: &[DocumentMut], strategies: &[Strategy], path: &Path, text: &str) -> Result<Sweep, ScenarioError> {
+fn sweep(
+    s: &raw::RawSweep,
+    docs: &[DocumentMut],
+    strategies: &[Strategy],
+    path: &Path,
+    text: &str,
+) -> Result<Sweep, ScenarioError> {
     let err = |f: &str, m: &str| located(ScenarioError::new(path, format!("sweep.{f}"), m), text);
     let values = match (&s.values, s.from, s.to, s.steps) {
         (Some(v), ..) if !v.is_empty() => v.clone(),
-        (None, Some(a), Some(b), Some(n)) if (2..=MAX_SWEEP_STEPS).contains(&n) => (0..n).map(|i| a + (b - a) * f64::from(i) / f64::from(n - 1)).collect(),
-        _ => return Err(err("values", &format!("a sweep needs `values = [...]`, or `from`, `to` and `steps` (2 to {MAX_SWEEP_STEPS})"))),
+        (None, Some(a), Some(b), Some(n)) if (2..=MAX_SWEEP_STEPS).contains(&n) => (0..n)
+            .map(|i| a + (b - a) * f64::from(i) / f64::from(n - 1))
+            .collect(),
+        _ => {
+            return Err(err(
+                "values",
+                &format!(
+                    "a sweep needs `values = [...]`, or `from`, `to` and `steps` (2 to {MAX_SWEEP_STEPS})"
+                ),
+            ));
+        }
     };
     let mut points = Vec::new();
     for &x in &values {
@@ -289,8 +304,20 @@ fn sweep(s: &raw::RawSweep, docs: &[DocumentMut], strategies: &[Strategy], path:
 }
 
 fn capacity(c: &raw::RawCapacity, path: &Path, text: &str) -> Result<CapacitySpec, ScenarioError> {
-    if !(c.from > 0.0 && c.to > c.from && c.to.is_finite() && c.tolerance > 0.0 && c.tolerance < 1.0) {
-        return Err(located(ScenarioError::new(path, "capacity", "needs 0 < from < to (finite) and 0 < tolerance < 1"), text));
+    if !(c.from > 0.0
+        && c.to > c.from
+        && c.to.is_finite()
+        && c.tolerance > 0.0
+        && c.tolerance < 1.0)
+    {
+        return Err(located(
+            ScenarioError::new(
+                path,
+                "capacity",
+                "needs 0 < from < to (finite) and 0 < tolerance < 1",
+            ),
+            text,
+        ));
     }
     Ok(CapacitySpec {
         from: c.from,

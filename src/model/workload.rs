@@ -63,7 +63,11 @@ impl Stages {
                 let (mut lo, mut hi) = (t, t1.max(t));
                 while lo < hi {
                     let mid = lo + (hi - lo) / 2;
-                    if self.at(mid) > v { hi = mid } else { lo = mid + 1 }
+                    if self.at(mid) > v {
+                        hi = mid
+                    } else {
+                        lo = mid + 1
+                    }
                 }
                 return Some(lo);
             }
@@ -142,7 +146,10 @@ impl RateProfile {
     /// Whether the rate is zero at `t` and ever after (stages whose last target is zero).
     fn zero_from(&self, t: u64) -> bool {
         match self {
-            RateProfile::Stages(s) => s.points.last().is_some_and(|&(end, v)| t >= end && v <= 0.0),
+            RateProfile::Stages(s) => s
+                .points
+                .last()
+                .is_some_and(|&(end, v)| t >= end && v <= 0.0),
             _ => false,
         }
     }

@@ -41,9 +41,14 @@ pub fn set_path(doc: &mut DocumentMut, path: &str, value: Value) -> Result<(), S
             t.insert(*last, formatted);
         }
         Item::Value(Value::Array(a)) => {
-            let i: usize = last.parse().map_err(|_| format!("`{last}` is not an index"))?;
+            let i: usize = last
+                .parse()
+                .map_err(|_| format!("`{last}` is not an index"))?;
             if i >= a.len() {
-                return Err(format!("cannot set `{path}`: index {i} is out of range (the array has {} elements)", a.len()));
+                return Err(format!(
+                    "cannot set `{path}`: index {i} is out of range (the array has {} elements)",
+                    a.len()
+                ));
             }
             a.replace(i, formatted);
         }

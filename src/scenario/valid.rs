@@ -348,9 +348,21 @@ fn dist(v: &V<'_>, field: &str, d: &RawDist) -> Res<Dist> {
         }
         "normal" => {
             let (mean, sd) = (g("mean", &t.mean)?, g("sd", &t.sd)?);
-            let min = t.min.as_ref().map(|m| v.dur(field, m)).transpose()?.unwrap_or(0.0);
-            let max = t.max.as_ref().map(|m| v.dur(field, m)).transpose()?.unwrap_or(f64::INFINITY);
-            if max < min { return Err(bad("max must be at least min")); }
+            let min = t
+                .min
+                .as_ref()
+                .map(|m| v.dur(field, m))
+                .transpose()?
+                .unwrap_or(0.0);
+            let max = t
+                .max
+                .as_ref()
+                .map(|m| v.dur(field, m))
+                .transpose()?
+                .unwrap_or(f64::INFINITY);
+            if max < min {
+                return Err(bad("max must be at least min"));
+            }
             Dist::Normal { mean, sd, min, max }
         }
         "lognormal" => lognormal(v, field, t)?,
@@ -406,9 +418,17 @@ fn lognormal(v: &V<'_>, field: &str, t: &RawDistTable) -> Res<Dist> {
         return Dist::lognormal_median_p99(m, p)
             .ok_or_else(|| v.err(format!("{field}.p99"), "needs 0 < median < p99"));
     }
-    let mu = t.mu.ok_or_else(|| v.err(field, "lognormal needs `median` and `p99`, or `mu` and `sigma`"))?;
+    let mu = t.mu.ok_or_else(|| {
+        v.err(
+            field,
+            "lognormal needs `median` and `p99`, or `mu` and `sigma`",
+        )
+    })?;
     if !mu.is_finite() {
-        return Err(v.err(format!("{field}.mu"), format!("must be a finite number, got {mu}")));
+        return Err(v.err(
+            format!("{field}.mu"),
+            format!("must be a finite number, got {mu}"),
+        ));
     }
     let sigma = v.positive(&format!("{field}.sigma"), t.sigma)?;
     Dist::lognormal(mu, sigma).ok_or_else(|| v.err(field, "invalid lognormal parameters"))
@@ -583,9 +603,17 @@ fn workload(v: &V<'_>, w: &RawWorkload) -> Res<Load> {
             let period = req_ns(v, "period", &w.period)?.max(1);
             let phase = w.phase.unwrap_or(0.0);
             if !phase.is_finite() {
-                return Err(v.err("workload.phase", format!("must be a finite number of radians, got {phase}")));
+                return Err(v.err(
+                    "workload.phase",
+                    format!("must be a finite number of radians, got {phase}"),
+                ));
             }
-            profile(RateProfile::Diurnal { mean: rate(w.mean.or(w.rate))?, amplitude, period, phase })
+            profile(RateProfile::Diurnal {
+                mean: rate(w.mean.or(w.rate))?,
+                amplitude,
+                period,
+                phase,
+            })
         }
         "mmpp" => mmpp(v, w),
         "replay" => replay(v, w),

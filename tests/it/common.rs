@@ -147,12 +147,17 @@ pub fn assert_conserved(m: &RepMetrics, what: &str) {
 
 /// Runs `f` on its own thread and returns its result, failing when it takes longer than
 /// `secs` seconds: a hang becomes a test failure (the stuck thread is left behind).
-pub fn within<T: Send + 'static>(secs: u64, what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+pub fn within<T: Send + 'static>(
+    secs: u64,
+    what: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> T {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let _ = tx.send(f());
     });
-    rx.recv_timeout(Duration::from_secs(secs)).unwrap_or_else(|e| panic!("{what}: no result within {secs} s ({e})"))
+    rx.recv_timeout(Duration::from_secs(secs))
+        .unwrap_or_else(|e| panic!("{what}: no result within {secs} s ({e})"))
 }
 
 /// Proptest settings: `cases` cases from a fixed seed, so a run is reproducible, no failure

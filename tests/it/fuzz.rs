@@ -25,10 +25,15 @@ use crate::common::{self, assert_finite};
 /// The shipped scenarios, read once: (path, text).
 fn sims() -> &'static [(PathBuf, String)] {
     static SIMS: std::sync::OnceLock<Vec<(PathBuf, String)>> = std::sync::OnceLock::new();
-    SIMS.get_or_init(|| common::all_sims().into_iter().map(|p| {
-        let t = std::fs::read_to_string(&p).expect("readable");
-        (p, t)
-    }).collect())
+    SIMS.get_or_init(|| {
+        common::all_sims()
+            .into_iter()
+            .map(|p| {
+                let t = std::fs::read_to_string(&p).expect("readable");
+                (p, t)
+            })
+            .collect()
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -36,8 +41,14 @@ fn sims() -> &'static [(PathBuf, String)] {
 
 fn check_error(e: &ScenarioError) {
     let msg = e.to_string();
-    assert!(!msg.is_empty() && !e.message.is_empty(), "empty error message: {e:?}");
-    assert!(msg.starts_with(&e.file.display().to_string()), "the message does not start with the file: {msg}");
+    assert!(
+        !msg.is_empty() && !e.message.is_empty(),
+        "empty error message: {e:?}"
+    );
+    assert!(
+        msg.starts_with(&e.file.display().to_string()),
+        "the message does not start with the file: {msg}"
+    );
     if let Some((line, col)) = e.position {
         assert!(line >= 1 && col >= 1, "position {line}:{col} in {msg}");
     }
@@ -53,7 +64,10 @@ fn load_and_maybe_run(text: &str, path: &Path, sets: &[String]) {
 
 /// Every scenario of a loaded file: the strategies and every sweep point.
 fn scenarios(l: &Loaded) -> impl Iterator<Item = &Scenario> {
-    l.strategies.iter().map(|s| &s.scenario).chain(l.sweep.iter().flat_map(|s| s.points.iter().flatten()))
+    l.strategies
+        .iter()
+        .map(|s| &s.scenario)
+        .chain(l.sweep.iter().flat_map(|s| s.points.iter().flatten()))
 }
 
 /// Whether one second of `sc` is quick: a bounded arrival rate, or few users who think.
@@ -73,26 +87,67 @@ fn quick(sc: &Scenario) -> bool {
 fn run_briefly(text: &str, path: &Path, sets: &[String]) {
     let mut all = sets.to_vec();
     all.extend(["duration=1s", "warmup=0s", "bucket=100ms"].map(String::from));
-    let Ok(l) = scenario::load_str(text, path, &all) else { return };
+    let Ok(l) = scenario::load_str(text, path, &all) else {
+        return;
+    };
     if l.sweep.as_ref().is_some_and(|s| s.points.len() > 30) || !scenarios(&l).all(quick) {
         return;
     }
     let what = format!("one second of\n{text}\nwith {all:?}");
-    let huge_prices = scenarios(&l).any(|sc| sc.prices.worker_hour.iter().chain([&sc.prices.per_million_requests, &sc.prices.fixed_per_hour]).any(|p| *p > 1e12));
-    let rep = common::within(30, &what, move || run::run(&l, &RunOptions { replications: Some(1), jobs: 1, ..RunOptions::default() }));
+    let huge_prices = scenarios(&l).any(|sc| {
+        sc.prices
+            .worker_hour
+            .iter()
+            .chain([&sc.prices.per_million_requests, &sc.prices.fixed_per_hour])
+            .any(|p| *p > 1e12)
+    });
+    let rep = common::within(30, &what, move || {
+        run::run(
+            &l,
+            &RunOptions {
+                replications: Some(1),
+                jobs: 1,
+                ..RunOptions::default()
+            },
+        )
+    });
     let mut summary = rep.summary.clone();
     if huge_prices {
         // Prices near f64::MAX overflow the cost to infinity; that is arithmetic, not a bug.
-        for s in summary.strategies.iter_mut().chain(summary.points.iter_mut().flat_map(|p| &mut p.strategies)) {
+        for s in summary
+            .strategies
+            .iter_mut()
+            .chain(summary.points.iter_mut().flat_map(|p| &mut p.strategies))
+        {
             s.cost = Default::default();
         }
     }
     assert_finite(&summary);
-    for s in rep.summary.strategies.iter().chain(rep.summary.points.iter().flat_map(|p| &p.strategies)) {
-        assert!(s.requests >= s.completed + s.failed, "`{}` finished more than arrived", s.name);
-        assert!(s.latency_ms.max <= 1000.0 * 1.01, "`{}`: a latency of {} ms in a one-second run", s.name, s.latency_ms.max);
+    for s in rep
+        .summary
+        .strategies
+        .iter()
+        .chain(rep.summary.points.iter().flat_map(|p| &p.strategies))
+    {
+        assert!(
+            s.requests >= s.completed + s.failed,
+            "`{}` finished more than arrived",
+            s.name
+        );
+        assert!(
+            s.latency_ms.max <= 1000.0 * 1.01,
+            "`{}`: a latency of {} ms in a one-second run",
+            s.name,
+            s.latency_ms.max
+        );
         for c in &s.components {
-            assert!((0.0..=1.0 + 1e-9).contains(&c.utilization), "`{}`: {} utilization {}", s.name, c.name, c.utilization);
+            assert!(
+                (0.0..=1.0 + 1e-9).contains(&c.utilization),
+                "`{}`: {} utilization {}",
+                s.name,
+                c.name,
+                c.utilization
+            );
         }
     }
     let _ = report::render_table(&rep.summary, false);
@@ -117,17 +172,93 @@ enum Mutation {
 }
 
 const NUMBERS: &[&str] = &[
-    "-1", "0", "-0.0", "1", "0.5", "3", "1e308", "-1e308", "1e-300", "5e-324", "nan", "-nan", "inf", "-inf", "+inf",
-    "99999999999999999999", "18446744073709551615", "9223372036854775807", "-9223372036854775808", "4294967296",
-    "4294967295", "65536", "1_000_000", "1.7976931348623157e308", "0x10", "1e", "01", "1.", ".5",
+    "-1",
+    "0",
+    "-0.0",
+    "1",
+    "0.5",
+    "3",
+    "1e308",
+    "-1e308",
+    "1e-300",
+    "5e-324",
+    "nan",
+    "-nan",
+    "inf",
+    "-inf",
+    "+inf",
+    "99999999999999999999",
+    "18446744073709551615",
+    "9223372036854775807",
+    "-9223372036854775808",
+    "4294967296",
+    "4294967295",
+    "65536",
+    "1_000_000",
+    "1.7976931348623157e308",
+    "0x10",
+    "1e",
+    "01",
+    "1.",
+    ".5",
 ];
 
 const STRINGS: &[&str] = &[
-    "", "$", "$$", "$rate", "$nope", "$users", "5 parsecs", "1ms", "0s", "0", "-5ms", "1e400s", "1.5.5s", "5µs", "1h30m",
-    "9999999999999999999d", "nan", "inf", "_", "ms", "fifo", "ps", "processor_sharing", "zipf", "uniform", "hotspot",
-    "exponential", "normal", "lognormal", "pareto", "gamma", "weibull", "empirical", "mixture", "constant", "poisson",
-    "ramp", "stages", "spike", "diurnal", "mmpp", "replay", "users", "app", "db", "server", "payments", "nonexistent.csv",
-    "rate", "percentiles.0", "percentiles.9", "classes.page.path.9", "stations.app.workers", "sweep.values.0", "\u{202e}",
+    "",
+    "$",
+    "$$",
+    "$rate",
+    "$nope",
+    "$users",
+    "5 parsecs",
+    "1ms",
+    "0s",
+    "0",
+    "-5ms",
+    "1e400s",
+    "1.5.5s",
+    "5µs",
+    "1h30m",
+    "9999999999999999999d",
+    "nan",
+    "inf",
+    "_",
+    "ms",
+    "fifo",
+    "ps",
+    "processor_sharing",
+    "zipf",
+    "uniform",
+    "hotspot",
+    "exponential",
+    "normal",
+    "lognormal",
+    "pareto",
+    "gamma",
+    "weibull",
+    "empirical",
+    "mixture",
+    "constant",
+    "poisson",
+    "ramp",
+    "stages",
+    "spike",
+    "diurnal",
+    "mmpp",
+    "replay",
+    "users",
+    "app",
+    "db",
+    "server",
+    "payments",
+    "nonexistent.csv",
+    "rate",
+    "percentiles.0",
+    "percentiles.9",
+    "classes.page.path.9",
+    "stations.app.workers",
+    "sweep.values.0",
+    "\u{202e}",
 ];
 
 /// Lines (or blocks) that exercise corners of the format; inserted anywhere.
@@ -205,7 +336,8 @@ fn mutation() -> impl Strategy<Value = Mutation> {
         1 => any::<i64>().prop_map(|x| x.to_string()),
         1 => any::<f64>().prop_map(|x| format!("{x:e}")),
     ];
-    let string = prop_oneof![3 => select(STRINGS).prop_map(str::to_string), 1 => "[a-z0-9$.µ_ -]{0,12}"];
+    let string =
+        prop_oneof![3 => select(STRINGS).prop_map(str::to_string), 1 => "[a-z0-9$.µ_ -]{0,12}"];
     prop_oneof![
         2 => any::<Index>().prop_map(Mutation::DeleteLine),
         1 => any::<Index>().prop_map(Mutation::DuplicateLine),
@@ -224,14 +356,17 @@ fn numbers(text: &str) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < b.len() {
-        let starts = b[i].is_ascii_digit() && (i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_' || b[i - 1] == b'.'));
+        let starts = b[i].is_ascii_digit()
+            && (i == 0
+                || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_' || b[i - 1] == b'.'));
         if !starts {
             i += 1;
             continue;
         }
         let start = if i > 0 && b[i - 1] == b'-' { i - 1 } else { i };
         let mut j = i;
-        while j < b.len() && (b[j].is_ascii_digit() || b[j] == b'.' || b[j] == b'_' || b[j] == b'e') {
+        while j < b.len() && (b[j].is_ascii_digit() || b[j] == b'.' || b[j] == b'_' || b[j] == b'e')
+        {
             j += 1;
         }
         out.push((start, j));
@@ -254,7 +389,9 @@ fn strings(text: &str) -> Vec<(usize, usize)> {
 
 fn char_boundary(text: &str, i: &Index) -> usize {
     let n = text.len() + 1;
-    (i.index(n)..n).find(|&k| text.is_char_boundary(k)).unwrap_or(text.len())
+    (i.index(n)..n)
+        .find(|&k| text.is_char_boundary(k))
+        .unwrap_or(text.len())
 }
 
 fn key_of(line: &str) -> &str {
@@ -266,7 +403,9 @@ fn key_of(line: &str) -> &str {
 /// inserted.
 fn insert_entry(lines: &mut Vec<String>, i: &Index, entry: &str) {
     let key = key_of(entry);
-    let same: Vec<usize> = (0..lines.len()).filter(|&k| !key.is_empty() && key_of(&lines[k]) == key).collect();
+    let same: Vec<usize> = (0..lines.len())
+        .filter(|&k| !key.is_empty() && key_of(&lines[k]) == key)
+        .collect();
     if same.is_empty() {
         lines.insert(i.index(lines.len() + 1), entry.to_string());
     } else {
@@ -312,20 +451,86 @@ fn apply(text: &str, m: &Mutation) -> String {
 // `--set` strings
 
 const SET_KEYS: &[&str] = &[
-    "rate", "servers", "service_mean", "users", "pods", "duration", "warmup", "seed", "replications", "bucket", "name",
-    "percentiles", "percentiles.0", "percentiles.5", "percentiles.x", "classes.job.path", "classes.job.path.0",
-    "classes.job.path.7", "classes.page.path.1.fork.5", "classes.job.path.x.y", "stations.server.workers",
-    "stations.server.service.mean", "stations.server.service", "stations.app.service.parts.0.weight",
-    "stations.app.service.parts.9.of", "strategies", "strategies.0.name", "strategies.9.set.servers", "params",
-    "params.rate", "params.rate.x", "sweep", "sweep.values.9", "sweep.values.0", "sweep.param", "workload",
-    "workload.type", "workload.stages.0.target", "workload.stages.5", "", ".", "..", "a..b", "name.x", "slo.p99",
-    "capacity.to", "$rate", "real.x", " rate ",
+    "rate",
+    "servers",
+    "service_mean",
+    "users",
+    "pods",
+    "duration",
+    "warmup",
+    "seed",
+    "replications",
+    "bucket",
+    "name",
+    "percentiles",
+    "percentiles.0",
+    "percentiles.5",
+    "percentiles.x",
+    "classes.job.path",
+    "classes.job.path.0",
+    "classes.job.path.7",
+    "classes.page.path.1.fork.5",
+    "classes.job.path.x.y",
+    "stations.server.workers",
+    "stations.server.service.mean",
+    "stations.server.service",
+    "stations.app.service.parts.0.weight",
+    "stations.app.service.parts.9.of",
+    "strategies",
+    "strategies.0.name",
+    "strategies.9.set.servers",
+    "params",
+    "params.rate",
+    "params.rate.x",
+    "sweep",
+    "sweep.values.9",
+    "sweep.values.0",
+    "sweep.param",
+    "workload",
+    "workload.type",
+    "workload.stages.0.target",
+    "workload.stages.5",
+    "",
+    ".",
+    "..",
+    "a..b",
+    "name.x",
+    "slo.p99",
+    "capacity.to",
+    "$rate",
+    "real.x",
+    " rate ",
 ];
 
 const SET_VALUES: &[&str] = &[
-    "4", "0", "-1", "1e999", "nan", "inf", "2h", "5 parsecs", "true", "[1, 2]", "[]", "{ a = 1 }", "{}", "[", "\"", "'x'",
-    "\"$rate\"", "$rate", "[[1]]", "{", "= 1", "", "\"ps\"", "{ dist = \"normal\", mean = \"1ms\", sd = \"1ms\", min = \"5ms\", max = \"1ms\" }",
-    "1979-05-27T07:32:00Z", "\"\"\"x\"\"\"", "1.5", "18446744073709551616",
+    "4",
+    "0",
+    "-1",
+    "1e999",
+    "nan",
+    "inf",
+    "2h",
+    "5 parsecs",
+    "true",
+    "[1, 2]",
+    "[]",
+    "{ a = 1 }",
+    "{}",
+    "[",
+    "\"",
+    "'x'",
+    "\"$rate\"",
+    "$rate",
+    "[[1]]",
+    "{",
+    "= 1",
+    "",
+    "\"ps\"",
+    "{ dist = \"normal\", mean = \"1ms\", sd = \"1ms\", min = \"5ms\", max = \"1ms\" }",
+    "1979-05-27T07:32:00Z",
+    "\"\"\"x\"\"\"",
+    "1.5",
+    "18446744073709551616",
 ];
 
 fn set_string() -> impl Strategy<Value = String> {
@@ -377,10 +582,60 @@ proptest! {
 }
 
 const TOKENS: &[&str] = &[
-    "name", "duration", "warmup", "workload", "type", "rate", "classes", "job", "path", "stations", "server", "workers",
-    "service", "dist", "mean", "strategies", "set", "sweep", "param", "values", "params", "slo", "p99", "[", "]", "[[",
-    "]]", "{", "}", "=", " = ", ",", ".", "\"", "\"x\"", "\"1ms\"", "\"poisson\"", "\"exponential\"", "\"server\"",
-    "\"$rate\"", "1", "0", "-1", "2.5", "nan", "inf", "true", "#", " ", "'", "\"\"\"", "\\", "\u{0}", "é",
+    "name",
+    "duration",
+    "warmup",
+    "workload",
+    "type",
+    "rate",
+    "classes",
+    "job",
+    "path",
+    "stations",
+    "server",
+    "workers",
+    "service",
+    "dist",
+    "mean",
+    "strategies",
+    "set",
+    "sweep",
+    "param",
+    "values",
+    "params",
+    "slo",
+    "p99",
+    "[",
+    "]",
+    "[[",
+    "]]",
+    "{",
+    "}",
+    "=",
+    " = ",
+    ",",
+    ".",
+    "\"",
+    "\"x\"",
+    "\"1ms\"",
+    "\"poisson\"",
+    "\"exponential\"",
+    "\"server\"",
+    "\"$rate\"",
+    "1",
+    "0",
+    "-1",
+    "2.5",
+    "nan",
+    "inf",
+    "true",
+    "#",
+    " ",
+    "'",
+    "\"\"\"",
+    "\\",
+    "\u{0}",
+    "é",
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -392,13 +647,24 @@ const TOKENS: &[&str] = &[
 #[test]
 fn mutations_reach_validation() {
     let (path, text) = mmc();
-    assert!(numbers(text).iter().any(|&(a, b)| &text[a..b] == "3.2"), "{:?}", numbers(text));
-    assert!(strings(text).iter().any(|&(a, b)| &text[a..b] == "$servers"));
+    assert!(
+        numbers(text).iter().any(|&(a, b)| &text[a..b] == "3.2"),
+        "{:?}",
+        numbers(text)
+    );
+    assert!(
+        strings(text)
+            .iter()
+            .any(|&(a, b)| &text[a..b] == "$servers")
+    );
     let (mut valid, mut semantic) = (0, 0);
     let mut runner = proptest::test_runner::TestRunner::deterministic();
     for entry in DICTIONARY {
         for _ in 0..3 {
-            let i = any::<Index>().new_tree(&mut runner).expect("an index").current();
+            let i = any::<Index>()
+                .new_tree(&mut runner)
+                .expect("an index")
+                .current();
             let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
             insert_entry(&mut lines, &i, entry);
             match scenario::load_str(&lines.join("\n"), path, &[]) {
@@ -408,14 +674,21 @@ fn mutations_reach_validation() {
             }
         }
     }
-    assert!(valid >= 20 && semantic >= 60, "valid {valid}, semantic errors {semantic} of {}", 3 * DICTIONARY.len());
+    assert!(
+        valid >= 20 && semantic >= 60,
+        "valid {valid}, semantic errors {semantic} of {}",
+        3 * DICTIONARY.len()
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
 // Regressions found by the fuzzer
 
 fn mmc() -> (&'static Path, &'static str) {
-    let (p, t) = sims().iter().find(|(p, _)| p.ends_with("mmc.toml")).expect("mmc.toml");
+    let (p, t) = sims()
+        .iter()
+        .find(|(p, _)| p.ends_with("mmc.toml"))
+        .expect("mmc.toml");
     (p, t)
 }
 
@@ -433,7 +706,8 @@ fn expect_error(text: &str, sets: &[&str], wanted: &str) -> ScenarioError {
 fn r_set_array_index_out_of_range() {
     let (_, text) = mmc();
     expect_error(text, &["percentiles.5=1"], "out of range");
-    let strategy = format!("{text}\n[[strategies]]\nname = \"x\"\nset = {{ \"percentiles.3\" = 1 }}\n");
+    let strategy =
+        format!("{text}\n[[strategies]]\nname = \"x\"\nset = {{ \"percentiles.3\" = 1 }}\n");
     expect_error(&strategy, &[], "out of range");
     expect_error(text, &["sweep.param=\"percentiles.1\""], "out of range");
     // An index inside the array still works.
@@ -454,9 +728,15 @@ const MMC_SERVICE: &str = r#"service = { dist = "exponential", mean = "$service_
 /// `f64::clamp` on the first service time that missed the empty range 64 times.
 #[test]
 fn r_normal_min_above_max() {
-    let bad = mmc_with(MMC_SERVICE, r#"service = { dist = "normal", mean = "1s", sd = "1s", min = "10s", max = "1s" }"#);
+    let bad = mmc_with(
+        MMC_SERVICE,
+        r#"service = { dist = "normal", mean = "1s", sd = "1s", min = "10s", max = "1s" }"#,
+    );
     expect_error(&bad, &[], "max must be at least min");
-    let point = mmc_with(MMC_SERVICE, r#"service = { dist = "normal", mean = "1s", sd = "1s", min = "1s", max = "1s" }"#);
+    let point = mmc_with(
+        MMC_SERVICE,
+        r#"service = { dist = "normal", mean = "1s", sd = "1s", min = "1s", max = "1s" }"#,
+    );
     run_briefly(&point, mmc().0, &[]);
 }
 
@@ -464,13 +744,22 @@ fn r_normal_min_above_max() {
 /// a candidate and ran until the clock saturated (a hang); `mu = nan` gave NaN service times.
 #[test]
 fn r_non_finite_phase_and_mu() {
-    let diurnal = mmc_with("type = \"poisson\"\nrate = \"$rate\"", "type = \"diurnal\"\nmean = 3\nperiod = \"1h\"\nphase = nan");
+    let diurnal = mmc_with(
+        "type = \"poisson\"\nrate = \"$rate\"",
+        "type = \"diurnal\"\nmean = 3\nperiod = \"1h\"\nphase = nan",
+    );
     expect_error(&diurnal, &[], "workload.phase");
     for mu in ["nan", "inf", "-inf"] {
-        let ln = mmc_with(MMC_SERVICE, &format!("service = {{ dist = \"lognormal\", mu = {mu}, sigma = 1 }}"));
+        let ln = mmc_with(
+            MMC_SERVICE,
+            &format!("service = {{ dist = \"lognormal\", mu = {mu}, sigma = 1 }}"),
+        );
         expect_error(&ln, &[], "stations.server.service.mu");
     }
-    let finite = mmc_with("type = \"poisson\"\nrate = \"$rate\"", "type = \"diurnal\"\nmean = 3\nperiod = \"1h\"\nphase = 1.5");
+    let finite = mmc_with(
+        "type = \"poisson\"\nrate = \"$rate\"",
+        "type = \"diurnal\"\nmean = 3\nperiod = \"1h\"\nphase = 1.5",
+    );
     run_briefly(&finite, mmc().0, &[]);
 }
 
@@ -484,10 +773,19 @@ fn r_capacity_infinite_bound() {
 /// Regression: `steps = 4000000000` in a sweep allocated every point up front (tens of GB).
 #[test]
 fn r_sweep_with_billions_of_steps() {
-    let huge = mmc_with("values = [2.0, 2.4, 2.8, 3.2, 3.6]", "from = 1\nto = 2\nsteps = 4000000000");
-    common::within(10, "loading a huge sweep", move || expect_error(&huge, &[], "sweep.values"));
+    let huge = mmc_with(
+        "values = [2.0, 2.4, 2.8, 3.2, 3.6]",
+        "from = 1\nto = 2\nsteps = 4000000000",
+    );
+    common::within(10, "loading a huge sweep", move || {
+        expect_error(&huge, &[], "sweep.values")
+    });
     let (_, text) = mmc();
-    let fine = text.replacen("values = [2.0, 2.4, 2.8, 3.2, 3.6]", "from = 1\nto = 2\nsteps = 3", 1);
+    let fine = text.replacen(
+        "values = [2.0, 2.4, 2.8, 3.2, 3.6]",
+        "from = 1\nto = 2\nsteps = 3",
+        1,
+    );
     let l = scenario::load_str(&fine, mmc().0, &[]).expect("a small stepped sweep loads");
     assert_eq!(l.sweep.expect("a sweep").values, vec![1.0, 1.5, 2.0]);
 }
@@ -497,7 +795,10 @@ fn r_sweep_with_billions_of_steps() {
 /// for ever (a hang). An empty path is now refused.
 #[test]
 fn r_empty_path() {
-    let users = mmc_with("type = \"poisson\"\nrate = \"$rate\"", "type = \"users\"\nusers = 3");
+    let users = mmc_with(
+        "type = \"poisson\"\nrate = \"$rate\"",
+        "type = \"users\"\nusers = 3",
+    );
     let empty = users.replacen(r#"path = ["server"]"#, "path = []", 1);
     expect_error(&empty, &[], "classes.job.path");
     run_briefly(&users, mmc().0, &[]);

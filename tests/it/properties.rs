@@ -574,10 +574,23 @@ proptest! {
 
 fn one_station(load: Load, duration: u64) -> SystemSpec {
     SystemSpec {
-        stations: vec![StationSpec { name: "server".into(), workers: 2, discipline: Discipline::Fifo, queue_capacity: None, service: vec![Dist::Exponential { mean: 0.01 }] }],
-        classes: vec![ClassSpec { name: "job".into(), path: vec![Step::Visit(0)], deadline: None }],
+        stations: vec![StationSpec {
+            name: "server".into(),
+            workers: 2,
+            discipline: Discipline::Fifo,
+            queue_capacity: None,
+            service: vec![Dist::Exponential { mean: 0.01 }],
+        }],
+        classes: vec![ClassSpec {
+            name: "job".into(),
+            path: vec![Step::Visit(0)],
+            deadline: None,
+        }],
         load,
-        mix: Mix { cumulative: vec![1.0], keys: KeyDist::None },
+        mix: Mix {
+            cumulative: vec![1.0],
+            keys: KeyDist::None,
+        },
         duration,
         warmup: 0,
         bucket: duration / 10,
@@ -590,10 +603,22 @@ fn one_station(load: Load, duration: u64) -> SystemSpec {
 #[test]
 fn r_rate_dropping_to_zero_ends_arrivals() {
     // Up from 0 to 100/s over 1 s, down to 0 over the next second: 100 arrivals expected.
-    let ramp = Stages { start: 0.0, points: vec![(SEC, 100.0), (2 * SEC, 0.0)] };
-    let spec = one_station(Load::Open(Arrivals::Poisson(RateProfile::Stages(ramp))), 10 * SEC);
-    let s = crate::common::within(20, "a ramp down to zero", move || System::new(&spec, 5).run());
-    assert!((60..=140).contains(&s.total.arrived), "{} arrivals, about 100 expected", s.total.arrived);
+    let ramp = Stages {
+        start: 0.0,
+        points: vec![(SEC, 100.0), (2 * SEC, 0.0)],
+    };
+    let spec = one_station(
+        Load::Open(Arrivals::Poisson(RateProfile::Stages(ramp))),
+        10 * SEC,
+    );
+    let s = crate::common::within(20, "a ramp down to zero", move || {
+        System::new(&spec, 5).run()
+    });
+    assert!(
+        (60..=140).contains(&s.total.arrived),
+        "{} arrivals, about 100 expected",
+        s.total.arrived
+    );
     assert_eq!(s.in_flight, 0);
 }
 
@@ -604,9 +629,16 @@ fn r_rate_dropping_to_zero_ends_arrivals() {
 #[test]
 fn r_mmpp_endless_sojourn() {
     // Silent for about 10 ms, then 1000/s for ever.
-    let mmpp = Arrivals::Mmpp { rates: [0.0, 1000.0], sojourn: [0.01, 1e300] };
+    let mmpp = Arrivals::Mmpp {
+        rates: [0.0, 1000.0],
+        sojourn: [0.01, 1e300],
+    };
     let s = System::new(&one_station(Load::Open(mmpp), SEC), 9).run();
-    assert!((850..=1150).contains(&s.total.arrived), "{} arrivals, about 990 expected", s.total.arrived);
+    assert!(
+        (850..=1150).contains(&s.total.arrived),
+        "{} arrivals, about 990 expected",
+        s.total.arrived
+    );
 }
 
 /// Regression: a user target so small that the ramp's value underflowed to zero (here
@@ -615,10 +647,21 @@ fn r_mmpp_endless_sojourn() {
 /// straight to the first instant the user is active.
 #[test]
 fn r_tiny_user_target_does_not_step_every_nanosecond() {
-    let target = Stages { start: 0.0, points: vec![(300 * SEC, 5e-324), (600 * SEC, 5e-324)] };
-    let load = Load::Closed(Users { target, think: Dist::Exponential { mean: 1.0 } });
+    let target = Stages {
+        start: 0.0,
+        points: vec![(300 * SEC, 5e-324), (600 * SEC, 5e-324)],
+    };
+    let load = Load::Closed(Users {
+        target,
+        think: Dist::Exponential { mean: 1.0 },
+    });
     let spec = one_station(load, 10 * SEC);
-    let s = crate::common::within(20, "a tiny user target", move || System::new(&spec, 3).run());
-    assert_eq!(s.total.arrived, 0, "the user becomes active only after 150 s");
+    let s = crate::common::within(20, "a tiny user target", move || {
+        System::new(&spec, 3).run()
+    });
+    assert_eq!(
+        s.total.arrived, 0,
+        "the user becomes active only after 150 s"
+    );
     assert!(s.events < 1_000, "{} events", s.events);
 }
