@@ -58,11 +58,16 @@ impl<'a> Ctx<'a> {
 
 /// A simulated component: reacts to the events addressed to it through a [`Ctx`].
 ///
-/// Implementations must be deterministic (see [`Ctx`]); they own their random stream and their
-/// state, and report what happened to the caller by return value, never through globals.
+/// The contract: a handler reads the clock and schedules events only through `ctx`, draws
+/// randomness only from its own stream, and reports what happened to its owner by pushing
+/// [`Component::Output`] values into `out` (for a station: "request 7 finished its visit").
+/// Given the same state, event and clock it must schedule the same events in the same order and
+/// push the same outputs: that is what makes a run a pure function of (scenario, seed). The
+/// owner dispatches events to components with a `match` on the event's target, so calling a
+/// handler costs no dynamic dispatch.
 pub trait Component {
-    /// What the handler tells its owner (for instance "request 7 finished its visit").
+    /// What the handler reports to its owner.
     type Output;
-    /// Handles one event.
-    fn handle(&mut self, event: Event, ctx: &mut Ctx<'_>) -> Self::Output;
+    /// Handles one event addressed to this component.
+    fn handle(&mut self, event: Event, ctx: &mut Ctx<'_>, out: &mut Vec<Self::Output>);
 }

@@ -15,7 +15,7 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
 use super::dist::Dist;
-use crate::engine::{Ctx, Event, Rng};
+use crate::engine::{Component, Ctx, Event, Rng};
 use crate::observe::ErrorKind;
 
 /// Queueing discipline.
@@ -222,16 +222,6 @@ impl Station {
         );
     }
 
-    /// Handles a departure event; pushes the finished request and any dropped ones.
-    #[inline]
-    pub fn depart(&mut self, event: Event, ctx: &mut Ctx<'_>, out: &mut Vec<Outcome>) {
-        self.account(ctx.now().0);
-        match self.spec.discipline {
-            Discipline::Fifo => self.depart_fifo(event.data as u32, ctx, out),
-            Discipline::ProcessorSharing => self.depart_ps(event.data, ctx, out),
-        }
-    }
-
     #[inline]
     fn depart_fifo(&mut self, req: u32, ctx: &mut Ctx<'_>, out: &mut Vec<Outcome>) {
         out.push(Outcome::Done(req));
@@ -319,5 +309,19 @@ impl Station {
             out.push(Outcome::Done(req));
         }
         self.ps_reschedule(ctx);
+    }
+}
+
+impl Component for Station {
+    type Output = Outcome;
+
+    /// A departure event: pushes the finished request and any expired ones it dropped.
+    #[inline]
+    fn handle(&mut self, event: Event, ctx: &mut Ctx<'_>, out: &mut Vec<Outcome>) {
+        self.account(ctx.now().0);
+        match self.spec.discipline {
+            Discipline::Fifo => self.depart_fifo(event.data as u32, ctx, out),
+            Discipline::ProcessorSharing => self.depart_ps(event.data, ctx, out),
+        }
     }
 }

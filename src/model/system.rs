@@ -6,7 +6,7 @@ use super::station::{Outcome, Station, StationSpec, VisitCounts};
 use super::workload::{
     ArrivalState, Load, Mix, STREAM_ARRIVALS, STREAM_KEYS, STREAM_MIX, STREAM_THINK, Users,
 };
-use crate::engine::{Calendar, Ctx, Event, Rng, SimTime};
+use crate::engine::{Calendar, Component, Ctx, Event, Rng, SimTime};
 use crate::observe::{ErrorKind, Recorder, RepStats, StationStats};
 
 /// One step of a class's path.
@@ -210,7 +210,7 @@ impl System {
             ROUTER => self.on_warmup_end(now),
             s => {
                 let mut ctx = Ctx::new(SimTime(now), &mut self.cal);
-                self.stations[(s - FIRST_STATION) as usize].depart(ev, &mut ctx, &mut self.out);
+                self.stations[(s - FIRST_STATION) as usize].handle(ev, &mut ctx, &mut self.out);
                 self.drain(now);
             }
         }
