@@ -25,6 +25,52 @@
 //! - [`report`]: the result schema, terminal table, CSV/JSON, plots and the HTML page.
 //! - `real` (feature `real`): testcontainers provisioning and tokio load drivers.
 //!
+//! # Example
+//!
+//! A two-station scenario (an app tier in front of a database), two strategies, run and
+//! summarized; the same as `scalesim run` does with a file:
+//!
+//! ```
+//! use std::path::Path;
+//! use scalesim::run::{RunOptions, run};
+//! use scalesim::scenario::load_str;
+//!
+//! let text = r#"
+//! name = "two-tier"
+//! duration = "10m"
+//! warmup = "1m"
+//! replications = 2
+//!
+//! [workload]
+//! type = "poisson"
+//! rate = 150
+//!
+//! [classes.page]
+//! path = ["app", "db"]
+//!
+//! [stations.app]
+//! workers = 4
+//! service = { dist = "exponential", mean = "10ms" }
+//!
+//! [stations.db]
+//! workers = 2
+//! service = { dist = "lognormal", median = "4ms", p99 = "20ms" }
+//!
+//! [[strategies]]
+//! name = "2 db workers"
+//!
+//! [[strategies]]
+//! name = "4 db workers"
+//! set = { "stations.db.workers" = 4 }
+//! "#;
+//! let loaded = load_str(text, Path::new("two-tier.toml"), &[]).expect("valid scenario");
+//! let report = run(&loaded, &RunOptions::default());
+//! let [two, four] = &report.summary.strategies[..] else { panic!("two strategies") };
+//! // Same arrivals for both (common random numbers): more database workers, lower latency.
+//! assert!(four.latency_ms.mean < two.latency_ms.mean);
+//! assert!((two.throughput_rps - 150.0).abs() < 5.0);
+//! ```
+//!
 //! # Features
 //!
 //! - `plot` (default): PNG/SVG charts with plotters.
