@@ -90,6 +90,7 @@ pub fn load_str(text: &str, path: &Path, sets: &[String]) -> Result<Loaded, Scen
         e
     })?;
     for set in sets {
+        check_set_name(&base_doc, set, path)?;
         apply_set(&mut base_doc, set)
             .map_err(|m| ScenarioError::new(path, set.split('=').next().unwrap_or(""), m))?;
     }
@@ -165,6 +166,33 @@ fn check_strategy_names(
         }
     }
     Ok(())
+}
+
+/// Top-level fields that hold a value (not a table), which `--set NAME=VALUE` may name directly.
+const TOP_LEVEL_VALUES: [&str; 8] = [
+    "name",
+    "description",
+    "duration",
+    "warmup",
+    "seed",
+    "replications",
+    "bucket",
+    "percentiles",
+];
+
+/// A bare `--set NAME=...` must name a parameter or a top-level value: anything else is a typo,
+/// reported against the command line (not a position in the file), with the nearest name.
+fn check_set_name(d: &DocumentMut, set: &str, path: &Path) -> Result<(), ScenarioError> {
+    let name = set.split('=').next().unwrap_or("").trim();
+    let params = doc::param_names(d);
+    if name.contains('.') || params.iter().any(|p| p == name) || TOP_LEVEL_VALUES.contains(&name) {
+        return Ok(());
+    }
+    let candidates = params.iter().map(String::as_str).chain(TOP_LEVEL_VALUES);
+    let mut e = ScenarioError::new(path, name, "names no [params] entry and no top-level field")
+        .suggest(name, candidates);
+    e.context = Some(format!("--set {set}"));
+    Err(e)
 }
 
 /// Applies `NAME=VALUE`: a `[params]` name, else a field path.
