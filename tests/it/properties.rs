@@ -461,3 +461,16 @@ fn r_tiny_user_target_does_not_step_every_nanosecond() {
     assert_eq!(s.total.arrived, 0, "the user becomes active only after 150 s");
     assert!(s.events < 1_000, "{} events", s.events);
 }
+
+/// Regression: a spike whose hold never ends (a duration that saturated to u64::MAX) computed
+/// its ramp-down start as `up_end + hold`, which wrapped to just before `up_end`: the rate came
+/// back down one ramp after the peak instead of holding it (and debug builds panicked).
+#[test]
+fn r_spike_endless_hold_keeps_the_peak() {
+    let spike = RateProfile::Spike { base: 100.0, multiplier: 10.0, at: SEC, ramp: SEC, hold: u64::MAX };
+    assert_eq!(spike.at(SEC / 2), 100.0);
+    assert_eq!(spike.at(3 * SEC / 2), 550.0);
+    for t in [2 * SEC, 5 * SEC, 1_000_000 * SEC] {
+        assert_eq!(spike.at(t), 1000.0, "at {t} ns the spike must still hold its peak");
+    }
+}
