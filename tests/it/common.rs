@@ -91,13 +91,14 @@ fn find_nulls(v: &serde_json::Value, path: &str, out: &mut Vec<String>) {
     }
 }
 
-/// Conservation of one replication: nothing is completed or failed twice (the in-flight count
-/// is `arrived - completed - failed` and must not wrap), per class and in total, and the class
-/// figures add up to the total.
+/// Conservation of one replication: nothing is completed or failed twice, per class and in
+/// total, and the class figures add up to the total. (The recorder derives the in-flight count
+/// as `arrived - completed - failed`, so that identity is not checked: it cannot fail. What
+/// can fail is the subtraction wrapping, and a count beyond what the system can hold, which
+/// the callers bound.)
 pub fn assert_conserved(m: &RepMetrics, what: &str) {
     let t = &m.total;
     assert!(t.completed + t.failed_total() <= t.arrived, "{what}: more finished ({} + {}) than arrived ({})", t.completed, t.failed_total(), t.arrived);
-    assert_eq!(t.arrived, t.completed + t.failed_total() + m.in_flight, "{what}: arrived != completed + failed + in flight");
     for (i, c) in m.classes.iter().enumerate() {
         assert!(c.completed + c.failed_total() <= c.arrived, "{what}: class {i} finished more than arrived");
     }

@@ -204,8 +204,9 @@ fn failed(s: &RepStats, k: ErrorKind) -> u64 {
 /// Conservation and physical bounds that hold for any run.
 fn check_run(s: &RepStats, spec: &SystemSpec) {
     let t = &s.total;
+    // The in-flight count is derived as arrived - completed - failed: what can go wrong is
+    // finishing a request twice, which this catches (and the callers bound in-flight counts).
     assert!(t.completed + t.failed_total() <= t.arrived, "finished {} + {} of {} arrivals", t.completed, t.failed_total(), t.arrived);
-    assert_eq!(t.arrived, t.completed + t.failed_total() + s.in_flight);
     assert_eq!(s.classes.iter().map(|c| c.arrived).sum::<u64>(), t.arrived);
     assert_eq!(s.classes.iter().map(|c| c.completed).sum::<u64>(), t.completed);
     let horizon = spec.duration - spec.warmup;
@@ -249,7 +250,7 @@ fn fingerprint(s: &RepStats) -> Vec<u64> {
 // Properties
 
 proptest! {
-    #![proptest_config(crate::common::proptest_config(256))]
+    #![proptest_config(crate::common::proptest_config(512))]
 
     /// A finite list of arrivals into a system with queue bounds, deadlines, forks and delays:
     /// after a horizon longer than all the work could take, each arrival has completed or
