@@ -93,7 +93,7 @@ pub fn load_str(text: &str, path: &Path, sets: &[String]) -> Result<Loaded, Scen
         apply_set(&mut base_doc, set).map_err(|m| ScenarioError::new(path, set.split('=').next().unwrap_or(""), m))?;
     }
     let effective = base_doc.to_string();
-    let (raw, base) = build(&base_doc, path, None)?;
+    let (raw, base) = build(&base_doc, path, None).map_err(|e| if sets.is_empty() { e } else { in_file(e, text, None) })?;
     let mut strategies = Vec::new();
     let mut strategy_docs = Vec::new();
     for (i, s) in raw.strategies.iter().enumerate() {
@@ -103,7 +103,7 @@ pub fn load_str(text: &str, path: &Path, sets: &[String]) -> Result<Loaded, Scen
             let value = doc::parse_value(&v.to_string());
             set_key(&mut d, k, value).map_err(|m| located(ScenarioError::new(path, format!("strategies.{i}.set.{k}"), m), &effective))?;
         }
-        let (_, scenario) = build(&d, path, Some(&ctx))?;
+        let (_, scenario) = build(&d, path, Some(&ctx)).map_err(|e| in_file(e, text, Some(&format!("strategies.{i}"))))?;
         strategies.push(Strategy { name: s.name.clone(), description: s.description.clone(), scenario });
         strategy_docs.push(d);
     }
@@ -112,7 +112,7 @@ pub fn load_str(text: &str, path: &Path, sets: &[String]) -> Result<Loaded, Scen
         strategies.push(Strategy { name: "base".into(), description: String::new(), scenario: base.clone() });
         strategy_docs.push(base_doc.clone());
     }
-    let sweep = raw.sweep.as_ref().map(|s| sweep(s, &strategy_docs, &strategies, path, &effective)).transpose()?;
+    let sweep = raw.sweep.as_ref().map(|s| sweep(s, &strategy_docs, &strategies, path, text)).transpose()?;
     let capacity = raw.capacity.as_ref().map(|c| capacity(c, path, &effective)).transpose()?;
     Ok(Loaded { file: path.to_path_buf(), hash: format!("{:016x}", fnv64(effective.as_bytes())), text: effective, base, strategies, sweep, capacity })
 }
@@ -157,6 +157,18 @@ fn build(d: &DocumentMut, path: &Path, ctx: Option<&str>) -> Result<(raw::RawSce
     let raw = deserialize(&text, path).map_err(with_ctx)?;
     let scenario = valid::validate(&raw, path).map_err(|e| with_ctx(located(e, &text)))?;
     Ok((raw, scenario))
+}
+
+/// Keeps the position of an error found in an edited document (after `--set`, a strategy's
+/// `set`, a sweep value) only when the user's `text` has the error's field on that line:
+/// overrides add keys and shift lines, so the edited document's line may be another line of
+/// the file, or none. Otherwise the position is that of `fallback` in the file (the strategy or
+/// the sweep whose override caused the error), if any.
+fn in_file(mut e: ScenarioError, text: &str, fallback: Option<&str>) -> ScenarioError {
+    if e.position.map(|p| p.0) != doc::locate(text, &e.field).map(|p| p.0) {
+        e.position = fallback.and_then(|f| doc::locate(text, f));
+    }
+    e
 }
 
 fn located(mut e: ScenarioError, text: &str) -> ScenarioError {
@@ -211,7 +223,7 @@ fn sweep(s: &raw::RawSweep, docs: &[DocumentMut], strategies: &[Strategy], path:
             let mut d = d.clone();
             set_key(&mut d, &s.param, toml_edit::Value::from(x)).map_err(|m| err("param", &m))?;
             let ctx = format!("strategy \"{}\", sweep {} = {x}", st.name, s.param);
-            row.push(build(&d, path, Some(&ctx))?.1);
+            row.push(build(&d, path, Some(&ctx)).map_err(|e| in_file(e, text, Some("sweep")))?.1);
         }
         points.push(row);
     }
