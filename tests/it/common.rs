@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::mpsc::RecvTimeoutError;
 use std::time::Duration;
 
 use proptest::test_runner::{Config as ProptestConfig, RngSeed};
@@ -115,7 +116,11 @@ pub fn within<T: Send + 'static>(secs: u64, what: &str, f: impl FnOnce() -> T + 
     std::thread::spawn(move || {
         let _ = tx.send(f());
     });
-    rx.recv_timeout(Duration::from_secs(secs)).unwrap_or_else(|e| panic!("{what}: no result within {secs} s ({e})"))
+    match rx.recv_timeout(Duration::from_secs(secs)) {
+        Ok(x) => x,
+        Err(RecvTimeoutError::Timeout) => panic!("{what}: still running after {secs} s (a hang?)"),
+        Err(RecvTimeoutError::Disconnected) => panic!("{what}: panicked (its message is above)"),
+    }
 }
 
 /// Proptest settings: `cases` cases from a fixed seed, so a run is reproducible, no failure
