@@ -95,7 +95,7 @@ pub fn load_str(text: &str, path: &Path, sets: &[String]) -> Result<Loaded, Scen
             .map_err(|m| ScenarioError::new(path, set.split('=').next().unwrap_or(""), m))?;
     }
     let effective = base_doc.to_string();
-    let (raw, base) = build(&base_doc, path, None)?;
+    let (raw, base) = build(&base_doc, path, None).map_err(|e| if sets.is_empty() { e } else { in_file(e, text, None) })?;
     let mut strategies = Vec::new();
     let mut strategy_docs = Vec::new();
     for (i, s) in raw.strategies.iter().enumerate() {
@@ -110,12 +110,8 @@ pub fn load_str(text: &str, path: &Path, sets: &[String]) -> Result<Loaded, Scen
                 )
             })?;
         }
-        let (_, scenario) = build(&d, path, Some(&ctx))?;
-        strategies.push(Strategy {
-            name: s.name.clone(),
-            description: s.description.clone(),
-            scenario,
-        });
+        let (_, scenario) = build(&d, path, Some(&ctx)).map_err(|e| in_file(e, text, Some(&format!("strategies.{i}"))))?;
+        strategies.push(Strategy { name: s.name.clone(), description: s.description.clone(), scenario });
         strategy_docs.push(d);
     }
     check_strategy_names(&raw.strategies, path, &effective)?;
@@ -127,25 +123,9 @@ pub fn load_str(text: &str, path: &Path, sets: &[String]) -> Result<Loaded, Scen
         });
         strategy_docs.push(base_doc.clone());
     }
-    let sweep = raw
-        .sweep
-        .as_ref()
-        .map(|s| sweep(s, &strategy_docs, &strategies, path, &effective))
-        .transpose()?;
-    let capacity = raw
-        .capacity
-        .as_ref()
-        .map(|c| capacity(c, path, &effective))
-        .transpose()?;
-    Ok(Loaded {
-        file: path.to_path_buf(),
-        hash: format!("{:016x}", fnv64(effective.as_bytes())),
-        text: effective,
-        base,
-        strategies,
-        sweep,
-        capacity,
-    })
+    let sweep = raw.sweep.as_ref().map(|s| sweep(s, &strategy_docs, &strategies, path, text)).transpose()?;
+    let capacity = raw.capacity.as_ref().map(|c| capacity(c, path, &effective)).transpose()?;
+    Ok(Loaded { file: path.to_path_buf(), hash: format!("{:016x}", fnv64(effective.as_bytes())), text: effective, base, strategies, sweep, capacity })
 }
 
 fn check_strategy_names(
@@ -235,6 +215,18 @@ fn build(
     Ok((raw, scenario))
 }
 
+/// Keeps the position of an error found in an edited document (after `--set`, a strategy's
+/// `set`, a sweep value) only when the user's `text` has the error's field on that line:
+/// overrides add keys and shift lines, so the edited document's line may be another line of
+/// the file, or none. Otherwise the position is that of `fallback` in the file (the strategy or
+/// the sweep whose override caused the error), if any.
+fn in_file(mut e: ScenarioError, text: &str, fallback: Option<&str>) -> ScenarioError {
+    if e.position.map(|p| p.0) != doc::locate(text, &e.field).map(|p| p.0) {
+        e.position = fallback.and_then(|f| doc::locate(text, f));
+    }
+    e
+}
+
 fn located(mut e: ScenarioError, text: &str) -> ScenarioError {
     if e.position.is_none() {
         e.position = doc::locate(text, &e.field);
@@ -320,7 +312,7 @@ fn sweep(
             let mut d = d.clone();
             set_key(&mut d, &s.param, toml_edit::Value::from(x)).map_err(|m| err("param", &m))?;
             let ctx = format!("strategy \"{}\", sweep {} = {x}", st.name, s.param);
-            row.push(build(&d, path, Some(&ctx))?.1);
+            row.push(build(&d, path, Some(&ctx)).map_err(|e| in_file(e, text, Some("sweep")))?.1);
         }
         points.push(row);
     }

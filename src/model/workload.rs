@@ -190,12 +190,12 @@ impl RateProfile {
 
 fn spike_at(t: u64, base: f64, mult: f64, at: u64, ramp: u64, hold: u64) -> f64 {
     let peak = base * mult;
-    let up_end = at + ramp;
-    let down_start = up_end + hold;
-    let down_end = down_start + ramp;
-    let lerp = |a: f64, b: f64, t0: u64, t1: u64| {
-        a + (b - a) * ((t - t0) as f64 / (t1 - t0).max(1) as f64)
-    };
+    // Saturating: an endless ramp or hold (a duration that saturated to u64::MAX) must not
+    // wrap around to an end before its start.
+    let up_end = at.saturating_add(ramp);
+    let down_start = up_end.saturating_add(hold);
+    let down_end = down_start.saturating_add(ramp);
+    let lerp = |a: f64, b: f64, t0: u64, t1: u64| a + (b - a) * ((t - t0) as f64 / (t1 - t0).max(1) as f64);
     match t {
         t if t < at => base,
         t if t < up_end => lerp(base, peak, at, up_end),

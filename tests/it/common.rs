@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::mpsc::RecvTimeoutError;
 use std::time::Duration;
 
 use proptest::test_runner::{Config as ProptestConfig, RngSeed};
@@ -104,23 +105,14 @@ fn find_nulls(v: &serde_json::Value, path: &str, out: &mut Vec<String>) {
     }
 }
 
-/// Conservation of one replication: nothing is completed or failed twice (the in-flight count
-/// is `arrived - completed - failed` and must not wrap), per class and in total, and the class
-/// figures add up to the total.
+/// Conservation of one replication: nothing is completed or failed twice, per class and in
+/// total, and the class figures add up to the total. (The recorder derives the in-flight count
+/// as `arrived - completed - failed`, so that identity is not checked: it cannot fail. What
+/// can fail is the subtraction wrapping, and a count beyond what the system can hold, which
+/// the callers bound.)
 pub fn assert_conserved(m: &RepMetrics, what: &str) {
     let t = &m.total;
-    assert!(
-        t.completed + t.failed_total() <= t.arrived,
-        "{what}: more finished ({} + {}) than arrived ({})",
-        t.completed,
-        t.failed_total(),
-        t.arrived
-    );
-    assert_eq!(
-        t.arrived,
-        t.completed + t.failed_total() + m.in_flight,
-        "{what}: arrived != completed + failed + in flight"
-    );
+    assert!(t.completed + t.failed_total() <= t.arrived, "{what}: more finished ({} + {}) than arrived ({})", t.completed, t.failed_total(), t.arrived);
     for (i, c) in m.classes.iter().enumerate() {
         assert!(
             c.completed + c.failed_total() <= c.arrived,
@@ -156,8 +148,11 @@ pub fn within<T: Send + 'static>(
     std::thread::spawn(move || {
         let _ = tx.send(f());
     });
-    rx.recv_timeout(Duration::from_secs(secs))
-        .unwrap_or_else(|e| panic!("{what}: no result within {secs} s ({e})"))
+    match rx.recv_timeout(Duration::from_secs(secs)) {
+        Ok(x) => x,
+        Err(RecvTimeoutError::Timeout) => panic!("{what}: still running after {secs} s (a hang?)"),
+        Err(RecvTimeoutError::Disconnected) => panic!("{what}: panicked (its message is above)"),
+    }
 }
 
 /// Proptest settings: `cases` cases from a fixed seed, so a run is reproducible, no failure
