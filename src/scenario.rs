@@ -95,7 +95,13 @@ pub fn load_str(text: &str, path: &Path, sets: &[String]) -> Result<Loaded, Scen
             .map_err(|m| ScenarioError::new(path, set.split('=').next().unwrap_or(""), m))?;
     }
     let effective = base_doc.to_string();
-    let (raw, base) = build(&base_doc, path, None).map_err(|e| if sets.is_empty() { e } else { in_file(e, text, None) })?;
+    let (raw, base) = build(&base_doc, path, None).map_err(|e| {
+        if sets.is_empty() {
+            e
+        } else {
+            in_file(e, text, None)
+        }
+    })?;
     let mut strategies = Vec::new();
     let mut strategy_docs = Vec::new();
     for (i, s) in raw.strategies.iter().enumerate() {
@@ -110,8 +116,13 @@ pub fn load_str(text: &str, path: &Path, sets: &[String]) -> Result<Loaded, Scen
                 )
             })?;
         }
-        let (_, scenario) = build(&d, path, Some(&ctx)).map_err(|e| in_file(e, text, Some(&format!("strategies.{i}"))))?;
-        strategies.push(Strategy { name: s.name.clone(), description: s.description.clone(), scenario });
+        let (_, scenario) = build(&d, path, Some(&ctx))
+            .map_err(|e| in_file(e, text, Some(&format!("strategies.{i}"))))?;
+        strategies.push(Strategy {
+            name: s.name.clone(),
+            description: s.description.clone(),
+            scenario,
+        });
         strategy_docs.push(d);
     }
     check_strategy_names(&raw.strategies, path, &effective)?;
@@ -123,9 +134,25 @@ pub fn load_str(text: &str, path: &Path, sets: &[String]) -> Result<Loaded, Scen
         });
         strategy_docs.push(base_doc.clone());
     }
-    let sweep = raw.sweep.as_ref().map(|s| sweep(s, &strategy_docs, &strategies, path, text)).transpose()?;
-    let capacity = raw.capacity.as_ref().map(|c| capacity(c, path, &effective)).transpose()?;
-    Ok(Loaded { file: path.to_path_buf(), hash: format!("{:016x}", fnv64(effective.as_bytes())), text: effective, base, strategies, sweep, capacity })
+    let sweep = raw
+        .sweep
+        .as_ref()
+        .map(|s| sweep(s, &strategy_docs, &strategies, path, text))
+        .transpose()?;
+    let capacity = raw
+        .capacity
+        .as_ref()
+        .map(|c| capacity(c, path, &effective))
+        .transpose()?;
+    Ok(Loaded {
+        file: path.to_path_buf(),
+        hash: format!("{:016x}", fnv64(effective.as_bytes())),
+        text: effective,
+        base,
+        strategies,
+        sweep,
+        capacity,
+    })
 }
 
 fn check_strategy_names(
@@ -312,7 +339,11 @@ fn sweep(
             let mut d = d.clone();
             set_key(&mut d, &s.param, toml_edit::Value::from(x)).map_err(|m| err("param", &m))?;
             let ctx = format!("strategy \"{}\", sweep {} = {x}", st.name, s.param);
-            row.push(build(&d, path, Some(&ctx)).map_err(|e| in_file(e, text, Some("sweep")))?.1);
+            row.push(
+                build(&d, path, Some(&ctx))
+                    .map_err(|e| in_file(e, text, Some("sweep")))?
+                    .1,
+            );
         }
         points.push(row);
     }

@@ -195,7 +195,9 @@ fn spike_at(t: u64, base: f64, mult: f64, at: u64, ramp: u64, hold: u64) -> f64 
     let up_end = at.saturating_add(ramp);
     let down_start = up_end.saturating_add(hold);
     let down_end = down_start.saturating_add(ramp);
-    let lerp = |a: f64, b: f64, t0: u64, t1: u64| a + (b - a) * ((t - t0) as f64 / (t1 - t0).max(1) as f64);
+    let lerp = |a: f64, b: f64, t0: u64, t1: u64| {
+        a + (b - a) * ((t - t0) as f64 / (t1 - t0).max(1) as f64)
+    };
     match t {
         t if t < at => base,
         t if t < up_end => lerp(base, peak, at, up_end),

@@ -643,8 +643,14 @@ fn stages(v: &V<'_>, w: &RawWorkload) -> Res<Stages> {
     let mut t = 0u64;
     let mut points = Vec::new();
     for (i, s) in w.stages.iter().enumerate() {
-        t = t.saturating_add(v.ns(&format!("workload.stages.{i}.duration"), &s.duration)?.max(1));
-        points.push((t, v.non_negative(&format!("workload.stages.{i}.target"), s.target)?));
+        t = t.saturating_add(
+            v.ns(&format!("workload.stages.{i}.duration"), &s.duration)?
+                .max(1),
+        );
+        points.push((
+            t,
+            v.non_negative(&format!("workload.stages.{i}.target"), s.target)?,
+        ));
     }
     Ok(Stages {
         start: v.non_negative("workload.start", w.start.unwrap_or(0.0))?,

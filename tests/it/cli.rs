@@ -352,19 +352,50 @@ fn usage_errors_exit_2_and_help_exits_0() {
 /// file has it there, else at the strategy whose `set` caused the error, else nowhere.
 #[test]
 fn r_override_error_positions() {
-    let strategy = |set: &str| format!("{VALID}\n[[strategies]]\nname = \"shed\"\nset = {{ {set} }}\n");
+    let strategy =
+        |set: &str| format!("{VALID}\n[[strategies]]\nname = \"shed\"\nset = {{ {set} }}\n");
     let dir = Scratch::new("positions");
-    let file = dir.write("scenario.toml", &strategy(r#""stations.server.queue_capacity" = -5"#));
+    let file = dir.write(
+        "scenario.toml",
+        &strategy(r#""stations.server.queue_capacity" = -5"#),
+    );
     let text = std::fs::read_to_string(&file).expect("read back");
     let at = |line: usize| format!("{}:{line}:1: field", file.display());
     // A key the strategy adds: the strategy's table.
-    expect_bad_run(&dir, &file, &[], &[&at(line_of(&text, "[[strategies]]")), "stations.server.queue_capacity", "strategy \"shed\""]);
+    expect_bad_run(
+        &dir,
+        &file,
+        &[],
+        &[
+            &at(line_of(&text, "[[strategies]]")),
+            "stations.server.queue_capacity",
+            "strategy \"shed\"",
+        ],
+    );
     // A parameter the strategy changes in place: the field that uses it, on its own line.
     std::fs::write(&file, strategy("rate = -2")).expect("write");
-    expect_bad_run(&dir, &file, &[], &[&at(line_of(VALID, r#"rate = "$rate""#)), "workload.rate"]);
+    expect_bad_run(
+        &dir,
+        &file,
+        &[],
+        &[&at(line_of(VALID, r#"rate = "$rate""#)), "workload.rate"],
+    );
     // A key `--set` adds is in no line of the file; one it changes in place keeps its line.
     std::fs::write(&file, VALID).expect("write");
-    let err = expect_bad_run(&dir, &file, &["--set", "stations.server.queue_capacity=-1"], &["stations.server.queue_capacity"]);
-    assert!(err.contains(&format!("{}: field", file.display())), "a position outside the file: {err}");
-    expect_bad_run(&dir, &file, &["--set", "rate=-1"], &[&at(line_of(VALID, r#"rate = "$rate""#)), "workload.rate"]);
+    let err = expect_bad_run(
+        &dir,
+        &file,
+        &["--set", "stations.server.queue_capacity=-1"],
+        &["stations.server.queue_capacity"],
+    );
+    assert!(
+        err.contains(&format!("{}: field", file.display())),
+        "a position outside the file: {err}"
+    );
+    expect_bad_run(
+        &dir,
+        &file,
+        &["--set", "rate=-1"],
+        &[&at(line_of(VALID, r#"rate = "$rate""#)), "workload.rate"],
+    );
 }

@@ -112,7 +112,13 @@ fn find_nulls(v: &serde_json::Value, path: &str, out: &mut Vec<String>) {
 /// the callers bound.)
 pub fn assert_conserved(m: &RepMetrics, what: &str) {
     let t = &m.total;
-    assert!(t.completed + t.failed_total() <= t.arrived, "{what}: more finished ({} + {}) than arrived ({})", t.completed, t.failed_total(), t.arrived);
+    assert!(
+        t.completed + t.failed_total() <= t.arrived,
+        "{what}: more finished ({} + {}) than arrived ({})",
+        t.completed,
+        t.failed_total(),
+        t.arrived
+    );
     for (i, c) in m.classes.iter().enumerate() {
         assert!(
             c.completed + c.failed_total() <= c.arrived,

@@ -41,8 +41,14 @@ fn sims() -> &'static [(PathBuf, String)] {
 
 fn check_error(e: &ScenarioError) {
     let msg = e.to_string();
-    assert!(!msg.is_empty() && !e.message.is_empty(), "empty error message: {e:?}");
-    assert!(msg.starts_with(&e.file.display().to_string()), "the message does not start with the file: {msg}");
+    assert!(
+        !msg.is_empty() && !e.message.is_empty(),
+        "empty error message: {e:?}"
+    );
+    assert!(
+        msg.starts_with(&e.file.display().to_string()),
+        "the message does not start with the file: {msg}"
+    );
 }
 
 /// Loads `text` as `path` with `sets`; errors must render; whatever loads is run briefly.
@@ -73,7 +79,11 @@ fn quick(sc: &Scenario) -> bool {
         Load::Open(Arrivals::Poisson(p)) => p.max() <= 20_000.0,
         Load::Open(Arrivals::Mmpp { rates, .. }) => rates[0].max(rates[1]) <= 20_000.0,
         Load::Open(Arrivals::Replay(ts)) => ts.len() <= 100_000,
-        Load::Closed(u) => u.think.mean() >= 1e-3 && u.target.max() <= 100_000.0 && u.target.max() / u.think.mean() <= 20_000.0,
+        Load::Closed(u) => {
+            u.think.mean() >= 1e-3
+                && u.target.max() <= 100_000.0
+                && u.target.max() / u.think.mean() <= 20_000.0
+        }
     };
     load_ok && sys.classes.iter().all(|c| c.path.len() <= 20)
 }
@@ -83,7 +93,9 @@ fn quick(sc: &Scenario) -> bool {
 fn run_briefly(text: &str, path: &Path, sets: &[String]) -> bool {
     let mut all = sets.to_vec();
     all.extend(["duration=1s", "warmup=0s", "bucket=100ms"].map(String::from));
-    let Ok(l) = scenario::load_str(text, path, &all) else { return false };
+    let Ok(l) = scenario::load_str(text, path, &all) else {
+        return false;
+    };
     if l.sweep.as_ref().is_some_and(|s| s.points.len() > 30) || !scenarios(&l).all(quick) {
         return false;
     }
@@ -681,12 +693,14 @@ fn mutations_reach_validation() {
 fn some_mutants_run() {
     let mut runner = proptest::test_runner::TestRunner::deterministic();
     let cases = (any::<Index>(), prop::collection::vec(mutation(), 1..=4));
-    let ran = (0..300).filter(|_| {
-        let (which, edits) = cases.new_tree(&mut runner).expect("a case").current();
-        let (path, text) = which.get(sims());
-        let text = edits.iter().fold(text.clone(), |t, m| apply(&t, m));
-        scenario::load_str(&text, path, &[]).is_ok() && run_briefly(&text, path, &[])
-    }).count();
+    let ran = (0..300)
+        .filter(|_| {
+            let (which, edits) = cases.new_tree(&mut runner).expect("a case").current();
+            let (path, text) = which.get(sims());
+            let text = edits.iter().fold(text.clone(), |t, m| apply(&t, m));
+            scenario::load_str(&text, path, &[]).is_ok() && run_briefly(&text, path, &[])
+        })
+        .count();
     assert!(ran >= 20, "only {ran} of 300 mutants ran");
 }
 
@@ -742,7 +756,10 @@ fn r_normal_min_above_max() {
         r#"service = { dist = "normal", mean = "1s", sd = "1s", min = "10s", max = "1s" }"#,
     );
     expect_error(&bad, &[], "max must be at least min");
-    let point = mmc_with(MMC_SERVICE, r#"service = { dist = "normal", mean = "1s", sd = "1s", min = "1s", max = "1s" }"#);
+    let point = mmc_with(
+        MMC_SERVICE,
+        r#"service = { dist = "normal", mean = "1s", sd = "1s", min = "1s", max = "1s" }"#,
+    );
     assert!(run_briefly(&point, mmc().0, &[]));
 }
 
@@ -762,7 +779,10 @@ fn r_non_finite_phase_and_mu() {
         );
         expect_error(&ln, &[], "stations.server.service.mu");
     }
-    let finite = mmc_with("type = \"poisson\"\nrate = \"$rate\"", "type = \"diurnal\"\nmean = 3\nperiod = \"1h\"\nphase = 1.5");
+    let finite = mmc_with(
+        "type = \"poisson\"\nrate = \"$rate\"",
+        "type = \"diurnal\"\nmean = 3\nperiod = \"1h\"\nphase = 1.5",
+    );
     assert!(run_briefly(&finite, mmc().0, &[]));
 }
 

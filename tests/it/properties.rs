@@ -304,7 +304,13 @@ fn check_run(s: &RepStats, spec: &SystemSpec) {
     let t = &s.total;
     // The in-flight count is derived as arrived - completed - failed: what can go wrong is
     // finishing a request twice, which this catches (and the callers bound in-flight counts).
-    assert!(t.completed + t.failed_total() <= t.arrived, "finished {} + {} of {} arrivals", t.completed, t.failed_total(), t.arrived);
+    assert!(
+        t.completed + t.failed_total() <= t.arrived,
+        "finished {} + {} of {} arrivals",
+        t.completed,
+        t.failed_total(),
+        t.arrived
+    );
     assert_eq!(s.classes.iter().map(|c| c.arrived).sum::<u64>(), t.arrived);
     assert_eq!(
         s.classes.iter().map(|c| c.completed).sum::<u64>(),
@@ -666,10 +672,20 @@ fn r_tiny_user_target_does_not_step_every_nanosecond() {
 /// back down one ramp after the peak instead of holding it (and debug builds panicked).
 #[test]
 fn r_spike_endless_hold_keeps_the_peak() {
-    let spike = RateProfile::Spike { base: 100.0, multiplier: 10.0, at: SEC, ramp: SEC, hold: u64::MAX };
+    let spike = RateProfile::Spike {
+        base: 100.0,
+        multiplier: 10.0,
+        at: SEC,
+        ramp: SEC,
+        hold: u64::MAX,
+    };
     assert_eq!(spike.at(SEC / 2), 100.0);
     assert_eq!(spike.at(3 * SEC / 2), 550.0);
     for t in [2 * SEC, 5 * SEC, 1_000_000 * SEC] {
-        assert_eq!(spike.at(t), 1000.0, "at {t} ns the spike must still hold its peak");
+        assert_eq!(
+            spike.at(t),
+            1000.0,
+            "at {t} ns the spike must still hold its peak"
+        );
     }
 }
