@@ -20,7 +20,7 @@ use rayon::prelude::*;
 use crate::engine::stream_seed;
 use crate::model::System;
 use crate::report::summary::{Report, SweepPoint};
-use crate::scenario::{Loaded, Scenario};
+use crate::scenario::{Loaded, Scenario, Sweep};
 
 pub use aggregate::{apply_slo_and_cost, summarize_strategy, summary_for};
 pub use capacity::capacity_search;
@@ -100,12 +100,7 @@ fn tasks(loaded: &Loaded, reps: u32, shard: Option<Shard>) -> Vec<Task<'_>> {
         }
     }
     if let Some(sw) = &loaded.sweep {
-        for (i, row) in sw
-            .points
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| shard.is_none_or(|s| s.range(sw.points.len()).contains(i)))
-        {
+        for (i, row) in owned_points(sw, shard) {
             for (j, sc) in row.iter().enumerate() {
                 out.extend((0..reps).map(|rep| Task {
                     point: Some(i),
@@ -145,12 +140,7 @@ fn assemble(
         report.cdfs.clear();
     }
     if let Some(sw) = &loaded.sweep {
-        for (i, row) in sw
-            .points
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| shard.is_none_or(|s| s.range(sw.points.len()).contains(i)))
-        {
+        for (i, row) in owned_points(sw, shard) {
             let per: Vec<Vec<&RepMetrics>> = (0..row.len()).map(|j| group(Some(i), j)).collect();
             let strategies = names
                 .iter()
@@ -168,6 +158,15 @@ fn assemble(
         }
     }
     report
+}
+
+/// The sweep points (index, strategies) that `shard` runs: all of them without a shard.
+fn owned_points(sw: &Sweep, shard: Option<Shard>) -> impl Iterator<Item = (usize, &Vec<Scenario>)> {
+    let n = sw.points.len();
+    sw.points
+        .iter()
+        .enumerate()
+        .filter(move |(i, _)| shard.is_none_or(|s| s.range(n).contains(i)))
 }
 
 /// Runs `f` on a rayon pool of `jobs` threads (0: rayon's default).
