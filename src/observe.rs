@@ -6,6 +6,7 @@
 //! arrive during the warm-up are served but not counted, so the measured window starts empty of
 //! bias and the conservation law `arrived = completed + failed + in flight` holds for it.
 
+mod error;
 mod recorder;
 
 pub use recorder::{

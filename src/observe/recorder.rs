@@ -2,34 +2,7 @@
 
 use hdrhistogram::Histogram;
 
-/// Why a request failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ErrorKind {
-    /// The client's deadline passed.
-    Timeout,
-    /// A bounded queue was full.
-    Rejected,
-    /// The request failed (a fault, an error answer).
-    Failed,
-}
-
-impl ErrorKind {
-    /// All kinds, in report order.
-    pub const ALL: [ErrorKind; 3] = [ErrorKind::Timeout, ErrorKind::Rejected, ErrorKind::Failed];
-
-    /// Stable name used in reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            ErrorKind::Timeout => "timeout",
-            ErrorKind::Rejected => "rejected",
-            ErrorKind::Failed => "failed",
-        }
-    }
-
-    fn index(self) -> usize {
-        self as usize
-    }
-}
+pub use super::error::ErrorKind;
 
 /// A latency histogram in nanoseconds: 1 µs to 10^15 ns, with `sigfig` significant digits.
 pub fn new_histogram(sigfig: u8) -> Histogram<u64> {
@@ -44,7 +17,7 @@ pub struct ClassStats {
     /// Successful completions of those arrivals.
     pub completed: u64,
     /// Failures by [`ErrorKind`] index.
-    pub failed: [u64; 3],
+    pub failed: [u64; ErrorKind::COUNT],
     /// Latency of successful completions, ns.
     pub latency: Histogram<u64>,
     /// Sum of latencies, ns (exact mean).
@@ -56,7 +29,7 @@ impl ClassStats {
         ClassStats {
             arrived: 0,
             completed: 0,
-            failed: [0; 3],
+            failed: [0; ErrorKind::COUNT],
             latency: new_histogram(3),
             latency_sum: 0.0,
         }
@@ -79,7 +52,7 @@ impl ClassStats {
     fn merge(&mut self, o: &ClassStats) {
         self.arrived += o.arrived;
         self.completed += o.completed;
-        for i in 0..3 {
+        for i in 0..ErrorKind::COUNT {
             self.failed[i] += o.failed[i];
         }
         self.latency.add(&o.latency).expect("same bounds");

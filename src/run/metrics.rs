@@ -2,7 +2,7 @@
 
 use hdrhistogram::Histogram;
 
-use crate::observe::{ClassStats, RepStats, StationStats};
+use crate::observe::{ClassStats, ErrorKind, RepStats, StationStats};
 
 /// Counts and latency statistics of one class (or all) in one replication.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -11,8 +11,8 @@ pub struct Metrics {
     pub arrived: u64,
     /// Successful completions.
     pub completed: u64,
-    /// Failures by kind (timeout, rejected, failed).
-    pub failed: [u64; 3],
+    /// Failures by [`ErrorKind`] index.
+    pub failed: [u64; ErrorKind::COUNT],
     /// Completions per second of the measured window.
     pub throughput: f64,
     /// Latency in ms: mean, p50, p90, p95, p99, p99.9, max.
