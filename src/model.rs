@@ -1,21 +1,38 @@
-//! The simulated system: workload sources, stations and the routing of requests along their
-//! class's path.
+//! The simulated system: workload sources, services of instances, controllers, and the routing
+//! of requests along their class's path.
 //!
-//! A [`System`] owns every component and the event calendar of one replication. Component
-//! indices are fixed: 0 is the workload, 1 the router (delays and time-series sampling), and
-//! `2 + i` is station `i`. Stations report finished visits as data ([`station::Outcome`]) into a
-//! reusable buffer; the system then moves each request to its next step, so no component ever
-//! holds a reference to another.
+//! Where things live:
+//!
+//! | file | what |
+//! |---|---|
+//! | [`workload`] | open arrival processes, closed users, the class and key mix |
+//! | [`program`] | a class's path (visits, delays, branches, key switches, repeats, forks, try scopes) compiled to ops |
+//! | [`service`] | a service: instances with a lifecycle behind a balancer |
+//! | [`station`] | one instance's queue: `c` workers, FIFO or processor sharing |
+//! | [`balance`] | load-balancing policies (pure: key in, instance out) |
+//! | [`controller`] | components that wake on their own and act on services (scheduled scaling, crashes) |
+//! | `system` | the node table, the calendar and the interpreter of paths |
+//!
+//! A [`System`] owns every component and the event calendar of one replication. Components
+//! report finished visits as data ([`station::Outcome`]) into a reusable buffer; the system
+//! then moves each request along its program, so no component ever holds a reference to
+//! another. A new kind of node (a cache, a shard router, a breaker) is a new file plus an arm
+//! in the system's dispatch and in the program's ops.
 //!
 //! ```text
-//!  workload ──► step 0 ──► step 1 ──► ... ──► done (record latency; closed users think again)
-//!               Visit(s)   Fork[a,b,c] (join when all branches end)   Delay(dist)
+//!  workload ──► op 0 ──► op 1 ──► ... ──► Return (record latency; closed users think again)
+//!               Visit    Fork ─► child arms ─► join
+//!                        Try  ─► attempt ─✗─► retry ─✗─► fallback
 //! ```
 
+pub mod balance;
+pub mod controller;
 pub mod dist;
+pub mod program;
 pub mod request;
+pub mod service;
 pub mod station;
 mod system;
 pub mod workload;
 
-pub use system::{ClassSpec, Step, System, SystemSpec};
+pub use system::{ClassSpec, SYSTEM, SystemSpec, System};

@@ -10,5 +10,5 @@ mod error;
 mod recorder;
 
 pub use recorder::{
-    BucketStats, ClassStats, ErrorKind, Recorder, RepStats, StationStats, new_histogram,
+    BucketStats, ClassStats, ComponentStats, ErrorKind, Recorder, RepStats, new_histogram,
 };

@@ -1,29 +1,64 @@
 //! Requests in flight, kept in a slab indexed by `u32` so the hot path never allocates.
+//!
+//! A slot's generation changes each time it is freed, so a handle `(slot, generation)` kept in
+//! a timer event can tell whether the request it meant is still the one in the slot.
 
 /// Marker for "no parent" / "no user".
 pub const NONE: u32 = u32::MAX;
 
-/// One request (or one branch of a fork).
-#[derive(Debug, Clone, Copy, Default)]
+/// One request, or one child of a request (a fork arm, a repeat's body, a try's attempt).
+#[derive(Debug, Clone, Copy)]
 pub struct Request {
     /// Request class index.
     pub class: u16,
-    /// Index of the step of the class path being executed.
-    pub step: u16,
-    /// Branches of a fork still running (for a parent), else 0.
+    /// Set when a try scope's caller gave up on this child: it finishes its current visit,
+    /// then is dropped.
+    pub detached: bool,
+    /// Set while a try scope runs its fallback.
+    pub in_fallback: bool,
+    /// Program counter into the class's compiled path.
+    pub pc: u32,
+    /// Children still running (fork arms, or 1 for a repeat or try child).
     pub pending: u32,
-    /// Parent request of a fork branch, or [`NONE`].
+    /// Iterations of a repeat's body still to run after this one (for a repeat child).
+    pub iterations: u32,
+    /// Attempts of the current try scope left after this one.
+    pub tries_left: u32,
+    /// Parent request of a child, or [`NONE`].
     pub parent: u32,
     /// Closed-loop user that issued it, or [`NONE`].
     pub user: u32,
+    /// Slot generation (set by [`Requests::insert`]).
+    pub generation: u32,
     /// Creation time, ns.
     pub created: u64,
     /// Absolute deadline, ns (`u64::MAX` when none).
     pub deadline: u64,
     /// Key (product, user, ...) drawn from the key distribution.
     pub key: u64,
-    /// A branch has failed: the parent fails when the join completes.
+    /// A fork arm has failed: the parent fails when the join completes.
     pub failed: Option<crate::observe::ErrorKind>,
+}
+
+impl Default for Request {
+    fn default() -> Request {
+        Request {
+            class: 0,
+            detached: false,
+            in_fallback: false,
+            pc: 0,
+            pending: 0,
+            iterations: 0,
+            tries_left: 0,
+            parent: NONE,
+            user: NONE,
+            generation: 0,
+            created: 0,
+            deadline: u64::MAX,
+            key: 0,
+            failed: None,
+        }
+    }
 }
 
 /// A slab of requests with a free list; slots are reused, so memory tracks the number in flight.
@@ -36,11 +71,13 @@ pub struct Requests {
 impl Requests {
     /// Stores `r` and returns its slot.
     #[inline]
-    pub fn insert(&mut self, r: Request) -> u32 {
+    pub fn insert(&mut self, mut r: Request) -> u32 {
         if let Some(i) = self.free.pop() {
+            r.generation = self.slots[i as usize].generation;
             self.slots[i as usize] = r;
             i
         } else {
+            r.generation = 0;
             self.slots.push(r);
             (self.slots.len() - 1) as u32
         }
@@ -49,7 +86,16 @@ impl Requests {
     /// Frees slot `i`.
     #[inline]
     pub fn remove(&mut self, i: u32) {
+        let s = &mut self.slots[i as usize];
+        s.generation = s.generation.wrapping_add(1);
         self.free.push(i);
+    }
+
+    /// Whether slot `i` still holds the request of generation `generation`.
+    pub fn is_live(&self, i: u32, generation: u32) -> bool {
+        self.slots
+            .get(i as usize)
+            .is_some_and(|r| r.generation == generation)
     }
 
     /// The request in slot `i`.
@@ -67,5 +113,24 @@ impl Requests {
     /// Number of requests in flight.
     pub fn live(&self) -> usize {
         self.slots.len() - self.free.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_freed_slot_no_longer_matches_its_old_handle() {
+        let mut rs = Requests::default();
+        let a = rs.insert(Request::default());
+        let g = rs.get(a).generation;
+        assert!(rs.is_live(a, g));
+        rs.remove(a);
+        assert!(!rs.is_live(a, g));
+        let b = rs.insert(Request::default());
+        assert_eq!(a, b, "the slot is reused");
+        assert!(!rs.is_live(b, g), "a reused slot has a new generation");
+        assert!(rs.is_live(b, rs.get(b).generation));
     }
 }

@@ -5,6 +5,12 @@
 //! full it is rejected. A request whose deadline has passed when it reaches a worker is dropped
 //! as a timeout without consuming service (the client has given up).
 //!
+//! Processor sharing honours deadlines too: a request whose deadline passes is dropped as a
+//! timeout at that moment, and its share of the servers goes to the others.
+//!
+//! A station is one instance of a service ([`super::service`]): the service places it (event
+//! target, a tag in the event kinds, a speed factor), and can change its workers or crash it.
+//!
 //! Processor sharing (egalitarian, `c` servers): with `n` requests present each progresses at
 //! rate `min(1, c/n)`. The station keeps a virtual clock `V` that advances at that rate; a
 //! request arriving at `V = v` with work `s` finishes when `V = v + s`, so the next departure is
@@ -12,7 +18,8 @@
 //! ignored (no cancellation needed).
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::{BTreeSet, BinaryHeap, VecDeque};
+use std::sync::Arc;
 
 use super::dist::Dist;
 use crate::engine::{Component, Ctx, Event, Rng};
@@ -29,6 +36,10 @@ pub enum Discipline {
 
 /// Event kind: a service completion.
 pub const DEPART: u32 = 0;
+/// Event kind: a PS deadline check.
+pub const EXPIRE: u32 = 1;
+/// The bits of an event kind that a station reads; the rest is its owner's tag.
+pub const KIND_MASK: u32 = 0xff;
 
 /// What happened to a request at the station, reported to the owner.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,7 +50,7 @@ pub enum Outcome {
     Failed(u32, ErrorKind),
 }
 
-/// Static configuration of a station.
+/// Static configuration of a station (of each instance of a service).
 #[derive(Debug, Clone)]
 pub struct StationSpec {
     /// Name (also the random stream name).
@@ -57,10 +68,14 @@ pub struct StationSpec {
 /// A station's state.
 #[derive(Debug)]
 pub struct Station {
-    spec: StationSpec,
+    spec: Arc<StationSpec>,
     id: u32,
+    tag: u32,
+    speed: f64,
+    workers: u32,
     rng: Rng,
     busy: u32,
+    epoch: u32,
     queue: VecDeque<Waiting>,
     ps: Ps,
     last: u64,
@@ -78,16 +93,24 @@ pub struct VisitCounts {
     pub waited: u64,
     /// Visits rejected by a full queue.
     pub rejected: u64,
+    /// Visits dropped because their deadline passed (FIFO: while waiting; PS: at any time).
+    pub expired: u64,
 }
 
 #[derive(Debug, Default)]
 struct Ps {
     vtime: f64,
-    tags: BinaryHeap<Reverse<(u64, u32)>>,
+    /// Present requests: (finish tag, arrival number, request).
+    tags: BTreeSet<(u64, u64, u32)>,
+    arrivals: u64,
+    /// Deadlines of present requests (lazily deleted): (deadline, tag, arrival number, request).
+    deadlines: BinaryHeap<Reverse<(u64, u64, u64, u32)>>,
+    /// Time of the expiry check currently scheduled (`u64::MAX`: none).
+    expiry_at: u64,
     generation: u64,
     last_sync: u64,
-    /// The departure currently scheduled: (finish tag, request, service rate bits).
-    scheduled: Option<(u64, u32, u64)>,
+    /// The departure currently scheduled: (finish tag, arrival number, service rate bits).
+    scheduled: Option<(u64, u64, u64)>,
 }
 
 /// A waiting request.
@@ -98,17 +121,45 @@ struct Waiting {
     deadline: u64,
 }
 
-impl Station {
-    /// A station with component index `id`, its stream seeded from `seed` and its name.
-    pub fn new(spec: StationSpec, id: u32, seed: u64) -> Station {
-        let rng = Rng::stream(seed, &spec.name);
-        Station {
-            spec,
+/// Where a station's events go and how fast it serves.
+#[derive(Debug, Clone, Copy)]
+pub struct Placement {
+    /// Component index its events are addressed to.
+    pub id: u32,
+    /// Bits OR-ed into its event kinds (`instance << 8` in a service).
+    pub tag: u32,
+    /// Speed factor: service times are divided by it (1.0: as specified).
+    pub speed: f64,
+}
+
+impl Placement {
+    /// Component `id`, no tag, speed 1.
+    pub fn at(id: u32) -> Placement {
+        Placement {
             id,
+            tag: 0,
+            speed: 1.0,
+        }
+    }
+}
+
+impl Station {
+    /// A station placed at `at`, drawing from `rng`.
+    pub fn new(spec: Arc<StationSpec>, at: Placement, rng: Rng) -> Station {
+        Station {
+            workers: spec.workers,
+            spec,
+            id: at.id,
+            tag: at.tag,
+            speed: at.speed,
             rng,
             busy: 0,
+            epoch: 0,
             queue: VecDeque::new(),
-            ps: Ps::default(),
+            ps: Ps {
+                expiry_at: u64::MAX,
+                ..Ps::default()
+            },
             last: 0,
             busy_area: 0.0,
             queue_area: 0.0,
@@ -121,11 +172,21 @@ impl Station {
         &self.spec
     }
 
+    /// Workers now (the spec's, unless changed by [`Station::set_workers`]).
+    pub fn workers(&self) -> u32 {
+        self.workers
+    }
+
+    /// Its speed factor.
+    pub fn speed(&self) -> f64 {
+        self.speed
+    }
+
     /// Requests in service (FIFO) or present (PS, counted against `c`).
     pub fn in_service(&self) -> u32 {
         match self.spec.discipline {
             Discipline::Fifo => self.busy,
-            Discipline::ProcessorSharing => (self.ps.tags.len() as u32).min(self.spec.workers),
+            Discipline::ProcessorSharing => (self.ps.tags.len() as u32).min(self.workers),
         }
     }
 
@@ -133,9 +194,16 @@ impl Station {
     pub fn waiting(&self) -> u32 {
         match self.spec.discipline {
             Discipline::Fifo => self.queue.len() as u32,
-            Discipline::ProcessorSharing => {
-                (self.ps.tags.len() as u32).saturating_sub(self.spec.workers)
-            }
+            Discipline::ProcessorSharing => (self.ps.tags.len() as u32).saturating_sub(self.workers),
+        }
+    }
+
+    /// Requests present: in service plus waiting.
+    #[inline]
+    pub fn outstanding(&self) -> u32 {
+        match self.spec.discipline {
+            Discipline::Fifo => self.busy + self.queue.len() as u32,
+            Discipline::ProcessorSharing => self.ps.tags.len() as u32,
         }
     }
 
@@ -152,7 +220,7 @@ impl Station {
 
     #[inline]
     fn account(&mut self, now: u64) {
-        let dt = (now - self.last) as f64;
+        let dt = now.saturating_sub(self.last) as f64;
         if dt > 0.0 {
             self.busy_area += dt * f64::from(self.in_service());
             self.queue_area += dt * f64::from(self.waiting());
@@ -174,8 +242,46 @@ impl Station {
         self.counts.arrivals += 1;
         match self.spec.discipline {
             Discipline::Fifo => self.arrive_fifo(req, class, deadline, ctx, out),
-            Discipline::ProcessorSharing => self.arrive_ps(req, class, ctx, out),
+            Discipline::ProcessorSharing => self.arrive_ps(req, class, deadline, ctx, out),
         }
+    }
+
+    /// Changes the number of workers. Growing starts waiting requests at once; shrinking lets
+    /// busy workers finish (no new start until `busy` is below the new count). PS re-syncs its
+    /// service rate.
+    pub fn set_workers(&mut self, workers: u32, ctx: &mut Ctx<'_>, out: &mut Vec<Outcome>) {
+        self.account(ctx.now().0);
+        let workers = workers.max(1);
+        if self.spec.discipline == Discipline::ProcessorSharing {
+            self.ps_sync(ctx.now().0);
+            self.workers = workers;
+            return self.ps_reschedule(ctx);
+        }
+        self.workers = workers;
+        while self.busy < self.workers {
+            if !self.start_next(ctx, out) {
+                break;
+            }
+            self.busy += 1;
+        }
+    }
+
+    /// The instance crashed: every waiting request fails now with [`ErrorKind::Connection`];
+    /// requests in service fail when their service would have ended (their connection breaks;
+    /// the station is empty and serving new work at once).
+    pub fn fail(&mut self, ctx: &mut Ctx<'_>, out: &mut Vec<Outcome>) {
+        self.account(ctx.now().0);
+        for w in self.queue.drain(..) {
+            out.push(Outcome::Failed(w.req, ErrorKind::Connection));
+        }
+        self.busy = 0;
+        self.epoch = self.epoch.wrapping_add(1);
+        for (_, _, req) in std::mem::take(&mut self.ps.tags) {
+            out.push(Outcome::Failed(req, ErrorKind::Connection));
+        }
+        self.ps.deadlines.clear();
+        self.ps.generation += 1;
+        self.ps.scheduled = None;
     }
 
     fn full(&self) -> bool {
@@ -193,7 +299,7 @@ impl Station {
         ctx: &mut Ctx<'_>,
         out: &mut Vec<Outcome>,
     ) {
-        if self.busy < self.spec.workers {
+        if self.busy < self.workers {
             self.busy += 1;
             self.start(req, class, ctx);
         } else if self.full() {
@@ -210,31 +316,56 @@ impl Station {
     }
 
     #[inline]
-    fn start(&mut self, req: u32, class: u16, ctx: &mut Ctx<'_>) {
+    fn work(&mut self, class: u16) -> u64 {
         let s = self.spec.service[class as usize].sample_ns(&mut self.rng);
+        if self.speed == 1.0 {
+            s
+        } else {
+            (s as f64 / self.speed).round() as u64
+        }
+    }
+
+    #[inline]
+    fn start(&mut self, req: u32, class: u16, ctx: &mut Ctx<'_>) {
+        let s = self.work(class);
         ctx.schedule_in(
             s,
             Event {
                 target: self.id,
-                kind: DEPART,
-                data: u64::from(req),
+                kind: self.tag | DEPART,
+                data: u64::from(req) | (u64::from(self.epoch) << 32),
             },
         );
     }
 
+    /// Starts the first waiting request whose deadline has not passed, dropping expired ones;
+    /// returns whether one started.
     #[inline]
-    fn depart_fifo(&mut self, req: u32, ctx: &mut Ctx<'_>, out: &mut Vec<Outcome>) {
-        out.push(Outcome::Done(req));
+    fn start_next(&mut self, ctx: &mut Ctx<'_>, out: &mut Vec<Outcome>) -> bool {
         let now = ctx.now().0;
         while let Some(w) = self.queue.pop_front() {
             if now > w.deadline {
+                self.counts.expired += 1;
                 out.push(Outcome::Failed(w.req, ErrorKind::Timeout));
                 continue;
             }
             self.start(w.req, w.class, ctx);
-            return;
+            return true;
         }
-        self.busy -= 1;
+        false
+    }
+
+    #[inline]
+    fn depart_fifo(&mut self, data: u64, ctx: &mut Ctx<'_>, out: &mut Vec<Outcome>) {
+        let req = data as u32;
+        if (data >> 32) as u32 != self.epoch {
+            // Served by an instance that has since crashed: the connection broke.
+            return out.push(Outcome::Failed(req, ErrorKind::Connection));
+        }
+        out.push(Outcome::Done(req));
+        if self.busy > self.workers || !self.start_next(ctx, out) {
+            self.busy -= 1;
+        }
     }
 
     fn ps_rate(&self) -> f64 {
@@ -242,30 +373,39 @@ impl Station {
         if n == 0.0 {
             1.0
         } else {
-            (f64::from(self.spec.workers) / n).min(1.0)
+            (f64::from(self.workers) / n).min(1.0)
         }
     }
 
-    fn ps_advance(&mut self, dt_ns: u64) {
-        self.ps.vtime += dt_ns as f64 * self.ps_rate();
-    }
-
-    fn arrive_ps(&mut self, req: u32, class: u16, ctx: &mut Ctx<'_>, out: &mut Vec<Outcome>) {
-        if self.full() && self.ps.tags.len() as u32 >= self.spec.workers {
+    fn arrive_ps(
+        &mut self,
+        req: u32,
+        class: u16,
+        deadline: u64,
+        ctx: &mut Ctx<'_>,
+        out: &mut Vec<Outcome>,
+    ) {
+        if self.full() && self.ps.tags.len() as u32 >= self.workers {
             self.counts.rejected += 1;
             out.push(Outcome::Failed(req, ErrorKind::Rejected));
             return;
         }
-        let work = self.spec.service[class as usize].sample_ns(&mut self.rng);
+        let work = self.work(class);
         self.ps_sync(ctx.now().0);
         let tag = (self.ps.vtime + work as f64).ceil() as u64;
-        self.ps.tags.push(Reverse((tag, req)));
+        let n = self.ps.arrivals;
+        self.ps.arrivals += 1;
+        self.ps.tags.insert((tag, n, req));
+        if deadline != u64::MAX {
+            self.ps.deadlines.push(Reverse((deadline, tag, n, req)));
+            self.schedule_expiry(ctx);
+        }
         self.ps_reschedule(ctx);
     }
 
     fn ps_sync(&mut self, now: u64) {
-        let dt = now - self.ps.last_sync;
-        self.ps_advance(dt);
+        let dt = now.saturating_sub(self.ps.last_sync);
+        self.ps.vtime += dt as f64 * self.ps_rate();
         self.ps.last_sync = now;
     }
 
@@ -277,8 +417,8 @@ impl Station {
         let next = self
             .ps
             .tags
-            .peek()
-            .map(|Reverse((tag, req))| (*tag, *req, rate.to_bits()));
+            .first()
+            .map(|(tag, n, _)| (*tag, *n, rate.to_bits()));
         if next.is_some() && next == self.ps.scheduled {
             return;
         }
@@ -291,7 +431,7 @@ impl Station {
                 remaining.ceil() as u64,
                 Event {
                     target: self.id,
-                    kind: DEPART,
+                    kind: self.tag | DEPART,
                     data,
                 },
             );
@@ -304,24 +444,70 @@ impl Station {
         }
         self.ps_sync(ctx.now().0);
         self.ps.scheduled = None;
-        if let Some(Reverse((tag, req))) = self.ps.tags.pop() {
+        if let Some((tag, _, req)) = self.ps.tags.pop_first() {
             self.ps.vtime = self.ps.vtime.max(tag as f64);
             out.push(Outcome::Done(req));
         }
         self.ps_reschedule(ctx);
+    }
+
+    /// Schedules the check of the earliest pending deadline, unless one as early is scheduled.
+    fn schedule_expiry(&mut self, ctx: &mut Ctx<'_>) {
+        if let Some(Reverse((d, ..))) = self.ps.deadlines.peek()
+            && *d < self.ps.expiry_at
+        {
+            self.ps.expiry_at = *d;
+            // Deadlines are inclusive (`now > deadline` has expired): check just after.
+            ctx.schedule_at(
+                crate::engine::SimTime(d.saturating_add(1)),
+                Event {
+                    target: self.id,
+                    kind: self.tag | EXPIRE,
+                    data: *d,
+                },
+            );
+        }
+    }
+
+    /// PS: drops the requests whose deadline has passed (the client gave up; its share of the
+    /// servers goes to the others).
+    fn expire_ps(&mut self, at: u64, ctx: &mut Ctx<'_>, out: &mut Vec<Outcome>) {
+        if at != self.ps.expiry_at {
+            return;
+        }
+        self.ps.expiry_at = u64::MAX;
+        let now = ctx.now().0;
+        self.ps_sync(now);
+        let mut dropped = false;
+        while let Some(Reverse((d, tag, n, req))) = self.ps.deadlines.peek().copied() {
+            if d >= now {
+                break;
+            }
+            self.ps.deadlines.pop();
+            if self.ps.tags.remove(&(tag, n, req)) {
+                self.counts.expired += 1;
+                out.push(Outcome::Failed(req, ErrorKind::Timeout));
+                dropped = true;
+            }
+        }
+        if dropped {
+            self.ps_reschedule(ctx);
+        }
+        self.schedule_expiry(ctx);
     }
 }
 
 impl Component for Station {
     type Output = Outcome;
 
-    /// A departure event: pushes the finished request and any expired ones it dropped.
+    /// A departure (or PS deadline) event: pushes the finished request and any expired ones.
     #[inline]
     fn handle(&mut self, event: Event, ctx: &mut Ctx<'_>, out: &mut Vec<Outcome>) {
         self.account(ctx.now().0);
-        match self.spec.discipline {
-            Discipline::Fifo => self.depart_fifo(event.data as u32, ctx, out),
-            Discipline::ProcessorSharing => self.depart_ps(event.data, ctx, out),
+        match (self.spec.discipline, event.kind & KIND_MASK) {
+            (Discipline::Fifo, _) => self.depart_fifo(event.data, ctx, out),
+            (Discipline::ProcessorSharing, EXPIRE) => self.expire_ps(event.data, ctx, out),
+            (Discipline::ProcessorSharing, _) => self.depart_ps(event.data, ctx, out),
         }
     }
 }

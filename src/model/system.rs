@@ -1,31 +1,38 @@
-//! One replication of a system: components, calendar, routing and the main loop.
+//! One replication of a system: the node table, the calendar, the path interpreter and the main
+//! loop.
+//!
+//! Event targets: `0..S` are the services (nodes a path visits), `S..S+C` the controllers, and
+//! [`SYSTEM`] the system itself (arrivals, user wake-ups, delays, scope timeouts, sampling,
+//! end of warm-up), each with its own event kind. Dispatch is a `match` on the target's range:
+//! no dynamic dispatch, no allocation per event.
+//!
+//! Requests run their class's compiled [`Program`]: `advance` executes ops until the request
+//! waits (a visit, a delay) or spawns children (fork arms, a repeat's body, a try's body or
+//! fallback) and waits at that op for them to return. A child that returns or fails reports to
+//! its parent ([`System::child_returned`], [`System::child_failed`]); the op the parent waits
+//! at decides what happens next (join, next iteration, retry, fallback, failure). A try's
+//! timeout detaches its child: the caller moves on, the callee goes on working (and occupying
+//! its server) until its current visit ends, and is then dropped.
 
-use super::dist::Dist;
+use std::sync::Arc;
+
+use super::controller::{Controller, ControllerSpec};
+use super::program::{Op, Program, Step, compile};
 use super::request::{NONE, Request, Requests};
-use super::station::{Outcome, Station, StationSpec, VisitCounts};
+use super::service::{Service, ServiceSpec, Visit};
+use super::station::Outcome;
 use super::workload::{
     ArrivalState, Load, Mix, STREAM_ARRIVALS, STREAM_KEYS, STREAM_MIX, STREAM_THINK, Users,
 };
 use crate::engine::{Calendar, Component, Ctx, Event, Rng, SimTime};
-use crate::observe::{ErrorKind, Recorder, RepStats, StationStats};
-
-/// One step of a class's path.
-#[derive(Debug, Clone)]
-pub enum Step {
-    /// Visit station `i`.
-    Visit(u32),
-    /// Visit these stations in parallel and continue when all are done (fork/join).
-    Fork(Vec<u32>),
-    /// A pure delay (network hop, external call without contention).
-    Delay(Dist),
-}
+use crate::observe::{ComponentStats, ErrorKind, Recorder, RepStats};
 
 /// A request class.
 #[derive(Debug, Clone)]
 pub struct ClassSpec {
     /// Name.
     pub name: String,
-    /// Steps, in order.
+    /// The path, as a tree of steps.
     pub path: Vec<Step>,
     /// Client timeout, ns.
     pub deadline: Option<u64>,
@@ -34,10 +41,12 @@ pub struct ClassSpec {
 /// Everything needed to build one replication.
 #[derive(Debug, Clone)]
 pub struct SystemSpec {
-    /// Stations.
-    pub stations: Vec<StationSpec>,
+    /// Services (the nodes a path visits), by index.
+    pub services: Vec<ServiceSpec>,
     /// Request classes.
     pub classes: Vec<ClassSpec>,
+    /// Controllers.
+    pub controllers: Vec<ControllerSpec>,
     /// Load.
     pub load: Load,
     /// Class and key mix.
@@ -51,29 +60,85 @@ pub struct SystemSpec {
 }
 
 impl SystemSpec {
-    /// Whether any component reads request keys. Stations do not (their service time does not
-    /// depend on the key), so keys are drawn only for the key-aware components (caches, shard
-    /// routers) and the real load generator, from their own stream.
+    /// Whether any component reads request keys: a key switch in a path, or a balancer that
+    /// hashes keys or users. Keys are then drawn for every request from their own stream, so
+    /// turning them on shifts no other draw.
     pub fn needs_keys(&self) -> bool {
-        false
+        self.services.iter().any(|s| s.policy.needs_keys())
+            || self.classes.iter().any(|c| path_reads_keys(&c.path))
     }
 }
 
-const WORKLOAD: u32 = 0;
-const ROUTER: u32 = 1;
-const FIRST_STATION: u32 = 2;
+fn path_reads_keys(path: &[Step]) -> bool {
+    path.iter().any(|s| match s {
+        Step::Visit(_) | Step::Delay(_) => false,
+        Step::ByKey(..) => true,
+        Step::Fork(arms) => arms.iter().any(|a| path_reads_keys(a)),
+        Step::Branch(arms) => arms.iter().any(|(_, a)| path_reads_keys(a)),
+        Step::Repeat(_, b) => path_reads_keys(b),
+        Step::Try(t) => {
+            path_reads_keys(&t.body) || t.fallback.as_deref().is_some_and(path_reads_keys)
+        }
+    })
+}
+
+/// The target of the system's own events.
+pub const SYSTEM: u32 = u32::MAX;
 
 const ARRIVE: u32 = 0;
 const USER_WAKE: u32 = 1;
-const DELAY_DONE: u32 = 0;
-const SAMPLE: u32 = 1;
-const WARMUP_END: u32 = 2;
+const DELAY_DONE: u32 = 2;
+const SAMPLE: u32 = 3;
+const WARMUP_END: u32 = 4;
+const SCOPE_TIMEOUT: u32 = 5;
+
+/// Counters of one try scope.
+#[derive(Debug, Clone, Copy, Default)]
+struct ScopeCounts {
+    entered: u64,
+    attempts: u64,
+    retries: u64,
+    timeouts: u64,
+    fallbacks: u64,
+    failed: u64,
+}
+
+impl ScopeCounts {
+    /// Adds `now - warm` (the measured window's counts).
+    fn add(&mut self, now: &ScopeCounts, warm: &ScopeCounts) {
+        self.entered += now.entered - warm.entered;
+        self.attempts += now.attempts - warm.attempts;
+        self.retries += now.retries - warm.retries;
+        self.timeouts += now.timeouts - warm.timeouts;
+        self.fallbacks += now.fallbacks - warm.fallbacks;
+        self.failed += now.failed - warm.failed;
+    }
+
+    /// `entered`, `attempts`, `retries`, `timeouts`, `fallbacks`, `failed`.
+    fn metrics(&self) -> Vec<(String, f64)> {
+        [
+            ("entered", self.entered),
+            ("attempts", self.attempts),
+            ("retries", self.retries),
+            ("timeouts", self.timeouts),
+            ("fallbacks", self.fallbacks),
+            ("failed", self.failed),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), *v as f64))
+        .collect()
+    }
+}
 
 /// One replication.
 #[derive(Debug)]
 pub struct System {
-    classes: Vec<ClassSpec>,
-    stations: Vec<Station>,
+    programs: Vec<Program>,
+    deadlines: Vec<Option<u64>>,
+    services: Vec<Service>,
+    controllers: Vec<Controller>,
+    scope_names: Vec<String>,
+    scopes: Vec<ScopeCounts>,
     reqs: Requests,
     cal: Calendar,
     rec: Recorder,
@@ -86,9 +151,9 @@ pub struct System {
     needs_keys: bool,
     think_rng: Rng,
     delay_rng: Rng,
-    samples: Vec<(f64, f64)>,
-    warm_areas: Vec<(f64, f64)>,
-    warm_counts: Vec<VisitCounts>,
+    path_rng: Rng,
+    gauges: Vec<f64>,
+    warm_scopes: Vec<ScopeCounts>,
     duration: u64,
     warmup: u64,
     bucket: u64,
@@ -98,12 +163,22 @@ pub struct System {
 impl System {
     /// Builds a replication of `spec` seeded with `seed`, scheduling its first events.
     pub fn new(spec: &SystemSpec, seed: u64) -> System {
-        let stations = spec
-            .stations
+        let controlled: Vec<u32> = spec.controllers.iter().flat_map(|c| c.targets()).collect();
+        let services = spec
+            .services
             .iter()
             .enumerate()
-            .map(|(i, s)| Station::new(s.clone(), FIRST_STATION + i as u32, seed))
+            .map(|(i, s)| {
+                let fleet = s.instances != 1 || controlled.contains(&(i as u32));
+                Service::new(Arc::new(s.clone()), i as u32, seed, fleet)
+            })
             .collect::<Vec<_>>();
+        let mut scope_names = Vec::new();
+        let programs = spec
+            .classes
+            .iter()
+            .map(|c| compile(&c.path, scope_names.len() as u32, &mut scope_names))
+            .collect();
         let (arrivals, users) = match &spec.load {
             Load::Open(a) => (
                 Some(ArrivalState::new(
@@ -115,11 +190,13 @@ impl System {
             Load::Closed(u) => (None, Some(u.clone())),
         };
         let mut sys = System {
-            classes: spec.classes.clone(),
-            samples: vec![(0.0, 0.0); stations.len()],
-            warm_areas: vec![(0.0, 0.0); stations.len()],
-            warm_counts: vec![VisitCounts::default(); stations.len()],
-            stations,
+            programs,
+            deadlines: spec.classes.iter().map(|c| c.deadline).collect(),
+            services,
+            controllers: spec.controllers.iter().cloned().map(Controller::new).collect(),
+            scopes: vec![ScopeCounts::default(); scope_names.len()],
+            warm_scopes: vec![ScopeCounts::default(); scope_names.len()],
+            scope_names,
             reqs: Requests::default(),
             cal: Calendar::new(),
             rec: Recorder::new(spec.classes.len(), spec.warmup, spec.duration, spec.bucket),
@@ -132,6 +209,8 @@ impl System {
             needs_keys: spec.needs_keys(),
             think_rng: Rng::stream(seed, STREAM_THINK),
             delay_rng: Rng::stream(seed, "router.delays"),
+            path_rng: Rng::stream(seed, "router.paths"),
+            gauges: Vec::new(),
             duration: spec.duration,
             warmup: spec.warmup,
             bucket: spec.bucket.max(1),
@@ -141,50 +220,47 @@ impl System {
         sys
     }
 
+    fn system_event(&mut self, at: u64, kind: u32, data: u64) {
+        self.cal.push(
+            at,
+            Event {
+                target: SYSTEM,
+                kind,
+                data,
+            },
+        );
+    }
+
     fn start(&mut self) {
         if let Some(a) = &mut self.arrivals
             && let Some(t) = a.next_after(0)
         {
-            self.cal.push(
-                t,
-                Event {
-                    target: WORKLOAD,
-                    kind: ARRIVE,
-                    data: 0,
-                },
-            );
+            self.system_event(t, ARRIVE, 0);
         }
         if let Some(users) = &self.users {
             let max = users.target.max().ceil() as u64;
-            for u in 0..max {
-                if let Some(t) = users.target.first_time_above(u as f64, 0) {
-                    self.cal.push(
-                        t,
-                        Event {
-                            target: WORKLOAD,
-                            kind: USER_WAKE,
-                            data: u,
-                        },
-                    );
-                }
+            let wakes: Vec<(u64, u64)> = (0..max)
+                .filter_map(|u| users.target.first_time_above(u as f64, 0).map(|t| (t, u)))
+                .collect();
+            for (t, u) in wakes {
+                self.system_event(t, USER_WAKE, u);
             }
         }
-        self.cal.push(
-            self.bucket.min(self.duration),
-            Event {
-                target: ROUTER,
-                kind: SAMPLE,
-                data: 0,
-            },
-        );
-        self.cal.push(
-            self.warmup,
-            Event {
-                target: ROUTER,
-                kind: WARMUP_END,
-                data: 0,
-            },
-        );
+        self.system_event(self.bucket.min(self.duration), SAMPLE, 0);
+        self.system_event(self.warmup, WARMUP_END, 0);
+        let first = self.services.len() as u32;
+        for (i, c) in self.controllers.iter().enumerate() {
+            if let Some(t) = c.first_wake() {
+                self.cal.push(
+                    t,
+                    Event {
+                        target: first + i as u32,
+                        kind: 0,
+                        data: 0,
+                    },
+                );
+            }
+        }
     }
 
     /// Runs to the end of the horizon and returns the measurements.
@@ -196,21 +272,35 @@ impl System {
             self.events += 1;
             self.dispatch(t.0, ev);
         }
-        let stations = self.station_stats();
-        self.rec.finish(self.duration, stations, self.events)
+        let components = self.component_stats();
+        let names = self.gauge_names();
+        self.rec
+            .finish(self.duration, components, names, self.events)
     }
 
     #[inline]
     fn dispatch(&mut self, now: u64, ev: Event) {
+        let services = self.services.len() as u32;
         match ev.target {
-            WORKLOAD if ev.kind == ARRIVE => self.on_arrival(now),
-            WORKLOAD => self.on_user_wake(now, ev.data as u32),
-            ROUTER if ev.kind == DELAY_DONE => self.step_done(now, ev.data as u32),
-            ROUTER if ev.kind == SAMPLE => self.on_sample(now),
-            ROUTER => self.on_warmup_end(now),
-            s => {
+            SYSTEM => match ev.kind {
+                ARRIVE => self.on_arrival(now),
+                USER_WAKE => self.on_user_wake(now, ev.data as u32),
+                DELAY_DONE => self.step_done(now, ev.data as u32),
+                SCOPE_TIMEOUT => self.on_scope_timeout(now, ev.data),
+                SAMPLE => self.on_sample(now),
+                _ => self.on_warmup_end(now),
+            },
+            s if s < services => {
                 let mut ctx = Ctx::new(SimTime(now), &mut self.cal);
-                self.stations[(s - FIRST_STATION) as usize].handle(ev, &mut ctx, &mut self.out);
+                self.services[s as usize].handle(ev, &mut ctx, &mut self.out);
+                self.drain(now);
+            }
+            c => {
+                let mut ctx = Ctx::new(SimTime(now), &mut self.cal);
+                let ctl = &mut self.controllers[(c - services) as usize];
+                if let Some(t) = ctl.wake(&mut self.services, &mut ctx, &mut self.out) {
+                    ctx.schedule_at(SimTime(t), ev);
+                }
                 self.drain(now);
             }
         }
@@ -220,14 +310,7 @@ impl System {
     fn on_arrival(&mut self, now: u64) {
         let a = self.arrivals.as_mut().expect("open workload");
         if let Some(t) = a.next_after(now) {
-            self.cal.push(
-                t,
-                Event {
-                    target: WORKLOAD,
-                    kind: ARRIVE,
-                    data: 0,
-                },
-            );
+            self.system_event(t, ARRIVE, 0);
         }
         self.new_request(now, NONE);
     }
@@ -237,14 +320,7 @@ impl System {
         if f64::from(user) < users.target.at(now) {
             self.new_request(now, user);
         } else if let Some(t) = users.target.first_time_above(f64::from(user), now) {
-            self.cal.push(
-                t,
-                Event {
-                    target: WORKLOAD,
-                    kind: USER_WAKE,
-                    data: u64::from(user),
-                },
-            );
+            self.system_event(t, USER_WAKE, u64::from(user));
         }
     }
 
@@ -256,70 +332,290 @@ impl System {
         } else {
             0
         };
-        let deadline = self.classes[class as usize]
-            .deadline
-            .map_or(u64::MAX, |d| now.saturating_add(d));
+        let deadline = self.deadlines[class as usize].map_or(u64::MAX, |d| now.saturating_add(d));
         let req = self.reqs.insert(Request {
             class,
-            step: 0,
-            pending: 0,
-            parent: NONE,
             user,
             created: now,
             deadline,
             key,
-            failed: None,
+            ..Request::default()
         });
         self.rec.arrive(class, now);
         self.advance(now, req);
         self.drain(now);
     }
 
-    /// Starts the current step of `req` (finishing it when the path is done).
-    #[inline]
+    /// A child of `parent` starting at `pc`.
+    fn spawn(&mut self, now: u64, parent: u32, pc: u32, deadline: u64) -> u32 {
+        let p = *self.reqs.get(parent);
+        let child = self.reqs.insert(Request {
+            class: p.class,
+            key: p.key,
+            created: p.created,
+            parent,
+            pc,
+            deadline,
+            ..Request::default()
+        });
+        self.advance(now, child);
+        child
+    }
+
+    /// Runs `req`'s program from its pc until it waits.
     fn advance(&mut self, now: u64, req: u32) {
-        let r = *self.reqs.get(req);
-        let Some(step) = self.classes[r.class as usize].path.get(r.step as usize) else {
-            return self.finish(now, req, None);
-        };
-        let mut ctx = Ctx::new(SimTime(now), &mut self.cal);
-        match step {
-            Step::Visit(s) => {
-                self.stations[*s as usize].arrive(req, r.class, r.deadline, &mut ctx, &mut self.out)
-            }
-            Step::Delay(d) => {
-                let delay = d.sample_ns(&mut self.delay_rng);
-                ctx.schedule_in(
-                    delay,
-                    Event {
-                        target: ROUTER,
-                        kind: DELAY_DONE,
-                        data: u64::from(req),
-                    },
-                );
-            }
-            Step::Fork(branches) => {
-                self.reqs.get_mut(req).pending = branches.len() as u32;
-                for &s in branches {
-                    let child = self.reqs.insert(Request {
-                        parent: req,
-                        user: NONE,
-                        pending: 0,
-                        ..r
-                    });
-                    self.stations[s as usize].arrive(
-                        child,
-                        r.class,
-                        r.deadline,
-                        &mut ctx,
-                        &mut self.out,
-                    );
+        loop {
+            let r = *self.reqs.get(req);
+            let prog = &self.programs[r.class as usize];
+            match prog.ops[r.pc as usize] {
+                Op::Visit(n) => {
+                    let v = Visit {
+                        req,
+                        class: r.class,
+                        deadline: r.deadline,
+                        key: r.key,
+                        user: self.root_user(req),
+                    };
+                    let mut ctx = Ctx::new(SimTime(now), &mut self.cal);
+                    return self.services[n as usize].arrive(v, &mut ctx, &mut self.out);
                 }
+                Op::Delay(d) => {
+                    let delay = prog.dists[d as usize].sample_ns(&mut self.delay_rng);
+                    return self.system_event(now.saturating_add(delay), DELAY_DONE, u64::from(req));
+                }
+                Op::Jump(pc) => self.reqs.get_mut(req).pc = pc,
+                Op::Branch(b) => {
+                    let u = self.path_rng.next_f64();
+                    self.reqs.get_mut(req).pc = prog.branch_target(b, u);
+                }
+                Op::Route(k) => self.reqs.get_mut(req).pc = prog.route_target(k, r.key),
+                Op::Fork(f) => {
+                    let n = prog.forks[f as usize].len();
+                    self.reqs.get_mut(req).pending = n as u32;
+                    for k in 0..n {
+                        let pc = self.programs[r.class as usize].forks[f as usize][k];
+                        self.spawn(now, req, pc, r.deadline);
+                    }
+                    return;
+                }
+                Op::Repeat(k) => {
+                    let (count, body) = prog.repeats[k as usize];
+                    let n = count.sample(&mut self.path_rng);
+                    if n == 0 {
+                        self.reqs.get_mut(req).pc += 1;
+                        continue;
+                    }
+                    self.reqs.get_mut(req).pending = 1;
+                    let child = self.spawn_later(req, body, r.deadline);
+                    self.reqs.get_mut(child).iterations = n - 1;
+                    return self.advance(now, child);
+                }
+                Op::Try(s) => return self.enter_scope(now, req, s),
+                Op::Return => return self.returned(now, req),
             }
         }
     }
 
-    /// Processes the outcomes stations reported, including those that processing adds.
+    /// A child of `parent` at `pc`, not started yet.
+    fn spawn_later(&mut self, parent: u32, pc: u32, deadline: u64) -> u32 {
+        let p = *self.reqs.get(parent);
+        self.reqs.insert(Request {
+            class: p.class,
+            key: p.key,
+            created: p.created,
+            parent,
+            pc,
+            deadline,
+            ..Request::default()
+        })
+    }
+
+    /// The closed-loop user a request (or its root) belongs to.
+    #[inline]
+    fn root_user(&self, mut req: u32) -> u32 {
+        loop {
+            let r = self.reqs.get(req);
+            if r.parent == NONE {
+                return r.user;
+            }
+            req = r.parent;
+        }
+    }
+
+    fn enter_scope(&mut self, now: u64, req: u32, s: u32) {
+        let r = *self.reqs.get(req);
+        let sc = &self.programs[r.class as usize].scopes[s as usize];
+        let (id, attempts) = (sc.id as usize, sc.attempts);
+        self.scopes[id].entered += 1;
+        let p = self.reqs.get_mut(req);
+        p.tries_left = attempts - 1;
+        p.in_fallback = false;
+        self.attempt(now, req, s);
+    }
+
+    /// Starts one attempt of scope `s` (the op `req` waits at), with its timeout.
+    fn attempt(&mut self, now: u64, req: u32, s: u32) {
+        let r = *self.reqs.get(req);
+        let sc = &self.programs[r.class as usize].scopes[s as usize];
+        let (id, body, timeout) = (sc.id as usize, sc.body, sc.timeout);
+        self.scopes[id].attempts += 1;
+        let deadline = timeout.map_or(r.deadline, |t| r.deadline.min(now.saturating_add(t)));
+        self.reqs.get_mut(req).pending = 1;
+        let child = self.spawn_later(req, body, deadline);
+        if let Some(t) = timeout {
+            let gen_ = self.reqs.get(child).generation;
+            let data = u64::from(child) | (u64::from(gen_) << 32);
+            self.system_event(now.saturating_add(t), SCOPE_TIMEOUT, data);
+        }
+        self.advance(now, child);
+    }
+
+    /// The request (or child) reached the end of its block.
+    fn returned(&mut self, now: u64, req: u32) {
+        let r = *self.reqs.get(req);
+        if r.detached {
+            return self.reqs.remove(req);
+        }
+        if r.parent == NONE {
+            return self.finish(now, req, None);
+        }
+        if r.iterations > 0 {
+            // The next iteration of a repeat's body.
+            let body = self.repeat_body(r.class, r.parent);
+            let c = self.reqs.get_mut(req);
+            c.iterations -= 1;
+            c.pc = body;
+            return self.advance(now, req);
+        }
+        self.reqs.remove(req);
+        self.child_returned(now, r.parent, None);
+    }
+
+    /// The first pc of the body of the repeat `parent` waits at.
+    fn repeat_body(&self, class: u16, parent: u32) -> u32 {
+        let p = self.reqs.get(parent);
+        match self.programs[class as usize].ops[p.pc as usize] {
+            Op::Repeat(k) => self.programs[class as usize].repeats[k as usize].1,
+            other => unreachable!("a repeating child's parent waits at a repeat, not {other:?}"),
+        }
+    }
+
+    /// A child of `parent` returned (`failed: None`) or failed.
+    fn child_returned(&mut self, now: u64, parent: u32, failed: Option<ErrorKind>) {
+        let p = *self.reqs.get(parent);
+        let op = self.programs[p.class as usize].ops[p.pc as usize];
+        match (op, failed) {
+            (Op::Fork(_), _) => {
+                let pr = self.reqs.get_mut(parent);
+                pr.pending -= 1;
+                if let Some(k) = failed {
+                    pr.failed.get_or_insert(k);
+                }
+                if pr.pending > 0 {
+                    return;
+                }
+                match pr.failed.take() {
+                    Some(k) => self.fail(now, parent, k),
+                    None => self.next_op(now, parent),
+                }
+            }
+            (Op::Try(s), Some(kind)) => self.scope_failed(now, parent, s, kind),
+            (_, Some(kind)) => {
+                self.reqs.get_mut(parent).pending = 0;
+                self.fail(now, parent, kind)
+            }
+            (_, None) => self.next_op(now, parent),
+        }
+    }
+
+    /// Moves `req` past the op it waited at, unless it was detached meanwhile.
+    fn next_op(&mut self, now: u64, req: u32) {
+        let r = self.reqs.get_mut(req);
+        r.pending = 0;
+        if r.detached {
+            return self.reqs.remove(req);
+        }
+        r.pc += 1;
+        self.advance(now, req);
+    }
+
+    /// An attempt of scope `s` that `req` waits at failed with `kind`: retry, fall back, or
+    /// fail `req`.
+    fn scope_failed(&mut self, now: u64, req: u32, s: u32, kind: ErrorKind) {
+        let r = *self.reqs.get(req);
+        if r.detached {
+            return self.reqs.remove(req);
+        }
+        let sc = &self.programs[r.class as usize].scopes[s as usize];
+        let (id, fallback) = (sc.id as usize, sc.fallback);
+        if r.in_fallback {
+            self.scopes[id].failed += 1;
+            return self.fail(now, req, kind);
+        }
+        if r.tries_left > 0 {
+            self.scopes[id].retries += 1;
+            self.reqs.get_mut(req).tries_left -= 1;
+            return self.attempt(now, req, s);
+        }
+        match fallback {
+            Some(pc) => {
+                self.scopes[id].fallbacks += 1;
+                let p = self.reqs.get_mut(req);
+                p.in_fallback = true;
+                p.pending = 1;
+                self.spawn(now, req, pc, r.deadline);
+            }
+            None => {
+                self.scopes[id].failed += 1;
+                self.fail(now, req, kind)
+            }
+        }
+    }
+
+    /// A scope's attempt timed out: its caller gives up on it (the child goes on where it is,
+    /// detached) and the scope handles a timeout.
+    fn on_scope_timeout(&mut self, now: u64, data: u64) {
+        let (child, gen_) = (data as u32, (data >> 32) as u32);
+        if !self.reqs.is_live(child, gen_) {
+            return;
+        }
+        let c = *self.reqs.get(child);
+        if c.detached || c.parent == NONE {
+            return;
+        }
+        let p = *self.reqs.get(c.parent);
+        let Op::Try(s) = self.programs[p.class as usize].ops[p.pc as usize] else {
+            return;
+        };
+        let id = self.programs[p.class as usize].scopes[s as usize].id as usize;
+        self.scopes[id].timeouts += 1;
+        self.detach(child);
+        self.scope_failed(now, c.parent, s, ErrorKind::Timeout);
+        self.drain(now);
+    }
+
+    /// Cuts `req` (and its descendants, which it waits for) from its parent.
+    fn detach(&mut self, req: u32) {
+        self.reqs.get_mut(req).detached = true;
+    }
+
+    /// `req` failed with `kind`: its parent handles it, or the request ends.
+    fn fail(&mut self, now: u64, req: u32, kind: ErrorKind) {
+        let r = *self.reqs.get(req);
+        if r.detached {
+            if r.pending == 0 {
+                self.reqs.remove(req);
+            }
+            return;
+        }
+        if r.parent == NONE {
+            return self.finish(now, req, Some(kind));
+        }
+        self.reqs.remove(req);
+        self.child_returned(now, r.parent, Some(kind));
+    }
+
+    /// Processes the outcomes components reported, including those that processing adds.
     #[inline]
     fn drain(&mut self, now: u64) {
         let mut i = 0;
@@ -328,45 +624,21 @@ impl System {
             i += 1;
             match o {
                 Outcome::Done(req) => self.step_done(now, req),
-                Outcome::Failed(req, kind) => self.step_failed(now, req, kind),
+                Outcome::Failed(req, kind) => self.fail(now, req, kind),
             }
         }
         self.out.clear();
     }
 
+    /// `req`'s visit or delay ended.
     #[inline]
     fn step_done(&mut self, now: u64, req: u32) {
-        let parent = self.reqs.get(req).parent;
-        if parent != NONE {
-            return self.branch_done(now, req, parent);
+        let r = self.reqs.get_mut(req);
+        if r.detached {
+            return self.reqs.remove(req);
         }
-        self.reqs.get_mut(req).step += 1;
+        r.pc += 1;
         self.advance(now, req);
-    }
-
-    fn step_failed(&mut self, now: u64, req: u32, kind: ErrorKind) {
-        let parent = self.reqs.get(req).parent;
-        if parent != NONE {
-            self.reqs.get_mut(parent).failed.get_or_insert(kind);
-            return self.branch_done(now, req, parent);
-        }
-        self.finish(now, req, Some(kind));
-    }
-
-    fn branch_done(&mut self, now: u64, child: u32, parent: u32) {
-        self.reqs.remove(child);
-        let p = self.reqs.get_mut(parent);
-        p.pending -= 1;
-        if p.pending > 0 {
-            return;
-        }
-        match p.failed {
-            Some(kind) => self.finish(now, parent, Some(kind)),
-            None => {
-                p.step += 1;
-                self.advance(now, parent);
-            }
-        }
     }
 
     #[inline]
@@ -385,14 +657,7 @@ impl System {
                 .expect("closed workload")
                 .think
                 .sample_ns(&mut self.think_rng);
-            self.cal.push(
-                now.saturating_add(think),
-                Event {
-                    target: WORKLOAD,
-                    kind: USER_WAKE,
-                    data: u64::from(r.user),
-                },
-            );
+            self.system_event(now.saturating_add(think), USER_WAKE, u64::from(r.user));
         }
     }
 
@@ -400,57 +665,58 @@ impl System {
         // Samples fall on multiples of the bucket, and the last one at the end of the run.
         let bucket_start = (now.saturating_sub(1) / self.bucket) * self.bucket;
         let width = (now - bucket_start).max(1) as f64;
-        let mut samples = Vec::with_capacity(self.stations.len());
-        for (i, s) in self.stations.iter_mut().enumerate() {
-            let (busy, queue) = s.areas(now);
-            let (pb, pq) = self.samples[i];
-            samples.push(((busy - pb) / width, (queue - pq) / width));
-            self.samples[i] = (busy, queue);
+        self.gauges.clear();
+        for s in &mut self.services {
+            s.sample(now, width, &mut self.gauges);
         }
-        let instances = self
-            .stations
-            .iter()
-            .map(|s| f64::from(s.spec().workers))
-            .collect();
-        self.rec.sample_stations(now, samples, instances);
+        self.rec.sample_gauges(now, self.gauges.clone());
         if now < self.duration {
             let next = (now + self.bucket).min(self.duration);
-            self.cal.push(
-                next,
-                Event {
-                    target: ROUTER,
-                    kind: SAMPLE,
-                    data: 0,
-                },
-            );
+            self.system_event(next, SAMPLE, 0);
         }
     }
 
     fn on_warmup_end(&mut self, now: u64) {
-        self.warm_areas = self.stations.iter_mut().map(|s| s.areas(now)).collect();
-        self.warm_counts = self.stations.iter().map(Station::counts).collect();
+        for s in &mut self.services {
+            s.mark_warm(now);
+        }
+        self.warm_scopes = self.scopes.clone();
     }
 
-    fn station_stats(&mut self) -> Vec<StationStats> {
+    fn gauge_names(&self) -> Vec<String> {
+        self.services.iter().flat_map(Service::gauge_names).collect()
+    }
+
+    fn component_stats(&mut self) -> Vec<ComponentStats> {
         let window = self.duration.saturating_sub(self.warmup).max(1) as f64;
-        let warm = self.warm_areas.clone();
-        self.stations
+        let mut out: Vec<ComponentStats> = self
+            .services
             .iter_mut()
-            .enumerate()
-            .map(|(i, s)| {
-                let (busy, queue) = s.areas(self.duration);
-                let workers = f64::from(s.spec().workers);
-                let (c, w) = (s.counts(), self.warm_counts[i]);
-                StationStats {
-                    arrivals: c.arrivals - w.arrivals,
-                    waited: c.waited - w.waited,
-                    rejected: c.rejected - w.rejected,
-                    name: s.spec().name.clone(),
-                    utilization: (busy - warm[i].0) / window / workers,
-                    mean_queue: (queue - warm[i].1) / window,
-                    workers,
-                }
-            })
-            .collect()
+            .map(|s| s.stats(self.duration, window))
+            .collect();
+        out.extend(self.controllers.iter().map(|c| ComponentStats {
+            name: c.name().to_string(),
+            kind: "controller",
+            metrics: c.metrics(),
+            ..ComponentStats::default()
+        }));
+        // Scopes of the same name (one dependency called from several classes) share a
+        // component.
+        let mut names: Vec<&str> = self.scope_names.iter().map(String::as_str).collect();
+        names.sort_unstable();
+        names.dedup();
+        for name in names {
+            let mut c = ScopeCounts::default();
+            for (k, _) in self.scope_names.iter().enumerate().filter(|(_, n)| *n == name) {
+                c.add(&self.scopes[k], &self.warm_scopes[k]);
+            }
+            out.push(ComponentStats {
+                name: name.to_string(),
+                kind: "scope",
+                metrics: c.metrics(),
+                ..ComponentStats::default()
+            });
+        }
+        out
     }
 }

@@ -71,18 +71,19 @@ pub struct BucketStats {
     pub errors: u64,
     /// Latencies of completions in this bucket (2 significant digits), created on first use.
     pub latency: Option<Histogram<u64>>,
-    /// Per station: time-average busy workers and waiting requests.
-    pub stations: Vec<(f64, f64)>,
-    /// Per station: workers provisioned.
-    pub instances: Vec<f64>,
+    /// Component gauges over the bucket, in the order of [`RepStats::gauge_names`].
+    pub gauges: Vec<f64>,
 }
 
-/// Time-averaged figures of one station over the measured window.
+/// Figures of one component over the measured window: the queueing figures every service has,
+/// and named metrics (`instances_mean`, `hit_ratio`, `lag_ms_p99`, ...) for the rest.
 #[derive(Debug, Clone, Default)]
-pub struct StationStats {
-    /// Station name.
+pub struct ComponentStats {
+    /// Component name.
     pub name: String,
-    /// Busy fraction of the workers.
+    /// What it is: `service`, `controller` or `scope`.
+    pub kind: &'static str,
+    /// Busy fraction of the provisioned workers.
     pub utilization: f64,
     /// Mean number waiting.
     pub mean_queue: f64,
@@ -94,6 +95,10 @@ pub struct StationStats {
     pub waited: u64,
     /// Of those, visits rejected by a full queue.
     pub rejected: u64,
+    /// Visits dropped because their deadline passed while at the component.
+    pub expired: u64,
+    /// Named metrics, snake_case with the unit in the name.
+    pub metrics: Vec<(String, f64)>,
 }
 
 /// Everything one replication measured.
@@ -103,8 +108,10 @@ pub struct RepStats {
     pub classes: Vec<ClassStats>,
     /// All classes together.
     pub total: ClassStats,
-    /// Per station.
-    pub stations: Vec<StationStats>,
+    /// Per component (services first, then controllers and scopes).
+    pub components: Vec<ComponentStats>,
+    /// Names of the per-bucket gauges (`busy.app`, `instances.app`, ...).
+    pub gauge_names: Vec<String>,
     /// Time buckets.
     pub buckets: Vec<BucketStats>,
     /// Bucket width, ns.
@@ -206,20 +213,20 @@ impl Recorder {
         self.track(now, -1);
     }
 
-    /// Stores a station sample for the bucket that ends at `now`.
-    pub fn sample_stations(
-        &mut self,
-        bucket_end: u64,
-        samples: Vec<(f64, f64)>,
-        instances: Vec<f64>,
-    ) {
-        let b = self.bucket_mut(bucket_end.saturating_sub(1));
-        b.stations = samples;
-        b.instances = instances;
+    /// Stores the component gauges of the bucket that ends at `bucket_end`.
+    pub fn sample_gauges(&mut self, bucket_end: u64, gauges: Vec<f64>) {
+        self.bucket_mut(bucket_end.saturating_sub(1)).gauges = gauges;
     }
 
-    /// Ends the run at `end` ns; `stations` are the measured-window station figures.
-    pub fn finish(mut self, end: u64, stations: Vec<StationStats>, events: u64) -> RepStats {
+    /// Ends the run at `end` ns; `components` are the measured-window component figures and
+    /// `gauge_names` name the gauges of the buckets.
+    pub fn finish(
+        mut self,
+        end: u64,
+        components: Vec<ComponentStats>,
+        gauge_names: Vec<String>,
+        events: u64,
+    ) -> RepStats {
         self.track(end, 0);
         let mut total = ClassStats::new();
         for c in &self.classes {
@@ -231,7 +238,8 @@ impl Recorder {
             mean_in_system: self.in_system_area / window_ns as f64,
             classes: self.classes,
             total,
-            stations,
+            components,
+            gauge_names,
             buckets: self.buckets,
             bucket_ns: self.bucket,
             end_ns: end,

@@ -135,13 +135,24 @@ pub struct ClassSummary {
 pub struct ComponentSummary {
     /// Component name.
     pub name: String,
-    /// Busy fraction of its workers, time-averaged.
+    /// What it is: `service`, `controller`, `scope` (a try scope), or a real run's `db`,
+    /// `cache`, `loadgen`, ...
+    #[serde(default)]
+    pub kind: String,
+    /// Busy fraction of its provisioned workers, time-averaged.
     pub utilization: f64,
+    /// 95 % half-width of `utilization` over replications.
+    #[serde(default)]
+    pub utilization_ci95: f64,
     /// Time-averaged number waiting (not in service).
     pub mean_queue: f64,
-    /// Pattern metrics (hit ratio, lag, stale reads, instances, ...).
+    /// Named metrics, snake_case with units in the name (`instances_mean`, `hit_ratio`,
+    /// `lag_ms_p99`, `utilization_max_over_mean`, ...).
     #[serde(default)]
     pub metrics: BTreeMap<String, f64>,
+    /// 95 % half-widths of `metrics` over replications (absent for real runs).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metrics_ci95: BTreeMap<String, f64>,
 }
 
 /// SLO verdicts for one strategy.

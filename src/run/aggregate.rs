@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::metrics::{LATENCY_KEYS, Metrics, RepMetrics};
-use crate::observe::{ErrorKind, new_histogram};
+use crate::observe::{ComponentStats, ErrorKind, new_histogram};
 use crate::report::summary::*;
 use crate::scenario::{Loaded, Scenario};
 use crate::stats::ci::{paired_diff, t_interval};
@@ -126,22 +126,43 @@ fn classes(sc: &Scenario, reps: &[&RepMetrics]) -> Vec<ClassSummary> {
         .collect()
 }
 
+/// Per component: the mean over replications of each figure and named metric, with its 95 %
+/// half-width.
 fn components(reps: &[&RepMetrics]) -> Vec<ComponentSummary> {
     let Some(first) = reps.first() else {
         return Vec::new();
     };
-    (0..first.stations.len())
+    (0..first.components.len())
         .map(|i| {
-            let f = |g: &dyn Fn(&crate::observe::StationStats) -> f64| {
-                reps.iter().map(|r| g(&r.stations[i])).sum::<f64>() / reps.len() as f64
+            let over = |g: &dyn Fn(&ComponentStats) -> f64| {
+                mean_ci(&reps.iter().map(|r| g(&r.components[i])).collect::<Vec<_>>())
             };
-            let mut metrics = BTreeMap::new();
-            metrics.insert("workers".to_string(), f(&|s| s.workers));
+            let c = &first.components[i];
+            let mut figures: Vec<(String, Box<dyn Fn(&ComponentStats) -> f64>)> = Vec::new();
+            if c.kind == "service" {
+                figures.push(("arrivals".into(), Box::new(|s| s.arrivals as f64)));
+                figures.push(("waited".into(), Box::new(|s| s.waited as f64)));
+                figures.push(("rejected".into(), Box::new(|s| s.rejected as f64)));
+                figures.push(("expired".into(), Box::new(|s| s.expired as f64)));
+            }
+            for (k, (name, _)) in c.metrics.iter().enumerate() {
+                figures.push((name.clone(), Box::new(move |s| s.metrics[k].1)));
+            }
+            let (mut metrics, mut metrics_ci95) = (BTreeMap::new(), BTreeMap::new());
+            for (name, g) in &figures {
+                let (m, h) = over(g.as_ref());
+                metrics.insert(name.clone(), m);
+                metrics_ci95.insert(name.clone(), h);
+            }
+            let (utilization, utilization_ci95) = over(&|s| s.utilization);
             ComponentSummary {
-                name: first.stations[i].name.clone(),
-                utilization: f(&|s| s.utilization),
-                mean_queue: f(&|s| s.mean_queue),
+                name: c.name.clone(),
+                kind: c.kind.to_string(),
+                utilization,
+                utilization_ci95,
+                mean_queue: over(&|s| s.mean_queue).0,
                 metrics,
+                metrics_ci95,
             }
         })
         .collect()
@@ -155,15 +176,30 @@ pub fn apply_slo_and_cost(sc: &Scenario, s: &mut StrategySummary) {
     s.slo = slo(sc, s);
 }
 
+/// Per hour: every service's provisioned workers and instances (measured time averages when the
+/// summary has them, as a simulation's does; else as specified) at their prices, the fixed
+/// price, and the per-request price at the measured throughput.
 fn cost(sc: &Scenario, s: &StrategySummary) -> Cost {
-    let workers: f64 = sc
+    let measured = |name: &str, metric: &str| {
+        s.components
+            .iter()
+            .find(|c| c.name == name)
+            .and_then(|c| c.metrics.get(metric).copied())
+    };
+    let capacity: f64 = sc
         .system
-        .stations
+        .services
         .iter()
-        .zip(&sc.prices.worker_hour)
-        .map(|(st, p)| f64::from(st.workers) * p)
+        .enumerate()
+        .map(|(i, sv)| {
+            let n = sv.name();
+            let instances = measured(n, "instances_mean").unwrap_or(f64::from(sv.instances));
+            let workers = measured(n, "workers_mean")
+                .unwrap_or(f64::from(sv.instances) * f64::from(sv.station.workers));
+            workers * sc.prices.worker_hour[i] + instances * sc.prices.instance_hour[i]
+        })
         .sum();
-    let per_hour = workers
+    let per_hour = capacity
         + sc.prices.fixed_per_hour
         + s.throughput_rps * 3600.0 * sc.prices.per_million_requests / 1e6;
     let per_million = if s.throughput_rps > 0.0 {

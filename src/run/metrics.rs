@@ -2,7 +2,7 @@
 
 use hdrhistogram::Histogram;
 
-use crate::observe::{ClassStats, ErrorKind, RepStats, StationStats};
+use crate::observe::{ClassStats, ComponentStats, ErrorKind, RepStats};
 
 /// Counts and latency statistics of one class (or all) in one replication.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -72,7 +72,7 @@ impl Metrics {
     }
 }
 
-/// One replication: totals, classes, stations, and (for the base point) time series and the
+/// One replication: totals, classes, components, and (for the base point) time series and the
 /// latency histogram.
 #[derive(Debug, Clone)]
 pub struct RepMetrics {
@@ -80,8 +80,8 @@ pub struct RepMetrics {
     pub total: Metrics,
     /// Per class.
     pub classes: Vec<Metrics>,
-    /// Per station.
-    pub stations: Vec<StationStats>,
+    /// Per component.
+    pub components: Vec<ComponentStats>,
     /// Measured requests still in flight at the end.
     pub in_flight: u64,
     /// Time-average number of measured requests in the system.
@@ -107,7 +107,7 @@ impl RepMetrics {
                 .iter()
                 .map(|c| Metrics::from_class(c, window_s, extra))
                 .collect(),
-            stations: stats.stations.clone(),
+            components: stats.components.clone(),
             in_flight: stats.in_flight,
             mean_in_system: stats.mean_in_system,
             events: stats.events,
@@ -133,12 +133,8 @@ fn series(stats: &RepStats) -> Vec<(f64, String, f64)> {
                 h.value_at_quantile(0.99) as f64 / 1e6,
             ));
         }
-        for (s, (busy, queue)) in stats.stations.iter().zip(&b.stations) {
-            rows.push((t, format!("queue.{}", s.name), *queue));
-            rows.push((t, format!("busy.{}", s.name), *busy));
-        }
-        for (s, n) in stats.stations.iter().zip(&b.instances) {
-            rows.push((t, format!("instances.{}", s.name), *n));
+        for (name, v) in stats.gauge_names.iter().zip(&b.gauges) {
+            rows.push((t, name.clone(), *v));
         }
     }
     rows

@@ -17,7 +17,9 @@ use crate::engine::SimTime;
 use crate::model::dist::Dist;
 use crate::model::station::{Discipline, StationSpec};
 use crate::model::workload::{Arrivals, KeyDist, Load, Mix, RateProfile, Stages};
-use crate::model::{ClassSpec, Step, System, SystemSpec};
+use crate::model::program::Step;
+use crate::model::service::ServiceSpec;
+use crate::model::{ClassSpec, System, SystemSpec};
 use crate::observe::RepStats;
 use crate::stats::ci::t_interval;
 use crate::stats::theory as th;
@@ -75,17 +77,21 @@ impl Model {
     pub fn spec(&self, customers: u64) -> SystemSpec {
         let duration = SimTime::from_secs_f64(customers as f64 / self.lambda).0;
         SystemSpec {
-            stations: vec![StationSpec {
-                name: "station".into(),
-                workers: self.c,
-                discipline: if self.ps {
-                    Discipline::ProcessorSharing
-                } else {
-                    Discipline::Fifo
+            services: vec![ServiceSpec::plain(
+                StationSpec {
+                    name: "station".into(),
+                    workers: self.c,
+                    discipline: if self.ps {
+                        Discipline::ProcessorSharing
+                    } else {
+                        Discipline::Fifo
+                    },
+                    queue_capacity: self.k.map(|k| k - self.c),
+                    service: vec![self.service.clone()],
                 },
-                queue_capacity: self.k.map(|k| k - self.c),
-                service: vec![self.service.clone()],
-            }],
+                1,
+            )],
+            controllers: Vec::new(),
             classes: vec![ClassSpec {
                 name: "job".into(),
                 path: vec![Step::Visit(0)],
@@ -167,7 +173,7 @@ struct Measured {
 }
 
 fn measure(s: &RepStats) -> Measured {
-    let st = &s.stations[0];
+    let st = &s.components[0];
     let window = s.window_ns as f64 / 1e9;
     let admitted = (st.arrivals - st.rejected) as f64;
     Measured {

@@ -40,7 +40,12 @@ pub struct RawScenario {
     pub params: BTreeMap<String, toml::Value>,
     pub workload: RawWorkload,
     pub classes: BTreeMap<String, RawClass>,
+    #[serde(default)]
     pub stations: BTreeMap<String, RawStation>,
+    #[serde(default)]
+    pub services: BTreeMap<String, RawStation>,
+    #[serde(default)]
+    pub controllers: BTreeMap<String, RawController>,
     #[serde(default)]
     pub strategies: Vec<RawStrategy>,
     #[serde(default)]
@@ -160,25 +165,134 @@ fn one() -> f64 {
     1.0
 }
 
-/// A path step: a station name, `{ fork = [..] }` or `{ delay = dist }`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+/// A path step: a service name, or a table (`fork`, `delay`, `branch`, `by_key`, `repeat`,
+/// `try`). Deserialized by hand so that a typo in a table names the unknown field.
+#[derive(Debug, Clone)]
 pub enum RawStep {
-    /// Visit a station.
+    /// Visit a service.
     Visit(String),
-    /// Fork/join or delay.
-    Special(RawSpecialStep),
+    /// Any other step.
+    Special(Box<RawSpecialStep>),
 }
 
-/// `{ fork = ["a", "b"] }` or `{ delay = "5ms" }`.
+impl<'de> Deserialize<'de> for RawStep {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RawStep;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a service name or a step table (fork, delay, branch, by_key, repeat, try)")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawStep, E> {
+                Ok(RawStep::Visit(v.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, m: A) -> Result<RawStep, A::Error> {
+                let t = RawSpecialStep::deserialize(serde::de::value::MapAccessDeserializer::new(m))?;
+                Ok(RawStep::Special(Box::new(t)))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A fork or `by_key` arm: one service name or a sub-path.
+#[derive(Debug, Clone)]
+pub enum RawArm {
+    /// One service.
+    Visit(String),
+    /// A sub-path.
+    Path(Vec<RawStep>),
+}
+
+impl<'de> Deserialize<'de> for RawArm {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RawArm;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a service name or a path (an array of steps)")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawArm, E> {
+                Ok(RawArm::Visit(v.to_string()))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, s: A) -> Result<RawArm, A::Error> {
+                let p = Vec::<RawStep>::deserialize(serde::de::value::SeqAccessDeserializer::new(s))?;
+                Ok(RawArm::Path(p))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A repeat count: an integer, or `{ dist = "uniform" | "geometric" | "poisson", ... }`.
+#[derive(Debug, Clone)]
+pub enum RawCount {
+    /// Exactly this many.
+    Fixed(i64),
+    /// Drawn from a distribution.
+    Dist(RawCountDist),
+}
+
+impl<'de> Deserialize<'de> for RawCount {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RawCount;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a whole number, or `{ dist = \"uniform\" | \"geometric\" | \"poisson\", ... }`")
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<RawCount, E> {
+                Ok(RawCount::Fixed(v))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, m: A) -> Result<RawCount, A::Error> {
+                let t = RawCountDist::deserialize(serde::de::value::MapAccessDeserializer::new(m))?;
+                Ok(RawCount::Dist(t))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `{ dist = "uniform", min, max }`, `{ dist = "geometric", mean }`, `{ dist = "poisson", mean }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCountDist {
+    pub dist: String,
+    pub min: Option<i64>,
+    pub max: Option<i64>,
+    pub mean: Option<f64>,
+}
+
+/// A step table: exactly one of `fork`, `delay`, `branch`, `by_key`, `repeat`, `try`, with
+/// that construct's options.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawSpecialStep {
-    pub fork: Option<Vec<String>>,
+    pub fork: Option<Vec<RawArm>>,
     pub delay: Option<RawDist>,
+    pub branch: Option<Vec<RawBranchArm>>,
+    pub by_key: Option<Vec<RawArm>>,
+    pub router: Option<String>,
+    pub repeat: Option<RawCount>,
+    pub path: Option<Vec<RawStep>>,
+    #[serde(rename = "try")]
+    pub try_: Option<Vec<RawStep>>,
+    pub name: Option<String>,
+    pub attempts: Option<i64>,
+    pub timeout: Option<RawDur>,
+    pub fallback: Option<Vec<RawStep>>,
 }
 
-/// `[stations.NAME]`.
+/// `{ p = 0.8, path = [...] }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBranchArm {
+    pub p: f64,
+    #[serde(default)]
+    pub path: Vec<RawStep>,
+}
+
+/// `[stations.NAME]` or `[services.NAME]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawStation {
@@ -190,10 +304,36 @@ pub struct RawStation {
     pub service: RawDist,
     #[serde(default)]
     pub service_by_class: BTreeMap<String, RawDist>,
+    pub instances: Option<i64>,
+    pub balancer: Option<String>,
+    pub startup: Option<RawDist>,
+    pub restart: Option<RawDist>,
+    pub speeds: Option<Vec<f64>>,
+    pub weights: Option<Vec<f64>>,
 }
 
 fn one_u32() -> i64 {
     1
+}
+
+/// `[controllers.NAME]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawController {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub service: String,
+    #[serde(default)]
+    pub schedule: Vec<RawScheduleStep>,
+}
+
+/// `{ at = "5m", instances = 6 }` or `{ at = "7m", crash = 1 }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScheduleStep {
+    pub at: RawDur,
+    pub instances: Option<i64>,
+    pub crash: Option<i64>,
 }
 
 /// `[[strategies]]`.
@@ -228,6 +368,8 @@ pub struct RawSlo {
 pub struct RawPrices {
     #[serde(default)]
     pub worker_hour: BTreeMap<String, f64>,
+    #[serde(default)]
+    pub instance_hour: BTreeMap<String, f64>,
     #[serde(default)]
     pub per_million_requests: f64,
     #[serde(default)]

@@ -10,9 +10,10 @@ use super::raw::*;
 use super::units::parse_duration;
 use crate::engine::SimTime;
 use crate::model::dist::Dist;
-use crate::model::station::{Discipline, StationSpec};
+use crate::model::SystemSpec;
 use crate::model::workload::{Arrivals, KeyDist, Load, Mix, RateProfile, Stages, Users};
-use crate::model::{ClassSpec, Step, SystemSpec};
+
+mod topology;
 
 type Res<T> = Result<T, ScenarioError>;
 
@@ -68,25 +69,27 @@ pub struct Slo {
 /// Prices in currency units.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Prices {
-    /// Per worker-hour, by station index.
+    /// Per worker-hour, by service index.
     pub worker_hour: Vec<f64>,
+    /// Per instance-hour, by service index.
+    pub instance_hour: Vec<f64>,
     /// Per million requests.
     pub per_million_requests: f64,
     /// Fixed per hour.
     pub fixed_per_hour: f64,
 }
 
-struct V<'a> {
+pub(super) struct V<'a> {
     file: &'a Path,
     base_dir: &'a Path,
 }
 
 impl V<'_> {
-    fn err(&self, field: impl Into<String>, msg: impl Into<String>) -> ScenarioError {
+    pub(super) fn err(&self, field: impl Into<String>, msg: impl Into<String>) -> ScenarioError {
         ScenarioError::new(self.file, field, msg)
     }
 
-    fn dur(&self, field: &str, d: &RawDur) -> Res<f64> {
+    pub(super) fn dur(&self, field: &str, d: &RawDur) -> Res<f64> {
         let s = match d {
             RawDur::Secs(s) => *s,
             RawDur::Text(t) => parse_duration(t).map_err(|m| self.err(field, m))?,
@@ -97,15 +100,15 @@ impl V<'_> {
         Ok(s)
     }
 
-    fn ns(&self, field: &str, d: &RawDur) -> Res<u64> {
+    pub(super) fn ns(&self, field: &str, d: &RawDur) -> Res<u64> {
         Ok(SimTime::from_secs_f64(self.dur(field, d)?).0)
     }
 
-    fn opt_ns(&self, field: &str, d: &Option<RawDur>) -> Res<Option<u64>> {
+    pub(super) fn opt_ns(&self, field: &str, d: &Option<RawDur>) -> Res<Option<u64>> {
         d.as_ref().map(|d| self.ns(field, d)).transpose()
     }
 
-    fn positive(&self, field: &str, x: Option<f64>) -> Res<f64> {
+    pub(super) fn positive(&self, field: &str, x: Option<f64>) -> Res<f64> {
         let x = x.ok_or_else(|| self.err(field, "is required here"))?;
         if !(x.is_finite() && x > 0.0) {
             return Err(self.err(field, format!("must be positive, got {x}")));
@@ -113,14 +116,14 @@ impl V<'_> {
         Ok(x)
     }
 
-    fn non_negative(&self, field: &str, x: f64) -> Res<f64> {
+    pub(super) fn non_negative(&self, field: &str, x: f64) -> Res<f64> {
         if !(x.is_finite() && x >= 0.0) {
             return Err(self.err(field, format!("must be zero or positive, got {x}")));
         }
         Ok(x)
     }
 
-    fn fraction(&self, field: &str, x: f64) -> Res<f64> {
+    pub(super) fn fraction(&self, field: &str, x: f64) -> Res<f64> {
         if !(0.0..=1.0).contains(&x) {
             return Err(self.err(field, format!("must be between 0 and 1, got {x}")));
         }
@@ -161,21 +164,25 @@ pub fn validate(raw: &RawScenario, file: &Path) -> Res<Scenario> {
             ));
         }
     }
-    let station_names: Vec<String> = raw.stations.keys().cloned().collect();
     let class_names: Vec<String> = raw.classes.keys().cloned().collect();
     if class_names.is_empty() {
         return Err(v.err("classes", "define at least one request class"));
     }
-    let stations = raw
-        .stations
-        .iter()
-        .map(|(n, s)| station(&v, n, s, &class_names))
-        .collect::<Res<Vec<_>>>()?;
+    let keys = raw
+        .workload
+        .keys
+        .as_ref()
+        .map(|k| keys(&v, k))
+        .transpose()?
+        .unwrap_or(KeyDist::None);
+    let services = topology::services(&v, raw, &class_names)?;
+    let station_names: Vec<String> = services.iter().map(|s| s.name().to_string()).collect();
     let classes = raw
         .classes
         .iter()
-        .map(|(n, c)| class(&v, n, c, &station_names))
+        .map(|(n, c)| topology::class(&v, n, c, &station_names, &keys))
         .collect::<Res<Vec<_>>>()?;
+    let controllers = topology::controllers(&v, raw, &station_names)?;
     let weights: Vec<f64> = raw
         .classes
         .iter()
@@ -194,13 +201,6 @@ pub fn validate(raw: &RawScenario, file: &Path) -> Res<Scenario> {
         })
         .collect();
     *cumulative.last_mut().expect("non-empty") = 1.0;
-    let keys = raw
-        .workload
-        .keys
-        .as_ref()
-        .map(|k| keys(&v, k))
-        .transpose()?
-        .unwrap_or(KeyDist::None);
     let load = workload(&v, &raw.workload)?;
     let slo = slo(&v, &raw.slo)?;
     let prices = prices(&v, &raw.prices, &station_names)?;
@@ -211,8 +211,9 @@ pub fn validate(raw: &RawScenario, file: &Path) -> Res<Scenario> {
         replications,
         percentiles: raw.percentiles.clone(),
         system: SystemSpec {
-            stations,
+            services,
             classes,
+            controllers,
             load,
             mix: Mix { cumulative, keys },
             duration,
@@ -227,99 +228,8 @@ pub fn validate(raw: &RawScenario, file: &Path) -> Res<Scenario> {
     })
 }
 
-fn station(v: &V<'_>, name: &str, s: &RawStation, classes: &[String]) -> Res<StationSpec> {
-    let f = |k: &str| format!("stations.{name}.{k}");
-    if s.workers < 1 || s.workers > 1_000_000 {
-        return Err(v.err(
-            f("workers"),
-            format!("must be between 1 and 1000000, got {}", s.workers),
-        ));
-    }
-    let discipline = match s.discipline.as_deref().unwrap_or("fifo") {
-        "fifo" => Discipline::Fifo,
-        "ps" | "processor_sharing" => Discipline::ProcessorSharing,
-        other => {
-            return Err(v
-                .err(f("discipline"), format!("unknown discipline `{other}`"))
-                .suggest(other, ["fifo", "ps"]));
-        }
-    };
-    let queue_capacity = match s.queue_capacity {
-        Some(c) if c < 0 => {
-            return Err(v.err(
-                f("queue_capacity"),
-                format!("must be zero or positive, got {c}"),
-            ));
-        }
-        c => c.map(|c| c.min(u32::MAX as i64) as u32),
-    };
-    let base = dist(v, &f("service"), &s.service)?;
-    let mut service = vec![base; classes.len()];
-    for (cname, d) in &s.service_by_class {
-        let field = f(&format!("service_by_class.{cname}"));
-        let i = classes.iter().position(|c| c == cname).ok_or_else(|| {
-            v.err(&field, format!("no class named `{cname}`"))
-                .suggest(cname, classes.iter().map(String::as_str))
-        })?;
-        service[i] = dist(v, &field, d)?;
-    }
-    Ok(StationSpec {
-        name: name.to_string(),
-        workers: s.workers as u32,
-        discipline,
-        queue_capacity,
-        service,
-    })
-}
-
-fn class(v: &V<'_>, name: &str, c: &RawClass, stations: &[String]) -> Res<ClassSpec> {
-    let station_index = |field: &str, s: &str| -> Res<u32> {
-        stations
-            .iter()
-            .position(|x| x == s)
-            .map(|i| i as u32)
-            .ok_or_else(|| {
-                v.err(field, format!("no station named `{s}`"))
-                    .suggest(s, stations.iter().map(String::as_str))
-            })
-    };
-    if c.path.is_empty() {
-        // A closed-loop user with no think time would otherwise loop at one instant for ever.
-        return Err(v.err(format!("classes.{name}.path"), "needs at least one step"));
-    }
-    let mut path = Vec::new();
-    for (i, step) in c.path.iter().enumerate() {
-        let field = format!("classes.{name}.path.{i}");
-        path.push(match step {
-            RawStep::Visit(s) => Step::Visit(station_index(&field, s)?),
-            RawStep::Special(RawSpecialStep {
-                fork: Some(b),
-                delay: None,
-            }) if !b.is_empty() => Step::Fork(
-                b.iter()
-                    .map(|s| station_index(&field, s))
-                    .collect::<Res<_>>()?,
-            ),
-            RawStep::Special(RawSpecialStep {
-                fork: None,
-                delay: Some(d),
-            }) => Step::Delay(dist(v, &format!("{field}.delay"), d)?),
-            RawStep::Special(_) => return Err(v.err(
-                &field,
-                "a step is a station name, `{ fork = [stations...] }` or `{ delay = duration }`",
-            )),
-        });
-    }
-    let deadline = v.opt_ns(&format!("classes.{name}.timeout"), &c.timeout)?;
-    Ok(ClassSpec {
-        name: name.to_string(),
-        path,
-        deadline,
-    })
-}
-
 /// Validates a distribution at `field`.
-fn dist(v: &V<'_>, field: &str, d: &RawDist) -> Res<Dist> {
+pub(super) fn dist(v: &V<'_>, field: &str, d: &RawDist) -> Res<Dist> {
     let t = match d {
         RawDist::Constant(x) => return Ok(Dist::Constant(v.dur(field, x)?)),
         RawDist::Table(t) => t,
@@ -751,18 +661,22 @@ fn slo(v: &V<'_>, s: &RawSlo) -> Res<Slo> {
     })
 }
 
-fn prices(v: &V<'_>, p: &RawPrices, stations: &[String]) -> Res<Prices> {
-    let mut worker_hour = vec![0.0; stations.len()];
-    for (name, price) in &p.worker_hour {
-        let field = format!("prices.worker_hour.{name}");
-        let i = stations.iter().position(|s| s == name).ok_or_else(|| {
-            v.err(&field, format!("no station named `{name}`"))
-                .suggest(name, stations.iter().map(String::as_str))
-        })?;
-        worker_hour[i] = v.non_negative(&field, *price)?;
-    }
+fn prices(v: &V<'_>, p: &RawPrices, services: &[String]) -> Res<Prices> {
+    let per_service = |table: &std::collections::BTreeMap<String, f64>, what: &str| {
+        let mut out = vec![0.0; services.len()];
+        for (name, price) in table {
+            let field = format!("prices.{what}.{name}");
+            let i = services.iter().position(|s| s == name).ok_or_else(|| {
+                v.err(&field, format!("no service named `{name}`"))
+                    .suggest(name, services.iter().map(String::as_str))
+            })?;
+            out[i] = v.non_negative(&field, *price)?;
+        }
+        Ok::<_, ScenarioError>(out)
+    };
     Ok(Prices {
-        worker_hour,
+        worker_hour: per_service(&p.worker_hour, "worker_hour")?,
+        instance_hour: per_service(&p.instance_hour, "instance_hour")?,
         per_million_requests: v
             .non_negative("prices.per_million_requests", p.per_million_requests)?,
         fixed_per_hour: v.non_negative("prices.fixed_per_hour", p.fixed_per_hour)?,

@@ -25,7 +25,9 @@ use scalesim::model::station::{Discipline, StationSpec};
 use scalesim::model::workload::{
     ArrivalIter, Arrivals, KeyDist, Load, Mix, RateProfile, Stages, Users,
 };
-use scalesim::model::{ClassSpec, Step, System, SystemSpec};
+use scalesim::model::program::Step;
+use scalesim::model::service::ServiceSpec;
+use scalesim::model::{ClassSpec, System, SystemSpec};
 use scalesim::observe::{ErrorKind, RepStats};
 
 const MS: f64 = 1e-3;
@@ -151,7 +153,11 @@ impl Shape {
     fn step(&self, s: &StepShape) -> Step {
         match s {
             StepShape::Visit(i) => Step::Visit(self.station(i) as u32),
-            StepShape::Fork(b) => Step::Fork(b.iter().map(|i| self.station(i) as u32).collect()),
+            StepShape::Fork(b) => Step::Fork(
+                b.iter()
+                    .map(|i| vec![Step::Visit(self.station(i) as u32)])
+                    .collect(),
+            ),
             StepShape::Delay(ms) => Step::Delay(Dist::Uniform {
                 lo: 0.0,
                 hi: ms * MS,
@@ -165,16 +171,19 @@ impl Shape {
             .stations
             .iter()
             .enumerate()
-            .map(|(i, s)| StationSpec {
-                name: format!("s{i}"),
-                workers: s.workers,
-                discipline: if s.ps {
-                    Discipline::ProcessorSharing
-                } else {
-                    Discipline::Fifo
-                },
-                queue_capacity: s.cap.filter(|_| allow.caps),
-                service: vec![s.dist(allow); n],
+            .map(|(i, s)| {
+                let station = StationSpec {
+                    name: format!("s{i}"),
+                    workers: s.workers,
+                    discipline: if s.ps {
+                        Discipline::ProcessorSharing
+                    } else {
+                        Discipline::Fifo
+                    },
+                    queue_capacity: s.cap.filter(|_| allow.caps),
+                    service: vec![s.dist(allow); n],
+                };
+                ServiceSpec::plain(station, 1)
             })
             .collect();
         let classes = self
@@ -202,8 +211,9 @@ impl Shape {
             .collect();
         *cumulative.last_mut().expect("a class") = 1.0;
         SystemSpec {
-            stations,
+            services: stations,
             classes,
+            controllers: Vec::new(),
             load,
             mix: Mix {
                 cumulative,
@@ -329,7 +339,7 @@ fn check_run(s: &RepStats, spec: &SystemSpec) {
         );
     }
     assert!(s.mean_in_system.is_finite() && s.mean_in_system >= 0.0);
-    for st in &s.stations {
+    for st in &s.components {
         assert!(
             (0.0..=1.0 + 1e-9).contains(&st.utilization),
             "{}: utilization {}",
@@ -348,7 +358,7 @@ fn check_run(s: &RepStats, spec: &SystemSpec) {
             st.name
         );
     }
-    if spec.stations.iter().all(|st| st.queue_capacity.is_none()) {
+    if spec.services.iter().all(|sv| sv.station.queue_capacity.is_none()) {
         assert_eq!(
             failed(s, ErrorKind::Rejected),
             0,
@@ -387,7 +397,7 @@ fn fingerprint(s: &RepStats) -> Vec<u64> {
         ]);
         v.extend(c.failed);
     }
-    for st in &s.stations {
+    for st in &s.components {
         v.extend([
             st.arrivals,
             st.waited,
@@ -398,11 +408,7 @@ fn fingerprint(s: &RepStats) -> Vec<u64> {
     }
     for b in &s.buckets {
         v.extend([b.arrivals, b.completed, b.errors]);
-        v.extend(
-            b.stations
-                .iter()
-                .flat_map(|(x, y)| [x.to_bits(), y.to_bits()]),
-        );
+        v.extend(b.gauges.iter().map(|x| x.to_bits()));
     }
     v
 }
@@ -436,7 +442,7 @@ proptest! {
         prop_assert_eq!(s.total.arrived, times.len() as u64);
         prop_assert_eq!(s.in_flight, 0);
         prop_assert_eq!(s.total.completed + s.total.failed_total(), times.len() as u64);
-        prop_assert_eq!(s.stations.iter().map(|x| x.rejected).sum::<u64>() > 0, failed(&s, ErrorKind::Rejected) > 0);
+        prop_assert_eq!(s.components.iter().map(|x| x.rejected).sum::<u64>() > 0, failed(&s, ErrorKind::Rejected) > 0);
     }
 
     /// Open-ended runs (Poisson or closed users, warm-up included) conserve requests, and the
@@ -458,11 +464,11 @@ proptest! {
         let spec = shape.spec(allow, load, 20 * SEC, 2 * SEC);
         let s = System::new(&spec, seed).run();
         check_run(&s, &spec);
-        let all_bounded = spec.stations.iter().all(|st| st.queue_capacity.is_some());
+        let all_bounded = spec.services.iter().all(|sv| sv.station.queue_capacity.is_some());
         let bound = if closed {
             Some(u64::from(n_users))
         } else if all_bounded && !shape.has_delays() {
-            Some(spec.stations.iter().map(|st| u64::from(st.workers + st.queue_capacity.unwrap_or(0))).sum())
+            Some(spec.services.iter().map(|sv| u64::from(sv.station.workers + sv.station.queue_capacity.unwrap_or(0))).sum())
         } else {
             None
         };
@@ -522,7 +528,8 @@ proptest! {
         let times: Vec<u64> = ArrivalIter::new(process, mix, seed, end).map(|a| a.at_ns).collect();
         let run = |workers: u32| {
             let spec = SystemSpec {
-                stations: vec![StationSpec { name: "server".into(), workers, discipline: Discipline::Fifo, queue_capacity: None, service: vec![Dist::Exponential { mean: mean_ms * MS }] }],
+                services: vec![ServiceSpec::plain(StationSpec { name: "server".into(), workers, discipline: Discipline::Fifo, queue_capacity: None, service: vec![Dist::Exponential { mean: mean_ms * MS }] }, 1)],
+                controllers: Vec::new(),
                 classes: vec![ClassSpec { name: "job".into(), path: vec![Step::Visit(0)], deadline: None }],
                 load: Load::Open(Arrivals::Replay(times.clone().into())),
                 mix: Mix { cumulative: vec![1.0], keys: KeyDist::None },
@@ -575,13 +582,17 @@ proptest! {
 
 fn one_station(load: Load, duration: u64) -> SystemSpec {
     SystemSpec {
-        stations: vec![StationSpec {
-            name: "server".into(),
-            workers: 2,
-            discipline: Discipline::Fifo,
-            queue_capacity: None,
-            service: vec![Dist::Exponential { mean: 0.01 }],
-        }],
+        services: vec![ServiceSpec::plain(
+            StationSpec {
+                name: "server".into(),
+                workers: 2,
+                discipline: Discipline::Fifo,
+                queue_capacity: None,
+                service: vec![Dist::Exponential { mean: 0.01 }],
+            },
+            1,
+        )],
+        controllers: Vec::new(),
         classes: vec![ClassSpec {
             name: "job".into(),
             path: vec![Step::Visit(0)],

@@ -104,6 +104,7 @@ fn component(
         utilization,
         mean_queue,
         metrics: metrics.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+        ..ComponentSummary::default()
     }
 }
 

@@ -1,0 +1,522 @@
+//! A class's path as a small compiled program.
+//!
+//! Users write a path as a tree of [`Step`]s: visits, delays, probabilistic branches, a switch
+//! on the request key, repeats, forks with a join, and `try` scopes that retry a sub-path, give
+//! up on it after a timeout, or replace it with a fallback. Each class's tree compiles into a
+//! flat array of [`Op`]s; a request carries a program counter into it.
+//!
+//! Layout: the class's main block comes first (pc 0) and ends with `Return`. A branch or key
+//! switch is inline: its arms follow it, each ending with a `Jump` past the last arm. A
+//! fork's arms, a repeat's body, a try's body and its fallback are separate blocks after the
+//! main one, each ending with `Return`; the system runs them as child requests of the request
+//! that reached the op, which waits at that op until they return. So one mechanism (a child
+//! that returns, or fails, to its parent) carries joins, loops, retries, timeouts and
+//! fallbacks, and a failure inside a scope goes to that scope's handler instead of ending the
+//! request.
+//!
+//! ```text
+//! path = ["app", { try = ["payments"], attempts = 2, fallback = [{ delay = "1ms" }] }, "db"]
+//!
+//!  0 Visit app        3 Return           5 Return  (body)         7 Return  (fallback)
+//!  1 Try #0 ──────────────────────────► 4 Visit payments         6 Delay 1ms
+//!  2 Visit db
+//! ```
+
+use super::dist::Dist;
+use crate::engine::Rng;
+
+/// One step of a path as the scenario describes it.
+#[derive(Debug, Clone)]
+pub enum Step {
+    /// Visit node (service) `i`.
+    Visit(u32),
+    /// A pure delay (a network hop, a call without contention).
+    Delay(Dist),
+    /// Run the arms in parallel; continue when all have returned (fail if any failed).
+    Fork(Vec<Vec<Step>>),
+    /// Take arm `k` with probability `p_k`; with the remaining probability, skip.
+    Branch(Vec<(f64, Vec<Step>)>),
+    /// Take the arm the router picks for the request's key (shards, partitions).
+    ByKey(KeyRoute, Vec<Vec<Step>>),
+    /// Run the body `count` times in sequence (N+1 queries, pages).
+    Repeat(Count, Vec<Step>),
+    /// A scope: attempts, a timeout per attempt, and a fallback.
+    Try(Box<TrySpec>),
+}
+
+/// A `try` scope.
+#[derive(Debug, Clone)]
+pub struct TrySpec {
+    /// Name (its metrics go to a component of this name).
+    pub name: String,
+    /// The sub-path.
+    pub body: Vec<Step>,
+    /// Attempts in all (1: no retry).
+    pub attempts: u32,
+    /// Per-attempt timeout, ns: the caller gives up (the callee may go on working).
+    pub timeout: Option<u64>,
+    /// Run instead when every attempt failed; `None` fails the request.
+    pub fallback: Option<Vec<Step>>,
+}
+
+/// How many times a repeat runs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Count {
+    /// Exactly n.
+    Fixed(u32),
+    /// Uniform on `lo..=hi`.
+    Uniform(u32, u32),
+    /// Geometric on 0, 1, 2, ... with this mean.
+    Geometric(f64),
+    /// Poisson with this mean.
+    Poisson(f64),
+}
+
+impl Count {
+    /// Draws a count.
+    pub fn sample(&self, rng: &mut Rng) -> u32 {
+        match *self {
+            Count::Fixed(n) => n,
+            Count::Uniform(lo, hi) => lo + rng.below(u64::from(hi - lo) + 1) as u32,
+            Count::Geometric(mean) => {
+                // P(N >= k) = q^k with q = mean / (1 + mean).
+                let q = mean / (1.0 + mean);
+                if q <= 0.0 {
+                    return 0;
+                }
+                (rng.next_open01().ln() / q.ln()).floor().min(1e9) as u32
+            }
+            Count::Poisson(mean) => poisson(mean, rng),
+        }
+    }
+
+    /// The mean count.
+    pub fn mean(&self) -> f64 {
+        match *self {
+            Count::Fixed(n) => f64::from(n),
+            Count::Uniform(lo, hi) => (f64::from(lo) + f64::from(hi)) / 2.0,
+            Count::Geometric(m) | Count::Poisson(m) => m,
+        }
+    }
+}
+
+/// Knuth's multiplication method for small means, a normal approximation above 500.
+fn poisson(mean: f64, rng: &mut Rng) -> u32 {
+    if mean > 500.0 {
+        let u1 = rng.next_open01();
+        let u2 = rng.next_f64();
+        let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+        return (mean + mean.sqrt() * z).round().max(0.0) as u32;
+    }
+    let limit = (-mean).exp();
+    let (mut k, mut p) = (0u32, rng.next_f64());
+    while p > limit {
+        k += 1;
+        p *= rng.next_f64();
+    }
+    k
+}
+
+/// How a key picks one of `n` arms.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum KeyRoute {
+    /// A hash of the key, modulo the arms.
+    Hash,
+    /// Contiguous equal ranges of the key space `0..keys` (users A-H, I-P, Q-Z).
+    Range {
+        /// Size of the key space.
+        keys: u64,
+    },
+}
+
+impl KeyRoute {
+    /// The arm of `key` among `n`.
+    #[inline]
+    pub fn arm(&self, key: u64, n: usize) -> usize {
+        match *self {
+            KeyRoute::Hash => (super::balance::hash64(key) % n as u64) as usize,
+            KeyRoute::Range { keys } => {
+                ((u128::from(key.min(keys - 1)) * n as u128) / u128::from(keys.max(1))) as usize
+            }
+        }
+    }
+}
+
+/// One instruction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    /// Visit node `n`; continue when the visit is done.
+    Visit(u32),
+    /// Wait a delay drawn from `dists[i]`.
+    Delay(u32),
+    /// Continue at pc.
+    Jump(u32),
+    /// Probabilistic branch: table `branches[i]`.
+    Branch(u32),
+    /// Switch on the key: table `routes[i]`.
+    Route(u32),
+    /// Fork/join: arm blocks `forks[i]`.
+    Fork(u32),
+    /// Repeat: `repeats[i]`.
+    Repeat(u32),
+    /// A try scope: `scopes[i]`.
+    Try(u32),
+    /// End of a block: the request (or child) returns.
+    Return,
+}
+
+/// A probabilistic branch: cumulative probabilities, the arms' first pcs, and the pc after the
+/// last arm (taken with the remaining probability).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BranchTable {
+    /// Cumulative probabilities (the last may be below 1).
+    pub cumulative: Vec<f64>,
+    /// First pc of each arm.
+    pub arms: Vec<u32>,
+    /// The pc after the branch.
+    pub end: u32,
+}
+
+/// A compiled try scope.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scope {
+    /// Global scope index (into the system's scope counters).
+    pub id: u32,
+    /// First pc of the body block.
+    pub body: u32,
+    /// Attempts in all.
+    pub attempts: u32,
+    /// Per-attempt timeout, ns.
+    pub timeout: Option<u64>,
+    /// First pc of the fallback block.
+    pub fallback: Option<u32>,
+}
+
+/// A compiled path.
+#[derive(Debug, Clone, Default)]
+pub struct Program {
+    /// Instructions; the main block starts at 0.
+    pub ops: Vec<Op>,
+    /// Delay distributions.
+    pub dists: Vec<Dist>,
+    /// Probabilistic branches.
+    pub branches: Vec<BranchTable>,
+    /// Key switches: the router and each arm's first pc, plus the pc after.
+    pub routes: Vec<(KeyRoute, Vec<u32>, u32)>,
+    /// Fork arm blocks.
+    pub forks: Vec<Vec<u32>>,
+    /// Repeats: count and body block.
+    pub repeats: Vec<(Count, u32)>,
+    /// Try scopes.
+    pub scopes: Vec<Scope>,
+}
+
+/// A block compiled later, and where its first pc goes.
+#[derive(Clone, Copy)]
+enum Patch {
+    Fork(usize, usize),
+    Repeat(usize),
+    Body(usize),
+    Fallback(usize),
+}
+
+/// Compiles `path`; try scopes are numbered from `first_scope` and their names listed in
+/// `scope_names` in that order.
+pub fn compile(path: &[Step], first_scope: u32, scope_names: &mut Vec<String>) -> Program {
+    let mut c = Compiler {
+        p: Program::default(),
+        pending: Vec::new(),
+        next_scope: first_scope,
+        names: scope_names,
+    };
+    c.block(path);
+    // Deferred blocks in the order they were met (their own deferred blocks go to the end).
+    let mut k = 0;
+    while k < c.pending.len() {
+        let (steps, patch) = (c.pending[k].0, c.pending[k].1);
+        let pc = c.block(steps);
+        match patch {
+            Patch::Fork(f, arm) => c.p.forks[f][arm] = pc,
+            Patch::Repeat(r) => c.p.repeats[r].1 = pc,
+            Patch::Body(s) => c.p.scopes[s].body = pc,
+            Patch::Fallback(s) => c.p.scopes[s].fallback = Some(pc),
+        }
+        k += 1;
+    }
+    c.p
+}
+
+struct Compiler<'a, 'n> {
+    p: Program,
+    pending: Vec<(&'a [Step], Patch)>,
+    next_scope: u32,
+    names: &'n mut Vec<String>,
+}
+
+impl<'a> Compiler<'a, '_> {
+    fn pc(&self) -> u32 {
+        self.p.ops.len() as u32
+    }
+
+    fn emit(&mut self, op: Op) -> usize {
+        self.p.ops.push(op);
+        self.p.ops.len() - 1
+    }
+
+    /// Compiles a block ending with `Return`; returns its first pc.
+    fn block(&mut self, steps: &'a [Step]) -> u32 {
+        let start = self.pc();
+        self.seq(steps);
+        self.emit(Op::Return);
+        start
+    }
+
+    fn seq(&mut self, steps: &'a [Step]) {
+        for s in steps {
+            self.step(s);
+        }
+    }
+
+    fn step(&mut self, s: &'a Step) {
+        match s {
+            Step::Visit(n) => {
+                self.emit(Op::Visit(*n));
+            }
+            Step::Delay(d) => {
+                self.p.dists.push(d.clone());
+                self.emit(Op::Delay(self.p.dists.len() as u32 - 1));
+            }
+            Step::Fork(arms) => {
+                let f = self.p.forks.len();
+                self.p.forks.push(vec![0; arms.len()]);
+                for (k, a) in arms.iter().enumerate() {
+                    self.pending.push((a, Patch::Fork(f, k)));
+                }
+                self.emit(Op::Fork(f as u32));
+            }
+            Step::Branch(arms) => self.branch(arms),
+            Step::ByKey(route, arms) => self.route(*route, arms),
+            Step::Repeat(count, body) => {
+                let r = self.p.repeats.len();
+                self.p.repeats.push((*count, 0));
+                self.pending.push((body, Patch::Repeat(r)));
+                self.emit(Op::Repeat(r as u32));
+            }
+            Step::Try(t) => {
+                let s = self.p.scopes.len();
+                self.p.scopes.push(Scope {
+                    id: self.next_scope,
+                    body: 0,
+                    attempts: t.attempts.max(1),
+                    timeout: t.timeout,
+                    fallback: None,
+                });
+                self.next_scope += 1;
+                self.names.push(t.name.clone());
+                self.pending.push((&t.body, Patch::Body(s)));
+                if let Some(f) = &t.fallback {
+                    self.pending.push((f, Patch::Fallback(s)));
+                }
+                self.emit(Op::Try(s as u32));
+            }
+        }
+    }
+
+    /// Inline arms, each ending with a jump past the last; returns (arm starts, jump slots).
+    fn arms(&mut self, arms: impl Iterator<Item = &'a Vec<Step>>) -> (Vec<u32>, Vec<usize>) {
+        let (mut starts, mut jumps) = (Vec::new(), Vec::new());
+        for a in arms {
+            starts.push(self.pc());
+            self.seq(a);
+            jumps.push(self.emit(Op::Jump(0)));
+        }
+        (starts, jumps)
+    }
+
+    fn patch_jumps(&mut self, jumps: &[usize]) -> u32 {
+        let end = self.pc();
+        for j in jumps {
+            self.p.ops[*j] = Op::Jump(end);
+        }
+        end
+    }
+
+    fn branch(&mut self, arms: &'a [(f64, Vec<Step>)]) {
+        let b = self.p.branches.len();
+        let mut acc = 0.0;
+        let cumulative = arms
+            .iter()
+            .map(|(p, _)| {
+                acc += p;
+                acc
+            })
+            .collect();
+        self.p.branches.push(BranchTable {
+            cumulative,
+            arms: Vec::new(),
+            end: 0,
+        });
+        self.emit(Op::Branch(b as u32));
+        let (starts, jumps) = self.arms(arms.iter().map(|(_, a)| a));
+        let end = self.patch_jumps(&jumps);
+        let t = &mut self.p.branches[b];
+        t.arms = starts;
+        t.end = end;
+    }
+
+    fn route(&mut self, route: KeyRoute, arms: &'a [Vec<Step>]) {
+        let r = self.p.routes.len();
+        self.p.routes.push((route, Vec::new(), 0));
+        self.emit(Op::Route(r as u32));
+        let (starts, jumps) = self.arms(arms.iter());
+        let end = self.patch_jumps(&jumps);
+        self.p.routes[r].1 = starts;
+        self.p.routes[r].2 = end;
+    }
+}
+
+impl Program {
+    /// The arm a probabilistic branch takes for the uniform draw `u`.
+    #[inline]
+    pub fn branch_target(&self, b: u32, u: f64) -> u32 {
+        let t = &self.branches[b as usize];
+        t.cumulative
+            .iter()
+            .position(|c| u < *c)
+            .map_or(t.end, |k| t.arms[k])
+    }
+
+    /// The arm a key switch takes for `key`.
+    #[inline]
+    pub fn route_target(&self, r: u32, key: u64) -> u32 {
+        let (route, arms, _) = &self.routes[r as usize];
+        arms[route.arm(key, arms.len())]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names() -> Vec<String> {
+        Vec::new()
+    }
+
+    #[test]
+    fn a_plain_path_compiles_to_visits_and_return() {
+        let p = compile(&[Step::Visit(0), Step::Visit(2)], 0, &mut names());
+        assert_eq!(p.ops, [Op::Visit(0), Op::Visit(2), Op::Return]);
+    }
+
+    #[test]
+    fn fork_arms_are_blocks_after_the_main_one() {
+        let p = compile(
+            &[Step::Fork(vec![vec![Step::Visit(1)], vec![Step::Visit(2)]]), Step::Visit(3)],
+            0,
+            &mut names(),
+        );
+        assert_eq!(
+            p.ops,
+            [
+                Op::Fork(0),
+                Op::Visit(3),
+                Op::Return,
+                Op::Visit(1),
+                Op::Return,
+                Op::Visit(2),
+                Op::Return
+            ]
+        );
+        assert_eq!(p.forks[0], [3, 5]);
+    }
+
+    #[test]
+    fn branch_arms_are_inline_and_jump_past_the_end() {
+        let p = compile(
+            &[
+                Step::Branch(vec![(0.5, vec![Step::Visit(1)]), (0.25, vec![Step::Visit(2)])]),
+                Step::Visit(3),
+            ],
+            0,
+            &mut names(),
+        );
+        assert_eq!(
+            p.ops,
+            [
+                Op::Branch(0),
+                Op::Visit(1),
+                Op::Jump(5),
+                Op::Visit(2),
+                Op::Jump(5),
+                Op::Visit(3),
+                Op::Return
+            ]
+        );
+        assert_eq!(p.branch_target(0, 0.1), 1);
+        assert_eq!(p.branch_target(0, 0.6), 3);
+        assert_eq!(p.branch_target(0, 0.9), 5, "the remaining 25 % skips");
+    }
+
+    #[test]
+    fn nested_scopes_are_numbered_in_the_order_their_names_are_listed() {
+        let inner = Step::Try(Box::new(TrySpec {
+            name: "inner".into(),
+            body: vec![Step::Visit(0)],
+            attempts: 1,
+            timeout: None,
+            fallback: None,
+        }));
+        let outer = Step::Try(Box::new(TrySpec {
+            name: "outer".into(),
+            body: vec![inner],
+            attempts: 3,
+            timeout: Some(5),
+            fallback: Some(vec![Step::Visit(1)]),
+        }));
+        let side = Step::Branch(vec![(
+            1.0,
+            vec![Step::Try(Box::new(TrySpec {
+                name: "side".into(),
+                body: vec![Step::Visit(2)],
+                attempts: 1,
+                timeout: None,
+                fallback: None,
+            }))],
+        )]);
+        let mut n = names();
+        let p = compile(&[outer, side], 10, &mut n);
+        let ids: Vec<(u32, &str)> = p
+            .scopes
+            .iter()
+            .map(|s| (s.id, n[(s.id - 10) as usize].as_str()))
+            .collect();
+        assert_eq!(ids.len(), 3);
+        for (id, name) in &ids {
+            let s = &p.scopes.iter().find(|s| s.id == *id).unwrap();
+            match *name {
+                "outer" => assert_eq!((s.attempts, s.timeout), (3, Some(5))),
+                "inner" | "side" => assert_eq!(s.attempts, 1),
+                other => panic!("unexpected scope {other}"),
+            }
+        }
+    }
+
+    #[test]
+    fn range_routing_splits_the_key_space_evenly() {
+        let r = KeyRoute::Range { keys: 26 };
+        let arms: Vec<usize> = (0..26).map(|k| r.arm(k, 3)).collect();
+        assert_eq!(arms.iter().filter(|a| **a == 0).count(), 9);
+        assert_eq!(arms.iter().filter(|a| **a == 2).count(), 8);
+        assert!(arms.windows(2).all(|w| w[0] <= w[1]));
+    }
+
+    #[test]
+    fn counts_have_their_means() {
+        let mut rng = Rng::seed_from(5);
+        for c in [Count::Uniform(1, 9), Count::Geometric(3.0), Count::Poisson(4.0), Count::Poisson(800.0)] {
+            let n = 200_000;
+            let mean = (0..n).map(|_| f64::from(c.sample(&mut rng))).sum::<f64>() / f64::from(n);
+            assert!((mean - c.mean()).abs() < 0.02 * c.mean() + 0.02, "{c:?}: {mean}");
+        }
+    }
+}
