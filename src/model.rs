@@ -35,4 +35,4 @@ pub mod station;
 mod system;
 pub mod workload;
 
-pub use system::{ClassSpec, SYSTEM, SystemSpec, System};
+pub use system::{ClassSpec, SYSTEM, System, SystemSpec};

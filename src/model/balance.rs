@@ -141,7 +141,9 @@ impl Balancer {
             Policy::PowerOfTwo => two_choices(ready, inst, rng),
             Policy::Weighted => self.smooth_weighted(ready, inst),
             Policy::KeyHash => self.on_ring(inst, hash64(key)),
-            Policy::Sticky if user != u32::MAX => self.on_ring(inst, hash64(u64::from(user) ^ USER)),
+            Policy::Sticky if user != u32::MAX => {
+                self.on_ring(inst, hash64(u64::from(user) ^ USER))
+            }
             Policy::Sticky => self.on_ring(inst, hash64(key)),
         }
     }
@@ -281,7 +283,9 @@ mod tests {
         let f = fleet(4);
         let mut b = Balancer::new(Policy::RoundRobin);
         let mut rng = Rng::seed_from(1);
-        let picks: Vec<u32> = (0..8).map(|_| b.pick(&ids(&f), &f, 0, 0, &mut rng)).collect();
+        let picks: Vec<u32> = (0..8)
+            .map(|_| b.pick(&ids(&f), &f, 0, 0, &mut rng))
+            .collect();
         assert_eq!(picks, [1, 2, 3, 0, 1, 2, 3, 0]);
     }
 
@@ -291,7 +295,9 @@ mod tests {
         f.load = vec![3, 1, 2, 1];
         let mut b = Balancer::new(Policy::LeastOutstanding);
         let mut rng = Rng::seed_from(1);
-        let picks: Vec<u32> = (0..4).map(|_| b.pick(&ids(&f), &f, 0, 0, &mut rng)).collect();
+        let picks: Vec<u32> = (0..4)
+            .map(|_| b.pick(&ids(&f), &f, 0, 0, &mut rng))
+            .collect();
         assert!(picks.iter().all(|p| *p == 1 || *p == 3));
         assert!(picks.contains(&1) && picks.contains(&3));
     }
@@ -314,7 +320,9 @@ mod tests {
         f.weight = vec![5.0, 1.0, 1.0];
         let mut b = Balancer::new(Policy::Weighted);
         let mut rng = Rng::seed_from(1);
-        let picks: Vec<u32> = (0..7).map(|_| b.pick(&ids(&f), &f, 0, 0, &mut rng)).collect();
+        let picks: Vec<u32> = (0..7)
+            .map(|_| b.pick(&ids(&f), &f, 0, 0, &mut rng))
+            .collect();
         assert_eq!(picks, [0, 0, 1, 0, 2, 0, 0]);
     }
 
@@ -350,7 +358,11 @@ mod tests {
             share[*i as usize] += u128::from(p.wrapping_sub(prev));
         }
         let mean = share.iter().sum::<u128>() as f64 / f64::from(slots);
-        let var = share.iter().map(|s| (*s as f64 - mean).powi(2)).sum::<f64>() / f64::from(slots);
+        let var = share
+            .iter()
+            .map(|s| (*s as f64 - mean).powi(2))
+            .sum::<f64>()
+            / f64::from(slots);
         let cv = var.sqrt() / mean;
         assert!(cv < 0.2, "cv {cv}");
         let single = ring(slots, 1);

@@ -411,7 +411,10 @@ mod tests {
     #[test]
     fn fork_arms_are_blocks_after_the_main_one() {
         let p = compile(
-            &[Step::Fork(vec![vec![Step::Visit(1)], vec![Step::Visit(2)]]), Step::Visit(3)],
+            &[
+                Step::Fork(vec![vec![Step::Visit(1)], vec![Step::Visit(2)]]),
+                Step::Visit(3),
+            ],
             0,
             &mut names(),
         );
@@ -434,7 +437,10 @@ mod tests {
     fn branch_arms_are_inline_and_jump_past_the_end() {
         let p = compile(
             &[
-                Step::Branch(vec![(0.5, vec![Step::Visit(1)]), (0.25, vec![Step::Visit(2)])]),
+                Step::Branch(vec![
+                    (0.5, vec![Step::Visit(1)]),
+                    (0.25, vec![Step::Visit(2)]),
+                ]),
                 Step::Visit(3),
             ],
             0,
@@ -513,10 +519,18 @@ mod tests {
     #[test]
     fn counts_have_their_means() {
         let mut rng = Rng::seed_from(5);
-        for c in [Count::Uniform(1, 9), Count::Geometric(3.0), Count::Poisson(4.0), Count::Poisson(800.0)] {
+        for c in [
+            Count::Uniform(1, 9),
+            Count::Geometric(3.0),
+            Count::Poisson(4.0),
+            Count::Poisson(800.0),
+        ] {
             let n = 200_000;
             let mean = (0..n).map(|_| f64::from(c.sample(&mut rng))).sum::<f64>() / f64::from(n);
-            assert!((mean - c.mean()).abs() < 0.02 * c.mean() + 0.02, "{c:?}: {mean}");
+            assert!(
+                (mean - c.mean()).abs() < 0.02 * c.mean() + 0.02,
+                "{c:?}: {mean}"
+            );
         }
     }
 }

@@ -370,7 +370,11 @@ impl Service {
             self.retire(i, now);
             live -= 1;
         }
-        let now_live = self.inst.iter().filter(|x| x.state != State::Stopped).count() as u32;
+        let now_live = self
+            .inst
+            .iter()
+            .filter(|x| x.state != State::Stopped)
+            .count() as u32;
         self.areas.max_live = self.areas.max_live.max(now_live);
     }
 
@@ -425,8 +429,15 @@ impl Service {
 
     /// Crashes ready instance `i` (or the lowest-numbered ready one when `i` is `None`): its
     /// requests fail, and it is ready again after the restart time. Returns the instance.
-    pub fn crash(&mut self, i: Option<u32>, ctx: &mut Ctx<'_>, out: &mut Vec<Outcome>) -> Option<u32> {
-        let i = i.filter(|i| self.ready.contains(i)).or(self.ready.first().copied())?;
+    pub fn crash(
+        &mut self,
+        i: Option<u32>,
+        ctx: &mut Ctx<'_>,
+        out: &mut Vec<Outcome>,
+    ) -> Option<u32> {
+        let i = i
+            .filter(|i| self.ready.contains(i))
+            .or(self.ready.first().copied())?;
         self.account(ctx.now().0);
         self.unready(i);
         self.life.crashes += 1;
@@ -480,7 +491,11 @@ impl Service {
             out.push((cur[k] - self.sampled[k]) / width);
         }
         if self.fleet {
-            out.push(if usum > 0.0 { umax * f64::from(n) / usum } else { 1.0 });
+            out.push(if usum > 0.0 {
+                umax * f64::from(n) / usum
+            } else {
+                1.0
+            });
         }
         self.sampled = cur;
     }
@@ -489,7 +504,11 @@ impl Service {
     /// `instances.NAME`, and for a fleet `spread.NAME`.
     pub fn gauge_names(&self) -> Vec<String> {
         let n = self.name();
-        let mut v = vec![format!("busy.{n}"), format!("queue.{n}"), format!("instances.{n}")];
+        let mut v = vec![
+            format!("busy.{n}"),
+            format!("queue.{n}"),
+            format!("instances.{n}"),
+        ];
         if self.fleet {
             v.push(format!("spread.{n}"));
         }
@@ -523,14 +542,22 @@ impl Service {
             }
         }
         let workers_area = self.areas.workers - wa.workers;
-        st.utilization = if workers_area > 0.0 { busy / workers_area } else { 0.0 };
+        st.utilization = if workers_area > 0.0 {
+            busy / workers_area
+        } else {
+            0.0
+        };
         st.mean_queue = queue / window_ns;
         st.workers = workers_area / window_ns;
         let m = |k: &str, v: f64| (k.to_string(), v);
         let spread = |f: fn(&(f64, f64)) -> f64| {
             let sum: f64 = per.iter().map(f).sum();
             let max = per.iter().map(f).fold(0.0, f64::max);
-            if sum > 0.0 { max * per.len() as f64 / sum } else { 1.0 }
+            if sum > 0.0 {
+                max * per.len() as f64 / sum
+            } else {
+                1.0
+            }
         };
         st.metrics = vec![
             m("instances_mean", (self.areas.live - wa.live) / window_ns),
@@ -543,7 +570,10 @@ impl Service {
             m("requests_max_over_mean", spread(|p| p.1)),
             m("started", (self.life.started - wl.started) as f64),
             m("crashes", (self.life.crashes - wl.crashes) as f64),
-            m("no_instance", (self.life.no_instance - wl.no_instance) as f64),
+            m(
+                "no_instance",
+                (self.life.no_instance - wl.no_instance) as f64,
+            ),
         ];
         st
     }

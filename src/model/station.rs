@@ -194,7 +194,9 @@ impl Station {
     pub fn waiting(&self) -> u32 {
         match self.spec.discipline {
             Discipline::Fifo => self.queue.len() as u32,
-            Discipline::ProcessorSharing => (self.ps.tags.len() as u32).saturating_sub(self.workers),
+            Discipline::ProcessorSharing => {
+                (self.ps.tags.len() as u32).saturating_sub(self.workers)
+            }
         }
     }
 

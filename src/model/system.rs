@@ -193,7 +193,12 @@ impl System {
             programs,
             deadlines: spec.classes.iter().map(|c| c.deadline).collect(),
             services,
-            controllers: spec.controllers.iter().cloned().map(Controller::new).collect(),
+            controllers: spec
+                .controllers
+                .iter()
+                .cloned()
+                .map(Controller::new)
+                .collect(),
             scopes: vec![ScopeCounts::default(); scope_names.len()],
             warm_scopes: vec![ScopeCounts::default(); scope_names.len()],
             scope_names,
@@ -381,7 +386,11 @@ impl System {
                 }
                 Op::Delay(d) => {
                     let delay = prog.dists[d as usize].sample_ns(&mut self.delay_rng);
-                    return self.system_event(now.saturating_add(delay), DELAY_DONE, u64::from(req));
+                    return self.system_event(
+                        now.saturating_add(delay),
+                        DELAY_DONE,
+                        u64::from(req),
+                    );
                 }
                 Op::Jump(pc) => self.reqs.get_mut(req).pc = pc,
                 Op::Branch(b) => {
@@ -684,7 +693,10 @@ impl System {
     }
 
     fn gauge_names(&self) -> Vec<String> {
-        self.services.iter().flat_map(Service::gauge_names).collect()
+        self.services
+            .iter()
+            .flat_map(Service::gauge_names)
+            .collect()
     }
 
     fn component_stats(&mut self) -> Vec<ComponentStats> {
@@ -707,7 +719,12 @@ impl System {
         names.dedup();
         for name in names {
             let mut c = ScopeCounts::default();
-            for (k, _) in self.scope_names.iter().enumerate().filter(|(_, n)| *n == name) {
+            for (k, _) in self
+                .scope_names
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| *n == name)
+            {
                 c.add(&self.scopes[k], &self.warm_scopes[k]);
             }
             out.push(ComponentStats {

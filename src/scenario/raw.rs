@@ -181,13 +181,16 @@ impl<'de> Deserialize<'de> for RawStep {
         impl<'de> serde::de::Visitor<'de> for V {
             type Value = RawStep;
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a service name or a step table (fork, delay, branch, by_key, repeat, try)")
+                f.write_str(
+                    "a service name or a step table (fork, delay, branch, by_key, repeat, try)",
+                )
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawStep, E> {
                 Ok(RawStep::Visit(v.to_string()))
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(self, m: A) -> Result<RawStep, A::Error> {
-                let t = RawSpecialStep::deserialize(serde::de::value::MapAccessDeserializer::new(m))?;
+                let t =
+                    RawSpecialStep::deserialize(serde::de::value::MapAccessDeserializer::new(m))?;
                 Ok(RawStep::Special(Box::new(t)))
             }
         }
@@ -216,7 +219,8 @@ impl<'de> Deserialize<'de> for RawArm {
                 Ok(RawArm::Visit(v.to_string()))
             }
             fn visit_seq<A: serde::de::SeqAccess<'de>>(self, s: A) -> Result<RawArm, A::Error> {
-                let p = Vec::<RawStep>::deserialize(serde::de::value::SeqAccessDeserializer::new(s))?;
+                let p =
+                    Vec::<RawStep>::deserialize(serde::de::value::SeqAccessDeserializer::new(s))?;
                 Ok(RawArm::Path(p))
             }
         }

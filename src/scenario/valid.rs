@@ -9,8 +9,8 @@ use super::ScenarioError;
 use super::raw::*;
 use super::units::parse_duration;
 use crate::engine::SimTime;
-use crate::model::dist::Dist;
 use crate::model::SystemSpec;
+use crate::model::dist::Dist;
 use crate::model::workload::{Arrivals, KeyDist, Load, Mix, RateProfile, Stages, Users};
 
 mod topology;

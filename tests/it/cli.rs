@@ -247,7 +247,7 @@ fn path_step_naming_no_station_suggests_one() {
         "sever",
         &[
             "classes.job.path.0",
-            "no station named `sever`",
+            "no service or station named `sever`",
             "did you mean `server`",
         ],
     );

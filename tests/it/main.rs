@@ -2,6 +2,7 @@ mod cli;
 mod common;
 mod determinism;
 mod fuzz;
+mod patterns;
 mod properties;
 #[cfg(feature = "real")]
 mod real_infra;

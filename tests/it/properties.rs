@@ -21,12 +21,12 @@ use proptest::sample::Index;
 
 use scalesim::engine::{Calendar, Event, SimTime};
 use scalesim::model::dist::Dist;
+use scalesim::model::program::Step;
+use scalesim::model::service::ServiceSpec;
 use scalesim::model::station::{Discipline, StationSpec};
 use scalesim::model::workload::{
     ArrivalIter, Arrivals, KeyDist, Load, Mix, RateProfile, Stages, Users,
 };
-use scalesim::model::program::Step;
-use scalesim::model::service::ServiceSpec;
 use scalesim::model::{ClassSpec, System, SystemSpec};
 use scalesim::observe::{ErrorKind, RepStats};
 
@@ -358,7 +358,11 @@ fn check_run(s: &RepStats, spec: &SystemSpec) {
             st.name
         );
     }
-    if spec.services.iter().all(|sv| sv.station.queue_capacity.is_none()) {
+    if spec
+        .services
+        .iter()
+        .all(|sv| sv.station.queue_capacity.is_none())
+    {
         assert_eq!(
             failed(s, ErrorKind::Rejected),
             0,

@@ -89,7 +89,13 @@ fn service(
     })
 }
 
-fn station(v: &V<'_>, at: &str, name: &str, s: &RawStation, classes: &[String]) -> Res<StationSpec> {
+fn station(
+    v: &V<'_>,
+    at: &str,
+    name: &str,
+    s: &RawStation,
+    classes: &[String],
+) -> Res<StationSpec> {
     let f = |k: &str| format!("{at}.{k}");
     if s.workers < 1 || s.workers > 1_000_000 {
         return Err(v.err(
@@ -194,7 +200,9 @@ impl Paths<'_> {
 
     fn path(&mut self, field: &str, steps: &[RawStep], depth: usize) -> Res<Vec<Step>> {
         if depth > MAX_DEPTH {
-            return Err(self.v.err(field, format!("sub-paths nest deeper than {MAX_DEPTH}")));
+            return Err(self
+                .v
+                .err(field, format!("sub-paths nest deeper than {MAX_DEPTH}")));
         }
         steps
             .iter()
@@ -240,15 +248,27 @@ impl Paths<'_> {
                 format!(
                     "a step is a service name or a table with exactly one of `fork`, `delay`, \
                      `branch`, `by_key`, `repeat`, `try` (found {})",
-                    if present.is_empty() { "none".to_string() } else { present.join(", ") }
+                    if present.is_empty() {
+                        "none".to_string()
+                    } else {
+                        present.join(", ")
+                    }
                 ),
             ));
         };
         self.only(field, t, kind)?;
         let sub = |k: &str| format!("{field}.{k}");
         match *kind {
-            "fork" => Ok(Step::Fork(self.arms(&sub("fork"), t.fork.as_deref().unwrap_or(&[]), depth)?)),
-            "delay" => Ok(Step::Delay(dist(self.v, &sub("delay"), t.delay.as_ref().expect("present"))?)),
+            "fork" => Ok(Step::Fork(self.arms(
+                &sub("fork"),
+                t.fork.as_deref().unwrap_or(&[]),
+                depth,
+            )?)),
+            "delay" => Ok(Step::Delay(dist(
+                self.v,
+                &sub("delay"),
+                t.delay.as_ref().expect("present"),
+            )?)),
             "branch" => self.branch(&sub("branch"), t.branch.as_deref().unwrap_or(&[]), depth),
             "by_key" => self.by_key(field, t, depth),
             "repeat" => self.repeat(field, t, depth),
@@ -296,14 +316,20 @@ impl Paths<'_> {
         if total > 1.0 + 1e-9 {
             return Err(self.v.err(
                 field,
-                format!("probabilities add up to {total}, more than 1 (the rest of 1 skips the branch)"),
+                format!(
+                    "probabilities add up to {total}, more than 1 (the rest of 1 skips the branch)"
+                ),
             ));
         }
         Ok(Step::Branch(out))
     }
 
     fn by_key(&mut self, field: &str, t: &RawSpecialStep, depth: usize) -> Res<Step> {
-        let arms = self.arms(&format!("{field}.by_key"), t.by_key.as_deref().unwrap_or(&[]), depth)?;
+        let arms = self.arms(
+            &format!("{field}.by_key"),
+            t.by_key.as_deref().unwrap_or(&[]),
+            depth,
+        )?;
         let route = match t.router.as_deref().unwrap_or("hash") {
             "hash" => KeyRoute::Hash,
             "range" => KeyRoute::Range {
@@ -317,7 +343,10 @@ impl Paths<'_> {
             other => {
                 return Err(self
                     .v
-                    .err(format!("{field}.router"), format!("unknown router `{other}`"))
+                    .err(
+                        format!("{field}.router"),
+                        format!("unknown router `{other}`"),
+                    )
                     .suggest(other, ["hash", "range"]));
             }
         };
@@ -335,16 +364,20 @@ impl Paths<'_> {
         let count = match t.repeat.as_ref().expect("present") {
             RawCount::Fixed(n) if (0..=1_000_000).contains(n) => Count::Fixed(*n as u32),
             RawCount::Fixed(n) => {
-                return Err(self.v.err(&f, format!("must be between 0 and 1000000, got {n}")));
+                return Err(self
+                    .v
+                    .err(&f, format!("must be between 0 and 1000000, got {n}")));
             }
             RawCount::Dist(d) => self.count(&f, d)?,
         };
-        let body = t
-            .path
-            .as_deref()
-            .filter(|p| !p.is_empty())
-            .ok_or_else(|| self.v.err(format!("{field}.path"), "a repeat needs a non-empty `path`"))?;
-        Ok(Step::Repeat(count, self.path(&format!("{field}.path"), body, depth + 1)?))
+        let body = t.path.as_deref().filter(|p| !p.is_empty()).ok_or_else(|| {
+            self.v
+                .err(format!("{field}.path"), "a repeat needs a non-empty `path`")
+        })?;
+        Ok(Step::Repeat(
+            count,
+            self.path(&format!("{field}.path"), body, depth + 1)?,
+        ))
     }
 
     fn count(&self, f: &str, d: &RawCountDist) -> Res<Count> {
@@ -367,7 +400,10 @@ impl Paths<'_> {
             "poisson" => Ok(Count::Poisson(mean(d)?)),
             other => Err(self
                 .v
-                .err(format!("{f}.dist"), format!("unknown count distribution `{other}`"))
+                .err(
+                    format!("{f}.dist"),
+                    format!("unknown count distribution `{other}`"),
+                )
                 .suggest(other, ["uniform", "geometric", "poisson"])),
         }
     }
@@ -375,7 +411,9 @@ impl Paths<'_> {
     fn try_scope(&mut self, field: &str, t: &RawSpecialStep, depth: usize) -> Res<Step> {
         let body = t.try_.as_deref().unwrap_or(&[]);
         if body.is_empty() {
-            return Err(self.v.err(format!("{field}.try"), "needs at least one step"));
+            return Err(self
+                .v
+                .err(format!("{field}.try"), "needs at least one step"));
         }
         let attempts = t.attempts.unwrap_or(1);
         if !(1..=100).contains(&attempts) {
@@ -386,7 +424,9 @@ impl Paths<'_> {
         }
         let timeout = self.v.opt_ns(&format!("{field}.timeout"), &t.timeout)?;
         if timeout == Some(0) {
-            return Err(self.v.err(format!("{field}.timeout"), "must be longer than zero"));
+            return Err(self
+                .v
+                .err(format!("{field}.timeout"), "must be longer than zero"));
         }
         let fallback = match &t.fallback {
             Some(f) => Some(self.path(&format!("{field}.fallback"), f, depth + 1)?),
@@ -419,7 +459,12 @@ pub(super) fn controllers(
         .collect()
 }
 
-fn controller(v: &V<'_>, name: &str, c: &RawController, services: &[String]) -> Res<ControllerSpec> {
+fn controller(
+    v: &V<'_>,
+    name: &str,
+    c: &RawController,
+    services: &[String],
+) -> Res<ControllerSpec> {
     let f = |k: &str| format!("controllers.{name}.{k}");
     if services.iter().any(|s| s == name) {
         return Err(v.err(
@@ -440,7 +485,10 @@ fn controller(v: &V<'_>, name: &str, c: &RawController, services: &[String]) -> 
             .suggest(&c.kind, ["schedule"]));
     }
     if c.schedule.is_empty() {
-        return Err(v.err(f("schedule"), "needs at least one `{ at, instances }` or `{ at, crash }` entry"));
+        return Err(v.err(
+            f("schedule"),
+            "needs at least one `{ at, instances }` or `{ at, crash }` entry",
+        ));
     }
     let mut steps = Vec::new();
     for (i, s) in c.schedule.iter().enumerate() {
@@ -450,7 +498,10 @@ fn controller(v: &V<'_>, name: &str, c: &RawController, services: &[String]) -> 
             (Some(n), None) if (0..=MAX_INSTANCES).contains(&n) => Action::Instances(n as u32),
             (None, Some(k)) if (1..=MAX_INSTANCES).contains(&k) => Action::Crash(k as u32),
             (Some(_), None) => {
-                return Err(v.err(g("instances"), format!("must be between 0 and {MAX_INSTANCES}")));
+                return Err(v.err(
+                    g("instances"),
+                    format!("must be between 0 and {MAX_INSTANCES}"),
+                ));
             }
             (None, Some(_)) => {
                 return Err(v.err(g("crash"), format!("must be between 1 and {MAX_INSTANCES}")));
