@@ -8,6 +8,10 @@
 //! - `peak_load_test`: one replication of `sims/load-peak.toml` (10,000 users, 5 s mean think
 //!   time, 32 simulated minutes, three classes over four stations), one strategy.
 //!
+//! - `balanced_20/POLICY`: one million requests into a service of 20 single-worker instances
+//!   (exponential service, rho = 0.8) behind each load-balancing policy: the cost of instances
+//!   and balancing on top of the engine.
+//!
 //! Run with `cargo bench --bench engine`; throughput is printed as elements (customers) per
 //! second.
 
@@ -103,11 +107,54 @@ fn peak(c: &mut Criterion) {
     g.finish();
 }
 
+/// 20 single-worker instances at rho = 0.8 behind `balancer`, about `customers` requests.
+fn balanced(balancer: &str, customers: u64) -> scalesim::model::SystemSpec {
+    let text = format!(
+        r#"
+name = "balanced"
+duration = "{secs}s"
+[workload]
+type = "poisson"
+rate = 16
+keys = {{ dist = "uniform", n = 1000 }}
+[classes.job]
+path = ["app"]
+[services.app]
+instances = 20
+balancer = "{balancer}"
+service = {{ dist = "exponential", mean = "1s" }}
+"#,
+        secs = customers / 16
+    );
+    let loaded = scalesim::scenario::load_str(&text, Path::new("balanced.toml"), &[])
+        .expect("the bench scenario loads");
+    loaded.base.system
+}
+
+fn balancing(c: &mut Criterion) {
+    let mut g = c.benchmark_group("balanced_20");
+    g.sample_size(10)
+        .throughput(Throughput::Elements(CUSTOMERS));
+    for policy in [
+        "round_robin",
+        "random",
+        "p2c",
+        "least_outstanding",
+        "key_hash",
+    ] {
+        let spec = balanced(policy, CUSTOMERS);
+        g.bench_function(policy, |b| {
+            b.iter(|| black_box(System::new(&spec, 7).run().total.completed))
+        });
+    }
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     // No criterion charts: plotters is built here with an embedded font only (no fontconfig),
     // which criterion's chart code cannot use; the numbers are printed either way.
     config = Criterion::default().without_plots();
-    targets = engine, peak
+    targets = engine, balancing, peak
 }
 criterion_main!(benches);

@@ -151,10 +151,10 @@ impl Balancer {
     fn least(&mut self, ready: &[u32], inst: &impl Instances) -> u32 {
         let n = ready.len();
         self.cursor = (self.cursor + 1) % n;
-        let mut best = ready[self.cursor];
+        let (head, tail) = ready.split_at(self.cursor);
+        let mut best = tail[0];
         let mut best_load = inst.outstanding(best);
-        for k in 1..n {
-            let i = ready[(self.cursor + k) % n];
+        for &i in tail[1..].iter().chain(head) {
             let load = inst.outstanding(i);
             if load < best_load {
                 (best, best_load) = (i, load);

@@ -154,6 +154,8 @@ pub struct Service {
     id: u32,
     seed: u64,
     inst: Vec<Instance>,
+    /// Outstanding requests per instance, refreshed after every change at that instance.
+    load: Vec<u32>,
     ready: Vec<u32>,
     balancer: Balancer,
     lb_rng: Rng,
@@ -165,25 +167,30 @@ pub struct Service {
     life: Life,
     measuring: bool,
     fleet: bool,
-    sampled: [f64; 3],
+    sampled: [f64; 4],
 }
 
-/// A view of the instances for the balancer.
-struct View<'a>(&'a [Instance], &'a ServiceSpec);
+/// A view of the instances for the balancer: outstanding requests from the compact `load`
+/// array (one cache line for 16 instances, rather than a walk over the stations).
+struct View<'a> {
+    load: &'a [u32],
+    inst: &'a [Instance],
+    spec: &'a ServiceSpec,
+}
 
 impl Instances for View<'_> {
     #[inline]
     fn outstanding(&self, i: u32) -> u32 {
-        self.0[i as usize].station.outstanding()
+        self.load[i as usize]
     }
     fn weight(&self, i: u32) -> f64 {
-        self.1.weight(i)
+        self.spec.weight(i)
     }
     fn is_ready(&self, i: u32) -> bool {
-        self.0[i as usize].state == State::Ready
+        self.inst[i as usize].state == State::Ready
     }
     fn slots(&self) -> u32 {
-        self.0.len() as u32
+        self.inst.len() as u32
     }
 }
 
@@ -214,6 +221,7 @@ impl Service {
             id,
             seed,
             inst: Vec::new(),
+            load: Vec::new(),
             ready: Vec::new(),
             balancer: Balancer::new(spec.policy),
             lb_rng: Rng::stream(seed, &format!("{name}.balancer")),
@@ -225,7 +233,7 @@ impl Service {
             life: Life::default(),
             measuring: false,
             fleet,
-            sampled: [0.0; 3],
+            sampled: [0.0; 4],
             spec,
         };
         for _ in 0..s.desired {
@@ -280,6 +288,7 @@ impl Service {
             alive_ns: 0.0,
             sampled_busy: 0.0,
         });
+        self.load.push(0);
         i
     }
 
@@ -291,13 +300,17 @@ impl Service {
             self.life.no_instance += 1;
             return out.push(Outcome::Failed(v.req, ErrorKind::Connection));
         }
-        let view = View(&self.inst, &self.spec);
+        let view = View {
+            load: &self.load,
+            inst: &self.inst,
+            spec: &self.spec,
+        };
         let i = self
             .balancer
-            .pick(&self.ready, &view, v.key, v.user, &mut self.lb_rng);
-        self.inst[i as usize]
-            .station
-            .arrive(v.req, v.class, v.deadline, ctx, out);
+            .pick(&self.ready, &view, v.key, v.user, &mut self.lb_rng) as usize;
+        let station = &mut self.inst[i].station;
+        station.arrive(v.req, v.class, v.deadline, ctx, out);
+        self.load[i] = station.outstanding();
     }
 
     /// Instances wanted now.
@@ -445,6 +458,7 @@ impl Service {
         let x = &mut self.inst[i as usize];
         x.state = State::Down;
         x.station.fail(ctx, out);
+        self.load[i as usize] = 0;
         ctx.schedule_in(
             delay,
             Event {
@@ -468,8 +482,8 @@ impl Service {
     }
 
     /// Time-series gauges of the bucket that ends at `now`, `width` ns wide: busy workers,
-    /// waiting requests, instances (time averages), and the spread of utilization over ready
-    /// instances (max / mean; 1 is perfectly even).
+    /// waiting requests, instances (time averages); for a fleet also ready instances and the
+    /// spread of utilization over the instances ready at `now` (max / mean; 1 is even).
     pub fn sample(&mut self, now: u64, width: f64, out: &mut Vec<f64>) {
         self.account(now);
         let (mut busy, mut queue) = (0.0, 0.0);
@@ -486,8 +500,9 @@ impl Service {
             }
             x.sampled_busy = b;
         }
-        let cur = [busy, queue, self.areas.live];
-        for k in 0..3 {
+        let cur = [busy, queue, self.areas.live, self.areas.ready];
+        let shown = if self.fleet { 4 } else { 3 };
+        for k in 0..shown {
             out.push((cur[k] - self.sampled[k]) / width);
         }
         if self.fleet {
@@ -501,7 +516,7 @@ impl Service {
     }
 
     /// Names of the gauges [`Service::sample`] pushes, in order: `busy.NAME`, `queue.NAME`,
-    /// `instances.NAME`, and for a fleet `spread.NAME`.
+    /// `instances.NAME`, and for a fleet `ready.NAME` and `spread.NAME`.
     pub fn gauge_names(&self) -> Vec<String> {
         let n = self.name();
         let mut v = vec![
@@ -510,6 +525,7 @@ impl Service {
             format!("instances.{n}"),
         ];
         if self.fleet {
+            v.push(format!("ready.{n}"));
             v.push(format!("spread.{n}"));
         }
         v
@@ -617,6 +633,7 @@ impl Component for Service {
             }
             _ => {
                 x.station.handle(event, ctx, out);
+                self.load[i as usize] = x.station.outstanding();
                 if x.state == State::Draining && x.station.outstanding() == 0 {
                     self.account(ctx.now().0);
                     self.inst[i as usize].state = State::Stopped;

@@ -462,26 +462,41 @@ fn classes(s: &StrategySummary) -> String {
     out + "</tbody>\n</table></div>\n"
 }
 
+/// Services (utilization, queue), then controllers and scopes; each metric with its 95 %
+/// half-width over replications when it has one.
 fn components(s: &StrategySummary) -> String {
     if s.components.is_empty() {
         return String::new();
     }
     let mut out = String::from(
-        "<h4>Components</h4>\n<div class=\"scroll\"><table>\n<thead><tr><th>Component</th><th>Utilization<br><small>%</small></th>\
-         <th>Mean queue</th><th class=\"text\">Other metrics</th></tr></thead>\n<tbody>\n",
+        "<h4>Components</h4>\n<div class=\"scroll\"><table>\n<thead><tr><th>Component</th><th class=\"text\">Kind</th>\
+         <th>Utilization<br><small>%</small></th><th>Mean queue</th><th class=\"text\">Metrics</th></tr></thead>\n<tbody>\n",
     );
     for c in &s.components {
         let metrics: Vec<String> = c
             .metrics
             .iter()
-            .map(|(k, v)| format!("{} {}", escape(k), num(*v)))
+            .map(|(k, v)| match c.metrics_ci95.get(k).filter(|h| **h > 0.0) {
+                Some(h) => format!(
+                    "{} {}<span class=\"ci\"> ±{}</span>",
+                    escape(k),
+                    num(*v),
+                    num(*h)
+                ),
+                None => format!("{} {}", escape(k), num(*v)),
+            })
             .collect();
-        let bar = utilization_bar(c.utilization);
+        let queueing = c.kind.is_empty() || c.kind == "service";
+        let (bar, queue) = if queueing {
+            (utilization_bar(c.utilization), num(c.mean_queue))
+        } else {
+            (String::new(), String::new())
+        };
         let _ = writeln!(
             out,
-            "<tr><th scope=\"row\">{}</th><td class=\"num\">{bar}</td><td class=\"num\">{}</td><td>{}</td></tr>",
+            "<tr><th scope=\"row\">{}</th><td>{}</td><td class=\"num\">{bar}</td><td class=\"num\">{queue}</td><td>{}</td></tr>",
             escape(&c.name),
-            num(c.mean_queue),
+            escape(&c.kind),
             metrics.join(", ")
         );
     }

@@ -285,12 +285,15 @@ fn spans_decades(values: impl Iterator<Item = f64>) -> bool {
 }
 
 /// Known time-series metrics first, in this order; others follow alphabetically.
-const SERIES_ORDER: [&str; 6] = [
+const SERIES_ORDER: [&str; 9] = [
     "throughput_rps",
     "p99_ms",
     "errors",
-    "queue",
     "instances",
+    "ready",
+    "spread",
+    "queue",
+    "busy",
     "lag_ms",
 ];
 
@@ -319,7 +322,7 @@ fn timeseries(report: &Report, colors: &Colors) -> Vec<Chart> {
         (
             SERIES_ORDER
                 .iter()
-                .position(|k| k == m)
+                .position(|k| *k == m.split('.').next().unwrap_or(m))
                 .unwrap_or(usize::MAX),
             *m,
         )
@@ -368,6 +371,26 @@ fn series_chart(
     Chart::lines(name, format!("{title} over time"), note, body)
 }
 
+/// Labels of a component gauge, `KIND.COMPONENT` (`instances.app`).
+fn component_labels(metric: &str) -> Option<(String, String)> {
+    let (kind, c) = metric.split_once('.')?;
+    let (title, label) = match kind {
+        "busy" => (format!("Busy workers at {c}"), "Busy workers"),
+        "queue" => (format!("Queue at {c}"), "Requests waiting"),
+        "instances" => (
+            format!("Instances of {c}"),
+            "Instances (starting, ready, draining)",
+        ),
+        "ready" => (format!("Ready instances of {c}"), "Ready instances"),
+        "spread" => (
+            format!("Load spread across the instances of {c}"),
+            "Max / mean instance utilization",
+        ),
+        _ => return None,
+    };
+    Some((title, label.to_string()))
+}
+
 /// `(title, y axis label)` for a time-series metric name.
 fn metric_labels(metric: &str) -> (String, String) {
     let known = match metric {
@@ -380,6 +403,9 @@ fn metric_labels(metric: &str) -> (String, String) {
     };
     if let Some((title, label)) = known {
         return (title.into(), label.into());
+    }
+    if let Some(labels) = component_labels(metric) {
+        return labels;
     }
     match metric.split_once('_') {
         Some((p, "ms")) if p.starts_with('p') => {
@@ -436,6 +462,15 @@ fn bar_value(value: f64, ci: f64) -> Option<(f64, f64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn component_gauges_get_their_own_labels() {
+        assert_eq!(metric_labels("instances.app").0, "Instances of app");
+        assert_eq!(
+            metric_labels("spread.db").1,
+            "Max / mean instance utilization"
+        );
+    }
 
     #[test]
     fn metric_labels_know_units() {
