@@ -100,6 +100,32 @@ impl Count {
     }
 }
 
+/// An upper bound of the ops one request runs along `path` (a repeat counts its largest
+/// count, or ten times its mean for unbounded counts; a try all its attempts and its
+/// fallback). Validation refuses paths that would run absurdly many.
+pub fn ops_bound(path: &[Step]) -> f64 {
+    path.iter()
+        .map(|s| match s {
+            Step::Visit(_) | Step::Delay(_) => 1.0,
+            Step::Fork(arms) => 1.0 + arms.iter().map(|a| ops_bound(a)).sum::<f64>(),
+            Step::Branch(arms) => 1.0 + arms.iter().map(|(_, a)| ops_bound(a)).fold(0.0, f64::max),
+            Step::ByKey(_, arms) => 1.0 + arms.iter().map(|a| ops_bound(a)).fold(0.0, f64::max),
+            Step::Repeat(count, body) => {
+                let n = match *count {
+                    Count::Fixed(n) => f64::from(n),
+                    Count::Uniform(_, hi) => f64::from(hi),
+                    Count::Geometric(m) | Count::Poisson(m) => 10.0 * m + 10.0,
+                };
+                1.0 + n * ops_bound(body)
+            }
+            Step::Try(t) => {
+                1.0 + f64::from(t.attempts) * ops_bound(&t.body)
+                    + t.fallback.as_deref().map_or(0.0, ops_bound)
+            }
+        })
+        .sum()
+}
+
 /// Knuth's multiplication method for small means, a normal approximation above 500.
 fn poisson(mean: f64, rng: &mut Rng) -> u32 {
     if mean > 500.0 {

@@ -7,7 +7,7 @@ use crate::model::ClassSpec;
 use crate::model::balance::Policy;
 use crate::model::controller::{Action, ControllerSpec};
 use crate::model::dist::Dist;
-use crate::model::program::{Count, KeyRoute, Step, TrySpec};
+use crate::model::program::{Count, KeyRoute, Step, TrySpec, ops_bound};
 use crate::model::service::ServiceSpec;
 use crate::model::station::{Discipline, StationSpec};
 use crate::model::workload::KeyDist;
@@ -15,6 +15,8 @@ use crate::scenario::raw::*;
 
 /// At most this many instances in one service (instance ids live in 24 bits of event kinds).
 const MAX_INSTANCES: i64 = 100_000;
+/// Most steps one request may run (a bound: repeats at their largest counts).
+const MAX_OPS: f64 = 1e7;
 /// Deepest nesting of sub-paths.
 const MAX_DEPTH: usize = 16;
 
@@ -177,6 +179,13 @@ pub(super) fn class(
         scopes: 0,
     };
     let path = p.path(&field, &c.path, 0)?;
+    let ops = ops_bound(&path);
+    if ops > MAX_OPS {
+        return Err(v.err(
+            &field,
+            format!("one request would run up to {ops:.3e} steps (repeats multiply); at most {MAX_OPS:e}"),
+        ));
+    }
     let deadline = v.opt_ns(&format!("classes.{name}.timeout"), &c.timeout)?;
     Ok(ClassSpec {
         name: name.to_string(),
