@@ -25,7 +25,8 @@ use sqlx::{ConnectOptions, Row};
 
 use super::pgpool::connect_options;
 use super::plan::{Endpoints, RealError};
-use super::workload::{mix64, stream_rng};
+use super::workload::stream_rng;
+use crate::engine::mix64;
 
 /// Number of product categories (search keys are reduced modulo this).
 pub const CATEGORIES: u64 = 200;

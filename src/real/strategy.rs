@@ -29,7 +29,7 @@ use super::measure::{CacheUse, ErrorKind, Target, Trace, lock};
 use super::pgpool::{PgServer, PooledConn};
 use super::plan::{CacheMode, Endpoints, Op, ReadRouting, RealError, StrategyPlan};
 use super::schema::CATEGORIES;
-use super::workload::mix64;
+use crate::engine::mix64;
 
 /// Where one read goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

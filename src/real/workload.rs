@@ -13,6 +13,7 @@ use rand::{Rng, RngExt, SeedableRng};
 use rand_distr::{Distribution, Zipf};
 
 use super::plan::{Arrival, RealError};
+use crate::engine::mix64;
 
 /// Popularity of keys.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -179,14 +180,6 @@ impl ClassPicker {
             .min(self.cumulative.len() - 1);
         u32::try_from(i).unwrap_or(u32::MAX)
     }
-}
-
-/// SplitMix64 finaliser: a cheap, well-mixed hash of a `u64`.
-pub fn mix64(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 /// The random stream number `stream` of root seed `seed`.
