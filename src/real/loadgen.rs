@@ -34,7 +34,7 @@ use rand::RngExt;
 use tokio::runtime::Handle;
 
 use super::measure::{
-    DispatchStats, ErrorKind, FaultRecord, Layout, RealOutcome, SharedRecorder, Trace, to_f64,
+    DispatchStats, FaultRecord, Layout, RealOutcome, SharedRecorder, Trace, to_f64,
 };
 use super::monitor::{LagSample, MonitorConn, ProbeSample, probe_stale, sample_lag};
 use super::plan::{
@@ -43,6 +43,7 @@ use super::plan::{
 use super::schema::loaded_data;
 use super::strategy::Backend;
 use super::workload::{ClassPicker, KeyDist, KeySampler, stream_rng};
+use crate::observe::ErrorKind;
 
 /// Recorder shards: enough that concurrent requests rarely wait for each other.
 const SHARDS: usize = 8;

@@ -30,6 +30,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 
 use super::monitor::{LagSample, ProbeOutcome, ProbeSample};
+use crate::observe::ErrorKind;
 use crate::report::summary::{
     Cdf, ClassSummary, ComponentSummary, Latency, SeriesRow, StrategySummary,
 };
@@ -38,43 +39,6 @@ const SIGFIG: u8 = 3;
 const BUCKET_SIGFIG: u8 = 2;
 /// Longest latency tracked: one hour, in microseconds; longer ones are clamped.
 const MAX_US: u64 = 3_600_000_000;
-
-/// Why a request failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ErrorKind {
-    /// Not done within the request timeout (or the pool could not hand out a connection).
-    Timeout,
-    /// Not sent: the in-flight bound was reached.
-    Rejected,
-    /// The connection broke or could not be opened.
-    Connection,
-    /// The server answered with an error, or the answer was unusable.
-    Failed,
-}
-
-impl ErrorKind {
-    /// All kinds, in report order.
-    pub const ALL: [ErrorKind; 4] = [
-        ErrorKind::Timeout,
-        ErrorKind::Rejected,
-        ErrorKind::Connection,
-        ErrorKind::Failed,
-    ];
-
-    /// Name used as the key of [`StrategySummary::errors`].
-    pub fn name(self) -> &'static str {
-        match self {
-            ErrorKind::Timeout => "timeout",
-            ErrorKind::Rejected => "rejected",
-            ErrorKind::Connection => "connection",
-            ErrorKind::Failed => "failed",
-        }
-    }
-
-    fn index(self) -> usize {
-        self as usize
-    }
-}
 
 /// Which server answered a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -149,7 +113,7 @@ impl Layout {
 struct ClassStats {
     requests: u64,
     completed: u64,
-    errors: [u64; 4],
+    errors: [u64; ErrorKind::COUNT],
     hist: Histogram<u64>,
 }
 
@@ -195,7 +159,7 @@ impl Recorder {
         let class = ClassStats {
             requests: 0,
             completed: 0,
-            errors: [0; 4],
+            errors: [0; ErrorKind::COUNT],
             hist: new_hist(SIGFIG),
         };
         Recorder {
