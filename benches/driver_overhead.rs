@@ -41,6 +41,7 @@
 use std::process::Command;
 use std::time::Duration;
 
+use scalesim::model::workload::KeyDist;
 use scalesim::real::loadgen::execute;
 use scalesim::real::measure::RealOutcome;
 use scalesim::real::plan::{
@@ -50,8 +51,7 @@ use scalesim::real::plan::{
 use scalesim::real::schema;
 use scalesim::real::sql_faults::SqlFaultInjector;
 use scalesim::real::strategy::warm_cache;
-use scalesim::real::workload::KeyDist;
-use scalesim::real::workload::poisson_arrivals;
+use scalesim::real::workload::{mix, poisson_arrivals};
 
 const PRODUCTS: u64 = 100_000;
 const SEED: u64 = 1;
@@ -193,8 +193,7 @@ async fn scalesim_side(e: &Endpoints, plan: RealPlan, clients: u32) -> anyhow::R
         users: clients,
         think_mean: Duration::ZERO,
         ramp: Duration::ZERO,
-        classes_weights: vec![1.0],
-        keys: KeyDist::Uniform { n: PRODUCTS },
+        mix: mix(&[1.0], KeyDist::Uniform { n: PRODUCTS })?,
     };
     let bucket_s = plan.bucket.as_secs_f64();
     let (cpu0, _) = cpu_seconds();
@@ -460,10 +459,7 @@ async fn run_mix(
 ) -> anyhow::Result<RealOutcome> {
     let rate = env_u64("SCALESIM_BENCH_RATE", 1_000) as f64;
     let weights: Vec<f64> = MIX.iter().map(|m| m.2).collect();
-    let keys = KeyDist::Zipf {
-        n: PRODUCTS,
-        alpha: 1.0,
-    };
+    let keys = KeyDist::zipf(PRODUCTS, 1.0).expect("valid zipf");
     let arrivals = poisson_arrivals(rate, plan.total(), &weights, &keys, SEED)?;
     Ok(execute(plan, Load::Open(Box::new(arrivals)), e, faults).await?)
 }

@@ -13,7 +13,8 @@
 //! - [`plan`]: what to run ([`plan::RealPlan`], [`plan::Load`], [`plan::StrategyPlan`]), where
 //!   ([`plan::Endpoints`], loopback or explicitly allowed hosts only) and how faults are injected
 //!   ([`plan::FaultInjector`]).
-//! - [`workload`]: key popularity ([`workload::KeyDist`]), class choice, open-loop arrivals.
+//! - [`workload`]: the simulator's class and key mix ([`crate::model::workload::Mix`]) from
+//!   relative weights, its open-loop Poisson arrivals, and the seeded streams of a run.
 //! - [`schema`]: the e-commerce schema and its seeded bulk load with `COPY`.
 //! - [`strategy`]: the read strategies (primary only, round robin over replicas,
 //!   read-your-writes) and the Redis cache-aside path.

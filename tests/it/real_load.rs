@@ -15,6 +15,7 @@
 
 use std::time::Duration;
 
+use scalesim::model::workload::KeyDist;
 use scalesim::real::loadgen::execute;
 use scalesim::real::measure::RealOutcome;
 use scalesim::real::plan::{
@@ -23,7 +24,7 @@ use scalesim::real::plan::{
 };
 use scalesim::real::schema;
 use scalesim::real::sql_faults::SqlFaultInjector;
-use scalesim::real::workload::{KeyDist, poisson_arrivals};
+use scalesim::real::workload::{mix, poisson_arrivals};
 use scalesim::report::summary::StrategySummary;
 
 const PRODUCTS: u64 = 2_000;
@@ -95,10 +96,7 @@ fn plan(name: &str, routing: ReadRouting, cache: CacheMode, secs: u64) -> RealPl
 }
 
 fn open_load(plan: &RealPlan, rate: f64) -> Load {
-    let keys = KeyDist::Zipf {
-        n: PRODUCTS,
-        alpha: 1.0,
-    };
+    let keys = KeyDist::zipf(PRODUCTS, 1.0).expect("valid zipf");
     let arrivals = poisson_arrivals(rate, plan.total(), &WEIGHTS, &keys, SEED).expect("valid");
     Load::Open(Box::new(arrivals))
 }
@@ -270,12 +268,15 @@ async fn closed_loop_users_ramp_up_and_think() {
         users: 8,
         think_mean: Duration::from_millis(5),
         ramp: Duration::from_millis(500),
-        classes_weights: WEIGHTS.to_vec(),
-        keys: KeyDist::Hotspot {
-            n: PRODUCTS,
-            hot_fraction: 0.1,
-            hot_share: 0.9,
-        },
+        mix: mix(
+            &WEIGHTS,
+            KeyDist::Hotspot {
+                n: PRODUCTS,
+                hot_fraction: 0.1,
+                hot_share: 0.9,
+            },
+        )
+        .expect("valid mix"),
     };
     let o = execute(p, load, &e, &NoFaults).await.expect("run");
     print_summary(&o);
