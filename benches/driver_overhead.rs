@@ -52,9 +52,26 @@ use scalesim::real::schema;
 use scalesim::real::sql_faults::SqlFaultInjector;
 use scalesim::real::strategy::warm_cache;
 use scalesim::real::workload::{mix, poisson_arrivals};
+use scalesim::report::summary::StrategySummary;
+use scalesim::scenario::{self, Scenario};
 
 const PRODUCTS: u64 = 100_000;
 const SEED: u64 = 1;
+
+/// A scenario with these classes, to reduce an outcome to a summary.
+fn scenario<'a>(classes: impl IntoIterator<Item = &'a str>) -> Scenario {
+    let mut text = String::from(
+        "name = \"bench\"\nduration = \"10s\"\n\
+         [workload]\ntype = \"poisson\"\nrate = 1\n\
+         [stations.db]\nworkers = 1\nservice = \"1ms\"\n",
+    );
+    for c in classes {
+        text.push_str(&format!("[classes.{c}]\npath = [\"db\"]\n"));
+    }
+    scenario::load_str(&text, std::path::Path::new("bench.toml"), &[])
+        .expect("valid scenario")
+        .base
+}
 
 fn env_u64(key: &str, default: u64) -> u64 {
     std::env::var(key)
@@ -195,11 +212,12 @@ async fn scalesim_side(e: &Endpoints, plan: RealPlan, clients: u32) -> anyhow::R
         ramp: Duration::ZERO,
         mix: mix(&[1.0], KeyDist::Uniform { n: PRODUCTS })?,
     };
+    let sc = scenario(plan.classes.iter().map(|c| c.name.as_str()));
     let bucket_s = plan.bucket.as_secs_f64();
     let (cpu0, _) = cpu_seconds();
     let outcome = execute(plan, load, e, &NoFaults).await?;
     let (cpu1, _) = cpu_seconds();
-    let s = outcome.to_strategy_summary();
+    let s = outcome.to_strategy_summary(&sc);
     anyhow::ensure!(s.failed == 0.0, "scalesim run had errors: {:?}", s.errors);
     let all: f64 = outcome
         .series(0)
@@ -464,8 +482,13 @@ async fn run_mix(
     Ok(execute(plan, Load::Open(Box::new(arrivals)), e, faults).await?)
 }
 
+/// The summary of a run of [`MIX`].
+fn mix_summary(o: &RealOutcome) -> StrategySummary {
+    o.to_strategy_summary(&scenario(MIX.iter().map(|m| m.0)))
+}
+
 fn metric(o: &RealOutcome, component: &str, key: &str) -> f64 {
-    let s = o.to_strategy_summary();
+    let s = mix_summary(o);
     s.components
         .iter()
         .find(|c| c.name == component)
@@ -474,7 +497,7 @@ fn metric(o: &RealOutcome, component: &str, key: &str) -> f64 {
 }
 
 fn print_mix(o: &RealOutcome) {
-    let s = o.to_strategy_summary();
+    let s = mix_summary(o);
     let l = &s.latency_ms;
     let errors: f64 = s.errors.values().sum();
     println!(

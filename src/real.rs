@@ -21,8 +21,14 @@
 //! - [`loadgen`]: [`loadgen::execute`], the open- and closed-loop load generator, free of
 //!   coordinated omission (latency from each request's intended start).
 //! - [`monitor`]: replication lag and stale-read probes sampled during a run.
-//! - [`measure`]: histograms and counters, and [`measure::RealOutcome`], which converts into
-//!   the report schema beside simulated results.
+//! - [`measure`]: histograms and counters, and [`measure::RealOutcome`], which the simulator's
+//!   own reduction turns into the report schema beside simulated results.
+//!
+//! Shared with the simulator rather than copied: the failure kinds
+//! ([`crate::observe::ErrorKind`]), the workload generator and key samplers
+//! ([`crate::model::workload`]), the hash that derives seeds ([`crate::engine::mix64`]), the
+//! histogram reduction ([`crate::observe::latency_stats`]) and the summary of one replication
+//! ([`crate::run::summarize_strategy`], SLOs and cost included).
 //! - [`sql_faults`]: a fault injector that cuts a replica's WAL stream with SQL alone (for
 //!   servers scalesim did not start).
 //!

@@ -18,7 +18,7 @@ use super::sql_faults::SqlFaultInjector;
 use crate::engine::SimTime;
 use crate::model::workload::{ArrivalIter, Load as SimLoad};
 use crate::report::summary::{Report, SCHEMA_VERSION, Summary};
-use crate::run::{apply_slo_and_cost, replication_seed};
+use crate::run::replication_seed;
 use crate::scenario::{Loaded, Scenario, ScenarioError};
 
 /// Why a real session failed.
@@ -152,9 +152,10 @@ async fn run_all(
         eprintln!("scalesim real: running strategy \"{}\"…", strategy.name);
         let sc = &strategy.scenario;
         let outcome = execute(plan(sc, spec, seed), load(sc, seed)?, ep, faults).await?;
-        let mut summary = outcome.to_strategy_summary();
-        apply_slo_and_cost(sc, &mut summary);
-        report.summary.strategies.push(summary);
+        report
+            .summary
+            .strategies
+            .push(outcome.to_strategy_summary(sc));
         report.timeseries.extend(outcome.series(0));
         report.cdfs.push(outcome.cdf());
     }

@@ -26,6 +26,7 @@ use scalesim::real::schema;
 use scalesim::real::sql_faults::SqlFaultInjector;
 use scalesim::real::workload::{mix, poisson_arrivals};
 use scalesim::report::summary::StrategySummary;
+use scalesim::scenario::{self, Scenario};
 
 const PRODUCTS: u64 = 2_000;
 const USERS: u64 = 5_000;
@@ -75,6 +76,25 @@ fn classes() -> Vec<ClassPlan> {
 
 const WEIGHTS: [f64; 5] = [0.55, 0.1, 0.15, 0.1, 0.1];
 
+/// The scenario the summaries are reduced with: the classes of [`classes`], no SLO.
+fn scenario() -> Scenario {
+    let mut text = String::from(
+        "name = \"real-load\"\nduration = \"10s\"\n\
+         [workload]\ntype = \"poisson\"\nrate = 1\n\
+         [stations.db]\nworkers = 1\nservice = \"1ms\"\n",
+    );
+    for c in classes() {
+        text.push_str(&format!("[classes.{}]\npath = [\"db\"]\n", c.name));
+    }
+    scenario::load_str(&text, std::path::Path::new("real-load.toml"), &[])
+        .expect("valid scenario")
+        .base
+}
+
+fn summary(o: &RealOutcome) -> StrategySummary {
+    o.to_strategy_summary(&scenario())
+}
+
 fn plan(name: &str, routing: ReadRouting, cache: CacheMode, secs: u64) -> RealPlan {
     RealPlan {
         duration: Duration::from_secs(secs),
@@ -110,7 +130,7 @@ fn metric(s: &StrategySummary, component: &str, key: &str) -> f64 {
 }
 
 fn print_summary(o: &RealOutcome) {
-    let s = o.to_strategy_summary();
+    let s = summary(o);
     println!(
         "{:<14} completed {:>6} failed {:>4} thr {:>7.1}/s p50 {:>7.3} ms p99 {:>8.3} ms \
          stale {} hit_ratio {:.3}",
@@ -126,7 +146,7 @@ fn print_summary(o: &RealOutcome) {
 }
 
 fn check_outcome(o: &RealOutcome) -> StrategySummary {
-    let s = o.to_strategy_summary();
+    let s = summary(o);
     assert!(s.completed > 0.0, "{s:?}");
     assert!(s.error_rate < 0.05, "{:?}", s.errors);
     assert_eq!(s.classes.len(), 5);
@@ -298,7 +318,7 @@ async fn open_loop_overload_is_rejected_not_queued() {
     };
     let load = open_load(&p, 5_000.0);
     let o = execute(p, load, &e, &NoFaults).await.expect("run");
-    let s = o.to_strategy_summary();
+    let s = summary(&o);
     assert!(s.errors["rejected"] > 0.0, "{:?}", s.errors);
     assert_eq!(s.requests, s.completed + s.failed);
 }
@@ -410,7 +430,7 @@ async fn a_stall_shows_in_open_loop_latency_without_coordinated_omission() {
         .await
         .expect("run");
     print_summary(&o);
-    let s = o.to_strategy_summary();
+    let s = summary(&o);
     assert!(o.faults()[0].result.is_ok(), "{:?}", o.faults());
     // Requests meant to start during the 1 s stall waited for it: about 1 s for the first,
     // 0.5 s on average, so p99 is far above the service time and the max is near 1 s. A
@@ -492,7 +512,7 @@ async fn a_stopped_replica_costs_errors_then_the_pool_reconnects() {
         "{:?}",
         o.faults()
     );
-    let s = o.to_strategy_summary();
+    let s = summary(&o);
     let broken = s.errors["connection"] + s.errors["failed"] + s.errors["timeout"];
     assert!(broken > 0.0, "{:?}", s.errors);
     let rows = o.series(0);
@@ -526,10 +546,7 @@ async fn max_requests_bounds_the_open_loop() {
         ..plan("bounded", ReadRouting::Primary, CacheMode::None, 2)
     };
     let load = open_load(&p, 500.0);
-    let s = execute(p, load, &e, &NoFaults)
-        .await
-        .expect("run")
-        .to_strategy_summary();
+    let s = summary(&execute(p, load, &e, &NoFaults).await.expect("run"));
     assert_eq!(s.requests, 100.0);
     assert_eq!(s.completed + s.failed, 100.0);
 }
