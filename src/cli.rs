@@ -9,6 +9,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 
+use scalesim::report::summary::Summary;
 use scalesim::report::{self, Formats, Manifest};
 use scalesim::run::{self, RunOptions, Shard};
 use scalesim::scenario::{self, ScenarioError};
@@ -141,12 +142,7 @@ impl OutputArgs {
         started: Instant,
     ) -> Result<i32> {
         let out = self.dir(l, &rep.summary.mode);
-        let manifest = manifest(
-            l,
-            rep.summary.seed,
-            started.elapsed().as_secs_f64(),
-            &rep.summary.mode,
-        );
+        let manifest = manifest(&rep.summary, started);
         report::write_all(rep, &out, &manifest, &Formats::default())
             .with_context(|| format!("writing results to {}", out.display()))?;
         print_result(rep, self.format, self.quiet, &out)?;
@@ -355,31 +351,23 @@ fn cmd_merge(dirs: &[PathBuf], out: &Path) -> Result<i32> {
         parts.push(part);
     }
     let rep = run::merge_reports(parts).map_err(anyhow::Error::msg)?;
-    let manifest = Manifest {
-        scenario: rep.summary.scenario.clone(),
-        scenario_hash: rep.summary.scenario_hash.clone(),
-        seed: rep.summary.seed,
-        version: env!("CARGO_PKG_VERSION").to_string(),
-        git_revision: git_revision(),
-        command_line: std::env::args().collect(),
-        wall_time_s: started.elapsed().as_secs_f64(),
-        mode: rep.summary.mode.clone(),
-    };
+    let manifest = manifest(&rep.summary, started);
     report::write_all(&rep, out, &manifest, &Formats::default())?;
     println!("merged {} shards into {}", dirs.len(), out.display());
     Ok(0)
 }
 
-fn manifest(l: &scenario::Loaded, seed: u64, wall: f64, mode: &str) -> Manifest {
+/// The manifest of the run that produced `summary` and started at `started`.
+fn manifest(summary: &Summary, started: Instant) -> Manifest {
     Manifest {
-        scenario: l.base.name.clone(),
-        scenario_hash: l.hash.clone(),
-        seed,
+        scenario: summary.scenario.clone(),
+        scenario_hash: summary.scenario_hash.clone(),
+        seed: summary.seed,
         version: env!("CARGO_PKG_VERSION").to_string(),
         git_revision: git_revision(),
         command_line: std::env::args().collect(),
-        wall_time_s: wall,
-        mode: mode.to_string(),
+        wall_time_s: started.elapsed().as_secs_f64(),
+        mode: summary.mode.clone(),
     }
 }
 
