@@ -1,7 +1,8 @@
 //! The command line's contract: exit status 0 when all is well, 1 when an SLO fails under
-//! `--fail-on-slo`, 2 for any bad input or usage; every input error names the field (and,
-//! when the field is in the file, `file:line:col`), suggests the nearest valid name for a
-//! misspelt one, and leaves no output folder behind.
+//! `--fail-on-slo`, 2 for any bad input or usage, 4 for an I/O or internal failure (never
+//! confused with bad input); every input error names the field (and, when the field is in the
+//! file, `file:line:col`), suggests the nearest valid name for a misspelt one, and leaves no
+//! output folder behind.
 //!
 //! Each bad scenario is a one-line edit of a small valid file, so a failure points at exactly
 //! one class of mistake; the valid file itself is checked to pass first.
@@ -344,6 +345,50 @@ fn usage_errors_exit_2_and_help_exits_0() {
         assert_eq!(code(&o), 0, "{args:?}: {}", stderr(&o));
         assert!(!o.stdout.is_empty(), "{args:?}: printed nothing");
     }
+}
+
+#[test]
+fn unwritable_results_exit_4_not_2() {
+    let dir = Scratch::new("io");
+    let file = dir.write("scenario.toml", VALID);
+    // `--out` names a regular file: the run is fine, writing its results is not.
+    let out = dir.write("out", "not a folder");
+    let o = scalesim(&[
+        "run",
+        file.to_str().expect("utf-8"),
+        "--quiet",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    let err = stderr(&o);
+    assert_eq!(code(&o), 4, "{err}");
+    assert!(err.contains("writing results to"), "{err}");
+    assert!(!err.contains("panicked"), "a panic: {err}");
+}
+
+#[test]
+fn missing_or_malformed_merge_inputs_are_bad_input() {
+    let dir = Scratch::new("merge-input");
+    let out = dir.join("merged");
+    let o = scalesim(&[
+        "merge",
+        dir.join("no-such-shard").to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("run --shard"), "{}", stderr(&o));
+    std::fs::create_dir_all(dir.join("junk")).expect("create a folder");
+    dir.write("junk/shard.json", "{ not json");
+    let o = scalesim(&[
+        "merge",
+        dir.join("junk").to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("parsing"), "{}", stderr(&o));
+    assert!(!out.exists());
 }
 
 /// Regression: errors found after an override pointed at the line the field had in the edited
