@@ -341,8 +341,9 @@ fn cmd_run(a: RunArgs) -> Result<i32> {
         );
         if again.summary != rep.summary || again.timeseries != rep.timeseries {
             bail!(
-                "determinism check failed: two runs of {} gave different results",
-                a.file.display()
+                "determinism check failed: two runs of {} gave different results (run: {})",
+                a.file.display(),
+                reproduce(&a, &rep.summary)
             );
         }
     }
@@ -356,7 +357,48 @@ fn cmd_run(a: RunArgs) -> Result<i32> {
     if let Some(shard) = a.shard {
         write_shard(&a.output.dir(&loaded, "sim"), shard, &rep)?;
     }
+    if !a.output.quiet {
+        eprintln!(
+            "reproduce: {}  # scenario hash {}",
+            reproduce(&a, &rep.summary),
+            rep.summary.scenario_hash
+        );
+    }
     Ok(code)
+}
+
+/// The command that reproduces this run's results: the file, the seed and replications it
+/// used, its `--set` overrides in order, and its shard if any (threads and output options do not
+/// change results).
+fn reproduce(a: &RunArgs, s: &Summary) -> String {
+    let mut words = vec![
+        "scalesim".to_string(),
+        "run".to_string(),
+        shell_word(&a.file.to_string_lossy()),
+        "--seed".to_string(),
+        s.seed.to_string(),
+        "--replications".to_string(),
+        s.replications.to_string(),
+    ];
+    for set in &a.common.sets {
+        words.push("--set".to_string());
+        words.push(shell_word(set));
+    }
+    if let Some(shard) = a.shard {
+        words.push("--shard".to_string());
+        words.push(format!("{}/{}", shard.index, shard.count));
+    }
+    words.join(" ")
+}
+
+/// `w` as one POSIX shell word: as is when it needs no quoting, else in single quotes.
+fn shell_word(w: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_-.,/:=+@%".contains(c);
+    if !w.is_empty() && w.chars().all(plain) {
+        w.to_string()
+    } else {
+        format!("'{}'", w.replace('\'', r"'\''"))
+    }
 }
 
 fn print_result(
