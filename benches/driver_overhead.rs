@@ -636,7 +636,7 @@ fn print_series(o: &RealOutcome) {
     times.dedup();
     for t in times {
         println!(
-            "strategies:     t={t:>4.1}s thr {:>6.0}/s p99 {:>7.2} ms errors {:>3} stale {:>3} \
+            "strategies:     t={t:>4.1}s thr {:>6.0}/s p99 {:>7.2} ms errors {:>3}/s stale {:>3} \
              lag replica-0 {:>7.1} ms probe stale {:>2}",
             at(t, "throughput_rps"),
             at(t, "p99_ms"),

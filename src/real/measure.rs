@@ -20,8 +20,8 @@
 //!   `stale_probes`, `stale_read_ratio`, `probe_errors`), `cache` (`hit_ratio`, `hits`,
 //!   `misses`, `errors`), and for open loops `loadgen` (`dispatch_late_ms_mean`,
 //!   `dispatch_late_ms_max`: how late the pacer sent arrivals; `skipped_arrivals`);
-//! - series metrics: `throughput_rps`, `p99_ms`, `errors` (count in the bucket), `stale_reads`
-//!   (strategy-observed, count), `lag_ms` (max over replicas) and `lag_ms.replica-N`,
+//! - series metrics: `throughput_rps`, `p99_ms`, `errors` (per second, as the simulator's),
+//!   `stale_reads` (strategy-observed, count), `lag_ms` (max over replicas) and `lag_ms.replica-N`,
 //!   `probe_stale.replica-N` (stale probe results in the bucket). `t_s` counts from the start
 //!   of the run, warm-up included.
 
@@ -554,7 +554,7 @@ impl RealOutcome {
             if let Some(h) = b.hist.as_ref().filter(|h| !h.is_empty()) {
                 push(i, "p99_ms".into(), us_to_ms(h.value_at_quantile(0.99)));
             }
-            push(i, "errors".into(), to_f64(b.errors));
+            push(i, "errors".into(), to_f64(b.errors) / bucket_s);
             push(i, "stale_reads".into(), to_f64(b.stale_reads));
         }
         for (i, metric, value) in self.lag_rows().into_iter().chain(self.probe_rows()) {
@@ -924,6 +924,28 @@ max_error_rate = 0.9
         assert_eq!(r1.metrics["stale_read_ratio"], 0.5);
         let db = &s.components[0];
         assert!((db.metrics["lag_ms_mean"] - 451.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn error_series_is_a_rate_as_in_the_simulator() {
+        let half = Layout {
+            bucket_ns: 500 * MS,
+            ..layout()
+        };
+        let mut r = Recorder::new(half);
+        r.record(0, 1_000 * MS, 1_100 * MS, &Err(ErrorKind::Failed));
+        let o = RealOutcome {
+            bucket: Duration::from_millis(500),
+            ..outcome(r, vec![], vec![])
+        };
+        let rows = o.series(0);
+        let errors = |t: f64| {
+            rows.iter()
+                .find(|r| r.t_s == t && r.metric == "errors")
+                .map(|r| r.value)
+        };
+        // One error in a half-second bucket: two per second.
+        assert_eq!((errors(1.0), errors(1.5)), (Some(2.0), Some(0.0)));
     }
 
     #[test]

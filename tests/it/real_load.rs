@@ -525,7 +525,7 @@ async fn a_stopped_replica_costs_errors_then_the_pool_reconnects() {
         .iter()
         .filter(|r| r.metric == "errors" && r.value > 0.0)
     {
-        println!("errors at t={:.1}s: {}", r.t_s, r.value);
+        println!("errors at t={:.1}s: {}/s", r.t_s, r.value);
     }
     // Reads go to replica-0 again and succeed by the last seconds of the run.
     assert_eq!(errors_at(9.0), Some(0.0));
