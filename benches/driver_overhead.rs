@@ -41,6 +41,7 @@
 use std::process::Command;
 use std::time::Duration;
 
+use scalesim::model::workload::KeyDist;
 use scalesim::real::loadgen::execute;
 use scalesim::real::measure::RealOutcome;
 use scalesim::real::plan::{
@@ -50,11 +51,27 @@ use scalesim::real::plan::{
 use scalesim::real::schema;
 use scalesim::real::sql_faults::SqlFaultInjector;
 use scalesim::real::strategy::warm_cache;
-use scalesim::real::workload::KeyDist;
-use scalesim::real::workload::poisson_arrivals;
+use scalesim::real::workload::{mix, poisson_arrivals};
+use scalesim::report::summary::StrategySummary;
+use scalesim::scenario::{self, Scenario};
 
 const PRODUCTS: u64 = 100_000;
 const SEED: u64 = 1;
+
+/// A scenario with these classes, to reduce an outcome to a summary.
+fn scenario<'a>(classes: impl IntoIterator<Item = &'a str>) -> Scenario {
+    let mut text = String::from(
+        "name = \"bench\"\nduration = \"10s\"\n\
+         [workload]\ntype = \"poisson\"\nrate = 1\n\
+         [stations.db]\nworkers = 1\nservice = \"1ms\"\n",
+    );
+    for c in classes {
+        text.push_str(&format!("[classes.{c}]\npath = [\"db\"]\n"));
+    }
+    scenario::load_str(&text, std::path::Path::new("bench.toml"), &[])
+        .expect("valid scenario")
+        .base
+}
 
 fn env_u64(key: &str, default: u64) -> u64 {
     std::env::var(key)
@@ -193,14 +210,14 @@ async fn scalesim_side(e: &Endpoints, plan: RealPlan, clients: u32) -> anyhow::R
         users: clients,
         think_mean: Duration::ZERO,
         ramp: Duration::ZERO,
-        classes_weights: vec![1.0],
-        keys: KeyDist::Uniform { n: PRODUCTS },
+        mix: mix(&[1.0], KeyDist::Uniform { n: PRODUCTS })?,
     };
+    let sc = scenario(plan.classes.iter().map(|c| c.name.as_str()));
     let bucket_s = plan.bucket.as_secs_f64();
     let (cpu0, _) = cpu_seconds();
     let outcome = execute(plan, load, e, &NoFaults).await?;
     let (cpu1, _) = cpu_seconds();
-    let s = outcome.to_strategy_summary();
+    let s = outcome.to_strategy_summary(&sc);
     anyhow::ensure!(s.failed == 0.0, "scalesim run had errors: {:?}", s.errors);
     let all: f64 = outcome
         .series(0)
@@ -460,16 +477,18 @@ async fn run_mix(
 ) -> anyhow::Result<RealOutcome> {
     let rate = env_u64("SCALESIM_BENCH_RATE", 1_000) as f64;
     let weights: Vec<f64> = MIX.iter().map(|m| m.2).collect();
-    let keys = KeyDist::Zipf {
-        n: PRODUCTS,
-        alpha: 1.0,
-    };
+    let keys = KeyDist::zipf(PRODUCTS, 1.0).expect("valid zipf");
     let arrivals = poisson_arrivals(rate, plan.total(), &weights, &keys, SEED)?;
     Ok(execute(plan, Load::Open(Box::new(arrivals)), e, faults).await?)
 }
 
+/// The summary of a run of [`MIX`].
+fn mix_summary(o: &RealOutcome) -> StrategySummary {
+    o.to_strategy_summary(&scenario(MIX.iter().map(|m| m.0)))
+}
+
 fn metric(o: &RealOutcome, component: &str, key: &str) -> f64 {
-    let s = o.to_strategy_summary();
+    let s = mix_summary(o);
     s.components
         .iter()
         .find(|c| c.name == component)
@@ -478,7 +497,7 @@ fn metric(o: &RealOutcome, component: &str, key: &str) -> f64 {
 }
 
 fn print_mix(o: &RealOutcome) {
-    let s = o.to_strategy_summary();
+    let s = mix_summary(o);
     let l = &s.latency_ms;
     let errors: f64 = s.errors.values().sum();
     println!(
@@ -617,7 +636,7 @@ fn print_series(o: &RealOutcome) {
     times.dedup();
     for t in times {
         println!(
-            "strategies:     t={t:>4.1}s thr {:>6.0}/s p99 {:>7.2} ms errors {:>3} stale {:>3} \
+            "strategies:     t={t:>4.1}s thr {:>6.0}/s p99 {:>7.2} ms errors {:>3}/s stale {:>3} \
              lag replica-0 {:>7.1} ms probe stale {:>2}",
             at(t, "throughput_rps"),
             at(t, "p99_ms"),

@@ -1,7 +1,11 @@
-//! Commands, flags and exit codes: 0 ok, 1 an SLO failed under `--fail-on-slo`, 2 bad input or
-//! usage, 3 a real run failed (servers could not start or be reached). Errors are printed with
-//! their whole cause chain; nothing panics on bad input.
+//! Commands, flags and exit codes: 0 ok; 1 an SLO failed under `--fail-on-slo` (or `validate`
+//! found the simulator out of tolerance); 2 bad input or usage (a flag, a scenario, a file named
+//! on the command line that is missing or malformed); 3 a real run could not use its servers
+//! (they could not be started or reached); 4 an I/O or internal failure (results could not be
+//! written, a determinism check failed). Errors are printed with their whole cause chain;
+//! nothing panics on bad input.
 
+use std::error::Error as StdError;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -9,9 +13,10 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 
+use scalesim::report::summary::Summary;
 use scalesim::report::{self, Formats, Manifest};
 use scalesim::run::{self, RunOptions, Shard};
-use scalesim::scenario::{self, ScenarioError};
+use scalesim::scenario;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -141,18 +146,13 @@ impl OutputArgs {
         started: Instant,
     ) -> Result<i32> {
         let out = self.dir(l, &rep.summary.mode);
-        let manifest = manifest(
-            l,
-            rep.summary.seed,
-            started.elapsed().as_secs_f64(),
-            &rep.summary.mode,
-        );
+        let manifest = manifest(&rep.summary, started);
         report::write_all(rep, &out, &manifest, &Formats::default())
             .with_context(|| format!("writing results to {}", out.display()))?;
         print_result(rep, self.format, self.quiet, &out)?;
         Ok(
             if self.fail_on_slo && rep.summary.strategies.iter().any(|s| !s.slo.passed) {
-                1
+                CHECK_FAILED
             } else {
                 0
             },
@@ -188,8 +188,46 @@ enum Format {
     Csv,
 }
 
-/// Exit status for an input error.
+/// Exit status: a strategy missed an SLO under `--fail-on-slo`, or `validate` found the
+/// simulator out of tolerance.
+const CHECK_FAILED: i32 = 1;
+/// Exit status: bad input or usage.
 const BAD_INPUT: i32 = 2;
+/// Exit status: a real run could not start or reach its servers.
+const UNAVAILABLE: i32 = 3;
+/// Exit status: an I/O or internal failure.
+const FAILURE: i32 = 4;
+
+/// A boxed error, as the status markers below wrap it.
+type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+
+/// Marks an error the user can fix by changing the command line or the files it names (exit 2).
+/// Printed as the error it wraps.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+struct BadInput(BoxError);
+
+/// Marks a real run whose servers could not be started or reached (exit 3). Printed as the error
+/// it wraps.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+struct Unavailable(BoxError);
+
+fn bad_input(e: impl Into<BoxError>) -> anyhow::Error {
+    anyhow::Error::new(BadInput(e.into()))
+}
+
+/// The exit status of a failed command: the marker in its cause chain, else an I/O or internal
+/// failure.
+fn failure_status(e: &anyhow::Error) -> i32 {
+    if e.chain().any(|c| c.is::<BadInput>()) {
+        BAD_INPUT
+    } else if e.chain().any(|c| c.is::<Unavailable>()) {
+        UNAVAILABLE
+    } else {
+        FAILURE
+    }
+}
 
 /// Runs the command line and returns the exit status.
 pub(crate) fn main() -> i32 {
@@ -204,7 +242,7 @@ pub(crate) fn main() -> i32 {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            BAD_INPUT
+            failure_status(&e)
         }
     }
 }
@@ -223,28 +261,41 @@ fn dispatch(cmd: Command) -> Result<i32> {
 
 #[cfg(feature = "real")]
 fn cmd_real(a: RealArgs) -> Result<i32> {
-    use scalesim::real::session::{Servers, SessionError, parse_targets, run_real, specs};
+    use scalesim::real::session::{Servers, parse_targets, run_real, specs};
     let started = Instant::now();
     let loaded = load(&a.file, &a.common.sets)?;
-    specs(&loaded).map_err(|e| anyhow::anyhow!("{e}"))?;
+    specs(&loaded).map_err(bad_input)?;
     let servers = if a.targets.is_empty() {
         Servers::Containers
     } else {
-        Servers::External(parse_targets(&a.targets).map_err(anyhow::Error::msg)?)
+        Servers::External(parse_targets(&a.targets).map_err(bad_input)?)
     };
-    let rep = match run_real(&loaded, &servers, a.seed) {
-        Ok(r) => r,
-        Err(SessionError::Scenario(e)) => bail!("{e}"),
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Ok(3);
-        }
-    };
+    let rep = run_real(&loaded, &servers, a.seed).map_err(session_error)?;
     a.output.finish(&loaded, &rep, started)
 }
 
+/// A failed real session, marked with its exit status: bad input for the scenario, the plan
+/// or the `--target` URLs; unavailable for servers that could not be started or reached; an
+/// internal failure for the load generator or the async runtime. Its message already holds
+/// its causes, so it is kept as one message (they would print twice otherwise).
+#[cfg(feature = "real")]
+fn session_error(e: scalesim::real::session::SessionError) -> anyhow::Error {
+    use scalesim::real::plan::RealError as R;
+    use scalesim::real::provision::ProvisionError as P;
+    use scalesim::real::session::SessionError as S;
+    let message = e.to_string();
+    match e {
+        S::Scenario(_)
+        | S::Provision(P::InvalidSpec(_))
+        | S::Run(R::InvalidPlan(_) | R::InvalidUrl(_) | R::HostNotAllowed { .. })
+        | S::Run(R::MissingServer(_)) => bad_input(message),
+        S::Run(R::Internal(_)) | S::Runtime(_) => anyhow::Error::msg(message),
+        _ => anyhow::Error::new(Unavailable(message.into())),
+    }
+}
+
 fn load(file: &Path, sets: &[String]) -> Result<scenario::Loaded> {
-    scenario::load(file, sets).map_err(|e: ScenarioError| anyhow::anyhow!("{e}"))
+    scenario::load(file, sets).map_err(bad_input)
 }
 
 fn cmd_check(a: CheckArgs) -> Result<i32> {
@@ -290,8 +341,9 @@ fn cmd_run(a: RunArgs) -> Result<i32> {
         );
         if again.summary != rep.summary || again.timeseries != rep.timeseries {
             bail!(
-                "determinism check failed: two runs of {} gave different results",
-                a.file.display()
+                "determinism check failed: two runs of {} gave different results (run: {})",
+                a.file.display(),
+                reproduce(&a, &rep.summary)
             );
         }
     }
@@ -305,7 +357,48 @@ fn cmd_run(a: RunArgs) -> Result<i32> {
     if let Some(shard) = a.shard {
         write_shard(&a.output.dir(&loaded, "sim"), shard, &rep)?;
     }
+    if !a.output.quiet {
+        eprintln!(
+            "reproduce: {}  # scenario hash {}",
+            reproduce(&a, &rep.summary),
+            rep.summary.scenario_hash
+        );
+    }
     Ok(code)
+}
+
+/// The command that reproduces this run's results: the file, the seed and replications it
+/// used, its `--set` overrides in order, and its shard if any (threads and output options do not
+/// change results).
+fn reproduce(a: &RunArgs, s: &Summary) -> String {
+    let mut words = vec![
+        "scalesim".to_string(),
+        "run".to_string(),
+        shell_word(&a.file.to_string_lossy()),
+        "--seed".to_string(),
+        s.seed.to_string(),
+        "--replications".to_string(),
+        s.replications.to_string(),
+    ];
+    for set in &a.common.sets {
+        words.push("--set".to_string());
+        words.push(shell_word(set));
+    }
+    if let Some(shard) = a.shard {
+        words.push("--shard".to_string());
+        words.push(format!("{}/{}", shard.index, shard.count));
+    }
+    words.join(" ")
+}
+
+/// `w` as one POSIX shell word: as is when it needs no quoting, else in single quotes.
+fn shell_word(w: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_-.,/:=+@%".contains(c);
+    if !w.is_empty() && w.chars().all(plain) {
+        w.to_string()
+    } else {
+        format!("'{}'", w.replace('\'', r"'\''"))
+    }
 }
 
 fn print_result(
@@ -344,42 +437,46 @@ fn cmd_merge(dirs: &[PathBuf], out: &Path) -> Result<i32> {
     let mut parts = Vec::new();
     for d in dirs {
         let path = d.join(SHARD_FILE);
-        let text = std::fs::read(&path).with_context(|| {
+        let text = std::fs::read(&path).map_err(input_io).with_context(|| {
             format!(
                 "reading {} (was it written by `run --shard`?)",
                 path.display()
             )
         })?;
-        let part: (Shard, report::summary::Report) =
-            serde_json::from_slice(&text).with_context(|| format!("parsing {}", path.display()))?;
+        let part: (Shard, report::summary::Report) = serde_json::from_slice(&text)
+            .map_err(bad_input)
+            .with_context(|| format!("parsing {}", path.display()))?;
         parts.push(part);
     }
-    let rep = run::merge_reports(parts).map_err(anyhow::Error::msg)?;
-    let manifest = Manifest {
-        scenario: rep.summary.scenario.clone(),
-        scenario_hash: rep.summary.scenario_hash.clone(),
-        seed: rep.summary.seed,
-        version: env!("CARGO_PKG_VERSION").to_string(),
-        git_revision: git_revision(),
-        command_line: std::env::args().collect(),
-        wall_time_s: started.elapsed().as_secs_f64(),
-        mode: rep.summary.mode.clone(),
-    };
-    report::write_all(&rep, out, &manifest, &Formats::default())?;
+    let rep = run::merge_reports(parts).map_err(bad_input)?;
+    let manifest = manifest(&rep.summary, started);
+    report::write_all(&rep, out, &manifest, &Formats::default())
+        .with_context(|| format!("writing results to {}", out.display()))?;
     println!("merged {} shards into {}", dirs.len(), out.display());
     Ok(0)
 }
 
-fn manifest(l: &scenario::Loaded, seed: u64, wall: f64, mode: &str) -> Manifest {
+/// An I/O error on a file or folder named on the command line: bad input when it does not
+/// exist, else an I/O failure.
+fn input_io(e: std::io::Error) -> anyhow::Error {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        bad_input(e)
+    } else {
+        e.into()
+    }
+}
+
+/// The manifest of the run that produced `summary` and started at `started`.
+fn manifest(summary: &Summary, started: Instant) -> Manifest {
     Manifest {
-        scenario: l.base.name.clone(),
-        scenario_hash: l.hash.clone(),
-        seed,
+        scenario: summary.scenario.clone(),
+        scenario_hash: summary.scenario_hash.clone(),
+        seed: summary.seed,
         version: env!("CARGO_PKG_VERSION").to_string(),
         git_revision: git_revision(),
         command_line: std::env::args().collect(),
-        wall_time_s: wall,
-        mode: mode.to_string(),
+        wall_time_s: started.elapsed().as_secs_f64(),
+        mode: summary.mode.clone(),
     }
 }
 
@@ -395,6 +492,7 @@ fn git_revision() -> Option<String> {
 
 fn cmd_list(dir: &Path) -> Result<i32> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(input_io)
         .with_context(|| format!("listing {}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
@@ -419,6 +517,6 @@ fn cmd_validate(a: ValidateArgs) -> Result<i32> {
     Ok(if rows.iter().all(|r| r.within_tolerance()) {
         0
     } else {
-        1
+        CHECK_FAILED
     })
 }

@@ -18,7 +18,7 @@ mod rng;
 mod time;
 
 pub use calendar::{Calendar, Event};
-pub use rng::{Rng, stream_seed};
+pub use rng::{Rng, mix64, stream_seed};
 pub use time::SimTime;
 
 /// What a component handler may do: read the clock and schedule events.

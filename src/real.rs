@@ -13,15 +13,22 @@
 //! - [`plan`]: what to run ([`plan::RealPlan`], [`plan::Load`], [`plan::StrategyPlan`]), where
 //!   ([`plan::Endpoints`], loopback or explicitly allowed hosts only) and how faults are injected
 //!   ([`plan::FaultInjector`]).
-//! - [`workload`]: key popularity ([`workload::KeyDist`]), class choice, open-loop arrivals.
+//! - [`workload`]: the simulator's class and key mix ([`crate::model::workload::Mix`]) from
+//!   relative weights, its open-loop Poisson arrivals, and the seeded streams of a run.
 //! - [`schema`]: the e-commerce schema and its seeded bulk load with `COPY`.
 //! - [`strategy`]: the read strategies (primary only, round robin over replicas,
 //!   read-your-writes) and the Redis cache-aside path.
 //! - [`loadgen`]: [`loadgen::execute`], the open- and closed-loop load generator, free of
 //!   coordinated omission (latency from each request's intended start).
 //! - [`monitor`]: replication lag and stale-read probes sampled during a run.
-//! - [`measure`]: histograms and counters, and [`measure::RealOutcome`], which converts into
-//!   the report schema beside simulated results.
+//! - [`measure`]: histograms and counters, and [`measure::RealOutcome`], which the simulator's
+//!   own reduction turns into the report schema beside simulated results.
+//!
+//! Shared with the simulator rather than copied: the failure kinds
+//! ([`crate::observe::ErrorKind`]), the workload generator and key samplers
+//! ([`crate::model::workload`]), the hash that derives seeds ([`crate::engine::mix64`]), the
+//! histogram reduction ([`crate::observe::latency_stats`]) and the summary of one replication
+//! ([`crate::run::summarize_strategy`], SLOs and cost included).
 //! - [`sql_faults`]: a fault injector that cuts a replica's WAL stream with SQL alone (for
 //!   servers scalesim did not start).
 //!

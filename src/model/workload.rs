@@ -8,11 +8,15 @@
 //! k6-like stages. The same generator drives the simulator and the real load generator, so both
 //! see the same arrivals for the same seed.
 
-use rand_distr::{Distribution, Exp1, Zipf};
+use rand_distr::{Distribution, Exp1};
 
 use super::dist::{Dist, pick};
 use crate::engine::Rng;
 use crate::engine::SimTime;
+
+mod keys;
+
+pub use keys::KeyDist;
 
 /// A piecewise-linear target over time: `(end time ns, target at end)`, starting at `start`.
 #[derive(Debug, Clone, PartialEq)]
@@ -350,59 +354,6 @@ fn thinning(p: &RateProfile, rng: &mut Rng, mut now: u64) -> Option<u64> {
     }
 }
 
-/// Popularity of request keys.
-#[allow(missing_docs)] // fields are described on each variant
-#[derive(Debug, Clone)]
-pub enum KeyDist {
-    /// No keys (0).
-    None,
-    /// Uniform over `0..n`.
-    Uniform { n: u64 },
-    /// Zipf(alpha) over `0..n`: key 0 is the most popular.
-    Zipf {
-        n: u64,
-        alpha: f64,
-        sampler: Zipf<f64>,
-    },
-    /// A fraction `hot_fraction` of the keys receives `hot_share` of the requests.
-    Hotspot {
-        n: u64,
-        hot_fraction: f64,
-        hot_share: f64,
-    },
-}
-
-impl KeyDist {
-    /// Zipf over `n` keys with exponent `alpha` (`None` for invalid parameters).
-    pub fn zipf(n: u64, alpha: f64) -> Option<KeyDist> {
-        Zipf::new(n as f64, alpha)
-            .ok()
-            .map(|sampler| KeyDist::Zipf { n, alpha, sampler })
-    }
-
-    /// Draws a key.
-    #[inline]
-    pub fn sample(&self, rng: &mut Rng) -> u64 {
-        match self {
-            KeyDist::None => 0,
-            KeyDist::Uniform { n } => rng.below(*n),
-            KeyDist::Zipf { sampler, n, .. } => (sampler.sample(rng) as u64).clamp(1, *n) - 1,
-            KeyDist::Hotspot {
-                n,
-                hot_fraction,
-                hot_share,
-            } => {
-                let hot = ((*n as f64 * hot_fraction).ceil() as u64).clamp(1, *n);
-                if rng.next_f64() < *hot_share || hot == *n {
-                    rng.below(hot)
-                } else {
-                    hot + rng.below(n - hot)
-                }
-            }
-        }
-    }
-}
-
 /// Closed-loop virtual users.
 #[derive(Debug, Clone)]
 pub struct Users {
@@ -612,30 +563,5 @@ mod tests {
             assert!(later >= t);
         }
         assert_eq!(s.first_time_above(10_000.0, 0), None);
-    }
-
-    #[test]
-    fn zipf_key_zero_is_most_popular() {
-        let k = KeyDist::zipf(1000, 1.0).unwrap();
-        let mut rng = Rng::seed_from(3);
-        let mut counts = vec![0u32; 1000];
-        for _ in 0..100_000 {
-            counts[k.sample(&mut rng) as usize] += 1;
-        }
-        // P(key 0) = 1 / H_1000 = 0.1336.
-        assert!((f64::from(counts[0]) / 100_000.0 - 0.1336).abs() < 0.005);
-        assert!(counts[0] > counts[1] && counts[1] > counts[9]);
-    }
-
-    #[test]
-    fn hotspot_share() {
-        let k = KeyDist::Hotspot {
-            n: 1000,
-            hot_fraction: 0.1,
-            hot_share: 0.8,
-        };
-        let mut rng = Rng::seed_from(3);
-        let hot = (0..100_000).filter(|_| k.sample(&mut rng) < 100).count();
-        assert!((hot as f64 / 100_000.0 - 0.8).abs() < 0.01);
     }
 }

@@ -30,11 +30,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use rand::RngExt;
 use tokio::runtime::Handle;
 
 use super::measure::{
-    DispatchStats, ErrorKind, FaultRecord, Layout, RealOutcome, SharedRecorder, Trace, to_f64,
+    DispatchStats, FaultRecord, Layout, RealOutcome, SharedRecorder, Trace, to_f64,
 };
 use super::monitor::{LagSample, MonitorConn, ProbeSample, probe_stale, sample_lag};
 use super::plan::{
@@ -42,7 +41,10 @@ use super::plan::{
 };
 use super::schema::loaded_data;
 use super::strategy::Backend;
-use super::workload::{ClassPicker, KeyDist, KeySampler, stream_rng};
+use super::workload::{check_mix, stream_rng};
+use crate::engine::Rng;
+use crate::model::workload::Mix;
+use crate::observe::ErrorKind;
 
 /// Recorder shards: enough that concurrent requests rarely wait for each other.
 const SHARDS: usize = 8;
@@ -121,27 +123,20 @@ fn outcome(plan: &RealPlan, ctx: &RunCtx, m: Measured) -> RealOutcome {
 }
 
 fn check_load(plan: &RealPlan, load: &Load) -> Result<(), RealError> {
-    if let Load::Closed {
-        users,
-        classes_weights,
-        keys,
-        ..
-    } = load
-    {
+    if let Load::Closed { users, mix, .. } = load {
         if *users == 0 {
             return Err(RealError::InvalidPlan(
                 "closed load needs at least one user".into(),
             ));
         }
-        if classes_weights.len() != plan.classes.len() {
+        if mix.cumulative.len() != plan.classes.len() {
             return Err(RealError::InvalidPlan(format!(
                 "{} class weights for {} classes",
-                classes_weights.len(),
+                mix.cumulative.len(),
                 plan.classes.len()
             )));
         }
-        ClassPicker::new(classes_weights)?;
-        keys.sampler()?;
+        check_mix(mix)?;
     }
     Ok(())
 }
@@ -239,15 +234,13 @@ async fn drive(load: Load, ctx: &Arc<RunCtx>) -> Result<DispatchStats, RealError
             users,
             think_mean,
             ramp,
-            classes_weights,
-            keys,
+            mix,
         } => {
             let users = Users {
                 n: users,
                 think_mean,
                 ramp,
-                weights: classes_weights,
-                keys,
+                mix,
             };
             drive_closed(users, ctx)
                 .await
@@ -339,21 +332,19 @@ struct Users {
     n: u32,
     think_mean: Duration,
     ramp: Duration,
-    weights: Vec<f64>,
-    keys: KeyDist,
+    mix: Mix,
 }
 
 async fn drive_closed(users: Users, ctx: &Arc<RunCtx>) -> Result<(), RealError> {
-    let picker = ClassPicker::new(&users.weights)?;
-    let sampler = users.keys.sampler()?;
+    check_mix(&users.mix)?;
+    let mix = Arc::new(users.mix);
     let mut set = tokio::task::JoinSet::new();
     for u in 0..users.n {
         let offset = users.ramp.mul_f64(f64::from(u) / f64::from(users.n));
         let user = User {
             index: u,
             ctx: Arc::clone(ctx),
-            picker: picker.clone(),
-            keys: sampler.clone(),
+            mix: Arc::clone(&mix),
             think_mean: users.think_mean,
             offset,
         };
@@ -368,8 +359,7 @@ async fn drive_closed(users: Users, ctx: &Arc<RunCtx>) -> Result<(), RealError> 
 struct User {
     index: u32,
     ctx: Arc<RunCtx>,
-    picker: ClassPicker,
-    keys: KeySampler,
+    mix: Arc<Mix>,
     think_mean: Duration,
     offset: Duration,
 }
@@ -386,8 +376,8 @@ impl User {
             if now >= end || !ctx.take_ticket() {
                 break;
             }
-            let class = self.picker.pick(&mut rng);
-            let key = self.keys.sample(&mut rng);
+            let class = u32::from(self.mix.class(&mut rng));
+            let key = self.mix.key(&mut rng);
             let ok = ctx.request(shard, class, key, now).await;
             let mut pause = think(&mut rng, self.think_mean);
             if !ok {
@@ -400,12 +390,11 @@ impl User {
     }
 }
 
-fn think(rng: &mut rand::rngs::SmallRng, mean: Duration) -> Duration {
+fn think(rng: &mut Rng, mean: Duration) -> Duration {
     if mean.is_zero() {
         return Duration::ZERO;
     }
-    let u: f64 = rng.random();
-    mean.mul_f64(-(1.0 - u).ln()).min(mean * 20)
+    mean.mul_f64(-rng.next_open01().ln()).min(mean * 20)
 }
 
 /// The monitor task, which returns its lag and probe samples.
@@ -496,7 +485,9 @@ async fn run_faults(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::workload::KeyDist;
     use crate::real::plan::BoxFuture;
+    use crate::real::workload::mix;
 
     #[test]
     fn think_times_are_exponential_and_capped() {
@@ -559,8 +550,7 @@ mod tests {
             users: 2,
             think_mean: Duration::ZERO,
             ramp: Duration::ZERO,
-            classes_weights: vec![1.0, 1.0],
-            keys: KeyDist::Uniform { n: 10 },
+            mix: mix(&[1.0, 1.0], KeyDist::Uniform { n: 10 }).unwrap(),
         };
         assert!(matches!(
             check_load(&plan, &load),
@@ -570,8 +560,7 @@ mod tests {
             users: 0,
             think_mean: Duration::ZERO,
             ramp: Duration::ZERO,
-            classes_weights: vec![1.0],
-            keys: KeyDist::Uniform { n: 10 },
+            mix: mix(&[1.0], KeyDist::Uniform { n: 10 }).unwrap(),
         };
         assert!(check_load(&plan, &load).is_err());
     }

@@ -8,7 +8,9 @@
 //! keyed by the time the outcome was observed ("what clients saw at t").
 //!
 //! [`RealOutcome`] holds the merged recorder plus the monitor's lag and probe samples and the
-//! fault log, and converts into [`StrategySummary`], [`SeriesRow`]s and a [`Cdf`]:
+//! fault log, and converts into [`SeriesRow`]s, a [`Cdf`] and a [`StrategySummary`]: the run
+//! is reduced as one replication of the simulator would be ([`summarize_strategy`], with the
+//! same histogram reduction, [`latency_stats`]), then given its own components:
 //!
 //! - components: `db` (reads on the primary and replicas, writes; over all replicas
 //!   `lag_ms_max`, `lag_ms_mean`, `lag_bytes_max`, `lag_samples`, `lag_unavailable`; and
@@ -18,8 +20,8 @@
 //!   `stale_probes`, `stale_read_ratio`, `probe_errors`), `cache` (`hit_ratio`, `hits`,
 //!   `misses`, `errors`), and for open loops `loadgen` (`dispatch_late_ms_mean`,
 //!   `dispatch_late_ms_max`: how late the pacer sent arrivals; `skipped_arrivals`);
-//! - series metrics: `throughput_rps`, `p99_ms`, `errors` (count in the bucket), `stale_reads`
-//!   (strategy-observed, count), `lag_ms` (max over replicas) and `lag_ms.replica-N`,
+//! - series metrics: `throughput_rps`, `p99_ms`, `errors` (per second, as the simulator's),
+//!   `stale_reads` (strategy-observed, count), `lag_ms` (max over replicas) and `lag_ms.replica-N`,
 //!   `probe_stale.replica-N` (stale probe results in the bucket). `t_s` counts from the start
 //!   of the run, warm-up included.
 
@@ -30,51 +32,15 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 
 use super::monitor::{LagSample, ProbeOutcome, ProbeSample};
-use crate::report::summary::{
-    Cdf, ClassSummary, ComponentSummary, Latency, SeriesRow, StrategySummary,
-};
+use crate::observe::{ErrorKind, Unit, latency_stats};
+use crate::report::summary::{Cdf, ComponentSummary, SeriesRow, StrategySummary};
+use crate::run::{Metrics, RepMetrics, summarize_strategy};
+use crate::scenario::Scenario;
 
 const SIGFIG: u8 = 3;
 const BUCKET_SIGFIG: u8 = 2;
 /// Longest latency tracked: one hour, in microseconds; longer ones are clamped.
 const MAX_US: u64 = 3_600_000_000;
-
-/// Why a request failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ErrorKind {
-    /// Not done within the request timeout (or the pool could not hand out a connection).
-    Timeout,
-    /// Not sent: the in-flight bound was reached.
-    Rejected,
-    /// The connection broke or could not be opened.
-    Connection,
-    /// The server answered with an error, or the answer was unusable.
-    Failed,
-}
-
-impl ErrorKind {
-    /// All kinds, in report order.
-    pub const ALL: [ErrorKind; 4] = [
-        ErrorKind::Timeout,
-        ErrorKind::Rejected,
-        ErrorKind::Connection,
-        ErrorKind::Failed,
-    ];
-
-    /// Name used as the key of [`StrategySummary::errors`].
-    pub fn name(self) -> &'static str {
-        match self {
-            ErrorKind::Timeout => "timeout",
-            ErrorKind::Rejected => "rejected",
-            ErrorKind::Connection => "connection",
-            ErrorKind::Failed => "failed",
-        }
-    }
-
-    fn index(self) -> usize {
-        self as usize
-    }
-}
 
 /// Which server answered a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -149,8 +115,46 @@ impl Layout {
 struct ClassStats {
     requests: u64,
     completed: u64,
-    errors: [u64; 4],
+    errors: [u64; ErrorKind::COUNT],
     hist: Histogram<u64>,
+    /// Sum of the latencies recorded in `hist`, µs (for the exact mean).
+    latency_sum_us: f64,
+}
+
+impl ClassStats {
+    fn new() -> Self {
+        ClassStats {
+            requests: 0,
+            completed: 0,
+            errors: [0; ErrorKind::COUNT],
+            hist: new_hist(SIGFIG),
+            latency_sum_us: 0.0,
+        }
+    }
+
+    fn merge(&mut self, o: &ClassStats) {
+        self.requests += o.requests;
+        self.completed += o.completed;
+        for (x, y) in self.errors.iter_mut().zip(o.errors) {
+            *x += y;
+        }
+        // Same bounds on both sides, so adding cannot fail.
+        let _ = self.hist.add(&o.hist);
+        self.latency_sum_us += o.latency_sum_us;
+    }
+
+    /// The simulator's per-replication figures of this class over a window of `secs`.
+    fn metrics(&self, secs: f64, percentiles: &[f64]) -> Metrics {
+        let latency = latency_stats(&self.hist, self.latency_sum_us, Unit::Micros, percentiles);
+        Metrics {
+            arrived: self.requests,
+            completed: self.completed,
+            failed: self.errors,
+            throughput: ratio(to_f64(self.completed), secs),
+            latency: latency.fixed,
+            extra: latency.extra,
+        }
+    }
 }
 
 /// Counts of what the strategies did, over the measured window.
@@ -192,15 +196,9 @@ fn new_hist(sigfig: u8) -> Histogram<u64> {
 
 impl Recorder {
     pub(crate) fn new(layout: Layout) -> Self {
-        let class = ClassStats {
-            requests: 0,
-            completed: 0,
-            errors: [0; 4],
-            hist: new_hist(SIGFIG),
-        };
         Recorder {
             layout,
-            classes: vec![class; layout.classes],
+            classes: vec![ClassStats::new(); layout.classes],
             counters: Counters {
                 replica_reads: vec![0; layout.replicas],
                 ..Counters::default()
@@ -231,6 +229,7 @@ impl Recorder {
             Ok(trace) => {
                 stats.completed += 1;
                 stats.hist.saturating_record(latency_us);
+                stats.latency_sum_us += to_f64(latency_us);
                 self.counters.count(trace);
             }
             Err(kind) => stats.errors[kind.index()] += 1,
@@ -255,13 +254,7 @@ impl Recorder {
     /// Adds another shard of the same run.
     pub(crate) fn merge(&mut self, other: &Recorder) {
         for (a, b) in self.classes.iter_mut().zip(&other.classes) {
-            a.requests += b.requests;
-            a.completed += b.completed;
-            for (x, y) in a.errors.iter_mut().zip(b.errors) {
-                *x += y;
-            }
-            // Same bounds on both sides, so adding cannot fail.
-            let _ = a.hist.add(&b.hist);
+            a.merge(b);
         }
         self.counters.merge(&other.counters);
         for (a, b) in self.buckets.iter_mut().zip(&other.buckets) {
@@ -274,12 +267,13 @@ impl Recorder {
         }
     }
 
-    fn overall(&self) -> Histogram<u64> {
-        let mut h = new_hist(SIGFIG);
+    /// All classes together.
+    fn overall(&self) -> ClassStats {
+        let mut all = ClassStats::new();
         for c in &self.classes {
-            let _ = h.add(&c.hist);
+            all.merge(c);
         }
-        h
+        all
     }
 }
 
@@ -434,45 +428,39 @@ impl RealOutcome {
         &self.probes
     }
 
-    /// The run's results in the report schema (one replication: CIs are zero).
-    pub fn to_strategy_summary(&self) -> StrategySummary {
+    /// The run's results in the report schema, reduced exactly as the simulator reduces one
+    /// replication (CIs are zero): counts, errors by kind, error rate, availability,
+    /// throughput, latency with the scenario's extra percentiles, per-class figures in the
+    /// scenario's class order (matched by name), SLO verdicts and cost from `sc`, the
+    /// scenario the plan was made from. The components are the real run's own (see the module
+    /// docs).
+    pub fn to_strategy_summary(&self, sc: &Scenario) -> StrategySummary {
+        let rep = self.rep_metrics(&sc.class_names, &sc.percentiles);
+        let mut s = summarize_strategy(&self.strategy, sc, &[&rep], None);
+        s.components = self.components();
+        s
+    }
+
+    /// The run as one simulator replication: totals and per-class [`Metrics`] for `classes`
+    /// (a class the run did not have counts zero), without stations, series or histogram.
+    fn rep_metrics(&self, classes: &[String], percentiles: &[f64]) -> RepMetrics {
         let secs = self.duration.as_secs_f64();
-        let classes: Vec<ClassSummary> = self
-            .recorder
-            .classes
-            .iter()
-            .zip(&self.class_names)
-            .map(|(c, name)| class_summary(name, c, secs))
-            .collect();
-        let requests: f64 = classes.iter().map(|c| c.requests).sum();
-        let completed: f64 = classes.iter().map(|c| c.completed).sum();
-        let failed: f64 = classes.iter().map(|c| c.failed).sum();
-        let errors = ErrorKind::ALL
-            .iter()
-            .map(|k| {
-                let n: u64 = self
-                    .recorder
-                    .classes
-                    .iter()
-                    .map(|c| c.errors[k.index()])
-                    .sum();
-                (k.name().to_owned(), to_f64(n))
-            })
-            .collect();
-        let done = completed + failed;
-        StrategySummary {
-            name: self.strategy.clone(),
-            requests,
-            completed,
-            failed,
-            errors,
-            error_rate: ratio(failed, done),
-            availability: if done > 0.0 { completed / done } else { 1.0 },
-            throughput_rps: if secs > 0.0 { completed / secs } else { 0.0 },
-            latency_ms: latency(&self.recorder.overall()),
-            classes,
-            components: self.components(),
-            ..StrategySummary::default()
+        let class = |name: &String| match self.class_names.iter().position(|n| n == name) {
+            Some(i) => self.recorder.classes[i].metrics(secs, percentiles),
+            None => ClassStats::new().metrics(secs, percentiles),
+        };
+        let total = self.recorder.overall();
+        let done = total.completed + total.errors.iter().sum::<u64>();
+        RepMetrics {
+            total: total.metrics(secs, percentiles),
+            classes: classes.iter().map(class).collect(),
+            components: Vec::new(),
+            in_flight: total.requests.saturating_sub(done),
+            mean_in_system: 0.0,
+            events: 0,
+            window_s: secs,
+            series: Vec::new(),
+            histogram: None,
         }
     }
 
@@ -566,7 +554,7 @@ impl RealOutcome {
             if let Some(h) = b.hist.as_ref().filter(|h| !h.is_empty()) {
                 push(i, "p99_ms".into(), us_to_ms(h.value_at_quantile(0.99)));
             }
-            push(i, "errors".into(), to_f64(b.errors));
+            push(i, "errors".into(), to_f64(b.errors) / bucket_s);
             push(i, "stale_reads".into(), to_f64(b.stale_reads));
         }
         for (i, metric, value) in self.lag_rows().into_iter().chain(self.probe_rows()) {
@@ -622,7 +610,7 @@ impl RealOutcome {
     pub fn cdf(&self) -> Cdf {
         Cdf {
             strategy: self.strategy.clone(),
-            points: cdf_points(&self.recorder.overall()),
+            points: cdf_points(&self.recorder.overall().hist),
         }
     }
 }
@@ -669,41 +657,6 @@ fn insert_lag<'a>(m: &mut BTreeMap<String, f64>, samples: impl Iterator<Item = &
     m.insert("lag_unavailable".to_owned(), to_f64(missing));
 }
 
-fn class_summary(name: &str, c: &ClassStats, secs: f64) -> ClassSummary {
-    let failed = to_f64(c.errors.iter().sum());
-    ClassSummary {
-        name: name.to_owned(),
-        requests: to_f64(c.requests),
-        completed: to_f64(c.completed),
-        failed,
-        throughput_rps: if secs > 0.0 {
-            to_f64(c.completed) / secs
-        } else {
-            0.0
-        },
-        latency_ms: latency(&c.hist),
-        latency_ms_ci95: Latency::default(),
-    }
-}
-
-/// Latency statistics of a microsecond histogram, in milliseconds (zeros when empty).
-pub(crate) fn latency(h: &Histogram<u64>) -> Latency {
-    if h.is_empty() {
-        return Latency::default();
-    }
-    let q = |x: f64| us_to_ms(h.value_at_quantile(x));
-    Latency {
-        mean: h.mean() / 1_000.0,
-        p50: q(0.5),
-        p90: q(0.9),
-        p95: q(0.95),
-        p99: q(0.99),
-        p999: q(0.999),
-        max: us_to_ms(h.max()),
-        extra: BTreeMap::new(),
-    }
-}
-
 /// `(latency_ms, fraction)` points at a quantile grid dense in the tail, increasing in both.
 fn cdf_points(h: &Histogram<u64>) -> Vec<(f64, f64)> {
     if h.is_empty() {
@@ -726,7 +679,7 @@ fn cdf_points(h: &Histogram<u64>) -> Vec<(f64, f64)> {
 }
 
 fn us_to_ms(us: u64) -> f64 {
-    to_f64(us) / 1_000.0
+    Unit::Micros.to_ms(to_f64(us))
 }
 
 fn ratio(a: f64, b: f64) -> f64 {
@@ -746,6 +699,7 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::summary::Latency;
 
     const MS: u64 = 1_000_000;
 
@@ -766,6 +720,49 @@ mod tests {
             cache,
             ..Trace::default()
         })
+    }
+
+    /// The scenario of the outcomes below: classes `browse` and `buy`, an extra percentile and
+    /// SLOs on latency and errors.
+    fn scenario() -> Scenario {
+        let text = r#"
+name = "t"
+duration = "4s"
+warmup = "1s"
+percentiles = [99.99]
+
+[workload]
+type = "poisson"
+rate = 1
+
+[classes.browse]
+path = ["db"]
+
+[classes.buy]
+path = ["db"]
+
+[stations.db]
+workers = 1
+service = "1ms"
+
+[slo]
+p99 = "100ms"
+max_error_rate = 0.9
+"#;
+        let path = std::path::Path::new("t.toml");
+        crate::scenario::load_str(text, path, &[]).unwrap().base
+    }
+
+    /// Zero latencies, with the scenario's extra percentile.
+    fn zeros() -> Latency {
+        Latency {
+            extra: [("p99.99".to_owned(), 0.0)].into(),
+            ..Latency::default()
+        }
+    }
+
+    fn summary(o: &RealOutcome) -> StrategySummary {
+        o.to_strategy_summary(&scenario())
     }
 
     fn outcome(rec: Recorder, lag: Vec<LagSample>, probes: Vec<ProbeSample>) -> RealOutcome {
@@ -803,9 +800,20 @@ mod tests {
         );
         r.record(1, 2_000 * MS, 2_000 * MS, &Err(ErrorKind::Rejected));
         r.record(1, 2_100 * MS, 4_100 * MS, &Err(ErrorKind::Timeout));
-        let s = outcome(r, vec![], vec![]).to_strategy_summary();
+        let s = summary(&outcome(r, vec![], vec![]));
         assert_eq!((s.requests, s.completed, s.failed), (3.0, 1.0, 2.0));
         assert!((s.latency_ms.p50 - 250.0).abs() < 0.5, "{:?}", s.latency_ms);
+        assert_eq!(s.latency_ms.mean, 250.0, "the mean is exact");
+        assert!((s.latency_ms.extra["p99.99"] - 250.0).abs() < 0.5);
+        assert_eq!(s.latency_ms_ci95, zeros());
+        let (browse, buy) = (&s.classes[0], &s.classes[1]);
+        assert_eq!((browse.name.as_str(), browse.completed), ("browse", 1.0));
+        assert_eq!(
+            (buy.name.as_str(), buy.requests, buy.failed),
+            ("buy", 2.0, 2.0)
+        );
+        // p99 = 250 ms misses the 100 ms objective; the error rate meets its own.
+        assert!(!s.slo.passed && s.slo.checks.len() == 2 && s.slo.checks[1].passed);
         assert_eq!(s.errors["rejected"], 1.0);
         assert_eq!(s.errors["timeout"], 1.0);
         assert_eq!(s.errors["connection"], 0.0);
@@ -837,7 +845,7 @@ mod tests {
                 &res,
             );
         }
-        let s = outcome(shared.merged(), vec![], vec![]).to_strategy_summary();
+        let s = summary(&outcome(shared.merged(), vec![], vec![]));
         assert_eq!((s.requests, s.completed, s.failed), (100.0, 90.0, 10.0));
         assert!((s.latency_ms.p99 - 1.0).abs() < 0.01);
         let cache = s.components.iter().find(|c| c.name == "cache").unwrap();
@@ -904,7 +912,7 @@ mod tests {
         assert_eq!(get(1.0, "probe_stale.replica-1"), Some(1.0));
         assert!(rows.iter().all(|r| r.replication == 3 && r.strategy == "s"));
         assert!(rows.windows(2).all(|w| w[0].t_s <= w[1].t_s));
-        let s = o.to_strategy_summary();
+        let s = summary(&o);
         let r1 = s
             .components
             .iter()
@@ -916,6 +924,28 @@ mod tests {
         assert_eq!(r1.metrics["stale_read_ratio"], 0.5);
         let db = &s.components[0];
         assert!((db.metrics["lag_ms_mean"] - 451.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn error_series_is_a_rate_as_in_the_simulator() {
+        let half = Layout {
+            bucket_ns: 500 * MS,
+            ..layout()
+        };
+        let mut r = Recorder::new(half);
+        r.record(0, 1_000 * MS, 1_100 * MS, &Err(ErrorKind::Failed));
+        let o = RealOutcome {
+            bucket: Duration::from_millis(500),
+            ..outcome(r, vec![], vec![])
+        };
+        let rows = o.series(0);
+        let errors = |t: f64| {
+            rows.iter()
+                .find(|r| r.t_s == t && r.metric == "errors")
+                .map(|r| r.value)
+        };
+        // One error in a half-second bucket: two per second.
+        assert_eq!((errors(1.0), errors(1.5)), (Some(2.0), Some(0.0)));
     }
 
     #[test]
@@ -945,9 +975,9 @@ mod tests {
 
     #[test]
     fn empty_runs_convert_without_nans() {
-        let s = outcome(Recorder::new(layout()), vec![], vec![]).to_strategy_summary();
+        let s = summary(&outcome(Recorder::new(layout()), vec![], vec![]));
         assert_eq!(s.availability, 1.0);
-        assert_eq!(s.latency_ms, Latency::default());
+        assert_eq!(s.latency_ms, zeros());
         assert!(
             s.components
                 .iter()

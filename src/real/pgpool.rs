@@ -14,8 +14,8 @@ use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{ConnectOptions, Connection};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
-use super::measure::ErrorKind;
 use super::plan::{RealError, redact};
+use crate::observe::ErrorKind;
 
 /// One server's pool.
 #[derive(Debug)]

@@ -17,29 +17,21 @@ use std::net::IpAddr;
 use std::pin::Pin;
 use std::time::Duration;
 
-pub use super::workload::KeyDist;
+pub use crate::model::workload::Arrival;
+use crate::model::workload::Mix;
 
 /// A boxed, sendable future, as returned by [`FaultInjector::inject`].
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
-/// One open-loop request: when it is meant to start, its class and its key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Arrival {
-    /// Intended start, nanoseconds after the start of the run (warm-up included).
-    pub at_ns: u64,
-    /// Index into [`RealPlan::classes`].
-    pub class: u32,
-    /// Popularity rank of the key (0 is the most popular). The driver maps it onto the entity
-    /// the class's operation touches (product, category or user) modulo that entity's count.
-    pub key: u64,
-}
 
 /// The traffic of a run.
 pub enum Load {
     /// Open loop: requests start at their intended times whatever the system does, and latency
     /// is measured from the intended time (no coordinated omission). Arrivals must come in
-    /// non-decreasing `at_ns`; the stream is cut at the end of the run or at
-    /// [`RealPlan::max_requests`].
+    /// non-decreasing `at_ns` (ns after the start of the run, warm-up included); the stream is
+    /// cut at the end of the run or at [`RealPlan::max_requests`]. An arrival's `class` indexes
+    /// [`RealPlan::classes`]; its `key` is a popularity rank (0 is the most popular), which the
+    /// driver maps onto the entity the class's operation touches (product, category or user)
+    /// modulo that entity's count.
     Open(Box<dyn Iterator<Item = Arrival> + Send>),
     /// Closed loop: `users` sessions, each sending one request, waiting for it, then thinking.
     Closed {
@@ -49,10 +41,9 @@ pub enum Load {
         think_mean: Duration,
         /// Users start evenly spread over this ramp-up.
         ramp: Duration,
-        /// Relative weight of each class, indexed like [`RealPlan::classes`].
-        classes_weights: Vec<f64>,
-        /// Key popularity.
-        keys: KeyDist,
+        /// Class probabilities (indexed like [`RealPlan::classes`]) and key popularity: the
+        /// scenario's own, or [`crate::real::workload::mix`] of relative weights.
+        mix: Mix,
     },
 }
 
@@ -64,15 +55,13 @@ impl fmt::Debug for Load {
                 users,
                 think_mean,
                 ramp,
-                classes_weights,
-                keys,
+                mix,
             } => f
                 .debug_struct("Load::Closed")
                 .field("users", users)
                 .field("think_mean", think_mean)
                 .field("ramp", ramp)
-                .field("classes_weights", classes_weights)
-                .field("keys", keys)
+                .field("mix", mix)
                 .finish(),
         }
     }

@@ -10,16 +10,15 @@
 use std::time::Duration;
 
 use super::loadgen::execute;
-use super::plan::{Arrival, BoxFuture, Endpoints, FaultInjector, Load, RealPlan};
+use super::plan::{BoxFuture, Endpoints, FaultInjector, Load, RealPlan};
 use super::provision::{Cluster, ClusterSpec, Fault, Topology, install_ctrl_c_cleanup};
 use super::schema::ensure_data;
 use super::spec::{RealSpec, real_spec};
 use super::sql_faults::SqlFaultInjector;
-use super::workload::KeyDist as RealKeys;
 use crate::engine::SimTime;
-use crate::model::workload::{ArrivalIter, KeyDist, Load as SimLoad};
+use crate::model::workload::{ArrivalIter, Load as SimLoad};
 use crate::report::summary::{Report, SCHEMA_VERSION, Summary};
-use crate::run::{apply_slo_and_cost, replication_seed};
+use crate::run::replication_seed;
 use crate::scenario::{Loaded, Scenario, ScenarioError};
 
 /// Why a real session failed.
@@ -153,9 +152,10 @@ async fn run_all(
         eprintln!("scalesim real: running strategy \"{}\"…", strategy.name);
         let sc = &strategy.scenario;
         let outcome = execute(plan(sc, spec, seed), load(sc, seed)?, ep, faults).await?;
-        let mut summary = outcome.to_strategy_summary();
-        apply_slo_and_cost(sc, &mut summary);
-        report.summary.strategies.push(summary);
+        report
+            .summary
+            .strategies
+            .push(outcome.to_strategy_summary(sc));
         report.timeseries.extend(outcome.series(0));
         report.cdfs.push(outcome.cdf());
     }
@@ -206,7 +206,8 @@ fn plan(sc: &Scenario, spec: &RealSpec, seed: u64) -> RealPlan {
 
 /// The scenario's workload as the real driver's load: the open arrivals are exactly those of the
 /// simulator's replication 0 (same generator, same seed); closed users keep their count, ramp and
-/// mean think time.
+/// mean think time, and draw classes and keys from the scenario's mix with the simulator's
+/// samplers.
 fn load(sc: &Scenario, seed: u64) -> Result<Load, SessionError> {
     let sys = &sc.system;
     match &sys.load {
@@ -216,12 +217,7 @@ fn load(sc: &Scenario, seed: u64) -> Result<Load, SessionError> {
                 sys.mix.clone(),
                 replication_seed(seed, 0),
                 sys.duration,
-            )
-            .map(|x| Arrival {
-                at_ns: x.at_ns,
-                class: x.class,
-                key: x.key,
-            });
+            );
             Ok(Load::Open(Box::new(iter)))
         }
         SimLoad::Closed(u) => {
@@ -234,42 +230,9 @@ fn load(sc: &Scenario, seed: u64) -> Result<Load, SessionError> {
                 users: u.target.max().ceil() as u32,
                 think_mean: Duration::from_secs_f64(u.think.mean().max(0.0)),
                 ramp: Duration::from_nanos(ramp),
-                classes_weights: weights(&sys.mix.cumulative),
-                keys: keys(&sys.mix.keys),
+                mix: sys.mix.clone(),
             })
         }
-    }
-}
-
-fn weights(cumulative: &[f64]) -> Vec<f64> {
-    let mut prev = 0.0;
-    cumulative
-        .iter()
-        .map(|c| {
-            let w = c - prev;
-            prev = *c;
-            w
-        })
-        .collect()
-}
-
-fn keys(k: &KeyDist) -> RealKeys {
-    match k {
-        KeyDist::None => RealKeys::Uniform { n: 1 },
-        KeyDist::Uniform { n } => RealKeys::Uniform { n: *n },
-        KeyDist::Zipf { n, alpha, .. } => RealKeys::Zipf {
-            n: *n,
-            alpha: *alpha,
-        },
-        KeyDist::Hotspot {
-            n,
-            hot_fraction,
-            hot_share,
-        } => RealKeys::Hotspot {
-            n: *n,
-            hot_fraction: *hot_fraction,
-            hot_share: *hot_share,
-        },
     }
 }
 

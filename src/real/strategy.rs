@@ -25,11 +25,12 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 
-use super::measure::{CacheUse, ErrorKind, Target, Trace, lock};
+use super::measure::{CacheUse, Target, Trace, lock};
 use super::pgpool::{PgServer, PooledConn};
 use super::plan::{CacheMode, Endpoints, Op, ReadRouting, RealError, StrategyPlan};
 use super::schema::CATEGORIES;
-use super::workload::mix64;
+use crate::engine::mix64;
+use crate::observe::ErrorKind;
 
 /// Where one read goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 
 use hdrhistogram::Histogram;
 
-use crate::observe::{ClassStats, ComponentStats, ErrorKind, RepStats};
+use crate::observe::{ClassStats, ComponentStats, ErrorKind, RepStats, Unit, latency_stats};
 
 /// Counts and latency statistics of one class (or all) in one replication.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -26,33 +26,14 @@ pub(crate) const LATENCY_KEYS: [&str; 7] = ["mean", "p50", "p90", "p95", "p99", 
 
 impl Metrics {
     fn from_class(c: &ClassStats, window_s: f64, extra: &[f64]) -> Metrics {
-        let q = |p: f64| {
-            if c.completed == 0 {
-                0.0
-            } else {
-                c.latency.value_at_quantile(p) as f64 / 1e6
-            }
-        };
-        let max = if c.completed == 0 {
-            0.0
-        } else {
-            c.latency.max() as f64 / 1e6
-        };
+        let latency = latency_stats(&c.latency, c.latency_sum, Unit::Nanos, extra);
         Metrics {
             arrived: c.arrived,
             completed: c.completed,
             failed: c.failed,
             throughput: c.completed as f64 / window_s,
-            latency: [
-                c.mean_ns() / 1e6,
-                q(0.5),
-                q(0.9),
-                q(0.95),
-                q(0.99),
-                q(0.999),
-                max,
-            ],
-            extra: extra.iter().map(|p| q(p / 100.0)).collect(),
+            latency: latency.fixed,
+            extra: latency.extra,
         }
     }
 

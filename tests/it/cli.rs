@@ -1,7 +1,8 @@
 //! The command line's contract: exit status 0 when all is well, 1 when an SLO fails under
-//! `--fail-on-slo`, 2 for any bad input or usage; every input error names the field (and,
-//! when the field is in the file, `file:line:col`), suggests the nearest valid name for a
-//! misspelt one, and leaves no output folder behind.
+//! `--fail-on-slo`, 2 for any bad input or usage, 4 for an I/O or internal failure (never
+//! confused with bad input); every input error names the field (and, when the field is in the
+//! file, `file:line:col`), suggests the nearest valid name for a misspelt one, and leaves no
+//! output folder behind. `run` prints the command that reproduces it.
 //!
 //! Each bad scenario is a one-line edit of a small valid file, so a failure points at exactly
 //! one class of mistake; the valid file itself is checked to pass first.
@@ -344,6 +345,114 @@ fn usage_errors_exit_2_and_help_exits_0() {
         assert_eq!(code(&o), 0, "{args:?}: {}", stderr(&o));
         assert!(!o.stdout.is_empty(), "{args:?}: printed nothing");
     }
+}
+
+#[test]
+fn unwritable_results_exit_4_not_2() {
+    let dir = Scratch::new("io");
+    let file = dir.write("scenario.toml", VALID);
+    // `--out` names a regular file: the run is fine, writing its results is not.
+    let out = dir.write("out", "not a folder");
+    let o = scalesim(&[
+        "run",
+        file.to_str().expect("utf-8"),
+        "--quiet",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    let err = stderr(&o);
+    assert_eq!(code(&o), 4, "{err}");
+    assert!(err.contains("writing results to"), "{err}");
+    assert!(!err.contains("panicked"), "a panic: {err}");
+}
+
+#[test]
+fn missing_or_malformed_merge_inputs_are_bad_input() {
+    let dir = Scratch::new("merge-input");
+    let out = dir.join("merged");
+    let o = scalesim(&[
+        "merge",
+        dir.join("no-such-shard").to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("run --shard"), "{}", stderr(&o));
+    std::fs::create_dir_all(dir.join("junk")).expect("create a folder");
+    dir.write("junk/shard.json", "{ not json");
+    let o = scalesim(&[
+        "merge",
+        dir.join("junk").to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("parsing"), "{}", stderr(&o));
+    assert!(!out.exists());
+}
+
+/// The `reproduce: ...` line of a run's stderr, split into the command and the scenario hash.
+fn reproduce_line(o: &Output) -> (String, String) {
+    let err = stderr(o);
+    let line = err
+        .lines()
+        .find_map(|l| l.strip_prefix("reproduce: "))
+        .unwrap_or_else(|| panic!("no reproduce line in:\n{err}"));
+    let (command, hash) = line
+        .split_once("  # scenario hash ")
+        .unwrap_or_else(|| panic!("no scenario hash in `{line}`"));
+    (command.to_string(), hash.to_string())
+}
+
+fn summary_text(out: &Path) -> String {
+    std::fs::read_to_string(out.join("summary.json")).expect("summary.json written")
+}
+
+#[test]
+fn run_prints_the_command_that_reproduces_it() {
+    let dir = Scratch::new("reproduce");
+    let file = dir.write("scenario.toml", VALID);
+    let first = dir.join("first");
+    let o = scalesim(&[
+        "run",
+        file.to_str().expect("utf-8"),
+        "--set",
+        "rate=3",
+        "--set",
+        r#"duration="50s""#,
+        "--format",
+        "json",
+        "--out",
+        first.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let printed: serde_json::Value =
+        serde_json::from_slice(&o.stdout).expect("stdout is the JSON summary alone");
+    let (command, hash) = reproduce_line(&o);
+    // The scenario's own seed (1) and replications are spelt out; overrides keep their order
+    // and are quoted for the shell.
+    let want = format!(
+        "scalesim run {} --seed 1 --replications {} --set rate=3 --set 'duration=\"50s\"'",
+        file.display(),
+        printed["replications"]
+    );
+    assert_eq!(command, want);
+    assert_eq!(printed["scenario_hash"], hash.as_str());
+    // Run the printed command through the shell, as a user would paste it: the same summary.
+    let second = dir.join("second");
+    let line = command.replacen("scalesim", env!("CARGO_BIN_EXE_scalesim"), 1);
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg(format!("{line} --quiet --out '{}'", second.display()))
+        .output()
+        .expect("sh runs");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stderr(&o).is_empty(),
+        "--quiet prints nothing: {}",
+        stderr(&o)
+    );
+    assert_eq!(summary_text(&first), summary_text(&second));
 }
 
 /// Regression: errors found after an override pointed at the line the field had in the edited

@@ -15,6 +15,7 @@
 
 use std::time::Duration;
 
+use scalesim::model::workload::KeyDist;
 use scalesim::real::loadgen::execute;
 use scalesim::real::measure::RealOutcome;
 use scalesim::real::plan::{
@@ -23,8 +24,9 @@ use scalesim::real::plan::{
 };
 use scalesim::real::schema;
 use scalesim::real::sql_faults::SqlFaultInjector;
-use scalesim::real::workload::{KeyDist, poisson_arrivals};
+use scalesim::real::workload::{mix, poisson_arrivals};
 use scalesim::report::summary::StrategySummary;
+use scalesim::scenario::{self, Scenario};
 
 const PRODUCTS: u64 = 2_000;
 const USERS: u64 = 5_000;
@@ -74,6 +76,25 @@ fn classes() -> Vec<ClassPlan> {
 
 const WEIGHTS: [f64; 5] = [0.55, 0.1, 0.15, 0.1, 0.1];
 
+/// The scenario the summaries are reduced with: the classes of [`classes`], no SLO.
+fn scenario() -> Scenario {
+    let mut text = String::from(
+        "name = \"real-load\"\nduration = \"10s\"\n\
+         [workload]\ntype = \"poisson\"\nrate = 1\n\
+         [stations.db]\nworkers = 1\nservice = \"1ms\"\n",
+    );
+    for c in classes() {
+        text.push_str(&format!("[classes.{}]\npath = [\"db\"]\n", c.name));
+    }
+    scenario::load_str(&text, std::path::Path::new("real-load.toml"), &[])
+        .expect("valid scenario")
+        .base
+}
+
+fn summary(o: &RealOutcome) -> StrategySummary {
+    o.to_strategy_summary(&scenario())
+}
+
 fn plan(name: &str, routing: ReadRouting, cache: CacheMode, secs: u64) -> RealPlan {
     RealPlan {
         duration: Duration::from_secs(secs),
@@ -95,10 +116,7 @@ fn plan(name: &str, routing: ReadRouting, cache: CacheMode, secs: u64) -> RealPl
 }
 
 fn open_load(plan: &RealPlan, rate: f64) -> Load {
-    let keys = KeyDist::Zipf {
-        n: PRODUCTS,
-        alpha: 1.0,
-    };
+    let keys = KeyDist::zipf(PRODUCTS, 1.0).expect("valid zipf");
     let arrivals = poisson_arrivals(rate, plan.total(), &WEIGHTS, &keys, SEED).expect("valid");
     Load::Open(Box::new(arrivals))
 }
@@ -112,7 +130,7 @@ fn metric(s: &StrategySummary, component: &str, key: &str) -> f64 {
 }
 
 fn print_summary(o: &RealOutcome) {
-    let s = o.to_strategy_summary();
+    let s = summary(o);
     println!(
         "{:<14} completed {:>6} failed {:>4} thr {:>7.1}/s p50 {:>7.3} ms p99 {:>8.3} ms \
          stale {} hit_ratio {:.3}",
@@ -128,7 +146,7 @@ fn print_summary(o: &RealOutcome) {
 }
 
 fn check_outcome(o: &RealOutcome) -> StrategySummary {
-    let s = o.to_strategy_summary();
+    let s = summary(o);
     assert!(s.completed > 0.0, "{s:?}");
     assert!(s.error_rate < 0.05, "{:?}", s.errors);
     assert_eq!(s.classes.len(), 5);
@@ -270,12 +288,15 @@ async fn closed_loop_users_ramp_up_and_think() {
         users: 8,
         think_mean: Duration::from_millis(5),
         ramp: Duration::from_millis(500),
-        classes_weights: WEIGHTS.to_vec(),
-        keys: KeyDist::Hotspot {
-            n: PRODUCTS,
-            hot_fraction: 0.1,
-            hot_share: 0.9,
-        },
+        mix: mix(
+            &WEIGHTS,
+            KeyDist::Hotspot {
+                n: PRODUCTS,
+                hot_fraction: 0.1,
+                hot_share: 0.9,
+            },
+        )
+        .expect("valid mix"),
     };
     let o = execute(p, load, &e, &NoFaults).await.expect("run");
     print_summary(&o);
@@ -297,7 +318,7 @@ async fn open_loop_overload_is_rejected_not_queued() {
     };
     let load = open_load(&p, 5_000.0);
     let o = execute(p, load, &e, &NoFaults).await.expect("run");
-    let s = o.to_strategy_summary();
+    let s = summary(&o);
     assert!(s.errors["rejected"] > 0.0, "{:?}", s.errors);
     assert_eq!(s.requests, s.completed + s.failed);
 }
@@ -409,7 +430,7 @@ async fn a_stall_shows_in_open_loop_latency_without_coordinated_omission() {
         .await
         .expect("run");
     print_summary(&o);
-    let s = o.to_strategy_summary();
+    let s = summary(&o);
     assert!(o.faults()[0].result.is_ok(), "{:?}", o.faults());
     // Requests meant to start during the 1 s stall waited for it: about 1 s for the first,
     // 0.5 s on average, so p99 is far above the service time and the max is near 1 s. A
@@ -491,7 +512,7 @@ async fn a_stopped_replica_costs_errors_then_the_pool_reconnects() {
         "{:?}",
         o.faults()
     );
-    let s = o.to_strategy_summary();
+    let s = summary(&o);
     let broken = s.errors["connection"] + s.errors["failed"] + s.errors["timeout"];
     assert!(broken > 0.0, "{:?}", s.errors);
     let rows = o.series(0);
@@ -504,7 +525,7 @@ async fn a_stopped_replica_costs_errors_then_the_pool_reconnects() {
         .iter()
         .filter(|r| r.metric == "errors" && r.value > 0.0)
     {
-        println!("errors at t={:.1}s: {}", r.t_s, r.value);
+        println!("errors at t={:.1}s: {}/s", r.t_s, r.value);
     }
     // Reads go to replica-0 again and succeed by the last seconds of the run.
     assert_eq!(errors_at(9.0), Some(0.0));
@@ -525,10 +546,7 @@ async fn max_requests_bounds_the_open_loop() {
         ..plan("bounded", ReadRouting::Primary, CacheMode::None, 2)
     };
     let load = open_load(&p, 500.0);
-    let s = execute(p, load, &e, &NoFaults)
-        .await
-        .expect("run")
-        .to_strategy_summary();
+    let s = summary(&execute(p, load, &e, &NoFaults).await.expect("run"));
     assert_eq!(s.requests, 100.0);
     assert_eq!(s.completed + s.failed, 100.0);
 }
