@@ -302,7 +302,24 @@ fn cmd_check(a: CheckArgs) -> Result<i32> {
     let l = load(&a.file, &a.common.sets)?;
     let b = &l.base;
     println!("{}: ok ({}, hash {})", a.file.display(), b.name, l.hash);
-    println!("  stations: {}", b.station_names.join(", "));
+    println!("  services:");
+    for sv in &b.system.services {
+        let st = &sv.station;
+        println!(
+            "    {}: {} instance(s) x {} worker(s), {}, balancer {}",
+            sv.name(),
+            sv.instances,
+            st.workers,
+            match st.discipline {
+                scalesim::model::station::Discipline::Fifo => "fifo",
+                scalesim::model::station::Discipline::ProcessorSharing => "ps",
+            },
+            sv.policy.name()
+        );
+    }
+    for c in &b.system.controllers {
+        println!("  controller: {}", c.name());
+    }
     println!("  classes: {}", b.class_names.join(", "));
     println!(
         "  strategies: {}",

@@ -65,6 +65,11 @@ impl Policy {
             .map(|i| Self::ALL[i])
     }
 
+    /// Its name in scenario files.
+    pub fn name(self) -> &'static str {
+        Self::NAMES[self as usize]
+    }
+
     /// Whether the policy reads request keys.
     pub fn needs_keys(self) -> bool {
         matches!(self, Policy::KeyHash | Policy::Sticky)
@@ -274,6 +279,7 @@ mod tests {
     fn names_round_trip() {
         for (n, p) in Policy::NAMES.iter().zip(Policy::ALL) {
             assert_eq!(Policy::parse(n), Some(p));
+            assert_eq!(p.name(), *n);
         }
         assert_eq!(Policy::parse("rr"), None);
     }
