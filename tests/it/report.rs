@@ -656,8 +656,8 @@ fn every_plot_renders_for_a_full_report() {
         "latency_cdf",
         "timeseries_throughput_rps",
         "timeseries_p99_ms",
-        "timeseries_queue",
         "timeseries_instances",
+        "timeseries_queue",
         "latency_bars",
     ];
     check_plots(&full_report(), &expected);
