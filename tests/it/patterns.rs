@@ -473,3 +473,76 @@ service = "1s"
     );
     assert!(component(&s, "s").expired > 0);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Conservation over random paths
+
+use proptest::prelude::*;
+
+/// A random path step over services `a` (fast), `b` (slow, bounded queue) and `c`.
+fn step() -> impl Strategy<Value = String> {
+    let leaf = prop_oneof![
+        Just(r#""a""#.to_string()),
+        Just(r#""b""#.to_string()),
+        Just(r#""c""#.to_string()),
+        Just(r#"{ delay = "1ms" }"#.to_string()),
+    ];
+    leaf.prop_recursive(3, 12, 3, |inner| {
+        let path = prop::collection::vec(inner, 1..3).prop_map(|v| format!("[{}]", v.join(", ")));
+        prop_oneof![
+            (path.clone(), path.clone()).prop_map(|(x, y)| format!("{{ fork = [{x}, {y}] }}")),
+            (0.0f64..0.6, path.clone(), path.clone()).prop_map(|(p, x, y)| format!(
+                "{{ branch = [{{ p = {p}, path = {x} }}, {{ p = 0.4, path = {y} }}] }}"
+            )),
+            (0u32..3, path.clone()).prop_map(|(n, x)| format!("{{ repeat = {n}, path = {x} }}")),
+            (path.clone(), path.clone()).prop_map(|(x, y)| format!("{{ by_key = [{x}, {y}] }}")),
+            (1u32..3, 1u32..40, path.clone(), prop::option::of(path)).prop_map(|(k, ms, x, f)| {
+                let fallback = f.map_or(String::new(), |f| format!(", fallback = {f}"));
+                format!("{{ try = {x}, attempts = {k}, timeout = \"{ms}ms\"{fallback} }}")
+            }),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(crate::common::proptest_config(32))]
+
+    /// Whatever the path, every arrival completes or fails exactly once once the system has
+    /// drained; scope counters add up (attempts = entries + retries).
+    #[test]
+    fn random_paths_conserve_requests(steps in prop::collection::vec(step(), 1..4), seed: u64) {
+        let text = format!(r#"
+name = "random-paths"
+duration = "5m"
+[workload]
+type = "replay"
+file = "unused"
+keys = {{ dist = "uniform", n = 10 }}
+[classes.job]
+path = [{}]
+timeout = "2s"
+[services.a]
+instances = 2
+balancer = "p2c"
+service = {{ dist = "exponential", mean = "2ms" }}
+[services.b]
+queue_capacity = 2
+service = {{ dist = "exponential", mean = "20ms" }}
+[services.c]
+discipline = "ps"
+workers = 2
+service = {{ dist = "exponential", mean = "5ms" }}
+"#, steps.join(", "));
+        // Poisson arrivals for one minute, then four minutes to drain (client timeouts are 2 s).
+        let text = text.replace("type = \"replay\"\nfile = \"unused\"", "type = \"spike\"\nbase = 0.000001\nmultiplier = 50000000\nat = \"0s\"\nramp = \"0s\"\nhold = \"1m\"");
+        let s = run(&text, &[], seed);
+        prop_assert_eq!(s.in_flight, 0);
+        prop_assert_eq!(s.total.completed + s.total.failed_total(), s.total.arrived);
+        for c in s.components.iter().filter(|c| c.kind == "scope") {
+            prop_assert_eq!(metric(c, "attempts"), metric(c, "entered") + metric(c, "retries"));
+            // A fallback that fails counts in both.
+            prop_assert!(metric(c, "fallbacks") <= metric(c, "entered"));
+            prop_assert!(metric(c, "failed") <= metric(c, "entered"));
+        }
+    }
+}
