@@ -502,8 +502,8 @@ impl Service {
         }
         let cur = [busy, queue, self.areas.live, self.areas.ready];
         let shown = if self.fleet { 4 } else { 3 };
-        for k in 0..shown {
-            out.push((cur[k] - self.sampled[k]) / width);
+        for (c, p) in cur.iter().zip(&self.sampled).take(shown) {
+            out.push((c - p) / width);
         }
         if self.fleet {
             out.push(if usum > 0.0 {

@@ -126,6 +126,9 @@ fn classes(sc: &Scenario, reps: &[&RepMetrics]) -> Vec<ClassSummary> {
         .collect()
 }
 
+/// Reads one figure of a component's replication.
+type Figure = Box<dyn Fn(&ComponentStats) -> f64>;
+
 /// Per component: the mean over replications of each figure and named metric, with its 95 %
 /// half-width.
 fn components(reps: &[&RepMetrics]) -> Vec<ComponentSummary> {
@@ -138,7 +141,7 @@ fn components(reps: &[&RepMetrics]) -> Vec<ComponentSummary> {
                 mean_ci(&reps.iter().map(|r| g(&r.components[i])).collect::<Vec<_>>())
             };
             let c = &first.components[i];
-            let mut figures: Vec<(String, Box<dyn Fn(&ComponentStats) -> f64>)> = Vec::new();
+            let mut figures: Vec<(String, Figure)> = Vec::new();
             if c.kind == "service" {
                 figures.push(("arrivals".into(), Box::new(|s| s.arrivals as f64)));
                 figures.push(("waited".into(), Box::new(|s| s.waited as f64)));
