@@ -116,11 +116,6 @@ impl Balancer {
         }
     }
 
-    /// Its policy.
-    pub fn policy(&self) -> Policy {
-        self.policy
-    }
-
     /// Picks one of `ready` (ids of ready instances, ascending; not empty) for a request with
     /// `key` from `user` (`u32::MAX` for none), drawing from `rng` when the policy is random.
     #[inline]

@@ -250,11 +250,6 @@ impl Service {
         self.spec.name()
     }
 
-    /// Its configuration.
-    pub fn spec(&self) -> &ServiceSpec {
-        &self.spec
-    }
-
     /// The stream of instance `i`: the service's name for instance 0 (so a one-instance service
     /// draws exactly as the plain station did), `name#i` for the others.
     fn instance_rng(&self, i: u32) -> Rng {
@@ -311,11 +306,6 @@ impl Service {
         let station = &mut self.inst[i].station;
         station.arrive(v.req, v.class, v.deadline, ctx, out);
         self.load[i] = station.outstanding();
-    }
-
-    /// Instances wanted now.
-    pub fn desired(&self) -> u32 {
-        self.desired
     }
 
     /// What a controller reads.

@@ -9,7 +9,7 @@
 //! timeout at that moment, and its share of the servers goes to the others.
 //!
 //! A station is one instance of a service ([`super::service`]): the service places it (event
-//! target, a tag in the event kinds, a speed factor), and can change its workers or crash it.
+//! target, a tag in the event kinds, a speed factor), and can crash it.
 //!
 //! Processor sharing (egalitarian, `c` servers): with `n` requests present each progresses at
 //! rate `min(1, c/n)`. The station keeps a virtual clock `V` that advances at that rate; a
@@ -72,7 +72,6 @@ pub struct Station {
     id: u32,
     tag: u32,
     speed: f64,
-    workers: u32,
     rng: Rng,
     busy: u32,
     epoch: u32,
@@ -147,7 +146,6 @@ impl Station {
     /// A station placed at `at`, drawing from `rng`.
     pub fn new(spec: Arc<StationSpec>, at: Placement, rng: Rng) -> Station {
         Station {
-            workers: spec.workers,
             spec,
             id: at.id,
             tag: at.tag,
@@ -172,21 +170,16 @@ impl Station {
         &self.spec
     }
 
-    /// Workers now (the spec's, unless changed by [`Station::set_workers`]).
+    /// Workers of this instance.
     pub fn workers(&self) -> u32 {
-        self.workers
-    }
-
-    /// Its speed factor.
-    pub fn speed(&self) -> f64 {
-        self.speed
+        self.spec.workers
     }
 
     /// Requests in service (FIFO) or present (PS, counted against `c`).
     pub fn in_service(&self) -> u32 {
         match self.spec.discipline {
             Discipline::Fifo => self.busy,
-            Discipline::ProcessorSharing => (self.ps.tags.len() as u32).min(self.workers),
+            Discipline::ProcessorSharing => (self.ps.tags.len() as u32).min(self.spec.workers),
         }
     }
 
@@ -195,7 +188,7 @@ impl Station {
         match self.spec.discipline {
             Discipline::Fifo => self.queue.len() as u32,
             Discipline::ProcessorSharing => {
-                (self.ps.tags.len() as u32).saturating_sub(self.workers)
+                (self.ps.tags.len() as u32).saturating_sub(self.spec.workers)
             }
         }
     }
@@ -248,26 +241,6 @@ impl Station {
         }
     }
 
-    /// Changes the number of workers. Growing starts waiting requests at once; shrinking lets
-    /// busy workers finish (no new start until `busy` is below the new count). PS re-syncs its
-    /// service rate.
-    pub fn set_workers(&mut self, workers: u32, ctx: &mut Ctx<'_>, out: &mut Vec<Outcome>) {
-        self.account(ctx.now().0);
-        let workers = workers.max(1);
-        if self.spec.discipline == Discipline::ProcessorSharing {
-            self.ps_sync(ctx.now().0);
-            self.workers = workers;
-            return self.ps_reschedule(ctx);
-        }
-        self.workers = workers;
-        while self.busy < self.workers {
-            if !self.start_next(ctx, out) {
-                break;
-            }
-            self.busy += 1;
-        }
-    }
-
     /// The instance crashed: every waiting request fails now with [`ErrorKind::Connection`];
     /// requests in service fail when their service would have ended (their connection breaks;
     /// the station is empty and serving new work at once).
@@ -301,7 +274,7 @@ impl Station {
         ctx: &mut Ctx<'_>,
         out: &mut Vec<Outcome>,
     ) {
-        if self.busy < self.workers {
+        if self.busy < self.spec.workers {
             self.busy += 1;
             self.start(req, class, ctx);
         } else if self.full() {
@@ -365,7 +338,7 @@ impl Station {
             return out.push(Outcome::Failed(req, ErrorKind::Connection));
         }
         out.push(Outcome::Done(req));
-        if self.busy > self.workers || !self.start_next(ctx, out) {
+        if !self.start_next(ctx, out) {
             self.busy -= 1;
         }
     }
@@ -375,7 +348,7 @@ impl Station {
         if n == 0.0 {
             1.0
         } else {
-            (f64::from(self.workers) / n).min(1.0)
+            (f64::from(self.spec.workers) / n).min(1.0)
         }
     }
 
@@ -387,7 +360,7 @@ impl Station {
         ctx: &mut Ctx<'_>,
         out: &mut Vec<Outcome>,
     ) {
-        if self.full() && self.ps.tags.len() as u32 >= self.workers {
+        if self.full() && self.ps.tags.len() as u32 >= self.spec.workers {
             self.counts.rejected += 1;
             out.push(Outcome::Failed(req, ErrorKind::Rejected));
             return;

@@ -351,18 +351,9 @@ impl System {
         self.drain(now);
     }
 
-    /// A child of `parent` starting at `pc`.
+    /// A child of `parent` starting at `pc`, started at once.
     fn spawn(&mut self, now: u64, parent: u32, pc: u32, deadline: u64) -> u32 {
-        let p = *self.reqs.get(parent);
-        let child = self.reqs.insert(Request {
-            class: p.class,
-            key: p.key,
-            created: p.created,
-            parent,
-            pc,
-            deadline,
-            ..Request::default()
-        });
+        let child = self.spawn_later(parent, pc, deadline);
         self.advance(now, child);
         child
     }
