@@ -10,6 +10,7 @@
 //! | [`service`] | a service: instances with a lifecycle behind a balancer |
 //! | [`station`] | one instance's queue: `c` workers, FIFO or processor sharing |
 //! | [`balance`] | load-balancing policies (pure: key in, instance out) |
+//! | [`resilience`] | backoff and jitter, retry budgets, bulkheads, analytic availability (pure) |
 //! | [`controller`] | components that wake on their own and act on services (scheduled scaling, crashes) |
 //! | `system` | the node table, the calendar and the interpreter of paths |
 //!
@@ -30,9 +31,10 @@ pub mod controller;
 pub mod dist;
 pub mod program;
 pub mod request;
+pub mod resilience;
 pub mod service;
 pub mod station;
 mod system;
 pub mod workload;
 
-pub use system::{ClassSpec, SYSTEM, System, SystemSpec};
+pub use system::{ClassSpec, DegradeSpec, SYSTEM, Shared, System, SystemSpec};

@@ -16,4 +16,5 @@ mod summary;
 pub use recorder::{
     BucketStats, ClassStats, ComponentStats, ErrorKind, Recorder, RepStats, new_histogram,
 };
+pub use error::ErrorSet;
 pub use summary::{LatencyStats, Unit, latency_stats};

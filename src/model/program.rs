@@ -23,7 +23,9 @@
 //! ```
 
 use super::dist::Dist;
+use super::resilience::Backoff;
 use crate::engine::Rng;
+use crate::observe::ErrorSet;
 
 /// One step of a path as the scenario describes it.
 #[derive(Debug, Clone)]
@@ -42,6 +44,11 @@ pub enum Step {
     Repeat(Count, Vec<Step>),
     /// A scope: attempts, a timeout per attempt, and a fallback.
     Try(Box<TrySpec>),
+    /// Read the version of the request key's row in table `i` (optimistic concurrency).
+    ReadVersion(u32),
+    /// Write the request key's row in table `i` if its version is still the one read; fail
+    /// with a conflict otherwise.
+    WriteIf(u32),
 }
 
 /// A `try` scope.
@@ -57,6 +64,40 @@ pub struct TrySpec {
     pub timeout: Option<u64>,
     /// Run instead when every attempt failed; `None` fails the request.
     pub fallback: Option<Vec<Step>>,
+    /// How failed attempts are retried, and what guards the call.
+    pub policy: CallPolicy,
+}
+
+/// What a try scope does between and around its attempts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CallPolicy {
+    /// The errors that are retried (others go to the fallback at once).
+    pub retry_on: ErrorSet,
+    /// Sleep before each retry.
+    pub backoff: Backoff,
+    /// Retry budget (index into the system's budgets).
+    pub budget: Option<u32>,
+    /// Circuit breaker (index into the system's breakers).
+    pub breaker: Option<u32>,
+    /// Bulkhead (index into the system's bulkheads).
+    pub bulkhead: Option<u32>,
+    /// Whether an attempt carries its deadline to the servers it visits, so that they drop it
+    /// unserved once the caller gave up (gRPC deadline propagation). Without it a server
+    /// works on abandoned attempts, which is what makes retries expensive.
+    pub propagate_deadline: bool,
+}
+
+impl Default for CallPolicy {
+    fn default() -> CallPolicy {
+        CallPolicy {
+            retry_on: ErrorSet::ALL,
+            backoff: Backoff::None,
+            budget: None,
+            breaker: None,
+            bulkhead: None,
+            propagate_deadline: true,
+        }
+    }
 }
 
 /// How many times a repeat runs.
@@ -106,7 +147,7 @@ impl Count {
 pub fn ops_bound(path: &[Step]) -> f64 {
     path.iter()
         .map(|s| match s {
-            Step::Visit(_) | Step::Delay(_) => 1.0,
+            Step::Visit(_) | Step::Delay(_) | Step::ReadVersion(_) | Step::WriteIf(_) => 1.0,
             Step::Fork(arms) => 1.0 + arms.iter().map(|a| ops_bound(a)).sum::<f64>(),
             Step::Branch(arms) => 1.0 + arms.iter().map(|(_, a)| ops_bound(a)).fold(0.0, f64::max),
             Step::ByKey(_, arms) => 1.0 + arms.iter().map(|a| ops_bound(a)).fold(0.0, f64::max),
@@ -187,6 +228,10 @@ pub enum Op {
     Repeat(u32),
     /// A try scope: `scopes[i]`.
     Try(u32),
+    /// Read the version of the key's row in table `i`.
+    ReadVersion(u32),
+    /// Conditional write of the key's row in table `i`.
+    WriteIf(u32),
     /// End of a block: the request (or child) returns.
     Return,
 }
@@ -216,6 +261,8 @@ pub struct Scope {
     pub timeout: Option<u64>,
     /// First pc of the fallback block.
     pub fallback: Option<u32>,
+    /// Retries and guards.
+    pub policy: CallPolicy,
 }
 
 /// A compiled path.
@@ -320,6 +367,12 @@ impl<'a> Compiler<'a, '_> {
                 }
                 self.emit(Op::Fork(f as u32));
             }
+            Step::ReadVersion(t) => {
+                self.emit(Op::ReadVersion(*t));
+            }
+            Step::WriteIf(t) => {
+                self.emit(Op::WriteIf(*t));
+            }
             Step::Branch(arms) => self.branch(arms),
             Step::ByKey(route, arms) => self.route(*route, arms),
             Step::Repeat(count, body) => {
@@ -336,6 +389,7 @@ impl<'a> Compiler<'a, '_> {
                     attempts: t.attempts.max(1),
                     timeout: t.timeout,
                     fallback: None,
+                    policy: t.policy,
                 });
                 self.next_scope += 1;
                 self.names.push(t.name.clone());
@@ -497,6 +551,7 @@ mod tests {
             attempts: 1,
             timeout: None,
             fallback: None,
+            policy: CallPolicy::default(),
         }));
         let outer = Step::Try(Box::new(TrySpec {
             name: "outer".into(),
@@ -504,6 +559,7 @@ mod tests {
             attempts: 3,
             timeout: Some(5),
             fallback: Some(vec![Step::Visit(1)]),
+            policy: CallPolicy::default(),
         }));
         let side = Step::Branch(vec![(
             1.0,
@@ -513,6 +569,7 @@ mod tests {
                 attempts: 1,
                 timeout: None,
                 fallback: None,
+                policy: CallPolicy::default(),
             }))],
         )]);
         let mut n = names();

@@ -38,6 +38,12 @@ pub struct Request {
     pub key: u64,
     /// A fork arm has failed: the parent fails when the join completes.
     pub failed: Option<crate::observe::ErrorKind>,
+    /// When the current attempt of the try scope it waits at started, ns.
+    pub started: u64,
+    /// The last backoff sleep of that scope, ns (0 before the first retry).
+    pub sleep: u64,
+    /// The row version it read last (optimistic concurrency).
+    pub version: u64,
 }
 
 impl Default for Request {
@@ -57,6 +63,9 @@ impl Default for Request {
             deadline: u64::MAX,
             key: 0,
             failed: None,
+            started: 0,
+            sleep: 0,
+            version: 0,
         }
     }
 }

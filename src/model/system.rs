@@ -16,8 +16,11 @@
 
 use std::sync::Arc;
 
+use std::collections::HashMap;
+
 use super::controller::{Controller, ControllerSpec};
 use super::program::{Op, Program, Step, compile};
+use super::resilience::{Budget, Bulkhead};
 use super::request::{NONE, Request, Requests};
 use super::service::{Service, ServiceSpec, Visit};
 use super::station::Outcome;
@@ -57,6 +60,32 @@ pub struct SystemSpec {
     pub warmup: u64,
     /// Time-series bucket width, ns.
     pub bucket: u64,
+    /// What requests share beyond the services: guards and tables.
+    pub shared: Shared,
+}
+
+/// State the requests share beyond the services: the guards try scopes name, the tables of
+/// versioned rows, and the degradation chains to report.
+#[derive(Debug, Clone, Default)]
+pub struct Shared {
+    /// Retry budgets, by index.
+    pub budgets: Vec<(String, Budget)>,
+    /// Bulkheads, by index.
+    pub bulkheads: Vec<(String, Bulkhead)>,
+    /// Tables of versioned rows (optimistic concurrency), by index.
+    pub tables: Vec<String>,
+    /// Degradation chains.
+    pub degrades: Vec<DegradeSpec>,
+}
+
+/// A chain of fallbacks (`degrade` step): level `k` is the try scope named `levels[k].0`,
+/// whose fallback is level `k + 1`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DegradeSpec {
+    /// Name of the chain (its component).
+    pub name: String,
+    /// Per level: the scope name, the level's short name, its quality weight (0..1).
+    pub levels: Vec<(String, String, f64)>,
 }
 
 impl SystemSpec {
@@ -72,6 +101,7 @@ impl SystemSpec {
 fn path_reads_keys(path: &[Step]) -> bool {
     path.iter().any(|s| match s {
         Step::Visit(_) | Step::Delay(_) => false,
+        Step::ReadVersion(_) | Step::WriteIf(_) => true,
         Step::ByKey(..) => true,
         Step::Fork(arms) => arms.iter().any(|a| path_reads_keys(a)),
         Step::Branch(arms) => arms.iter().any(|(_, a)| path_reads_keys(a)),
@@ -91,6 +121,7 @@ const DELAY_DONE: u32 = 2;
 const SAMPLE: u32 = 3;
 const WARMUP_END: u32 = 4;
 const SCOPE_TIMEOUT: u32 = 5;
+const RETRY: u32 = 6;
 
 /// Counters of one try scope.
 #[derive(Debug, Clone, Copy, Default)]
@@ -101,6 +132,13 @@ struct ScopeCounts {
     timeouts: u64,
     fallbacks: u64,
     failed: u64,
+    succeeded: u64,
+    fallback_ok: u64,
+    short_circuited: u64,
+    bulkhead_full: u64,
+    budget_denied: u64,
+    not_retried: u64,
+    sleep_ns: u64,
 }
 
 impl ScopeCounts {
@@ -112,22 +150,63 @@ impl ScopeCounts {
         self.timeouts += now.timeouts - warm.timeouts;
         self.fallbacks += now.fallbacks - warm.fallbacks;
         self.failed += now.failed - warm.failed;
+        self.succeeded += now.succeeded - warm.succeeded;
+        self.fallback_ok += now.fallback_ok - warm.fallback_ok;
+        self.short_circuited += now.short_circuited - warm.short_circuited;
+        self.bulkhead_full += now.bulkhead_full - warm.bulkhead_full;
+        self.budget_denied += now.budget_denied - warm.budget_denied;
+        self.not_retried += now.not_retried - warm.not_retried;
+        self.sleep_ns += now.sleep_ns - warm.sleep_ns;
     }
 
-    /// `entered`, `attempts`, `retries`, `timeouts`, `fallbacks`, `failed`.
+    /// `entered`, `attempts`, `retries`, `timeouts`, `fallbacks`, `failed`, `succeeded`
+    /// (an attempt returned), `fallback_ok`, `short_circuited` (an open breaker refused the
+    /// call), `bulkhead_full`, `budget_denied`, `not_retried` (an error the policy does not
+    /// retry), `attempts_per_call` and `backoff_ms_mean` (mean sleep per retry).
     fn metrics(&self) -> Vec<(String, f64)> {
-        [
+        let mut m: Vec<(String, f64)> = [
             ("entered", self.entered),
             ("attempts", self.attempts),
             ("retries", self.retries),
             ("timeouts", self.timeouts),
             ("fallbacks", self.fallbacks),
             ("failed", self.failed),
+            ("succeeded", self.succeeded),
+            ("fallback_ok", self.fallback_ok),
+            ("short_circuited", self.short_circuited),
+            ("bulkhead_full", self.bulkhead_full),
+            ("budget_denied", self.budget_denied),
+            ("not_retried", self.not_retried),
         ]
         .iter()
         .map(|(k, v)| (k.to_string(), *v as f64))
-        .collect()
+        .collect();
+        let per = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+        m.push(("attempts_per_call".into(), per(self.attempts, self.entered)));
+        m.push(("backoff_ms_mean".into(), per(self.sleep_ns, self.retries) / 1e6));
+        m
     }
+}
+
+/// Rows of one table: the version of each key's row (absent: 0).
+#[derive(Debug, Clone, Default)]
+struct Table {
+    versions: HashMap<u64, u64>,
+    counts: TableCounts,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct TableCounts {
+    reads: u64,
+    writes: u64,
+    conflicts: u64,
+}
+
+/// Names of the bulkheads and tables, for their components.
+#[derive(Debug, Default)]
+struct Names {
+    bulkheads: Vec<String>,
+    tables: Vec<String>,
 }
 
 /// One replication.
@@ -139,6 +218,11 @@ pub struct System {
     controllers: Vec<Controller>,
     scope_names: Vec<String>,
     scopes: Vec<ScopeCounts>,
+    budgets: Vec<Budget>,
+    bulkheads: Vec<Bulkhead>,
+    tables: Vec<Table>,
+    spec_names: Names,
+    degrades: Vec<DegradeSpec>,
     reqs: Requests,
     cal: Calendar,
     rec: Recorder,
@@ -152,8 +236,11 @@ pub struct System {
     think_rng: Rng,
     delay_rng: Rng,
     path_rng: Rng,
+    backoff_rng: Rng,
     gauges: Vec<f64>,
     warm_scopes: Vec<ScopeCounts>,
+    warm_guards: Vec<(u64, u64)>,
+    warm_tables: Vec<TableCounts>,
     duration: u64,
     warmup: u64,
     bucket: u64,
@@ -201,6 +288,16 @@ impl System {
                 .collect(),
             scopes: vec![ScopeCounts::default(); scope_names.len()],
             warm_scopes: vec![ScopeCounts::default(); scope_names.len()],
+            budgets: spec.shared.budgets.iter().map(|b| b.1.clone()).collect(),
+            bulkheads: spec.shared.bulkheads.iter().map(|b| b.1.clone()).collect(),
+            warm_guards: vec![(0, 0); spec.shared.bulkheads.len()],
+            tables: vec![Table::default(); spec.shared.tables.len()],
+            warm_tables: vec![TableCounts::default(); spec.shared.tables.len()],
+            spec_names: Names {
+                bulkheads: spec.shared.bulkheads.iter().map(|b| b.0.clone()).collect(),
+                tables: spec.shared.tables.clone(),
+            },
+            degrades: spec.shared.degrades.clone(),
             scope_names,
             reqs: Requests::default(),
             cal: Calendar::new(),
@@ -215,6 +312,7 @@ impl System {
             think_rng: Rng::stream(seed, STREAM_THINK),
             delay_rng: Rng::stream(seed, "router.delays"),
             path_rng: Rng::stream(seed, "router.paths"),
+            backoff_rng: Rng::stream(seed, "router.backoff"),
             gauges: Vec::new(),
             duration: spec.duration,
             warmup: spec.warmup,
@@ -237,6 +335,9 @@ impl System {
     }
 
     fn start(&mut self) {
+        // First in the calendar: at the instant the warm-up ends, it ends before anything
+        // else happens (a batch arriving at that instant is measured whole).
+        self.system_event(self.warmup, WARMUP_END, 0);
         if let Some(a) = &mut self.arrivals
             && let Some(t) = a.next_after(0)
         {
@@ -252,7 +353,6 @@ impl System {
             }
         }
         self.system_event(self.bucket.min(self.duration), SAMPLE, 0);
-        self.system_event(self.warmup, WARMUP_END, 0);
         let first = self.services.len() as u32;
         for (i, c) in self.controllers.iter().enumerate() {
             if let Some(t) = c.first_wake() {
@@ -292,6 +392,7 @@ impl System {
                 USER_WAKE => self.on_user_wake(now, ev.data as u32),
                 DELAY_DONE => self.step_done(now, ev.data as u32),
                 SCOPE_TIMEOUT => self.on_scope_timeout(now, ev.data),
+                RETRY => self.on_retry(now, ev.data),
                 SAMPLE => self.on_sample(now),
                 _ => self.on_warmup_end(now),
             },
@@ -411,6 +512,29 @@ impl System {
                     return self.advance(now, child);
                 }
                 Op::Try(s) => return self.enter_scope(now, req, s),
+                Op::ReadVersion(t) => {
+                    let table = &mut self.tables[t as usize];
+                    table.counts.reads += 1;
+                    let v = table.versions.get(&r.key).copied().unwrap_or(0);
+                    let q = self.reqs.get_mut(req);
+                    q.version = v;
+                    q.pc += 1;
+                }
+                Op::WriteIf(t) => {
+                    let table = &mut self.tables[t as usize];
+                    let v = table.versions.entry(r.key).or_insert(0);
+                    let q = self.reqs.get_mut(req);
+                    if *v == r.version {
+                        *v += 1;
+                        table.counts.writes += 1;
+                    } else {
+                        // The answer (a conflict) travels back along the rest of the block,
+                        // which then fails.
+                        table.counts.conflicts += 1;
+                        q.failed.get_or_insert(ErrorKind::Failed);
+                    }
+                    q.pc += 1;
+                }
                 Op::Return => return self.returned(now, req),
             }
         }
@@ -423,6 +547,7 @@ impl System {
             class: p.class,
             key: p.key,
             created: p.created,
+            version: p.version,
             parent,
             pc,
             deadline,
@@ -450,17 +575,35 @@ impl System {
         let p = self.reqs.get_mut(req);
         p.tries_left = attempts - 1;
         p.in_fallback = false;
+        p.sleep = 0;
         self.attempt(now, req, s);
     }
 
-    /// Starts one attempt of scope `s` (the op `req` waits at), with its timeout.
+    /// Starts one attempt of scope `s` (the op `req` waits at), with its timeout, unless an
+    /// open breaker or a full bulkhead refuses it.
     fn attempt(&mut self, now: u64, req: u32, s: u32) {
         let r = *self.reqs.get(req);
         let sc = &self.programs[r.class as usize].scopes[s as usize];
-        let (id, body, timeout) = (sc.id as usize, sc.body, sc.timeout);
+        let (id, body, timeout, policy) = (sc.id as usize, sc.body, sc.timeout, sc.policy);
+        let retry = r.tries_left + 1 < sc.attempts;
+        if let Some(k) = policy.bulkhead
+            && !self.bulkheads[k as usize].try_acquire()
+        {
+            self.scopes[id].bulkhead_full += 1;
+            return self.after_failure(now, req, s, ErrorKind::Rejected);
+        }
+        if let Some(k) = policy.budget {
+            self.budgets[k as usize].start(retry);
+        }
         self.scopes[id].attempts += 1;
-        let deadline = timeout.map_or(r.deadline, |t| r.deadline.min(now.saturating_add(t)));
-        self.reqs.get_mut(req).pending = 1;
+        let deadline = if policy.propagate_deadline {
+            timeout.map_or(r.deadline, |t| r.deadline.min(now.saturating_add(t)))
+        } else {
+            u64::MAX
+        };
+        let p = self.reqs.get_mut(req);
+        p.pending = 1;
+        p.started = now;
         let child = self.spawn_later(req, body, deadline);
         if let Some(t) = timeout {
             let gen_ = self.reqs.get(child).generation;
@@ -470,11 +613,32 @@ impl System {
         self.advance(now, child);
     }
 
+    /// The attempt `req` waits on at scope `s` ended (`error: None` for a success): the
+    /// guards it passed learn the outcome.
+    fn end_attempt(&mut self, now: u64, req: u32, s: u32, error: Option<ErrorKind>) {
+        let r = *self.reqs.get(req);
+        let sc = &self.programs[r.class as usize].scopes[s as usize];
+        let policy = sc.policy;
+        let retry = r.tries_left + 1 < sc.attempts;
+        let took = now.saturating_sub(r.started);
+        if let Some(k) = policy.bulkhead {
+            self.bulkheads[k as usize].release(took, error.is_none());
+        }
+        if let Some(k) = policy.budget {
+            self.budgets[k as usize].end(retry, error.is_none());
+        }
+    }
+
     /// The request (or child) reached the end of its block.
     fn returned(&mut self, now: u64, req: u32) {
         let r = *self.reqs.get(req);
         if r.detached {
             return self.reqs.remove(req);
+        }
+        if let Some(kind) = r.failed {
+            // A conditional write conflicted earlier in the block.
+            self.reqs.get_mut(req).failed = None;
+            return self.fail(now, req, kind);
         }
         if r.parent == NONE {
             return self.finish(now, req, None);
@@ -520,6 +684,16 @@ impl System {
                 }
             }
             (Op::Try(s), Some(kind)) => self.scope_failed(now, parent, s, kind),
+            (Op::Try(s), None) => {
+                let id = self.programs[p.class as usize].scopes[s as usize].id as usize;
+                if p.in_fallback {
+                    self.scopes[id].fallback_ok += 1;
+                } else {
+                    self.scopes[id].succeeded += 1;
+                    self.end_attempt(now, parent, s, None);
+                }
+                self.next_op(now, parent)
+            }
             (_, Some(kind)) => {
                 self.reqs.get_mut(parent).pending = 0;
                 self.fail(now, parent, kind)
@@ -539,24 +713,79 @@ impl System {
         self.advance(now, req);
     }
 
-    /// An attempt of scope `s` that `req` waits at failed with `kind`: retry, fall back, or
-    /// fail `req`.
+    /// An attempt of scope `s` that `req` waits at failed with `kind` (or its fallback did):
+    /// retry, fall back, or fail `req`.
     fn scope_failed(&mut self, now: u64, req: u32, s: u32, kind: ErrorKind) {
         let r = *self.reqs.get(req);
         if r.detached {
             return self.reqs.remove(req);
         }
-        let sc = &self.programs[r.class as usize].scopes[s as usize];
-        let (id, fallback) = (sc.id as usize, sc.fallback);
         if r.in_fallback {
+            let id = self.programs[r.class as usize].scopes[s as usize].id as usize;
             self.scopes[id].failed += 1;
             return self.fail(now, req, kind);
         }
-        if r.tries_left > 0 {
-            self.scopes[id].retries += 1;
-            self.reqs.get_mut(req).tries_left -= 1;
-            return self.attempt(now, req, s);
+        self.end_attempt(now, req, s, Some(kind));
+        self.after_failure(now, req, s, kind);
+    }
+
+    /// After a failed (or refused) attempt: retry after the backoff when the policy, the
+    /// budget and the deadline allow it, else give up.
+    fn after_failure(&mut self, now: u64, req: u32, s: u32, kind: ErrorKind) {
+        let r = *self.reqs.get(req);
+        let sc = &self.programs[r.class as usize].scopes[s as usize];
+        let (id, policy, attempts) = (sc.id as usize, sc.policy, sc.attempts);
+        if r.tries_left == 0 {
+            return self.give_up(now, req, s, kind);
         }
+        if !policy.retry_on.contains(kind) {
+            self.scopes[id].not_retried += 1;
+            return self.give_up(now, req, s, kind);
+        }
+        if let Some(k) = policy.budget
+            && !self.budgets[k as usize].allows_retry()
+        {
+            self.scopes[id].budget_denied += 1;
+            return self.give_up(now, req, s, kind);
+        }
+        let n = attempts - r.tries_left;
+        let sleep = policy.backoff.sleep(n, r.sleep, &mut self.backoff_rng);
+        if r.deadline != u64::MAX && now.saturating_add(sleep) > r.deadline {
+            // The caller's deadline would pass while sleeping: no point retrying.
+            return self.give_up(now, req, s, ErrorKind::Timeout);
+        }
+        self.scopes[id].retries += 1;
+        self.scopes[id].sleep_ns += sleep;
+        let p = self.reqs.get_mut(req);
+        p.tries_left -= 1;
+        p.sleep = sleep;
+        p.pending = 0;
+        let data = u64::from(req) | (u64::from(p.generation) << 32);
+        self.system_event(now.saturating_add(sleep), RETRY, data);
+    }
+
+    /// A backoff sleep ended: the next attempt, unless the request was cut off meanwhile.
+    fn on_retry(&mut self, now: u64, data: u64) {
+        let (req, gen_) = (data as u32, (data >> 32) as u32);
+        if !self.reqs.is_live(req, gen_) {
+            return;
+        }
+        let r = *self.reqs.get(req);
+        if r.detached {
+            return self.reqs.remove(req);
+        }
+        let Op::Try(s) = self.programs[r.class as usize].ops[r.pc as usize] else {
+            unreachable!("a retrying request waits at a try")
+        };
+        self.attempt(now, req, s);
+        self.drain(now);
+    }
+
+    /// No (more) attempts: the fallback, or `req` fails with `kind`.
+    fn give_up(&mut self, now: u64, req: u32, s: u32, kind: ErrorKind) {
+        let r = *self.reqs.get(req);
+        let sc = &self.programs[r.class as usize].scopes[s as usize];
+        let (id, fallback) = (sc.id as usize, sc.fallback);
         match fallback {
             Some(pc) => {
                 self.scopes[id].fallbacks += 1;
@@ -669,6 +898,10 @@ impl System {
         for s in &mut self.services {
             s.sample(now, width, &mut self.gauges);
         }
+        for b in &self.bulkheads {
+            self.gauges.push(f64::from(b.limit()));
+            self.gauges.push(f64::from(b.in_flight()));
+        }
         self.rec.sample_gauges(now, self.gauges.clone());
         if now < self.duration {
             let next = (now + self.bucket).min(self.duration);
@@ -681,13 +914,25 @@ impl System {
             s.mark_warm(now);
         }
         self.warm_scopes = self.scopes.clone();
+        self.warm_guards = self
+            .bulkheads
+            .iter()
+            .map(|b| (b.admitted, b.rejected))
+            .collect();
+        self.warm_tables = self.tables.iter().map(|t| t.counts).collect();
     }
 
     fn gauge_names(&self) -> Vec<String> {
-        self.services
+        let mut names: Vec<String> = self
+            .services
             .iter()
             .flat_map(Service::gauge_names)
-            .collect()
+            .collect();
+        for b in &self.spec_names.bulkheads {
+            names.push(format!("limit.{b}"));
+            names.push(format!("in_flight.{b}"));
+        }
+        names
     }
 
     fn component_stats(&mut self) -> Vec<ComponentStats> {
@@ -708,7 +953,7 @@ impl System {
         let mut names: Vec<&str> = self.scope_names.iter().map(String::as_str).collect();
         names.sort_unstable();
         names.dedup();
-        for name in names {
+        let counts = |name: &str| {
             let mut c = ScopeCounts::default();
             for (k, _) in self
                 .scope_names
@@ -718,13 +963,83 @@ impl System {
             {
                 c.add(&self.scopes[k], &self.warm_scopes[k]);
             }
+            c
+        };
+        for name in names {
             out.push(ComponentStats {
                 name: name.to_string(),
                 kind: "scope",
-                metrics: c.metrics(),
+                metrics: counts(name).metrics(),
+                ..ComponentStats::default()
+            });
+        }
+        for d in &self.degrades {
+            out.push(ComponentStats {
+                name: d.name.clone(),
+                kind: "degrade",
+                metrics: degrade_metrics(d, &counts),
+                ..ComponentStats::default()
+            });
+        }
+        for (k, b) in self.bulkheads.iter().enumerate() {
+            let (admitted, rejected) = (
+                b.admitted - self.warm_guards[k].0,
+                b.rejected - self.warm_guards[k].1,
+            );
+            out.push(ComponentStats {
+                name: self.spec_names.bulkheads[k].clone(),
+                kind: "bulkhead",
+                metrics: vec![
+                    ("admitted".into(), admitted as f64),
+                    ("rejected".into(), rejected as f64),
+                    (
+                        "rejected_ratio".into(),
+                        rejected as f64 / (admitted + rejected).max(1) as f64,
+                    ),
+                    ("limit_last".into(), f64::from(b.limit())),
+                ],
+                ..ComponentStats::default()
+            });
+        }
+        for (k, t) in self.tables.iter().enumerate() {
+            let w = self.warm_tables[k];
+            let (writes, conflicts) = (t.counts.writes - w.writes, t.counts.conflicts - w.conflicts);
+            out.push(ComponentStats {
+                name: self.spec_names.tables[k].clone(),
+                kind: "table",
+                metrics: vec![
+                    ("reads".into(), (t.counts.reads - w.reads) as f64),
+                    ("writes".into(), writes as f64),
+                    ("conflicts".into(), conflicts as f64),
+                    (
+                        "conflict_ratio".into(),
+                        conflicts as f64 / (writes + conflicts).max(1) as f64,
+                    ),
+                ],
                 ..ComponentStats::default()
             });
         }
         out
     }
+}
+
+/// A degradation chain's metrics from its levels' scope counters: `served_by_level.NAME`
+/// (share of the chain's calls that level answered), `unserved` (share that failed even
+/// the last level) and `quality_goodput` (the quality-weighted share served).
+fn degrade_metrics(d: &DegradeSpec, counts: &impl Fn(&str) -> ScopeCounts) -> Vec<(String, f64)> {
+    let first = d.levels.first().map_or(0, |l| counts(&l.0).entered);
+    let calls = first.max(1) as f64;
+    let mut out = Vec::new();
+    let mut quality = 0.0;
+    let mut served_all = 0.0;
+    for (scope, level, q) in &d.levels {
+        let served = counts(scope).succeeded as f64 / calls;
+        served_all += served;
+        quality += q * served;
+        out.push((format!("served_by_level.{level}"), served));
+    }
+    out.push(("unserved".into(), (1.0 - served_all).max(0.0)));
+    out.push(("quality_goodput".into(), quality));
+    out.push(("calls".into(), first as f64));
+    out
 }

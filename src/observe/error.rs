@@ -41,3 +41,29 @@ impl ErrorKind {
         self as usize
     }
 }
+
+/// A set of error kinds (which errors a retry policy retries).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ErrorSet(u8);
+
+impl ErrorSet {
+    /// Every kind.
+    pub const ALL: ErrorSet = ErrorSet((1 << ErrorKind::COUNT) - 1);
+    /// No kind.
+    pub const EMPTY: ErrorSet = ErrorSet(0);
+
+    /// The set with `kind` added.
+    pub fn with(self, kind: ErrorKind) -> ErrorSet {
+        ErrorSet(self.0 | 1 << kind.index())
+    }
+
+    /// Whether `kind` is in the set.
+    pub fn contains(self, kind: ErrorKind) -> bool {
+        self.0 & (1 << kind.index()) != 0
+    }
+
+    /// The kind named `name` (as [`ErrorKind::name`] spells it).
+    pub fn parse_kind(name: &str) -> Option<ErrorKind> {
+        ErrorKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+}

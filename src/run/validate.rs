@@ -108,6 +108,7 @@ impl Model {
             duration,
             warmup: duration / 20,
             bucket: duration / 10,
+            shared: Default::default(),
         }
     }
 }

@@ -47,6 +47,10 @@ pub struct RawScenario {
     #[serde(default)]
     pub controllers: BTreeMap<String, RawController>,
     #[serde(default)]
+    pub budgets: BTreeMap<String, RawBudget>,
+    #[serde(default)]
+    pub bulkheads: BTreeMap<String, RawBulkhead>,
+    #[serde(default)]
     pub strategies: Vec<RawStrategy>,
     #[serde(default)]
     pub slo: RawSlo,
@@ -89,6 +93,57 @@ pub struct RawWorkload {
     pub ramp_up: Option<RawDur>,
     pub think: Option<RawDist>,
     pub keys: Option<RawKeys>,
+    pub count: Option<f64>,
+}
+
+/// `[budgets.NAME]`: a retry budget.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBudget {
+    #[serde(rename = "type", default)]
+    pub kind: Option<String>,
+    pub max_tokens: Option<f64>,
+    pub token_ratio: Option<f64>,
+    pub percent: Option<f64>,
+    pub min_concurrency: Option<i64>,
+}
+
+/// `[bulkheads.NAME]`: a concurrency limit.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBulkhead {
+    pub max_concurrent: i64,
+    pub limit: Option<String>,
+    pub min: Option<i64>,
+    pub max: Option<i64>,
+    pub timeout: Option<RawDur>,
+}
+
+/// `backoff = { type = "full", base = "5ms", cap = "2s" }` or `backoff = "none"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum RawBackoff {
+    /// A scheme without parameters.
+    Name(String),
+    /// A scheme with its base and cap.
+    Table {
+        #[serde(rename = "type")]
+        kind: String,
+        base: Option<RawDur>,
+        cap: Option<RawDur>,
+    },
+}
+
+/// One level of a `degrade` chain.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLevel {
+    pub name: String,
+    #[serde(default)]
+    pub path: Vec<RawStep>,
+    pub timeout: Option<RawDur>,
+    pub attempts: Option<i64>,
+    pub quality: f64,
 }
 
 /// One k6-style stage.
@@ -285,6 +340,15 @@ pub struct RawSpecialStep {
     pub attempts: Option<i64>,
     pub timeout: Option<RawDur>,
     pub fallback: Option<Vec<RawStep>>,
+    pub retry_on: Option<Vec<String>>,
+    pub backoff: Option<RawBackoff>,
+    pub budget: Option<String>,
+    pub breaker: Option<String>,
+    pub bulkhead: Option<String>,
+    pub propagate_deadline: Option<bool>,
+    pub read_version: Option<String>,
+    pub write_if: Option<String>,
+    pub degrade: Option<Vec<RawLevel>>,
 }
 
 /// `{ p = 0.8, path = [...] }`.

@@ -9,7 +9,7 @@ use super::ScenarioError;
 use super::raw::*;
 use super::units::parse_duration;
 use crate::engine::SimTime;
-use crate::model::SystemSpec;
+use crate::model::{Shared, SystemSpec};
 use crate::model::dist::Dist;
 use crate::model::workload::{Arrivals, KeyDist, Load, Mix, RateProfile, Stages, Users};
 
@@ -177,10 +177,17 @@ pub fn validate(raw: &RawScenario, file: &Path) -> Res<Scenario> {
         .unwrap_or(KeyDist::None);
     let services = topology::services(&v, raw, &class_names)?;
     let station_names: Vec<String> = services.iter().map(|s| s.name().to_string()).collect();
+    let budgets = topology::budgets(&v, raw)?;
+    let bulkheads = topology::bulkheads(&v, raw)?;
+    let mut registry = topology::Registry {
+        budgets: budgets.iter().map(|b| b.0.clone()).collect(),
+        bulkheads: bulkheads.iter().map(|b| b.0.clone()).collect(),
+        ..Default::default()
+    };
     let classes = raw
         .classes
         .iter()
-        .map(|(n, c)| topology::class(&v, n, c, &station_names, &keys))
+        .map(|(n, c)| topology::class(&v, n, c, &station_names, &keys, &mut registry))
         .collect::<Res<Vec<_>>>()?;
     let controllers = topology::controllers(&v, raw, &station_names)?;
     let weights: Vec<f64> = raw
@@ -219,6 +226,12 @@ pub fn validate(raw: &RawScenario, file: &Path) -> Res<Scenario> {
             duration,
             warmup,
             bucket,
+            shared: Shared {
+                budgets,
+                bulkheads,
+                tables: registry.tables,
+                degrades: registry.degrades,
+            },
         },
         slo,
         prices,
@@ -471,8 +484,9 @@ fn keys(v: &V<'_>, k: &RawKeys) -> Res<KeyDist> {
     }
 }
 
-const WORKLOADS: [&str; 9] = [
+const WORKLOADS: [&str; 10] = [
     "constant", "poisson", "ramp", "stages", "spike", "diurnal", "mmpp", "replay", "users",
+    "batch",
 ];
 
 fn workload(v: &V<'_>, w: &RawWorkload) -> Res<Load> {
@@ -527,6 +541,15 @@ fn workload(v: &V<'_>, w: &RawWorkload) -> Res<Load> {
         }
         "mmpp" => mmpp(v, w),
         "replay" => replay(v, w),
+        "batch" => {
+            // `count` requests all at once (contending clients, a cache stampede).
+            let n = v.positive("workload.count", w.count)?;
+            if n > 10_000_000.0 || n.fract() != 0.0 {
+                return Err(v.err("workload.count", format!("must be a whole number up to 10000000, got {n}")));
+            }
+            let at = v.opt_ns("workload.at", &w.at)?.unwrap_or(0);
+            Ok(Load::Open(Arrivals::Replay(vec![at; n as usize].into())))
+        }
         "users" => users(v, w),
         other => Err(v
             .err("workload.type", format!("unknown workload type `{other}`"))

@@ -222,6 +222,7 @@ impl Shape {
             duration,
             warmup,
             bucket: (duration / 10).max(1),
+            shared: Default::default(),
         }
     }
 
@@ -540,6 +541,7 @@ proptest! {
                 duration: end + 3600 * SEC,
                 warmup: 0,
                 bucket: end,
+                shared: Default::default(),
             };
             let s = System::new(&spec, seed).run();
             check_run(&s, &spec);
@@ -610,6 +612,7 @@ fn one_station(load: Load, duration: u64) -> SystemSpec {
         duration,
         warmup: 0,
         bucket: duration / 10,
+        shared: Default::default(),
     }
 }
 

@@ -7,7 +7,11 @@ use crate::model::ClassSpec;
 use crate::model::balance::Policy;
 use crate::model::controller::{Action, ControllerSpec};
 use crate::model::dist::Dist;
-use crate::model::program::{Count, KeyRoute, Step, TrySpec, ops_bound};
+use crate::model::DegradeSpec;
+use crate::model::program::{CallPolicy, Count, KeyRoute, Step, TrySpec, ops_bound};
+use crate::model::resilience::bulkhead::Limit;
+use crate::model::resilience::{Backoff, Budget, Bulkhead};
+use crate::observe::{ErrorKind, ErrorSet};
 use crate::model::service::ServiceSpec;
 use crate::model::station::{Discipline, StationSpec};
 use crate::model::workload::KeyDist;
@@ -19,6 +23,8 @@ const MAX_INSTANCES: i64 = 100_000;
 const MAX_OPS: f64 = 1e7;
 /// Deepest nesting of sub-paths.
 const MAX_DEPTH: usize = 16;
+/// Most attempts of one try scope (contending clients may need many).
+const MAX_ATTEMPTS: i64 = 100_000;
 
 /// `[stations]` and `[services]` together, sorted by name (one namespace).
 pub(super) fn services(v: &V<'_>, raw: &RawScenario, classes: &[String]) -> Res<Vec<ServiceSpec>> {
@@ -156,6 +162,97 @@ struct Paths<'a> {
     keys: Option<u64>,
     class: &'a str,
     scopes: usize,
+    shared: &'a mut Registry,
+}
+
+/// The shared guards paths may name, and what paths declare as they are read (tables of
+/// versioned rows, degradation chains).
+#[derive(Debug, Default)]
+pub(super) struct Registry {
+    pub budgets: Vec<String>,
+    pub bulkheads: Vec<String>,
+    pub breakers: Vec<String>,
+    pub tables: Vec<String>,
+    pub degrades: Vec<DegradeSpec>,
+}
+
+/// `[budgets]`: retry budgets by name.
+pub(super) fn budgets(v: &V<'_>, raw: &RawScenario) -> Res<Vec<(String, Budget)>> {
+    raw.budgets
+        .iter()
+        .map(|(name, b)| {
+            let f = |k: &str| format!("budgets.{name}.{k}");
+            let budget = match b.kind.as_deref().unwrap_or("tokens") {
+                "tokens" => {
+                    let max = b.max_tokens.unwrap_or(10.0);
+                    if !(max > 0.0 && max <= 1000.0) {
+                        return Err(v.err(f("max_tokens"), format!("must be in (0, 1000], got {max}")));
+                    }
+                    let ratio = b.token_ratio.unwrap_or(0.1);
+                    if !(ratio > 0.0 && ratio <= 1.0) {
+                        return Err(v.err(f("token_ratio"), format!("must be in (0, 1], got {ratio}")));
+                    }
+                    Budget::tokens(max, ratio)
+                }
+                "share" => {
+                    let pct = b.percent.unwrap_or(20.0);
+                    if !(0.0..=100.0).contains(&pct) {
+                        return Err(v.err(f("percent"), format!("must be between 0 and 100 %, got {pct}")));
+                    }
+                    let min = b.min_concurrency.unwrap_or(3);
+                    if !(0..=1_000_000).contains(&min) {
+                        return Err(v.err(f("min_concurrency"), format!("must be between 0 and 1000000, got {min}")));
+                    }
+                    Budget::share(pct, min as u32)
+                }
+                other => {
+                    return Err(v
+                        .err(f("type"), format!("unknown budget type `{other}`"))
+                        .suggest(other, ["tokens", "share"]));
+                }
+            };
+            Ok((name.clone(), budget))
+        })
+        .collect()
+}
+
+/// `[bulkheads]`: concurrency limits by name.
+pub(super) fn bulkheads(v: &V<'_>, raw: &RawScenario) -> Res<Vec<(String, Bulkhead)>> {
+    raw.bulkheads
+        .iter()
+        .map(|(name, b)| {
+            let f = |k: &str| format!("bulkheads.{name}.{k}");
+            let count = |k: &str, x: i64| {
+                if (1..=1_000_000).contains(&x) {
+                    Ok(x as u32)
+                } else {
+                    Err(v.err(f(k), format!("must be between 1 and 1000000, got {x}")))
+                }
+            };
+            let initial = count("max_concurrent", b.max_concurrent)?;
+            let kind = match b.limit.as_deref().unwrap_or("fixed") {
+                "fixed" => Limit::Fixed,
+                "aimd" => Limit::Aimd {
+                    timeout: v.opt_ns(&f("timeout"), &b.timeout)?.unwrap_or(5_000_000_000),
+                },
+                "gradient" => Limit::Gradient {
+                    tolerance: 2.0,
+                    smoothing: 0.2,
+                },
+                other => {
+                    return Err(v
+                        .err(f("limit"), format!("unknown limit `{other}`"))
+                        .suggest(other, ["fixed", "aimd", "gradient"]));
+                }
+            };
+            let min = count("min", b.min.unwrap_or(1))?;
+            let max = count("max", b.max.unwrap_or(b.max_concurrent.max(1) * 10))?;
+            if min > initial || initial > max {
+                return Err(v.err(f("max_concurrent"), format!("must lie between `min` ({min}) and `max` ({max})")));
+            }
+            Ok((name.clone(), Bulkhead::new(kind, initial, min, max)))
+        })
+        .collect()
 }
 
 /// A class: its path tree, timeout and weight.
@@ -165,6 +262,7 @@ pub(super) fn class(
     c: &RawClass,
     services: &[String],
     keys: &KeyDist,
+    shared: &mut Registry,
 ) -> Res<ClassSpec> {
     let field = format!("classes.{name}.path");
     if c.path.is_empty() {
@@ -177,6 +275,7 @@ pub(super) fn class(
         keys: key_space(keys),
         class: name,
         scopes: 0,
+        shared,
     };
     let path = p.path(&field, &c.path, 0)?;
     let ops = ops_bound(&path);
@@ -249,6 +348,9 @@ impl Paths<'_> {
             ("by_key", t.by_key.is_some()),
             ("repeat", t.repeat.is_some()),
             ("try", t.try_.is_some()),
+            ("read_version", t.read_version.is_some()),
+            ("write_if", t.write_if.is_some()),
+            ("degrade", t.degrade.is_some()),
         ];
         let present: Vec<&str> = kinds.iter().filter(|k| k.1).map(|k| k.0).collect();
         let [kind] = present.as_slice() else {
@@ -256,7 +358,8 @@ impl Paths<'_> {
                 field,
                 format!(
                     "a step is a service name or a table with exactly one of `fork`, `delay`, \
-                     `branch`, `by_key`, `repeat`, `try` (found {})",
+                     `branch`, `by_key`, `repeat`, `try`, `read_version`, `write_if`, \
+                     `degrade` (found {})",
                     if present.is_empty() {
                         "none".to_string()
                     } else {
@@ -281,6 +384,13 @@ impl Paths<'_> {
             "branch" => self.branch(&sub("branch"), t.branch.as_deref().unwrap_or(&[]), depth),
             "by_key" => self.by_key(field, t, depth),
             "repeat" => self.repeat(field, t, depth),
+            "read_version" => Ok(Step::ReadVersion(
+                self.table(t.read_version.as_deref().expect("present")),
+            )),
+            "write_if" => Ok(Step::WriteIf(
+                self.table(t.write_if.as_deref().expect("present")),
+            )),
+            "degrade" => self.degrade(field, t, depth),
             _ => self.try_scope(field, t, depth),
         }
     }
@@ -290,7 +400,19 @@ impl Paths<'_> {
         let allowed: &[&str] = match kind {
             "by_key" => &["router"],
             "repeat" => &["path"],
-            "try" => &["name", "attempts", "timeout", "fallback"],
+            "try" => &[
+                "name",
+                "attempts",
+                "timeout",
+                "fallback",
+                "retry_on",
+                "backoff",
+                "budget",
+                "breaker",
+                "bulkhead",
+                "propagate_deadline",
+            ],
+            "degrade" => &["name"],
             _ => &[],
         };
         let options = [
@@ -300,6 +422,12 @@ impl Paths<'_> {
             ("attempts", t.attempts.is_some()),
             ("timeout", t.timeout.is_some()),
             ("fallback", t.fallback.is_some()),
+            ("retry_on", t.retry_on.is_some()),
+            ("backoff", t.backoff.is_some()),
+            ("budget", t.budget.is_some()),
+            ("breaker", t.breaker.is_some()),
+            ("bulkhead", t.bulkhead.is_some()),
+            ("propagate_deadline", t.propagate_deadline.is_some()),
         ];
         match options.iter().find(|(k, set)| *set && !allowed.contains(k)) {
             Some((k, _)) => Err(self.v.err(
@@ -425,12 +553,13 @@ impl Paths<'_> {
                 .err(format!("{field}.try"), "needs at least one step"));
         }
         let attempts = t.attempts.unwrap_or(1);
-        if !(1..=100).contains(&attempts) {
+        if !(1..=MAX_ATTEMPTS).contains(&attempts) {
             return Err(self.v.err(
                 format!("{field}.attempts"),
-                format!("must be between 1 and 100, got {attempts}"),
+                format!("must be between 1 and {MAX_ATTEMPTS}, got {attempts}"),
             ));
         }
+        let policy = self.policy(field, t)?;
         let timeout = self.v.opt_ns(&format!("{field}.timeout"), &t.timeout)?;
         if timeout == Some(0) {
             return Err(self
@@ -452,7 +581,142 @@ impl Paths<'_> {
             attempts: attempts as u32,
             timeout,
             fallback,
+            policy,
         })))
+    }
+
+    /// The table named `name`, declared on first use.
+    fn table(&mut self, name: &str) -> u32 {
+        let t = &mut self.shared.tables;
+        match t.iter().position(|x| x == name) {
+            Some(i) => i as u32,
+            None => {
+                t.push(name.to_string());
+                t.len() as u32 - 1
+            }
+        }
+    }
+
+    /// A named guard: its index in `names`, or an error naming the section to define it in.
+    fn guard(&self, field: &str, section: &str, names: &[String], name: &str) -> Res<u32> {
+        names
+            .iter()
+            .position(|x| x == name)
+            .map(|i| i as u32)
+            .ok_or_else(|| {
+                self.v
+                    .err(field, format!("no [{section}.{name}] is defined"))
+                    .suggest(name, names.iter().map(String::as_str))
+            })
+    }
+
+    /// A try scope's retry policy and guards.
+    fn policy(&self, field: &str, t: &RawSpecialStep) -> Res<CallPolicy> {
+        let mut p = CallPolicy::default();
+        if let Some(kinds) = &t.retry_on {
+            p.retry_on = ErrorSet::EMPTY;
+            for (i, k) in kinds.iter().enumerate() {
+                let kind = ErrorSet::parse_kind(k).ok_or_else(|| {
+                    self.v
+                        .err(format!("{field}.retry_on.{i}"), format!("unknown error kind `{k}`"))
+                        .suggest(k, ErrorKind::ALL.map(ErrorKind::name))
+                })?;
+                p.retry_on = p.retry_on.with(kind);
+            }
+        }
+        if let Some(b) = &t.backoff {
+            p.backoff = self.backoff(&format!("{field}.backoff"), b)?;
+        }
+        if let Some(b) = &t.budget {
+            p.budget = Some(self.guard(&format!("{field}.budget"), "budgets", &self.shared.budgets, b)?);
+        }
+        if let Some(b) = &t.bulkhead {
+            p.bulkhead = Some(self.guard(&format!("{field}.bulkhead"), "bulkheads", &self.shared.bulkheads, b)?);
+        }
+        if let Some(b) = &t.breaker {
+            p.breaker = Some(self.guard(&format!("{field}.breaker"), "breakers", &self.shared.breakers, b)?);
+        }
+        if let Some(d) = t.propagate_deadline {
+            p.propagate_deadline = d;
+        }
+        Ok(p)
+    }
+
+    fn backoff(&self, field: &str, b: &RawBackoff) -> Res<Backoff> {
+        let (kind, base, cap) = match b {
+            RawBackoff::Name(n) => (n.as_str(), None, None),
+            RawBackoff::Table { kind, base, cap } => (kind.as_str(), base.as_ref(), cap.as_ref()),
+        };
+        let base_ns = match base {
+            Some(d) => self.v.ns(&format!("{field}.base"), d)?,
+            None if kind == "none" => 0,
+            None => return Err(self.v.err(format!("{field}.base"), format!("`{kind}` backoff needs a `base`"))),
+        };
+        let cap_ns = match cap {
+            Some(d) => self.v.ns(&format!("{field}.cap"), d)?,
+            None if matches!(kind, "none" | "constant") => base_ns,
+            None => return Err(self.v.err(format!("{field}.cap"), format!("`{kind}` backoff needs a `cap` (the longest sleep)"))),
+        };
+        if cap_ns < base_ns {
+            return Err(self.v.err(format!("{field}.cap"), "must not be shorter than `base`"));
+        }
+        Backoff::parse(kind, base_ns, cap_ns).ok_or_else(|| {
+            self.v
+                .err(format!("{field}.type"), format!("unknown backoff `{kind}`"))
+                .suggest(kind, Backoff::NAMES)
+        })
+    }
+
+    /// `degrade = [{ name, path, timeout, quality }, ...]`: level k is a try scope whose
+    /// fallback is level k + 1; the last level has none.
+    fn degrade(&mut self, field: &str, t: &RawSpecialStep, depth: usize) -> Res<Step> {
+        let levels = t.degrade.as_deref().unwrap_or(&[]);
+        if levels.len() < 2 {
+            return Err(self.v.err(format!("{field}.degrade"), "needs at least two levels (a fallback chain)"));
+        }
+        self.scopes += 1;
+        let name = t
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("{}.degrade{}", self.class, self.scopes));
+        let mut spec = DegradeSpec { name: name.clone(), levels: Vec::new() };
+        let mut built: Vec<TrySpec> = Vec::new();
+        for (i, l) in levels.iter().enumerate() {
+            let f = format!("{field}.degrade.{i}");
+            if !(0.0..=1.0).contains(&l.quality) {
+                return Err(self.v.err(format!("{f}.quality"), format!("must be between 0 and 1, got {}", l.quality)));
+            }
+            if spec.levels.iter().any(|x| x.1 == l.name) {
+                return Err(self.v.err(format!("{f}.name"), format!("level `{}` appears twice", l.name)));
+            }
+            let attempts = l.attempts.unwrap_or(1);
+            if !(1..=MAX_ATTEMPTS).contains(&attempts) {
+                return Err(self.v.err(format!("{f}.attempts"), format!("must be between 1 and {MAX_ATTEMPTS}, got {attempts}")));
+            }
+            let timeout = self.v.opt_ns(&format!("{f}.timeout"), &l.timeout)?;
+            if timeout == Some(0) {
+                return Err(self.v.err(format!("{f}.timeout"), "must be longer than zero"));
+            }
+            let scope = format!("{name}.{}", l.name);
+            spec.levels.push((scope.clone(), l.name.clone(), l.quality));
+            built.push(TrySpec {
+                name: scope,
+                body: self.path(&format!("{f}.path"), &l.path, depth + 1)?,
+                attempts: attempts as u32,
+                timeout,
+                fallback: None,
+                policy: CallPolicy::default(),
+            });
+        }
+        self.shared.degrades.push(spec);
+        // Nest from the last level up.
+        let mut next: Option<Vec<Step>> = None;
+        for mut level in built.into_iter().rev() {
+            level.fallback = next;
+            next = Some(vec![Step::Try(Box::new(level))]);
+        }
+        let mut steps = next.expect("at least two levels");
+        Ok(steps.remove(0))
     }
 }
 
