@@ -5,20 +5,30 @@
 //! and a [`Ctx`], and it returns when it wants to wake next. The autoscaler and the failure
 //! injector are controllers; the first one here replays a table:
 //!
-//! - `schedule`: at given times, set a service's instances or crash some of its instances
-//!   (scheduled scaling, as a cron-driven scaler or a game day does).
+//! - `schedule`: at given times, set a service's instances, crash some of its instances, or
+//!   start and end a brownout (slower service, a share of errors, an outage at 100 %):
+//!   scheduled scaling, as a cron-driven scaler does, or a game day.
+//! - `failures`: every instance of a service fails after a time drawn from `mtbf` (counted
+//!   while it is ready) and is repaired after a time drawn from `mttr`, independently: the
+//!   alternating renewal process whose steady-state availability is `MTBF / (MTBF + MTTR)`
+//!   ([`super::resilience::availability`]).
 
+use super::dist::Dist;
 use super::service::{Service, Snapshot};
 use super::station::Outcome;
-use crate::engine::Ctx;
+use crate::engine::{Ctx, Rng};
 
 /// What a schedule entry does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Action {
     /// Set the instances wanted.
     Instances(u32),
     /// Crash this many ready instances (they restart after the service's restart time).
     Crash(u32),
+    /// Service times multiplied by this factor from now on (1: normal).
+    Slow(f64),
+    /// This share of visits fails at once from now on (0: normal, 1: outage).
+    ErrorRate(f64),
 }
 
 /// A controller's configuration.
@@ -33,20 +43,33 @@ pub enum ControllerSpec {
         /// `(time ns, action)`, by time.
         steps: Vec<(u64, Action)>,
     },
+    /// Independent failures and repairs of each instance.
+    Failures {
+        /// Name (also its random stream).
+        name: String,
+        /// Service index.
+        service: u32,
+        /// Time to failure of a ready instance.
+        mtbf: Dist,
+        /// Time to repair.
+        mttr: Dist,
+    },
 }
 
 impl ControllerSpec {
     /// Its name.
     pub fn name(&self) -> &str {
         match self {
-            ControllerSpec::Schedule { name, .. } => name,
+            ControllerSpec::Schedule { name, .. } | ControllerSpec::Failures { name, .. } => name,
         }
     }
 
     /// The services it acts on.
     pub fn targets(&self) -> Vec<u32> {
         match self {
-            ControllerSpec::Schedule { service, .. } => vec![*service],
+            ControllerSpec::Schedule { service, .. } | ControllerSpec::Failures { service, .. } => {
+                vec![*service]
+            }
         }
     }
 }
@@ -58,16 +81,22 @@ pub struct Controller {
     next: usize,
     actions: u64,
     last: Option<Snapshot>,
+    rng: Rng,
+    /// Failures: when each instance slot fails next (`u64::MAX`: not drawn yet).
+    fail_at: Vec<u64>,
 }
 
 impl Controller {
-    /// A controller in its initial state.
-    pub fn new(spec: ControllerSpec) -> Controller {
+    /// A controller in its initial state, its random stream seeded from `seed`.
+    pub fn new(spec: ControllerSpec, seed: u64) -> Controller {
+        let rng = Rng::stream(seed, &format!("{}.controller", spec.name()));
         Controller {
             spec,
             next: 0,
             actions: 0,
             last: None,
+            rng,
+            fail_at: Vec::new(),
         }
     }
 
@@ -80,6 +109,7 @@ impl Controller {
     pub fn first_wake(&self) -> Option<u64> {
         match &self.spec {
             ControllerSpec::Schedule { steps, .. } => steps.first().map(|s| s.0),
+            ControllerSpec::Failures { .. } => Some(0),
         }
     }
 
@@ -104,12 +134,48 @@ impl Controller {
                                 svc.crash(None, ctx, out);
                             }
                         }
+                        Action::Slow(f) => svc.set_slow(f),
+                        Action::ErrorRate(p) => svc.set_error_rate(p),
                     }
                     self.actions += 1;
                     self.next += 1;
                 }
                 self.last = Some(svc.snapshot(now));
                 steps.get(self.next).map(|s| s.0)
+            }
+            ControllerSpec::Failures {
+                service,
+                mtbf,
+                mttr,
+                ..
+            } => {
+                let svc = &mut services[*service as usize];
+                let slots = svc.slots() as usize;
+                if self.fail_at.len() < slots {
+                    self.fail_at.resize(slots, u64::MAX);
+                }
+                for i in 0..slots {
+                    if self.fail_at[i] == u64::MAX {
+                        self.fail_at[i] = now.saturating_add(mtbf.sample_ns(&mut self.rng));
+                    }
+                    if self.fail_at[i] > now {
+                        continue;
+                    }
+                    // Due: a ready instance fails and is repaired; one that is not ready
+                    // (starting, down, removed) draws a new time to failure.
+                    let mut next = now;
+                    if svc.is_ready(i as u32) {
+                        let repair = mttr.sample_ns(&mut self.rng);
+                        svc.crash_for(Some(i as u32), repair, ctx, out);
+                        self.actions += 1;
+                        next = next.saturating_add(repair);
+                    }
+                    self.fail_at[i] = next.saturating_add(mtbf.sample_ns(&mut self.rng).max(1));
+                }
+                self.last = Some(svc.snapshot(now));
+                // Wake at the next failure, and at least every minute for new slots.
+                let soonest = self.fail_at.iter().copied().min().unwrap_or(u64::MAX);
+                Some(soonest.min(now.saturating_add(60_000_000_000)))
             }
         }
     }

@@ -135,6 +135,7 @@ struct Life {
     stopped: u64,
     crashes: u64,
     no_instance: u64,
+    injected: u64,
 }
 
 /// Integrals over time (ns units) of instances, ready instances and provisioned workers.
@@ -168,6 +169,11 @@ pub struct Service {
     measuring: bool,
     fleet: bool,
     sampled: [f64; 4],
+    /// Brownout: service times are multiplied by this (1: normal).
+    slow: f64,
+    /// Brownout: this share of visits fails at once.
+    error_rate: f64,
+    fault_rng: Rng,
 }
 
 /// A view of the instances for the balancer: outstanding requests from the compact `load`
@@ -234,6 +240,9 @@ impl Service {
             measuring: false,
             fleet,
             sampled: [0.0; 4],
+            slow: 1.0,
+            error_rate: 0.0,
+            fault_rng: Rng::stream(seed, &format!("{name}.faults")),
             spec,
         };
         for _ in 0..s.desired {
@@ -272,7 +281,7 @@ impl Service {
         let at = Placement {
             id: self.id,
             tag: i << 8,
-            speed: self.spec.speed(i),
+            speed: self.spec.speed(i) / self.slow,
         };
         let station = Station::new(self.station.clone(), at, self.instance_rng(i));
         self.inst.push(Instance {
@@ -294,6 +303,10 @@ impl Service {
         if self.ready.is_empty() {
             self.life.no_instance += 1;
             return out.push(Outcome::Failed(v.req, ErrorKind::Connection));
+        }
+        if self.error_rate > 0.0 && self.fault_rng.next_f64() < self.error_rate {
+            self.life.injected += 1;
+            return out.push(Outcome::Failed(v.req, ErrorKind::Failed));
         }
         let view = View {
             load: &self.load,
@@ -438,13 +451,28 @@ impl Service {
         ctx: &mut Ctx<'_>,
         out: &mut Vec<Outcome>,
     ) -> Option<u32> {
+        if self.ready.is_empty() {
+            return None;
+        }
+        let delay = self.spec.restart.sample_ns(&mut self.life_rng);
+        self.crash_for(i, delay, ctx, out)
+    }
+
+    /// As [`Service::crash`], ready again after `delay` ns (a repair time drawn by the
+    /// caller).
+    pub fn crash_for(
+        &mut self,
+        i: Option<u32>,
+        delay: u64,
+        ctx: &mut Ctx<'_>,
+        out: &mut Vec<Outcome>,
+    ) -> Option<u32> {
         let i = i
             .filter(|i| self.ready.contains(i))
             .or(self.ready.first().copied())?;
         self.account(ctx.now().0);
         self.unready(i);
         self.life.crashes += 1;
-        let delay = self.spec.restart.sample_ns(&mut self.life_rng);
         let x = &mut self.inst[i as usize];
         x.state = State::Down;
         x.station.fail(ctx, out);
@@ -458,6 +486,33 @@ impl Service {
             },
         );
         Some(i)
+    }
+
+    /// A brownout: from now on service times are `factor` times longer (1: back to normal).
+    /// Work already in service keeps its service time.
+    pub fn set_slow(&mut self, factor: f64) {
+        self.slow = factor;
+        for (i, x) in self.inst.iter_mut().enumerate() {
+            x.station.set_speed(self.spec.speed(i as u32) / factor);
+        }
+    }
+
+    /// A brownout: from now on a share `p` of visits fails at once with
+    /// [`ErrorKind::Failed`] (an outage at 1; 0: back to normal).
+    pub fn set_error_rate(&mut self, p: f64) {
+        self.error_rate = p;
+    }
+
+    /// The instance slots (for a controller that acts on each instance).
+    pub fn slots(&self) -> u32 {
+        self.inst.len() as u32
+    }
+
+    /// Whether instance `i` is ready.
+    pub fn is_ready(&self, i: u32) -> bool {
+        self.inst
+            .get(i as usize)
+            .is_some_and(|x| x.state == State::Ready)
     }
 
     /// Starts measuring: everything before `now` is warm-up.
@@ -580,6 +635,7 @@ impl Service {
                 "no_instance",
                 (self.life.no_instance - wl.no_instance) as f64,
             ),
+            m("injected_errors", (self.life.injected - wl.injected) as f64),
         ];
         st
     }

@@ -170,6 +170,11 @@ impl Station {
         &self.spec
     }
 
+    /// Sets the speed factor for work that starts from now on.
+    pub fn set_speed(&mut self, speed: f64) {
+        self.speed = speed;
+    }
+
     /// Workers of this instance.
     pub fn workers(&self) -> u32 {
         self.spec.workers

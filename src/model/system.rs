@@ -284,7 +284,7 @@ impl System {
                 .controllers
                 .iter()
                 .cloned()
-                .map(Controller::new)
+                .map(|c| Controller::new(c, seed))
                 .collect(),
             scopes: vec![ScopeCounts::default(); scope_names.len()],
             warm_scopes: vec![ScopeCounts::default(); scope_names.len()],

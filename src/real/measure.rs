@@ -461,6 +461,7 @@ impl RealOutcome {
             window_s: secs,
             series: Vec::new(),
             histogram: None,
+            buckets: Vec::new(),
         }
     }
 

@@ -430,12 +430,34 @@ fn latency_table(s: &StrategySummary) -> String {
         errors
     };
     format!(
-        "<p class=\"muted\">Requests {} · completed {} · failed {} ({errors}) · availability {} %</p>\n\
+        "<p class=\"muted\">Requests {} · completed {} · failed {} ({errors}) · availability {} %{}</p>\n\
          <div class=\"scroll\"><table>\n<thead><tr>{head}</tr></thead>\n<tbody><tr>{body}</tr></tbody>\n</table></div>\n",
         num(s.requests),
         num(s.completed),
         num(s.failed),
-        percent(s.availability)
+        percent(s.availability),
+        downtime(s)
+    )
+}
+
+/// Downtime a year at the measured availability, against the usual targets, and the time
+/// the SLO was violated; empty for a run without failures.
+fn downtime(s: &StrategySummary) -> String {
+    if s.failed == 0.0 && s.slo_violation_time_ratio == 0.0 {
+        return String::new();
+    }
+    let targets = crate::model::resilience::availability::TARGETS
+        .iter()
+        .map(|t| {
+            let ok = s.availability >= *t;
+            format!("{} {} %", if ok { "meets" } else { "misses" }, percent(*t))
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        " · downtime {:.0} min/year ({targets}) · SLO violated {:.1} % of the time",
+        s.downtime_min_per_year,
+        s.slo_violation_time_ratio * 100.0
     )
 }
 

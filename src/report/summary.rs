@@ -70,6 +70,13 @@ pub struct StrategySummary {
     pub error_rate: f64,
     /// `completed / (completed + failed)`.
     pub availability: f64,
+    /// Expected downtime per year at that availability, minutes.
+    #[serde(default)]
+    pub downtime_min_per_year: f64,
+    /// Share of the measured time buckets that violate the SLO (p99 or error rate; any
+    /// error when the scenario sets neither).
+    #[serde(default)]
+    pub slo_violation_time_ratio: f64,
     /// Completions per second.
     pub throughput_rps: f64,
     /// Latency of completed requests, milliseconds.

@@ -152,6 +152,8 @@ impl Rows<'_> {
             ("failed", s.failed),
             ("error_rate", s.error_rate),
             ("availability", s.availability),
+            ("downtime_min_per_year", s.downtime_min_per_year),
+            ("slo_violation_time_ratio", s.slo_violation_time_ratio),
             ("throughput_rps", s.throughput_rps),
         ];
         for (metric, value) in totals {

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::metrics::{LATENCY_KEYS, Metrics, RepMetrics};
+use crate::model::resilience::availability;
 use crate::observe::{ComponentStats, ErrorKind, new_histogram};
 use crate::report::summary::*;
 use crate::scenario::{Loaded, Scenario};
@@ -96,6 +97,15 @@ pub fn summarize_strategy(
         errors,
         error_rate,
         availability: 1.0 - error_rate,
+        downtime_min_per_year: availability::downtime_minutes_per_year(1.0 - error_rate),
+        slo_violation_time_ratio: {
+            let p99 = sc.slo.latency_ms.iter().find(|(k, _)| k == "p99").map(|x| x.1);
+            let per: Vec<f64> = reps
+                .iter()
+                .map(|r| r.violation_time_ratio(p99, sc.slo.max_error_rate))
+                .collect();
+            per.iter().sum::<f64>() / per.len().max(1) as f64
+        },
         throughput_rps: c.throughput_rps,
         latency_ms: c.latency_ms,
         latency_ms_ci95: c.latency_ms_ci95,

@@ -75,6 +75,8 @@ pub struct RepMetrics {
     pub series: Vec<(f64, String, f64)>,
     /// Latency histogram of all classes (kept only with detail).
     pub histogram: Option<Histogram<u64>>,
+    /// Per measured time bucket: p99 latency (ms, 0 without completions) and error ratio.
+    pub buckets: Vec<(f64, f64)>,
 }
 
 impl RepMetrics {
@@ -95,8 +97,44 @@ impl RepMetrics {
             window_s,
             series: if detail { series(stats) } else { Vec::new() },
             histogram: detail.then(|| stats.total.latency.clone()),
+            buckets: measured_buckets(stats),
         }
     }
+
+    /// The share of measured time buckets that violate the SLO: p99 above `p99_ms` or an
+    /// error ratio above `max_error_rate` (any error when neither is set).
+    pub fn violation_time_ratio(&self, p99_ms: Option<f64>, max_error_rate: Option<f64>) -> f64 {
+        if self.buckets.is_empty() {
+            return 0.0;
+        }
+        let bad = self
+            .buckets
+            .iter()
+            .filter(|(p99, err)| match (p99_ms, max_error_rate) {
+                (None, None) => *err > 0.0,
+                (p, e) => p.is_some_and(|p| *p99 > p) || e.is_some_and(|e| *err > e),
+            })
+            .count();
+        bad as f64 / self.buckets.len() as f64
+    }
+}
+
+fn measured_buckets(stats: &RepStats) -> Vec<(f64, f64)> {
+    let warmup = stats.end_ns.saturating_sub(stats.window_ns);
+    stats
+        .buckets
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i as u64 * stats.bucket_ns >= warmup)
+        .map(|(_, b)| {
+            let p99 = b
+                .latency
+                .as_ref()
+                .map_or(0.0, |h| h.value_at_quantile(0.99) as f64 / 1e6);
+            let done = b.completed + b.errors;
+            (p99, if done == 0 { 0.0 } else { b.errors as f64 / done as f64 })
+        })
+        .collect()
 }
 
 fn series(stats: &RepStats) -> Vec<(f64, String, f64)> {

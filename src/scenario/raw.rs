@@ -393,15 +393,20 @@ pub struct RawController {
     pub service: String,
     #[serde(default)]
     pub schedule: Vec<RawScheduleStep>,
+    pub mtbf: Option<RawDist>,
+    pub mttr: Option<RawDist>,
 }
 
-/// `{ at = "5m", instances = 6 }` or `{ at = "7m", crash = 1 }`.
+/// `{ at = "5m", instances = 6 }`, `{ at = "7m", crash = 1 }`, `{ at = "8m", slow = 5 }` or
+/// `{ at = "8m", error_rate = 0.3 }`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawScheduleStep {
     pub at: RawDur,
     pub instances: Option<i64>,
     pub crash: Option<i64>,
+    pub slow: Option<f64>,
+    pub error_rate: Option<f64>,
 }
 
 /// `[[strategies]]`.

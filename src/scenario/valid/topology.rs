@@ -752,39 +752,72 @@ fn controller(
             v.err(f("service"), format!("no service named `{}`", c.service))
                 .suggest(&c.service, services.iter().map(String::as_str))
         })? as u32;
-    if c.kind != "schedule" {
-        return Err(v
-            .err(f("type"), format!("unknown controller type `{}`", c.kind))
-            .suggest(&c.kind, ["schedule"]));
+    match c.kind.as_str() {
+        "schedule" => {}
+        "failures" => {
+            if !c.schedule.is_empty() {
+                return Err(v.err(f("schedule"), "a `failures` controller draws its own times: use `mtbf` and `mttr`"));
+            }
+            let need = |k: &str, d: &Option<RawDist>| {
+                d.as_ref()
+                    .ok_or_else(|| v.err(f(k), "is required for a `failures` controller"))
+                    .and_then(|d| dist(v, &f(k), d))
+            };
+            let (mtbf, mttr) = (need("mtbf", &c.mtbf)?, need("mttr", &c.mttr)?);
+            if mtbf.mean() <= 0.0 {
+                return Err(v.err(f("mtbf"), "the mean time between failures must be longer than zero"));
+            }
+            return Ok(ControllerSpec::Failures {
+                name: name.to_string(),
+                service,
+                mtbf,
+                mttr,
+            });
+        }
+        other => {
+            return Err(v
+                .err(f("type"), format!("unknown controller type `{other}`"))
+                .suggest(other, ["schedule", "failures"]));
+        }
+    }
+    if c.mtbf.is_some() || c.mttr.is_some() {
+        return Err(v.err(f("mtbf"), "`mtbf` and `mttr` belong to a `failures` controller"));
     }
     if c.schedule.is_empty() {
         return Err(v.err(
             f("schedule"),
-            "needs at least one `{ at, instances }` or `{ at, crash }` entry",
+            "needs at least one `{ at, instances }`, `{ at, crash }`, `{ at, slow }` or `{ at, error_rate }` entry",
         ));
     }
     let mut steps = Vec::new();
     for (i, s) in c.schedule.iter().enumerate() {
         let g = |k: &str| f(&format!("schedule.{i}.{k}"));
         let at = v.ns(&g("at"), &s.at)?;
-        let action = match (s.instances, s.crash) {
-            (Some(n), None) if (0..=MAX_INSTANCES).contains(&n) => Action::Instances(n as u32),
-            (None, Some(k)) if (1..=MAX_INSTANCES).contains(&k) => Action::Crash(k as u32),
-            (Some(_), None) => {
-                return Err(v.err(
-                    g("instances"),
-                    format!("must be between 0 and {MAX_INSTANCES}"),
-                ));
+        let set = [s.instances.is_some(), s.crash.is_some(), s.slow.is_some(), s.error_rate.is_some()];
+        if set.iter().filter(|x| **x).count() != 1 {
+            return Err(v.err(
+                f(&format!("schedule.{i}")),
+                "an entry sets exactly one of `instances`, `crash`, `slow` and `error_rate`",
+            ));
+        }
+        let action = if let Some(n) = s.instances {
+            if !(0..=MAX_INSTANCES).contains(&n) {
+                return Err(v.err(g("instances"), format!("must be between 0 and {MAX_INSTANCES}")));
             }
-            (None, Some(_)) => {
+            Action::Instances(n as u32)
+        } else if let Some(k) = s.crash {
+            if !(1..=MAX_INSTANCES).contains(&k) {
                 return Err(v.err(g("crash"), format!("must be between 1 and {MAX_INSTANCES}")));
             }
-            _ => {
-                return Err(v.err(
-                    f(&format!("schedule.{i}")),
-                    "an entry sets exactly one of `instances` and `crash`",
-                ));
+            Action::Crash(k as u32)
+        } else if let Some(x) = s.slow {
+            if !(x.is_finite() && x >= 1.0 && x <= 1e6) {
+                return Err(v.err(g("slow"), format!("is a slow-down factor between 1 (normal) and 1000000, got {x}")));
             }
+            Action::Slow(x)
+        } else {
+            let p = s.error_rate.expect("one is set");
+            Action::ErrorRate(v.fraction(&g("error_rate"), p)?)
         };
         if steps.last().is_some_and(|(t, _)| *t > at) {
             return Err(v.err(g("at"), "entries must be in time order"));
