@@ -141,7 +141,11 @@ fn node_delay(d: u64) -> u64 {
 impl Breaker {
     /// A closed breaker constructed at `now`; the bucket rotation is anchored here.
     pub fn new(options: Options, now: u64) -> Breaker {
-        let n = if options.rolling_count_buckets == 0 { 10 } else { options.rolling_count_buckets };
+        let n = if options.rolling_count_buckets == 0 {
+            10
+        } else {
+            options.rolling_count_buckets
+        };
         let window = match options.rolling_count_timeout {
             0 => 10_000 * MS,
             t => t,
@@ -283,13 +287,13 @@ impl Breaker {
     /// `open()`: OPEN now (no effect if already open), starting the reset timer.
     pub fn open(&mut self, now: u64) {
         self.advance(now);
-        self.to_open(now);
+        self.go_open(now);
     }
 
     /// `close()`: CLOSED now, cancelling the reset timer.
     pub fn close(&mut self, now: u64) {
         self.advance(now);
-        self.to_closed();
+        self.go_closed();
     }
 
     fn totals(&self) -> Stats {
@@ -316,7 +320,7 @@ impl Breaker {
         self.bump(|s| s.successes += 1);
         self.lifetime.successes += 1;
         if self.state == State::HalfOpen {
-            self.to_closed();
+            self.go_closed();
         }
     }
 
@@ -335,11 +339,11 @@ impl Breaker {
         // JavaScript division: a failure with no fires left in the window is +Infinity (opens)
         let rate = stats.failures as f64 / stats.fires as f64 * 100.0;
         if rate > self.options.error_threshold_percentage || half_open {
-            self.to_open(now);
+            self.go_open(now);
         }
     }
 
-    fn to_open(&mut self, now: u64) {
+    fn go_open(&mut self, now: u64) {
         if self.state != State::Open {
             self.state = State::Open;
             self.pending_close = false;
@@ -349,7 +353,7 @@ impl Breaker {
         }
     }
 
-    fn to_closed(&mut self) {
+    fn go_closed(&mut self) {
         if self.state != State::Closed {
             self.state = State::Closed;
             self.pending_close = false;

@@ -436,7 +436,7 @@ impl Breaker {
     /// `transitionToOpenState`: OPEN for the interval of `attempts + 1`, keeping the metrics.
     pub fn transition_to_open(&mut self, now: u64) -> Result<(), IllegalTransition> {
         self.fire_timers(now);
-        self.to_open(now)
+        self.go_open(now)
     }
 
     /// `transitionToOpenStateFor`: OPEN for `wait` (ns), attempts unchanged.
@@ -463,13 +463,13 @@ impl Breaker {
     /// `transitionToHalfOpenState`.
     pub fn transition_to_half_open(&mut self, now: u64) -> Result<(), IllegalTransition> {
         self.fire_timers(now);
-        self.to_half_open(now)
+        self.go_half_open(now)
     }
 
     /// `transitionToClosedState`: CLOSED with a fresh window.
     pub fn transition_to_closed(&mut self, now: u64) -> Result<(), IllegalTransition> {
         self.fire_timers(now);
-        self.to_closed(now)
+        self.go_closed(now)
     }
 
     /// `transitionToDisabledState`: permits everything, records nothing.
@@ -517,7 +517,7 @@ impl Breaker {
         }
     }
 
-    fn to_open(&mut self, now: u64) -> Result<(), IllegalTransition> {
+    fn go_open(&mut self, now: u64) -> Result<(), IllegalTransition> {
         self.check(State::Open)?;
         let attempts = self.attempts + 1;
         let wait = self.config.wait_in_open.wait(attempts);
@@ -525,13 +525,13 @@ impl Breaker {
         Ok(())
     }
 
-    fn to_half_open(&mut self, now: u64) -> Result<(), IllegalTransition> {
+    fn go_half_open(&mut self, now: u64) -> Result<(), IllegalTransition> {
         self.check(State::HalfOpen)?;
         self.enter_half_open(now, self.attempts);
         Ok(())
     }
 
-    fn to_closed(&mut self, now: u64) -> Result<(), IllegalTransition> {
+    fn go_closed(&mut self, now: u64) -> Result<(), IllegalTransition> {
         self.check(State::Closed)?;
         self.enter_fresh(now, State::Closed, 0);
         Ok(())
@@ -566,7 +566,11 @@ impl Breaker {
     fn enter_fresh(&mut self, now: u64, state: State, attempts: u32) {
         self.state = state;
         // DISABLED and METRICS_ONLY report 0 attempts in Java whatever they came from.
-        self.attempts = if state == State::ForcedOpen { attempts } else { 0 };
+        self.attempts = if state == State::ForcedOpen {
+            attempts
+        } else {
+            0
+        };
         self.not_permitted = 0;
         self.timer = None;
         self.which = if matches!(state, State::Closed | State::MetricsOnly) {
@@ -604,11 +608,13 @@ impl Breaker {
             let Some(t) = t else { break };
             // Java swallows the IllegalStateTransitionException of a stale timer.
             let _ = match t.kind {
-                TimerKind::ToHalfOpen => self.to_half_open(t.at),
-                TimerKind::AfterHalfOpenWait if self.config.state_after_half_open_wait == State::Closed => {
-                    self.to_closed(t.at)
+                TimerKind::ToHalfOpen => self.go_half_open(t.at),
+                TimerKind::AfterHalfOpenWait
+                    if self.config.state_after_half_open_wait == State::Closed =>
+                {
+                    self.go_closed(t.at)
                 }
-                TimerKind::AfterHalfOpenWait => self.to_open(t.at),
+                TimerKind::AfterHalfOpenWait => self.go_open(t.at),
             };
         }
     }
@@ -670,10 +676,10 @@ impl Breaker {
         let check = self.check_rates(total);
         match (self.state, check) {
             (State::Closed, Check::Exceeded) | (State::HalfOpen, Check::Exceeded) => {
-                let _ = self.to_open(now);
+                let _ = self.go_open(now);
             }
             (State::HalfOpen, Check::Below) => {
-                let _ = self.to_closed(now);
+                let _ = self.go_closed(now);
             }
             _ => {}
         }
