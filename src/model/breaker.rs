@@ -28,6 +28,8 @@
 pub mod opossum;
 pub mod resilience4j;
 
+#[cfg(test)]
+mod tests;
 
 /// The state of a breaker (the union of both libraries' states; opossum uses the first three).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -118,7 +120,13 @@ impl Breaker {
         let (calls, rejected, opened, successes, failures) = match self {
             Breaker::Resilience4j(b) => {
                 let t = b.totals();
-                (t.permitted, t.not_permitted, t.opened, t.successes, t.errors)
+                (
+                    t.permitted,
+                    t.not_permitted,
+                    t.opened,
+                    t.successes,
+                    t.errors,
+                )
             }
             Breaker::Opossum(b) => {
                 let t = b.lifetime();
