@@ -1632,3 +1632,34 @@ fn wrapper_routes_both_libraries() {
     o.record(100 * MS, Outcome::Ignored, 0); // errorFilter: a success, closes
     assert_eq!(o.state(100 * MS), C);
 }
+
+/// opossum's rolling window against a plain list: a fire made after `k` rotations is counted
+/// while fewer than B rotations more have happened. Fixed pseudo-random times and phases.
+#[test]
+fn opossum_window_matches_a_plain_list() {
+    let (mut x, buckets) = (0x9e37_79b9_7f4a_7c15u64, 7u64);
+    for created in [0, 13 * MS, 999 * MS] {
+        let options = opossum::Options {
+            rolling_count_timeout: 700 * MS,
+            rolling_count_buckets: buckets as u32,
+            ..defaults()
+        };
+        let mut b = opossum::Breaker::new(options, created);
+        let rotations = |t: u64| (t - created) / (100 * MS);
+        let (mut now, mut fired) = (created, Vec::new());
+        for _ in 0..2000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            now += (x % 60) * MS;
+            b.fire(now);
+            b.success(now);
+            fired.push(rotations(now));
+            let kept = fired
+                .iter()
+                .filter(|&&k| rotations(now) - k < buckets)
+                .count();
+            assert_eq!(b.stats(now).fires, kept as u64);
+        }
+    }
+}
