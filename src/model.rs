@@ -11,6 +11,7 @@
 //! | [`station`] | one instance's queue: `c` workers, FIFO or processor sharing |
 //! | [`balance`] | load-balancing policies (pure: key in, instance out) |
 //! | [`resilience`] | backoff and jitter, retry budgets, bulkheads, analytic availability (pure) |
+//! | [`breaker`] | circuit breakers with resilience4j's and opossum's exact rules (pure: time in, verdict out) |
 //! | [`controller`] | components that wake on their own and act on services (scheduled scaling, crashes) |
 //! | `system` | the node table, the calendar and the interpreter of paths |
 //!
@@ -27,6 +28,7 @@
 //! ```
 
 pub mod balance;
+pub mod breaker;
 pub mod controller;
 pub mod dist;
 pub mod program;
