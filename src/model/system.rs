@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use std::collections::HashMap;
 
+use super::breaker::{self, Breaker};
 use super::controller::{Controller, ControllerSpec};
 use super::program::{Op, Program, Step, compile};
 use super::resilience::{Budget, Bulkhead};
@@ -72,6 +73,8 @@ pub struct Shared {
     pub budgets: Vec<(String, Budget)>,
     /// Bulkheads, by index.
     pub bulkheads: Vec<(String, Bulkhead)>,
+    /// Circuit breakers, by index (built at time 0).
+    pub breakers: Vec<(String, Breaker)>,
     /// Tables of versioned rows (optimistic concurrency), by index.
     pub tables: Vec<String>,
     /// Degradation chains.
@@ -206,6 +209,7 @@ struct TableCounts {
 #[derive(Debug, Default)]
 struct Names {
     bulkheads: Vec<String>,
+    breakers: Vec<String>,
     tables: Vec<String>,
 }
 
@@ -220,6 +224,8 @@ pub struct System {
     scopes: Vec<ScopeCounts>,
     budgets: Vec<Budget>,
     bulkheads: Vec<Bulkhead>,
+    breakers: Vec<Breaker>,
+    warm_breakers: Vec<Vec<(&'static str, f64)>>,
     tables: Vec<Table>,
     spec_names: Names,
     degrades: Vec<DegradeSpec>,
@@ -291,10 +297,13 @@ impl System {
             budgets: spec.shared.budgets.iter().map(|b| b.1.clone()).collect(),
             bulkheads: spec.shared.bulkheads.iter().map(|b| b.1.clone()).collect(),
             warm_guards: vec![(0, 0); spec.shared.bulkheads.len()],
+            breakers: spec.shared.breakers.iter().map(|b| b.1.clone()).collect(),
+            warm_breakers: spec.shared.breakers.iter().map(|b| b.1.metrics()).collect(),
             tables: vec![Table::default(); spec.shared.tables.len()],
             warm_tables: vec![TableCounts::default(); spec.shared.tables.len()],
             spec_names: Names {
                 bulkheads: spec.shared.bulkheads.iter().map(|b| b.0.clone()).collect(),
+                breakers: spec.shared.breakers.iter().map(|b| b.0.clone()).collect(),
                 tables: spec.shared.tables.clone(),
             },
             degrades: spec.shared.degrades.clone(),
@@ -586,10 +595,21 @@ impl System {
         let sc = &self.programs[r.class as usize].scopes[s as usize];
         let (id, body, timeout, policy) = (sc.id as usize, sc.body, sc.timeout, sc.policy);
         let retry = r.tries_left + 1 < sc.attempts;
+        if let Some(b) = policy.breaker
+            && !self.breakers[b as usize].allow(now)
+        {
+            // Open: fail fast, straight to the fallback.
+            self.scopes[id].short_circuited += 1;
+            return self.give_up(now, req, s, ErrorKind::Rejected);
+        }
         if let Some(k) = policy.bulkhead
             && !self.bulkheads[k as usize].try_acquire()
         {
             self.scopes[id].bulkhead_full += 1;
+            if let Some(b) = policy.breaker {
+                // The breaker wraps the bulkhead: a full bulkhead is a failed call to it.
+                self.breakers[b as usize].record(now, breaker::Outcome::Failure, 0);
+            }
             return self.after_failure(now, req, s, ErrorKind::Rejected);
         }
         if let Some(k) = policy.budget {
@@ -621,6 +641,14 @@ impl System {
         let policy = sc.policy;
         let retry = r.tries_left + 1 < sc.attempts;
         let took = now.saturating_sub(r.started);
+        if let Some(b) = policy.breaker {
+            let outcome = match error {
+                None => breaker::Outcome::Success,
+                Some(ErrorKind::Timeout) => breaker::Outcome::Timeout,
+                Some(_) => breaker::Outcome::Failure,
+            };
+            self.breakers[b as usize].record(now, outcome, took);
+        }
         if let Some(k) = policy.bulkhead {
             self.bulkheads[k as usize].release(took, error.is_none());
         }
@@ -902,6 +930,13 @@ impl System {
             self.gauges.push(f64::from(b.limit()));
             self.gauges.push(f64::from(b.in_flight()));
         }
+        for b in &mut self.breakers {
+            self.gauges.push(match b.state(now) {
+                breaker::State::Open | breaker::State::ForcedOpen => 1.0,
+                breaker::State::HalfOpen => 0.5,
+                _ => 0.0,
+            });
+        }
         self.rec.sample_gauges(now, self.gauges.clone());
         if now < self.duration {
             let next = (now + self.bucket).min(self.duration);
@@ -920,6 +955,7 @@ impl System {
             .map(|b| (b.admitted, b.rejected))
             .collect();
         self.warm_tables = self.tables.iter().map(|t| t.counts).collect();
+        self.warm_breakers = self.breakers.iter().map(Breaker::metrics).collect();
     }
 
     fn gauge_names(&self) -> Vec<String> {
@@ -931,6 +967,9 @@ impl System {
         for b in &self.spec_names.bulkheads {
             names.push(format!("limit.{b}"));
             names.push(format!("in_flight.{b}"));
+        }
+        for b in &self.spec_names.breakers {
+            names.push(format!("open.{b}"));
         }
         names
     }
@@ -998,6 +1037,26 @@ impl System {
                     ),
                     ("limit_last".into(), f64::from(b.limit())),
                 ],
+                ..ComponentStats::default()
+            });
+        }
+        for (k, b) in self.breakers.iter().enumerate() {
+            let now: Vec<(&str, f64)> = b.metrics();
+            let mut metrics: Vec<(String, f64)> = now
+                .iter()
+                .zip(&self.warm_breakers[k])
+                .map(|((name, v), (_, w))| (name.to_string(), v - w))
+                .collect();
+            let get = |n: &str| metrics.iter().find(|m| m.0 == n).map_or(0.0, |m| m.1);
+            let (calls, rejected) = (get("calls"), get("not_permitted"));
+            metrics.push((
+                "not_permitted_ratio".into(),
+                rejected / (calls + rejected).max(1.0),
+            ));
+            out.push(ComponentStats {
+                name: self.spec_names.breakers[k].clone(),
+                kind: "breaker",
+                metrics,
                 ..ComponentStats::default()
             });
         }

@@ -51,6 +51,8 @@ pub struct RawScenario {
     #[serde(default)]
     pub bulkheads: BTreeMap<String, RawBulkhead>,
     #[serde(default)]
+    pub breakers: BTreeMap<String, RawBreaker>,
+    #[serde(default)]
     pub strategies: Vec<RawStrategy>,
     #[serde(default)]
     pub slo: RawSlo,
@@ -106,6 +108,35 @@ pub struct RawBudget {
     pub token_ratio: Option<f64>,
     pub percent: Option<f64>,
     pub min_concurrency: Option<i64>,
+}
+
+/// `[breakers.NAME]`: a circuit breaker, `type = "resilience4j"` or `"opossum"`, with that
+/// library's options (snake_case).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBreaker {
+    #[serde(rename = "type")]
+    pub kind: String,
+    // resilience4j
+    pub failure_rate_threshold: Option<f64>,
+    pub slow_call_rate_threshold: Option<f64>,
+    pub slow_call_duration: Option<RawDur>,
+    pub wait_in_open: Option<RawDur>,
+    pub wait_multiplier: Option<f64>,
+    pub permitted_calls_in_half_open: Option<i64>,
+    pub minimum_calls: Option<i64>,
+    pub window_type: Option<String>,
+    pub window_size: Option<i64>,
+    pub max_wait_in_half_open: Option<RawDur>,
+    pub automatic_transition: Option<bool>,
+    // opossum
+    pub timeout: Option<RawDur>,
+    pub reset_timeout: Option<RawDur>,
+    pub error_threshold_percentage: Option<f64>,
+    pub rolling_count_timeout: Option<RawDur>,
+    pub rolling_count_buckets: Option<i64>,
+    pub volume_threshold: Option<i64>,
+    pub allow_warm_up: Option<bool>,
 }
 
 /// `[bulkheads.NAME]`: a concurrency limit.

@@ -179,9 +179,12 @@ pub fn validate(raw: &RawScenario, file: &Path) -> Res<Scenario> {
     let station_names: Vec<String> = services.iter().map(|s| s.name().to_string()).collect();
     let budgets = topology::budgets(&v, raw)?;
     let bulkheads = topology::bulkheads(&v, raw)?;
+    let breakers = topology::breakers(&v, raw)?;
     let mut registry = topology::Registry {
         budgets: budgets.iter().map(|b| b.0.clone()).collect(),
         bulkheads: bulkheads.iter().map(|b| b.0.clone()).collect(),
+        breakers: breakers.iter().map(|b| b.0.clone()).collect(),
+        breaker_timeouts: breakers.iter().map(|b| b.2).collect(),
         ..Default::default()
     };
     let classes = raw
@@ -229,6 +232,7 @@ pub fn validate(raw: &RawScenario, file: &Path) -> Res<Scenario> {
             shared: Shared {
                 budgets,
                 bulkheads,
+                breakers: breakers.into_iter().map(|(n, b, _)| (n, b)).collect(),
                 tables: registry.tables,
                 degrades: registry.degrades,
             },

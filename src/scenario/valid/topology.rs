@@ -8,6 +8,7 @@ use crate::model::balance::Policy;
 use crate::model::controller::{Action, ControllerSpec};
 use crate::model::dist::Dist;
 use crate::model::DegradeSpec;
+use crate::model::breaker::{Breaker, opossum, resilience4j as r4j};
 use crate::model::program::{CallPolicy, Count, KeyRoute, Step, TrySpec, ops_bound};
 use crate::model::resilience::bulkhead::Limit;
 use crate::model::resilience::{Backoff, Budget, Bulkhead};
@@ -172,6 +173,8 @@ pub(super) struct Registry {
     pub budgets: Vec<String>,
     pub bulkheads: Vec<String>,
     pub breakers: Vec<String>,
+    /// Per breaker: opossum's `timeout`, the default per-attempt timeout of its scopes.
+    pub breaker_timeouts: Vec<Option<u64>>,
     pub tables: Vec<String>,
     pub degrades: Vec<DegradeSpec>,
 }
@@ -212,6 +215,131 @@ pub(super) fn budgets(v: &V<'_>, raw: &RawScenario) -> Res<Vec<(String, Budget)>
                 }
             };
             Ok((name.clone(), budget))
+        })
+        .collect()
+}
+
+/// `[breakers]`: circuit breakers by name, with the library's defaults for what is unset.
+/// Returns each with the opossum `timeout` (a default per-attempt timeout for the scopes that
+/// use it).
+pub(super) fn breakers(v: &V<'_>, raw: &RawScenario) -> Res<Vec<(String, Breaker, Option<u64>)>> {
+    raw.breakers
+        .iter()
+        .map(|(name, b)| {
+            let f = |k: &str| format!("breakers.{name}.{k}");
+            let pct = |k: &str, x: Option<f64>, d: f64| -> Res<f64> {
+                let x = x.unwrap_or(d);
+                if x > 0.0 && x <= 100.0 {
+                    Ok(x)
+                } else {
+                    Err(v.err(f(k), format!("is a percentage in (0, 100], got {x}")))
+                }
+            };
+            let count = |k: &str, x: Option<i64>, d: i64, min: i64| -> Res<u32> {
+                let x = x.unwrap_or(d);
+                if (min..=1_000_000).contains(&x) {
+                    Ok(x as u32)
+                } else {
+                    Err(v.err(f(k), format!("must be between {min} and 1000000, got {x}")))
+                }
+            };
+            let positive = |k: &str, d: &Option<RawDur>| -> Res<Option<u64>> {
+                let x = v.opt_ns(&f(k), d)?;
+                if x == Some(0) {
+                    return Err(v.err(f(k), "must be longer than zero"));
+                }
+                Ok(x)
+            };
+            let r4j = [
+                ("failure_rate_threshold", b.failure_rate_threshold.is_some()),
+                ("slow_call_rate_threshold", b.slow_call_rate_threshold.is_some()),
+                ("slow_call_duration", b.slow_call_duration.is_some()),
+                ("wait_in_open", b.wait_in_open.is_some()),
+                ("wait_multiplier", b.wait_multiplier.is_some()),
+                ("permitted_calls_in_half_open", b.permitted_calls_in_half_open.is_some()),
+                ("minimum_calls", b.minimum_calls.is_some()),
+                ("window_type", b.window_type.is_some()),
+                ("window_size", b.window_size.is_some()),
+                ("max_wait_in_half_open", b.max_wait_in_half_open.is_some()),
+                ("automatic_transition", b.automatic_transition.is_some()),
+            ];
+            let opossum = [
+                ("timeout", b.timeout.is_some()),
+                ("reset_timeout", b.reset_timeout.is_some()),
+                ("error_threshold_percentage", b.error_threshold_percentage.is_some()),
+                ("rolling_count_timeout", b.rolling_count_timeout.is_some()),
+                ("rolling_count_buckets", b.rolling_count_buckets.is_some()),
+                ("volume_threshold", b.volume_threshold.is_some()),
+                ("allow_warm_up", b.allow_warm_up.is_some()),
+            ];
+            let foreign = |opts: &[(&str, bool)], lib: &str| -> Res<()> {
+                match opts.iter().find(|o| o.1) {
+                    Some((k, _)) => Err(v.err(f(k), format!("is not an option of a {lib} breaker"))),
+                    None => Ok(()),
+                }
+            };
+            match b.kind.as_str() {
+                "resilience4j" => {
+                    foreign(&opossum, "resilience4j")?;
+                    let d = r4j::Config::default();
+                    let wait = positive("wait_in_open", &b.wait_in_open)?;
+                    let wait_in_open = match (wait, b.wait_multiplier) {
+                        (w, Some(m)) => {
+                            if !(m.is_finite() && m >= 1.0) {
+                                return Err(v.err(f("wait_multiplier"), format!("must be at least 1, got {m}")));
+                            }
+                            r4j::WaitInterval::Exponential { initial: w.unwrap_or(60_000_000_000), multiplier: m }
+                        }
+                        (Some(w), None) => r4j::WaitInterval::Constant(w),
+                        (None, None) => d.wait_in_open,
+                    };
+                    let window_type = match b.window_type.as_deref().unwrap_or("count") {
+                        "count" | "count_based" => r4j::WindowType::CountBased,
+                        "time" | "time_based" => r4j::WindowType::TimeBased,
+                        other => {
+                            return Err(v
+                                .err(f("window_type"), format!("unknown window type `{other}`"))
+                                .suggest(other, ["count", "time"]));
+                        }
+                    };
+                    let cfg = r4j::Config {
+                        window_type,
+                        window_size: count("window_size", b.window_size, i64::from(d.window_size), 1)?,
+                        minimum_calls: count("minimum_calls", b.minimum_calls, i64::from(d.minimum_calls), 1)?,
+                        failure_rate_threshold: pct("failure_rate_threshold", b.failure_rate_threshold, d.failure_rate_threshold)?,
+                        slow_call_rate_threshold: pct("slow_call_rate_threshold", b.slow_call_rate_threshold, d.slow_call_rate_threshold)?,
+                        slow_call_duration: positive("slow_call_duration", &b.slow_call_duration)?.unwrap_or(d.slow_call_duration),
+                        wait_in_open,
+                        permitted_calls_in_half_open: count("permitted_calls_in_half_open", b.permitted_calls_in_half_open, i64::from(d.permitted_calls_in_half_open), 1)?,
+                        max_wait_in_half_open: v.opt_ns(&f("max_wait_in_half_open"), &b.max_wait_in_half_open)?.unwrap_or(d.max_wait_in_half_open),
+                        automatic_transition: b.automatic_transition.unwrap_or(d.automatic_transition),
+                        ..d
+                    };
+                    Ok((name.clone(), Breaker::Resilience4j(r4j::Breaker::new(cfg, 0)), None))
+                }
+                "opossum" => {
+                    foreign(&r4j, "opossum")?;
+                    let d = opossum::Options::default();
+                    let timeout = match &b.timeout {
+                        Some(t) => positive("timeout", &Some(t.clone()))?,
+                        None => d.timeout,
+                    };
+                    let opts = opossum::Options {
+                        timeout,
+                        reset_timeout: positive("reset_timeout", &b.reset_timeout)?.unwrap_or(d.reset_timeout),
+                        error_threshold_percentage: pct("error_threshold_percentage", b.error_threshold_percentage, d.error_threshold_percentage)?,
+                        rolling_count_timeout: positive("rolling_count_timeout", &b.rolling_count_timeout)?.unwrap_or(d.rolling_count_timeout),
+                        rolling_count_buckets: count("rolling_count_buckets", b.rolling_count_buckets, i64::from(d.rolling_count_buckets), 1)?,
+                        volume_threshold: u64::from(count("volume_threshold", b.volume_threshold, d.volume_threshold as i64, 0)?),
+                        allow_warm_up: b.allow_warm_up.unwrap_or(d.allow_warm_up),
+                        ..d
+                    };
+                    Ok((name.clone(), Breaker::Opossum(opossum::Breaker::new(opts, 0)), timeout))
+                }
+                other => Err(v
+                    .err(f("type"), format!("unknown breaker type `{other}`"))
+                    .suggest(other, ["resilience4j", "opossum"])),
+            }
         })
         .collect()
 }
@@ -566,6 +694,12 @@ impl Paths<'_> {
                 .v
                 .err(format!("{field}.timeout"), "must be longer than zero"));
         }
+        // opossum times the call itself: its `timeout` applies unless the scope sets one.
+        let timeout = timeout.or_else(|| {
+            policy
+                .breaker
+                .and_then(|b| self.shared.breaker_timeouts[b as usize])
+        });
         let fallback = match &t.fallback {
             Some(f) => Some(self.path(&format!("{field}.fallback"), f, depth + 1)?),
             None => None,
