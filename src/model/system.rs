@@ -20,7 +20,7 @@ use std::collections::HashMap;
 
 use super::breaker::{self, Breaker};
 use super::controller::{Controller, ControllerSpec};
-use super::program::{Op, Program, Step, compile};
+use super::program::{CallPolicy, Op, Program, Step, compile};
 use super::resilience::{Budget, Bulkhead};
 use super::request::{NONE, Request, Requests};
 use super::service::{Service, ServiceSpec, Visit};
@@ -1012,6 +1012,11 @@ impl System {
                 ..ComponentStats::default()
             });
         }
+        let referenced = |f: fn(&CallPolicy) -> Option<u32>, k: usize| {
+            self.programs
+                .iter()
+                .any(|p| p.scopes.iter().any(|s| f(&s.policy) == Some(k as u32)))
+        };
         for d in &self.degrades {
             out.push(ComponentStats {
                 name: d.name.clone(),
@@ -1021,6 +1026,9 @@ impl System {
             });
         }
         for (k, b) in self.bulkheads.iter().enumerate() {
+            if !referenced(|p| p.bulkhead, k) {
+                continue;
+            }
             let (admitted, rejected) = (
                 b.admitted - self.warm_guards[k].0,
                 b.rejected - self.warm_guards[k].1,
@@ -1041,6 +1049,9 @@ impl System {
             });
         }
         for (k, b) in self.breakers.iter().enumerate() {
+            if !referenced(|p| p.breaker, k) {
+                continue;
+            }
             let now: Vec<(&str, f64)> = b.metrics();
             let mut metrics: Vec<(String, f64)> = now
                 .iter()

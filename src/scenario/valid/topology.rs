@@ -278,6 +278,9 @@ pub(super) fn breakers(v: &V<'_>, raw: &RawScenario) -> Res<Vec<(String, Breaker
                     None => Ok(()),
                 }
             };
+            if name == "none" {
+                return Err(v.err(format!("breakers.{name}"), "`none` means no breaker: name it otherwise"));
+            }
             match b.kind.as_str() {
                 "resilience4j" => {
                     foreign(&opossum, "resilience4j")?;
@@ -767,8 +770,12 @@ impl Paths<'_> {
         if let Some(b) = &t.bulkhead {
             p.bulkhead = Some(self.guard(&format!("{field}.bulkhead"), "bulkheads", &self.shared.bulkheads, b)?);
         }
-        if let Some(b) = &t.breaker {
-            p.breaker = Some(self.guard(&format!("{field}.breaker"), "breakers", &self.shared.breakers, b)?);
+        match t.breaker.as_deref() {
+            // `none` turns a scenario's breaker off (a strategy's `set`).
+            None | Some("none") => {}
+            Some(b) => {
+                p.breaker = Some(self.guard(&format!("{field}.breaker"), "breakers", &self.shared.breakers, b)?);
+            }
         }
         if let Some(d) = t.propagate_deadline {
             p.propagate_deadline = d;
