@@ -11,6 +11,7 @@
 //! | [`station`] | one instance's queue: `c` workers, FIFO or processor sharing |
 //! | [`balance`] | load-balancing policies (pure: key in, instance out) |
 //! | [`controller`] | components that wake on their own and act on services (scheduled scaling, crashes) |
+//! | [`hpa`] | Kubernetes' HorizontalPodAutoscaler decision, one sync at a time (pure) |
 //! | `system` | the node table, the calendar and the interpreter of paths |
 //!
 //! A [`System`] owns every component and the event calendar of one replication. Components
@@ -28,6 +29,7 @@
 pub mod balance;
 pub mod controller;
 pub mod dist;
+pub mod hpa;
 pub mod program;
 pub mod request;
 pub mod service;
