@@ -2,6 +2,7 @@
 //! one interpreter per table. Case names are upstream's; inputs and expected outputs are the
 //! facts those tests assert, written in this module's types.
 
+mod behavior_cases;
 mod calc_cases;
 
 use super::{Millis, SECOND};
