@@ -64,6 +64,9 @@ pub enum MetricSpec {
         /// Value or AverageValue.
         target: MetricTarget,
     },
+    /// A source type the controller does not know (API validation rejects it; upstream's tests
+    /// use one to exercise the invalid-metric rules). Always fails.
+    Unknown(String),
 }
 
 impl MetricSpec {
@@ -83,6 +86,7 @@ impl MetricSpec {
             MetricSpec::Pods { .. } => "FailedGetPodsMetric",
             MetricSpec::Object { .. } => "FailedGetObjectMetric",
             MetricSpec::External { .. } => "FailedGetExternalMetric",
+            MetricSpec::Unknown(_) => "InvalidMetricSourceType",
         }
     }
 }
@@ -453,6 +457,7 @@ impl Hpa {
                     "external metric needs a value or average value target",
                 )),
             },
+            MetricSpec::Unknown(_) => Err(HpaError::InvalidSpec("unknown metric source type")),
         }
     }
 

@@ -4,6 +4,7 @@
 
 mod behavior_cases;
 mod calc_cases;
+mod controller_cases;
 
 use super::{Millis, SECOND};
 
@@ -14,4 +15,26 @@ pub(super) const NOW: Millis = 1_000_000 * SECOND;
 /// A time `s` seconds before [`NOW`].
 pub(super) const fn ago(s: i64) -> Millis {
     NOW - s * SECOND
+}
+
+/// A fixture pod's `Ready` status (True unless listed).
+#[derive(Clone, Copy, PartialEq)]
+pub(super) enum R {
+    T,
+    F,
+}
+
+/// A fixture pod's start: Hot (now, inside the CPU initialization period) or Cool (3 min ago).
+#[derive(Clone, Copy)]
+pub(super) enum St {
+    Hot,
+    Cool,
+}
+
+/// A fixture pod's phase (Running unless listed).
+#[derive(Clone, Copy)]
+pub(super) enum Ph {
+    Run,
+    Pend,
+    Fail,
 }

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{NOW, ago};
+use super::{NOW, Ph, R, St, ago};
 use crate::model::hpa::*;
 
 // ---------------------------------------------------------------------------------------------
@@ -15,25 +15,6 @@ use crate::model::hpa::*;
 // in both containers, `Per` gives the containers' values (a short row leaves an unnamed
 // container without usage). Calculator: tolerance 0.1, cpu initialization 2 min, readiness
 // delay 10 s.
-
-#[derive(Clone, Copy, PartialEq)]
-enum R {
-    T,
-    F,
-}
-
-#[derive(Clone, Copy)]
-enum St {
-    Hot,
-    Cool,
-}
-
-#[derive(Clone, Copy)]
-enum Ph {
-    Run,
-    Pend,
-    Fail,
-}
 
 #[derive(Clone, Copy)]
 enum Levels {
