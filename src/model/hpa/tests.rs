@@ -5,6 +5,7 @@
 mod behavior_cases;
 mod calc_cases;
 mod controller_cases;
+mod properties;
 
 use super::{Millis, SECOND};
 
