@@ -94,9 +94,11 @@ fn run(seed: u64, spec: HpaSpec, initial: i32, mut each: impl FnMut(&Hpa, Millis
     let mut hpa = Hpa::new(spec, Config::default());
     let mut current = initial;
     let mut load = r.range(0, 3000);
+    // A third of the runs go idle halfway, so proposals fall below `min` for whole windows.
+    let idle_from = if r.range(0, 2) == 0 { SYNCS / 2 } else { SYNCS };
     for k in 0..SYNCS {
         let now = 1_000_000 * SECOND + k as Millis * STEP;
-        load = (load + r.range(-600, 600)).clamp(0, 4000);
+        load = if k >= idle_from { 0 } else { (load + r.range(-600, 600)).clamp(0, 4000) };
         let (pods, metrics) = world(&mut r, current, load, now);
         let input = SyncInput {
             spec_replicas: current,
@@ -111,7 +113,7 @@ fn run(seed: u64, spec: HpaSpec, initial: i32, mut each: impl FnMut(&Hpa, Millis
 }
 
 fn random_spec(r: &mut Rand) -> HpaSpec {
-    let min = r.range(0, 3) as i32;
+    let min = r.range(0, 4) as i32;
     let max = r.range(min.max(1) as i64, 20) as i32;
     let mut metrics = vec![MetricSpec::cpu_utilization(r.range(30, 90) as i32)];
     if r.coin() {
