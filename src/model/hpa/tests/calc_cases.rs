@@ -144,518 +144,140 @@ const DOWN5_C2: &[&[i64]] = &[
 ];
 const TOL_REQ: &[i64] = &[400, 200, 310, 290, 302, 298, 301, 299, 300, 300];
 
+#[rustfmt::skip]
 fn cases() -> Vec<Case> {
     vec![
-        case(
-            "TestReplicaCalcDisjointResourcesMetrics",
-            1,
-            Src::Res {
-                requests: &[K1],
-                levels: Same(&[100]),
-                names: &["an-older-pod-name"],
-                target: 100,
-                container: None,
-            },
-            Want::NoMatchingRequests,
-        ),
-        case(
-            "TestReplicaCalcScaleUp",
-            3,
-            res(REQ3, Same(&[300, 500, 700]), 30),
-            Util(5, 50, 1000),
-        ),
-        case(
-            "TestReplicaCalcContainerScaleUp",
-            3,
-            res_c(
-                REQ3,
-                Per(&[&[1000, 300], &[1000, 500], &[1000, 700]]),
-                30,
-                "container2",
-            ),
-            Util(5, 50, 500),
-        ),
-        case(
-            "TestReplicaCalcScaleUpUnreadyLessScale",
-            3,
-            res(REQ3, Same(&[300, 500, 700]), 30),
-            Util(4, 60, 1200),
-        )
-        .ready(&[F, T, T]),
-        case(
-            "TestReplicaCalcScaleUpContainerHotCpuLessScale",
-            3,
-            res_c(
-                REQ3,
-                Per(&[&[0, 300], &[0, 500], &[0, 700]]),
-                30,
-                "container2",
-            ),
-            Util(4, 60, 600),
-        )
-        .start(&[Hot, Cool, Cool]),
-        case(
-            "TestReplicaCalcScaleUpHotCpuLessScale",
-            3,
-            res(REQ3, Same(&[300, 500, 700]), 30),
-            Util(4, 60, 1200),
-        )
-        .start(&[Hot, Cool, Cool]),
-        case(
-            "TestReplicaCalcScaleUpUnreadyNoScale",
-            3,
-            res(REQ3, Same(&[400, 500, 700]), 30),
-            Util(3, 40, 800),
-        )
-        .ready(&[T, F, F]),
-        case(
-            "TestReplicaCalcScaleHotCpuNoScale",
-            3,
-            res(REQ3, Same(&[400, 500, 700]), 30),
-            Util(3, 40, 800),
-        )
-        .ready(&[T, F, F])
-        .start(&[Cool, Hot, Hot]),
-        case(
-            "TestReplicaCalcScaleUpIgnoresFailedPods",
-            2,
-            res(REQ4, Same(&[500, 700]), 30),
-            Util(4, 60, 1200),
-        )
-        .ready(&[T, T, F, F])
-        .phase(&[Run, Run, Fail, Fail]),
-        case(
-            "TestReplicaCalcMissingContainerMetricScaleUpIgnoresFailedPods",
-            2,
-            res_c(
-                REQ4,
-                Per(&[&[1000, 500], &[9000, 700], &[1000], &[9000]]),
-                30,
-                "container2",
-            ),
-            Util(4, 60, 600),
-        )
-        .ready(&[T, T, F, F])
-        .phase(&[Run, Run, Fail, Fail]),
-        case(
-            "TestReplicaCalcScaleUpContainerIgnoresFailedPods",
-            2,
-            res_c(REQ4, Per(&[&[1000, 500], &[9000, 700]]), 30, "container2"),
-            Util(4, 60, 600),
-        )
-        .ready(&[T, T, F, F])
-        .phase(&[Run, Run, Fail, Fail]),
-        case(
-            "TestReplicaCalcScaleUpIgnoresDeletionPods",
-            2,
-            res(REQ4, Same(&[500, 700]), 30),
-            Util(4, 60, 1200),
-        )
-        .ready(&[T, T, F, F])
-        .phase(&[Run, Run, Run, Run])
-        .deleting(&[false, false, true, true]),
-        case(
-            "TestReplicaCalcScaleUpContainerIgnoresDeletionPods",
-            2,
-            res_c(REQ4, Same(&[500, 700]), 30, "container1"),
-            Util(4, 60, 600),
-        )
-        .ready(&[T, T, F, F])
-        .phase(&[Run, Run, Run, Run])
-        .deleting(&[false, false, true, true]),
-        case(
-            "TestReplicaCalcScaleUpCM",
-            3,
-            pods(&[20000, 10000, 30000], 15000),
-            Val(4, 20000),
-        ),
-        case(
-            "TestReplicaCalcScaleUpCMUnreadyHotCpuNoLessScale",
-            3,
-            pods(&[50000, 10000, 30000], 15000),
-            Val(6, 30000),
-        )
-        .ready(&[T, T, F])
-        .start(&[Cool, Cool, Hot]),
-        case(
-            "TestReplicaCalcScaleUpCMUnreadyHotCpuScaleWouldScaleDown",
-            3,
-            pods(&[50000, 15000, 30000], 15000),
-            Val(7, 31666),
-        )
-        .ready(&[F, T, F])
-        .start(&[Hot, Cool, Hot]),
-        case(
-            "TestReplicaCalcScaleUpCMObject",
-            3,
-            Src::Object {
-                level: 20000,
-                target: 15000,
-            },
-            Val(4, 20000),
-        ),
-        case(
-            "TestReplicaCalcScaleUpCMPerPodObject",
-            3,
-            Src::ObjectPerPod {
-                level: 20000,
-                target: 5000,
-            },
-            Val(4, 6667),
-        ),
-        case(
-            "TestReplicaCalcScaleUpCMObjectIgnoresUnreadyPods",
-            3,
-            Src::Object {
-                level: 50000,
-                target: 10000,
-            },
-            Val(5, 50000),
-        )
-        .ready(&[F, T, F]),
+        case("TestReplicaCalcDisjointResourcesMetrics", 1,
+            Src::Res { requests: &[K1], levels: Same(&[100]), names: &["an-older-pod-name"], target: 100, container: None },
+            Want::NoMatchingRequests),
+        case("TestReplicaCalcScaleUp", 3, res(REQ3, Same(&[300, 500, 700]), 30), Util(5, 50, 1000)),
+        case("TestReplicaCalcContainerScaleUp", 3,
+            res_c(REQ3, Per(&[&[1000, 300], &[1000, 500], &[1000, 700]]), 30, "container2"), Util(5, 50, 500)),
+        case("TestReplicaCalcScaleUpUnreadyLessScale", 3, res(REQ3, Same(&[300, 500, 700]), 30), Util(4, 60, 1200))
+            .ready(&[F, T, T]),
+        case("TestReplicaCalcScaleUpContainerHotCpuLessScale", 3,
+            res_c(REQ3, Per(&[&[0, 300], &[0, 500], &[0, 700]]), 30, "container2"), Util(4, 60, 600))
+            .start(&[Hot, Cool, Cool]),
+        case("TestReplicaCalcScaleUpHotCpuLessScale", 3, res(REQ3, Same(&[300, 500, 700]), 30), Util(4, 60, 1200))
+            .start(&[Hot, Cool, Cool]),
+        case("TestReplicaCalcScaleUpUnreadyNoScale", 3, res(REQ3, Same(&[400, 500, 700]), 30), Util(3, 40, 800))
+            .ready(&[T, F, F]),
+        case("TestReplicaCalcScaleHotCpuNoScale", 3, res(REQ3, Same(&[400, 500, 700]), 30), Util(3, 40, 800))
+            .ready(&[T, F, F]).start(&[Cool, Hot, Hot]),
+        case("TestReplicaCalcScaleUpIgnoresFailedPods", 2, res(REQ4, Same(&[500, 700]), 30), Util(4, 60, 1200))
+            .ready(&[T, T, F, F]).phase(&[Run, Run, Fail, Fail]),
+        case("TestReplicaCalcMissingContainerMetricScaleUpIgnoresFailedPods", 2,
+            res_c(REQ4, Per(&[&[1000, 500], &[9000, 700], &[1000], &[9000]]), 30, "container2"), Util(4, 60, 600))
+            .ready(&[T, T, F, F]).phase(&[Run, Run, Fail, Fail]),
+        case("TestReplicaCalcScaleUpContainerIgnoresFailedPods", 2,
+            res_c(REQ4, Per(&[&[1000, 500], &[9000, 700]]), 30, "container2"), Util(4, 60, 600))
+            .ready(&[T, T, F, F]).phase(&[Run, Run, Fail, Fail]),
+        case("TestReplicaCalcScaleUpIgnoresDeletionPods", 2, res(REQ4, Same(&[500, 700]), 30), Util(4, 60, 1200))
+            .ready(&[T, T, F, F]).phase(&[Run, Run, Run, Run]).deleting(&[false, false, true, true]),
+        case("TestReplicaCalcScaleUpContainerIgnoresDeletionPods", 2,
+            res_c(REQ4, Same(&[500, 700]), 30, "container1"), Util(4, 60, 600))
+            .ready(&[T, T, F, F]).phase(&[Run, Run, Run, Run]).deleting(&[false, false, true, true]),
+        case("TestReplicaCalcScaleUpCM", 3, pods(&[20000, 10000, 30000], 15000), Val(4, 20000)),
+        case("TestReplicaCalcScaleUpCMUnreadyHotCpuNoLessScale", 3, pods(&[50000, 10000, 30000], 15000), Val(6, 30000))
+            .ready(&[T, T, F]).start(&[Cool, Cool, Hot]),
+        case("TestReplicaCalcScaleUpCMUnreadyHotCpuScaleWouldScaleDown", 3,
+            pods(&[50000, 15000, 30000], 15000), Val(7, 31666))
+            .ready(&[F, T, F]).start(&[Hot, Cool, Hot]),
+        case("TestReplicaCalcScaleUpCMObject", 3, Src::Object { level: 20000, target: 15000 }, Val(4, 20000)),
+        case("TestReplicaCalcScaleUpCMPerPodObject", 3, Src::ObjectPerPod { level: 20000, target: 5000 }, Val(4, 6667)),
+        case("TestReplicaCalcScaleUpCMObjectIgnoresUnreadyPods", 3, Src::Object { level: 50000, target: 10000 },
+            Val(5, 50000))
+            .ready(&[F, T, F]),
         // Upstream runs this "external" case through GetMetricReplicas (metricType podMetric).
-        case(
-            "TestReplicaCalcScaleUpCMExternal",
-            1,
-            pods(&[8600], 4400),
-            Val(2, 8600),
-        ),
-        case(
-            "TestReplicaCalcScaleUpCMExternalIgnoresUnreadyPods",
-            3,
-            Src::External {
-                levels: &[8600],
-                target: 4400,
-            },
-            Val(2, 8600),
-        )
-        .ready(&[F, T, F]),
-        case(
-            "TestReplicaCalcScaleUpCMExternalNoLabels",
-            1,
-            pods(&[8600], 4400),
-            Val(2, 8600),
-        ),
-        case(
-            "TestReplicaCalcScaleUpPerPodCMExternal",
-            3,
-            Src::ExternalPerPod {
-                levels: &[8600],
-                target: 2150,
-            },
-            Val(4, 2867),
-        ),
-        case(
-            "TestReplicaCalcScaleDown",
-            5,
-            res(REQ5, Same(DOWN5), 50),
-            Util(3, 28, 560),
-        ),
-        case(
-            "TestReplicaCalcContainerScaleDown",
-            5,
-            res_c(REQ5, Per(DOWN5_C2), 50, "container2"),
-            Util(3, 28, 280),
-        ),
-        case(
-            "TestReplicaCalcScaleDownCM",
-            5,
-            pods(&[12000; 5], 20000),
-            Val(3, 12000),
-        ),
-        case(
-            "TestReplicaCalcScaleDownPerPodCMObject",
-            5,
-            Src::ObjectPerPod {
-                level: 6000,
-                target: 2000,
-            },
-            Val(3, 1200),
-        ),
-        case(
-            "TestReplicaCalcScaleDownCMObject",
-            5,
-            Src::Object {
-                level: 12000,
-                target: 20000,
-            },
-            Val(3, 12000),
-        ),
-        case(
-            "TestReplicaCalcScaleDownCMExternal",
-            5,
-            Src::External {
-                levels: &[8600],
-                target: 14334,
-            },
-            Val(3, 8600),
-        ),
-        case(
-            "TestReplicaCalcScaleDownPerPodCMExternal",
-            5,
-            Src::ExternalPerPod {
-                levels: &[8600],
-                target: 2867,
-            },
-            Val(3, 1720),
-        ),
-        case(
-            "TestReplicaCalcScaleDownExcludeUnreadyPods",
-            5,
-            res(REQ5, Same(DOWN5), 50),
-            Util(2, 30, 600),
-        )
-        .ready(&[T, T, T, F, F]),
-        case(
-            "TestReplicaCalcScaleDownContainerExcludeUnreadyPods",
-            5,
-            res_c(REQ5, Per(DOWN5_C2), 50, "container2"),
-            Util(2, 30, 300),
-        )
-        .ready(&[T, T, T, F, F]),
-        case(
-            "TestReplicaCalcScaleDownExcludeUnscheduledPods",
-            5,
-            res(REQ5, Same(&[100]), 50),
-            Util(1, 10, 200),
-        )
-        .ready(&[T, F, F, F, F])
-        .phase(&[Run, Pend, Pend, Pend, Pend]),
-        case(
-            "TestReplicaCalcScaleDownContainerExcludeUnscheduledPods",
-            5,
-            res_c(REQ5, Per(DOWN5_C2), 50, "container2"),
-            Util(1, 10, 100),
-        )
-        .ready(&[T, F, F, F, F])
-        .phase(&[Run, Pend, Pend, Pend, Pend]),
-        case(
-            "TestReplicaCalcScaleDownIgnoreHotCpuPods",
-            5,
-            res(REQ5, Same(DOWN5), 50),
-            Util(2, 30, 600),
-        )
-        .start(&[Cool, Cool, Cool, Hot, Hot]),
-        case(
-            "TestReplicaCalcScaleDownContainerIgnoreHotCpuPods",
-            5,
-            res_c(
-                REQ5,
-                Per(&[
-                    &[1000, 100],
-                    &[1000, 300],
-                    &[1000, 500],
-                    &[1000, 1000],
-                    &[1000, 1000],
-                ]),
-                50,
-                "container2",
-            ),
-            Util(2, 30, 300),
-        )
-        .start(&[Cool, Cool, Cool, Hot, Hot]),
-        case(
-            "TestReplicaCalcScaleDownIgnoresFailedPods",
-            5,
-            res(REQ7, Same(DOWN5), 50),
-            Util(3, 28, 560),
-        )
-        .ready(&[T, T, T, T, T, F, F])
-        .phase(&[Run, Run, Run, Run, Run, Fail, Fail]),
-        case(
-            "TestReplicaCalcScaleDownContainerIgnoresFailedPods",
-            5,
-            res_c(REQ7, Per(DOWN5_C2), 50, "container2"),
-            Util(3, 28, 280),
-        )
-        .ready(&[T, T, T, T, T, F, F])
-        .phase(&[Run, Run, Run, Run, Run, Fail, Fail]),
-        case(
-            "TestReplicaCalcScaleDownIgnoresDeletionPods",
-            5,
-            res(REQ7, Same(DOWN5), 50),
-            Util(3, 28, 560),
-        )
-        .ready(&[T, T, T, T, T, F, F])
-        .phase(&[Run; 7])
-        .deleting(&[false, false, false, false, false, true, true]),
-        case(
-            "TestReplicaCalcScaleDownIgnoresDeletionPods_StillRunning",
-            5,
-            res_c(REQ7, Per(DOWN5_C2), 50, "container2"),
-            Util(3, 28, 280),
-        )
-        .ready(&[T, T, T, T, T, F, F])
-        .phase(&[Run; 7])
-        .deleting(&[false, false, false, false, false, true, true]),
-        case(
-            "TestReplicaCalcTolerance",
-            3,
-            res(&[900, 1000, 1100], Same(&[1010, 1030, 1020]), 100),
-            Util(3, 102, 2040),
-        ),
-        case(
-            "TestReplicaCalcToleranceCM",
-            3,
-            pods(&[20000, 21000, 21000], 20000),
-            Val(3, 20666),
-        ),
-        case(
-            "TestReplicaCalcToleranceCMObject",
-            3,
-            Src::Object {
-                level: 20666,
-                target: 20000,
-            },
-            Val(3, 20666),
-        ),
-        case(
-            "TestReplicaCalcTolerancePerPodCMObject",
-            4,
-            Src::ObjectPerPod {
-                level: 20166,
-                target: 5000,
-            },
-            Val(4, 5042),
-        ),
-        case(
-            "TestReplicaCalcToleranceCMExternal",
-            3,
-            Src::External {
-                levels: &[8600],
-                target: 8888,
-            },
-            Val(3, 8600),
-        ),
-        case(
-            "TestReplicaCalcTolerancePerPodCMExternal",
-            3,
-            Src::ExternalPerPod {
-                levels: &[8600],
-                target: 2900,
-            },
-            Val(3, 2867),
-        ),
-        case(
-            "TestReplicaCalcSuperfluousMetrics",
-            4,
-            res(REQ4, Same(&[4000, 9500, 3000, 7000, 3200, 2000]), 100),
-            Util(24, 587, 11750),
-        ),
-        case(
-            "TestReplicaCalcMissingMetrics",
-            4,
-            res(REQ4, Same(&[400, 95]), 100),
-            Util(3, 24, 495),
-        ),
-        case(
-            "TestReplicaCalcEmptyMetrics",
-            4,
-            res(REQ3, Same(&[]), 100),
-            Want::FetchFailed,
-        ),
-        case(
-            "TestReplicaCalcEmptyCPURequest",
-            1,
-            res(&[], Same(&[200]), 100),
-            Want::MissingRequest,
-        ),
-        case(
-            "TestPlainMetricReplicaCalcMissingMetricsNoChangeEq",
-            5,
-            pods(&[20000, 19000, 21000], 20000),
-            Val(5, 20000),
-        ),
-        case(
-            "TestReplicaCalcMissingMetricsNoChangeEq",
-            2,
-            res(REQ2, Same(&[1000]), 100),
-            Util(2, 100, 2000),
-        ),
-        case(
-            "TestReplicaCalcMissingMetricsNoChangeGt",
-            2,
-            res(REQ2, Same(&[1900]), 100),
-            Util(2, 190, 3800),
-        ),
-        case(
-            "TestReplicaCalcMissingMetricsNoChangeLt",
-            2,
-            res(REQ2, Same(&[600]), 100),
-            Util(2, 60, 1200),
-        ),
-        case(
-            "TestReplicaCalcMissingMetricsUnreadyChange",
-            3,
-            res(REQ3, Same(&[100, 450]), 50),
-            Util(3, 45, 900),
-        )
-        .ready(&[F, T, T]),
-        case(
-            "TestReplicaCalcMissingMetricsHotCpuNoChange",
-            3,
-            res(REQ3, Same(&[100, 450]), 50),
-            Util(3, 45, 900),
-        )
-        .start(&[Hot, Cool, Cool]),
-        case(
-            "TestReplicaCalcMissingMetricsUnreadyScaleUp",
-            3,
-            res(REQ3, Same(&[100, 2000]), 50),
-            Util(4, 200, 4000),
-        )
-        .ready(&[F, T, T]),
-        case(
-            "TestReplicaCalcMissingMetricsHotCpuScaleUp",
-            3,
-            res(REQ3, Same(&[100, 2000]), 50),
-            Util(4, 200, 4000),
-        )
-        .ready(&[F, T, T])
-        .start(&[Hot, Cool, Cool]),
-        case(
-            "TestReplicaCalcMissingMetricsUnreadyScaleDown",
-            4,
-            res(REQ4, Same(&[100, 100, 100]), 50),
-            Util(3, 10, 200),
-        )
-        .ready(&[F, T, T, T]),
-        case(
-            "TestReplicaCalcMissingMetricsScaleDownTargetOver100",
-            4,
-            res(&[K1, K1, 2 * K1, 2 * K1], Same(&[200, 100, 100]), 300),
-            Util(2, 6, 200),
-        )
-        .ready(&[F, T, T, T]),
-        case(
-            "TestReplicaCalcDuringRollingUpdateWithMaxSurge",
-            2,
-            res(REQ3, Same(&[100, 100]), 50),
-            Util(2, 10, 200),
-        )
-        .phase(&[Run, Run, Run]),
-        case(
-            "TestReplicaCalcDuringRollingUpdateWithMaxSurgeCM",
-            2,
-            pods(&[10000, 10000], 17000),
-            Val(2, 10000),
-        )
-        .phase(&[Run, Run, Run]),
+        case("TestReplicaCalcScaleUpCMExternal", 1, pods(&[8600], 4400), Val(2, 8600)),
+        case("TestReplicaCalcScaleUpCMExternalIgnoresUnreadyPods", 3,
+            Src::External { levels: &[8600], target: 4400 }, Val(2, 8600))
+            .ready(&[F, T, F]),
+        case("TestReplicaCalcScaleUpCMExternalNoLabels", 1, pods(&[8600], 4400), Val(2, 8600)),
+        case("TestReplicaCalcScaleUpPerPodCMExternal", 3, Src::ExternalPerPod { levels: &[8600], target: 2150 },
+            Val(4, 2867)),
+        case("TestReplicaCalcScaleDown", 5, res(REQ5, Same(DOWN5), 50), Util(3, 28, 560)),
+        case("TestReplicaCalcContainerScaleDown", 5, res_c(REQ5, Per(DOWN5_C2), 50, "container2"), Util(3, 28, 280)),
+        case("TestReplicaCalcScaleDownCM", 5, pods(&[12000; 5], 20000), Val(3, 12000)),
+        case("TestReplicaCalcScaleDownPerPodCMObject", 5, Src::ObjectPerPod { level: 6000, target: 2000 },
+            Val(3, 1200)),
+        case("TestReplicaCalcScaleDownCMObject", 5, Src::Object { level: 12000, target: 20000 }, Val(3, 12000)),
+        case("TestReplicaCalcScaleDownCMExternal", 5, Src::External { levels: &[8600], target: 14334 },
+            Val(3, 8600)),
+        case("TestReplicaCalcScaleDownPerPodCMExternal", 5, Src::ExternalPerPod { levels: &[8600], target: 2867 },
+            Val(3, 1720)),
+        case("TestReplicaCalcScaleDownExcludeUnreadyPods", 5, res(REQ5, Same(DOWN5), 50), Util(2, 30, 600))
+            .ready(&[T, T, T, F, F]),
+        case("TestReplicaCalcScaleDownContainerExcludeUnreadyPods", 5,
+            res_c(REQ5, Per(DOWN5_C2), 50, "container2"), Util(2, 30, 300))
+            .ready(&[T, T, T, F, F]),
+        case("TestReplicaCalcScaleDownExcludeUnscheduledPods", 5, res(REQ5, Same(&[100]), 50), Util(1, 10, 200))
+            .ready(&[T, F, F, F, F]).phase(&[Run, Pend, Pend, Pend, Pend]),
+        case("TestReplicaCalcScaleDownContainerExcludeUnscheduledPods", 5,
+            res_c(REQ5, Per(DOWN5_C2), 50, "container2"), Util(1, 10, 100))
+            .ready(&[T, F, F, F, F]).phase(&[Run, Pend, Pend, Pend, Pend]),
+        case("TestReplicaCalcScaleDownIgnoreHotCpuPods", 5, res(REQ5, Same(DOWN5), 50), Util(2, 30, 600))
+            .start(&[Cool, Cool, Cool, Hot, Hot]),
+        case("TestReplicaCalcScaleDownContainerIgnoreHotCpuPods", 5,
+            res_c(REQ5, Per(&[&[1000, 100], &[1000, 300], &[1000, 500], &[1000, 1000], &[1000, 1000]]), 50,
+                "container2"), Util(2, 30, 300))
+            .start(&[Cool, Cool, Cool, Hot, Hot]),
+        case("TestReplicaCalcScaleDownIgnoresFailedPods", 5, res(REQ7, Same(DOWN5), 50), Util(3, 28, 560))
+            .ready(&[T, T, T, T, T, F, F]).phase(&[Run, Run, Run, Run, Run, Fail, Fail]),
+        case("TestReplicaCalcScaleDownContainerIgnoresFailedPods", 5,
+            res_c(REQ7, Per(DOWN5_C2), 50, "container2"), Util(3, 28, 280))
+            .ready(&[T, T, T, T, T, F, F]).phase(&[Run, Run, Run, Run, Run, Fail, Fail]),
+        case("TestReplicaCalcScaleDownIgnoresDeletionPods", 5, res(REQ7, Same(DOWN5), 50), Util(3, 28, 560))
+            .ready(&[T, T, T, T, T, F, F]).phase(&[Run; 7])
+            .deleting(&[false, false, false, false, false, true, true]),
+        case("TestReplicaCalcScaleDownIgnoresDeletionPods_StillRunning", 5,
+            res_c(REQ7, Per(DOWN5_C2), 50, "container2"), Util(3, 28, 280))
+            .ready(&[T, T, T, T, T, F, F]).phase(&[Run; 7])
+            .deleting(&[false, false, false, false, false, true, true]),
+        case("TestReplicaCalcTolerance", 3, res(&[900, 1000, 1100], Same(&[1010, 1030, 1020]), 100),
+            Util(3, 102, 2040)),
+        case("TestReplicaCalcToleranceCM", 3, pods(&[20000, 21000, 21000], 20000), Val(3, 20666)),
+        case("TestReplicaCalcToleranceCMObject", 3, Src::Object { level: 20666, target: 20000 }, Val(3, 20666)),
+        case("TestReplicaCalcTolerancePerPodCMObject", 4, Src::ObjectPerPod { level: 20166, target: 5000 },
+            Val(4, 5042)),
+        case("TestReplicaCalcToleranceCMExternal", 3, Src::External { levels: &[8600], target: 8888 }, Val(3, 8600)),
+        case("TestReplicaCalcTolerancePerPodCMExternal", 3, Src::ExternalPerPod { levels: &[8600], target: 2900 },
+            Val(3, 2867)),
+        case("TestReplicaCalcSuperfluousMetrics", 4, res(REQ4, Same(&[4000, 9500, 3000, 7000, 3200, 2000]), 100),
+            Util(24, 587, 11750)),
+        case("TestReplicaCalcMissingMetrics", 4, res(REQ4, Same(&[400, 95]), 100), Util(3, 24, 495)),
+        case("TestReplicaCalcEmptyMetrics", 4, res(REQ3, Same(&[]), 100), Want::FetchFailed),
+        case("TestReplicaCalcEmptyCPURequest", 1, res(&[], Same(&[200]), 100), Want::MissingRequest),
+        case("TestPlainMetricReplicaCalcMissingMetricsNoChangeEq", 5, pods(&[20000, 19000, 21000], 20000),
+            Val(5, 20000)),
+        case("TestReplicaCalcMissingMetricsNoChangeEq", 2, res(REQ2, Same(&[1000]), 100), Util(2, 100, 2000)),
+        case("TestReplicaCalcMissingMetricsNoChangeGt", 2, res(REQ2, Same(&[1900]), 100), Util(2, 190, 3800)),
+        case("TestReplicaCalcMissingMetricsNoChangeLt", 2, res(REQ2, Same(&[600]), 100), Util(2, 60, 1200)),
+        case("TestReplicaCalcMissingMetricsUnreadyChange", 3, res(REQ3, Same(&[100, 450]), 50), Util(3, 45, 900))
+            .ready(&[F, T, T]),
+        case("TestReplicaCalcMissingMetricsHotCpuNoChange", 3, res(REQ3, Same(&[100, 450]), 50), Util(3, 45, 900))
+            .start(&[Hot, Cool, Cool]),
+        case("TestReplicaCalcMissingMetricsUnreadyScaleUp", 3, res(REQ3, Same(&[100, 2000]), 50), Util(4, 200, 4000))
+            .ready(&[F, T, T]),
+        case("TestReplicaCalcMissingMetricsHotCpuScaleUp", 3, res(REQ3, Same(&[100, 2000]), 50), Util(4, 200, 4000))
+            .ready(&[F, T, T]).start(&[Hot, Cool, Cool]),
+        case("TestReplicaCalcMissingMetricsUnreadyScaleDown", 4, res(REQ4, Same(&[100, 100, 100]), 50),
+            Util(3, 10, 200))
+            .ready(&[F, T, T, T]),
+        case("TestReplicaCalcMissingMetricsScaleDownTargetOver100", 4,
+            res(&[K1, K1, 2 * K1, 2 * K1], Same(&[200, 100, 100]), 300), Util(2, 6, 200))
+            .ready(&[F, T, T, T]),
+        case("TestReplicaCalcDuringRollingUpdateWithMaxSurge", 2, res(REQ3, Same(&[100, 100]), 50), Util(2, 10, 200))
+            .phase(&[Run, Run, Run]),
+        case("TestReplicaCalcDuringRollingUpdateWithMaxSurgeCM", 2, pods(&[10000, 10000], 17000), Val(2, 10000))
+            .phase(&[Run, Run, Run]),
         // The upstream test derives its inputs: 10 pods at 150m per container, requests 300m
         // per container with jitter, target int32((1/(2·0.9) + 0.01)·100) = 56 → 9 pods, then
         // target 55 (+0.004 instead of +0.01) → no change.
-        case(
-            "TestReplicaCalcComputedToleranceAlgImplementation",
-            10,
-            res(TOL_REQ, Same(&[150; 10]), 56),
-            Util(9, 50, 300),
-        ),
-        case(
-            "TestReplicaCalcComputedToleranceAlgImplementation (within tolerance)",
-            10,
-            res(TOL_REQ, Same(&[150; 10]), 55),
-            Util(10, 50, 300),
-        ),
+        case("TestReplicaCalcComputedToleranceAlgImplementation", 10, res(TOL_REQ, Same(&[150; 10]), 56),
+            Util(9, 50, 300)),
+        case("TestReplicaCalcComputedToleranceAlgImplementation (within tolerance)", 10,
+            res(TOL_REQ, Same(&[150; 10]), 55), Util(10, 50, 300)),
     ]
 }
 
@@ -900,188 +522,55 @@ fn m(value: i64, timestamp: Millis, window: Millis) -> PodMetric {
     }
 }
 
+#[rustfmt::skip]
 fn group_cases() -> Vec<Group> {
     use ConditionStatus::{False as CF, True as CT};
     use PodPhase::{Failed, Pending, Succeeded};
     let min = 60 * SECOND;
     let g = |name, pods, metrics, resource, ready, unready, missing, ignored| Group {
-        name,
-        pods,
-        metrics,
-        resource,
-        ready,
-        unready,
-        missing,
-        ignored,
+        name, pods, metrics, resource, ready, unready, missing, ignored,
     };
     let mut deleted = pod("deleted", Pending, None, None);
     deleted.deleting = true;
     vec![
         g("void", vec![], vec![], CPU, 0, &[], &[], &[]),
-        g(
-            "count in a ready pod - memory",
-            vec![pod("bentham", Succeeded, None, None)],
-            vec![("bentham", m(1, NOW, min))],
-            "memory",
-            1,
-            &[],
-            &[],
-            &[],
-        ),
-        g(
-            "unready a pod without ready condition - CPU",
-            vec![pod("lucretius", Succeeded, Some(NOW), None)],
-            vec![("lucretius", m(1, 0, 0))],
-            CPU,
-            0,
-            &["lucretius"],
-            &[],
-            &[],
-        ),
-        g(
-            "count in a ready pod with fresh metrics during initialization period - CPU",
-            vec![pod(
-                "bentham",
-                Succeeded,
-                Some(ago(60)),
-                Some((CT, ago(30))),
-            )],
-            vec![("bentham", m(1, NOW, 30 * SECOND))],
-            CPU,
-            1,
-            &[],
-            &[],
-            &[],
-        ),
-        g(
-            "unready a ready pod without fresh metrics during initialization period - CPU",
-            vec![pod(
-                "bentham",
-                Succeeded,
-                Some(ago(60)),
-                Some((CT, ago(30))),
-            )],
-            vec![("bentham", m(1, NOW, 60 * SECOND))],
-            CPU,
-            0,
-            &["bentham"],
-            &[],
-            &[],
-        ),
-        g(
-            "unready an unready pod during initialization period - CPU",
-            vec![pod(
-                "lucretius",
-                Succeeded,
-                Some(ago(600)),
-                Some((CF, ago(594))),
-            )],
-            vec![("lucretius", m(1, 0, 0))],
-            CPU,
-            0,
-            &["lucretius"],
-            &[],
-            &[],
-        ),
-        g(
-            "count in a ready pod without fresh metrics after initialization period - CPU",
-            vec![pod(
-                "bentham",
-                Succeeded,
-                Some(ago(180)),
-                Some((CT, ago(180))),
-            )],
-            vec![("bentham", m(1, ago(120), min))],
-            CPU,
-            1,
-            &[],
-            &[],
-            &[],
-        ),
-        g(
-            "count in an unready pod that was ready after initialization period - CPU",
-            vec![pod(
-                "lucretius",
-                Succeeded,
-                Some(ago(600)),
-                Some((CF, ago(540))),
-            )],
-            vec![("lucretius", m(1, 0, 0))],
-            CPU,
-            1,
-            &[],
-            &[],
-            &[],
-        ),
-        g(
-            "unready pod that has never been ready after initialization period - CPU",
-            vec![pod(
-                "lucretius",
-                Succeeded,
-                Some(ago(600)),
-                Some((CF, ago(590))),
-            )],
-            vec![("lucretius", m(1, 0, 0))],
-            CPU,
-            1,
-            &[],
-            &[],
-            &[],
-        ),
-        g(
-            "a missing pod",
-            vec![pod("epicurus", Succeeded, Some(ago(180)), None)],
-            vec![],
-            CPU,
-            0,
-            &[],
-            &["epicurus"],
-            &[],
-        ),
-        g(
-            "several pods",
+        g("count in a ready pod - memory", vec![pod("bentham", Succeeded, None, None)],
+            vec![("bentham", m(1, NOW, min))], "memory", 1, &[], &[], &[]),
+        g("unready a pod without ready condition - CPU", vec![pod("lucretius", Succeeded, Some(NOW), None)],
+            vec![("lucretius", m(1, 0, 0))], CPU, 0, &["lucretius"], &[], &[]),
+        g("count in a ready pod with fresh metrics during initialization period - CPU",
+            vec![pod("bentham", Succeeded, Some(ago(60)), Some((CT, ago(30))))],
+            vec![("bentham", m(1, NOW, 30 * SECOND))], CPU, 1, &[], &[], &[]),
+        g("unready a ready pod without fresh metrics during initialization period - CPU",
+            vec![pod("bentham", Succeeded, Some(ago(60)), Some((CT, ago(30))))],
+            vec![("bentham", m(1, NOW, 60 * SECOND))], CPU, 0, &["bentham"], &[], &[]),
+        g("unready an unready pod during initialization period - CPU",
+            vec![pod("lucretius", Succeeded, Some(ago(600)), Some((CF, ago(594))))],
+            vec![("lucretius", m(1, 0, 0))], CPU, 0, &["lucretius"], &[], &[]),
+        g("count in a ready pod without fresh metrics after initialization period - CPU",
+            vec![pod("bentham", Succeeded, Some(ago(180)), Some((CT, ago(180))))],
+            vec![("bentham", m(1, ago(120), min))], CPU, 1, &[], &[], &[]),
+        g("count in an unready pod that was ready after initialization period - CPU",
+            vec![pod("lucretius", Succeeded, Some(ago(600)), Some((CF, ago(540))))],
+            vec![("lucretius", m(1, 0, 0))], CPU, 1, &[], &[], &[]),
+        g("unready pod that has never been ready after initialization period - CPU",
+            vec![pod("lucretius", Succeeded, Some(ago(600)), Some((CF, ago(590))))],
+            vec![("lucretius", m(1, 0, 0))], CPU, 1, &[], &[], &[]),
+        g("a missing pod", vec![pod("epicurus", Succeeded, Some(ago(180)), None)], vec![], CPU, 0, &[],
+            &["epicurus"], &[]),
+        g("several pods",
             vec![
                 pod("lucretius", Succeeded, Some(NOW), None),
                 pod("niccolo", Succeeded, Some(ago(180)), Some((CT, ago(180)))),
                 pod("epicurus", Succeeded, Some(ago(180)), None),
             ],
-            vec![("lucretius", m(1, 0, 0)), ("niccolo", m(1, 0, 0))],
-            CPU,
-            1,
-            &["lucretius"],
-            &["epicurus"],
-            &[],
-        ),
-        g(
-            "pending pods are unreadied",
-            vec![pod("unscheduled", Pending, None, None)],
-            vec![],
-            CPU,
-            0,
-            &["unscheduled"],
-            &[],
-            &[],
-        ),
-        g(
-            "ignore pods with deletion timestamps",
-            vec![deleted],
-            vec![("deleted", m(1, 0, 0))],
-            CPU,
-            0,
-            &[],
-            &[],
-            &["deleted"],
-        ),
-        g(
-            "ignore pods in a failed state",
-            vec![pod("failed", Failed, None, None)],
-            vec![("failed", m(1, 0, 0))],
-            CPU,
-            0,
-            &[],
-            &[],
-            &["failed"],
-        ),
+            vec![("lucretius", m(1, 0, 0)), ("niccolo", m(1, 0, 0))], CPU, 1, &["lucretius"], &["epicurus"], &[]),
+        g("pending pods are unreadied", vec![pod("unscheduled", Pending, None, None)], vec![], CPU, 0,
+            &["unscheduled"], &[], &[]),
+        g("ignore pods with deletion timestamps", vec![deleted], vec![("deleted", m(1, 0, 0))], CPU, 0, &[], &[],
+            &["deleted"]),
+        g("ignore pods in a failed state", vec![pod("failed", Failed, None, None)], vec![("failed", m(1, 0, 0))],
+            CPU, 0, &[], &[], &["failed"]),
     ]
 }
 

@@ -98,7 +98,11 @@ fn run(seed: u64, spec: HpaSpec, initial: i32, mut each: impl FnMut(&Hpa, Millis
     let idle_from = if r.range(0, 2) == 0 { SYNCS / 2 } else { SYNCS };
     for k in 0..SYNCS {
         let now = 1_000_000 * SECOND + k as Millis * STEP;
-        load = if k >= idle_from { 0 } else { (load + r.range(-600, 600)).clamp(0, 4000) };
+        load = if k >= idle_from {
+            0
+        } else {
+            (load + r.range(-600, 600)).clamp(0, 4000)
+        };
         let (pods, metrics) = world(&mut r, current, load, now);
         let input = SyncInput {
             spec_replicas: current,
