@@ -37,8 +37,16 @@
 //! up, truncation down); windows are strict (`at > now - window`); the first sync records the
 //! current replicas, so a fresh controller cannot scale down during the downscale window; a nil
 //! `behavior` (legacy, no memory of events, `max(2N, 4)`) differs from `behavior: {}` (defaults:
-//! 4 pods / 100 % per 15 s, scale-down window from the flag). Upstream's unit tests are ported
-//! as data in `hpa/tests` and run against this module.
+//! 4 pods / 100 % per 15 s, scale-down window from the flag).
+//!
+//! Upstream's unit tests are ported as data in `hpa/tests`, one table per test family, each
+//! case named after its upstream test: the replica calculator (`TestReplicaCalc*`,
+//! `TestGroupPods`, `TestCalculatePodRequests`), normalization (`TestScalingWithRules`,
+//! `TestNormalizeDesiredReplicas*`, `TestConvertDesiredReplicasWithRules`,
+//! `TestStoreScaleEvents`) and the single-sync controller tests of `horizontal_test.go`. The
+//! few left out are listed there with the reason. Seeded random runs check that replicas stay
+//! within bounds, that a Pods scale-up policy holds over every window, and that a scale-down
+//! never undercuts the downscale window.
 //!
 //! # What is left out
 //!

@@ -5,10 +5,13 @@ use std::collections::BTreeMap;
 
 use super::Behavior;
 use super::behavior::{
-    History, LegacyLimit, Limit, Recommendation, ResolvedBehavior, normalize_desired_replicas,
-    normalize_desired_replicas_with_behavior, store_scale_event,
+    History, LegacyLimit, Limit, Normalized, Recommendation, ResolvedBehavior,
+    normalize_desired_replicas, normalize_desired_replicas_with_behavior, store_scale_event,
 };
-use super::calc::{ReplicaCalculator, Tolerances, external_average, object_average};
+use super::calc::{
+    ReplicaCalculator, Tolerances, UtilizationProposal, ValueProposal, external_average,
+    object_average,
+};
 use super::types::{HpaError, Millis, Pod, PodMetrics, PodUsage, SECOND, pod_metrics_from_usage};
 
 /// What a metric's value is compared with (`MetricTarget`); values in milli-units.
@@ -311,10 +314,8 @@ pub fn combine_proposals(
 /// in-memory history for it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hpa {
-    /// The spec.
-    pub spec: HpaSpec,
-    /// Controller flags.
-    pub config: Config,
+    spec: HpaSpec,
+    config: Config,
     /// Recommendations and scale events.
     pub history: History,
     behavior: Option<ResolvedBehavior>,
@@ -334,6 +335,16 @@ impl Hpa {
             history: History::default(),
             behavior,
         }
+    }
+
+    /// The spec (fixed at construction: its behavior is resolved once).
+    pub fn spec(&self) -> &HpaSpec {
+        &self.spec
+    }
+
+    /// The controller settings.
+    pub fn config(&self) -> &Config {
+        &self.config
     }
 
     /// The behavior with defaults filled in (`None` on the legacy path).
@@ -360,103 +371,31 @@ impl Hpa {
         now: Millis,
         input: &SyncInput<'_>,
     ) -> Result<Proposal, HpaError> {
-        let calc = ReplicaCalculator {
-            pods: input.pods,
-            now,
-            cpu_initialization_period: self.config.cpu_initialization_period,
-            initial_readiness_delay: self.config.initial_readiness_delay,
-            pod_level_resources: self.config.pod_level_resources,
-        };
-        let tol = self.tolerances();
-        let current = input.spec_replicas;
-        let value = |v: super::ValueProposal| Proposal {
-            replicas: v.replicas,
-            utilization: None,
-            value: v.usage,
-            timestamp: v.timestamp,
-        };
-        let resource = |resource: &str, container: Option<&str>, target: MetricTarget| {
-            let (metrics, at) = input.metrics.resource(resource, container)?;
-            match target {
-                MetricTarget::AverageValue(t) => calc
-                    .resource_average(current, t, resource, tol, metrics, at)
-                    .map(value),
-                MetricTarget::Utilization(t) => {
-                    let p = calc
-                        .resource_utilization(current, t, resource, container, tol, metrics, at)?;
-                    Ok(Proposal {
-                        replicas: p.replicas,
-                        utilization: Some(p.utilization),
-                        value: p.raw_average,
-                        timestamp: Some(p.timestamp),
-                    })
-                }
-                MetricTarget::Value(_) => Err(HpaError::InvalidSpec(
-                    "resource metric needs a utilization or average value target",
-                )),
-            }
+        let m = MetricContext {
+            calc: ReplicaCalculator {
+                pods: input.pods,
+                now,
+                cpu_initialization_period: self.config.cpu_initialization_period,
+                initial_readiness_delay: self.config.initial_readiness_delay,
+                pod_level_resources: self.config.pod_level_resources,
+            },
+            tol: self.tolerances(),
+            input,
         };
         match spec {
-            MetricSpec::Resource {
-                resource: r,
-                target,
-            } => resource(r, None, *target),
+            MetricSpec::Resource { resource, target } => m.resource(resource, None, *target),
             MetricSpec::ContainerResource {
-                resource: r,
+                resource,
                 container,
                 target,
-            } => resource(r, Some(container), *target),
-            MetricSpec::Pods { metric, target } => {
-                let MetricTarget::AverageValue(t) = *target else {
-                    return Err(HpaError::InvalidSpec(
-                        "pods metric needs an average value target",
-                    ));
-                };
-                let (metrics, at) = input.metrics.pods(metric)?;
-                calc.pods_average(current, t, tol, metrics, at).map(value)
-            }
+            } => m.resource(resource, Some(container), *target),
+            MetricSpec::Pods { metric, target } => m.pods(metric, *target),
             MetricSpec::Object {
                 metric,
                 object,
                 target,
-            } => match *target {
-                MetricTarget::Value(t) => {
-                    let (usage, _) = input.metrics.object(metric, object)?;
-                    calc.object_value(current, t, tol, usage).map(value)
-                }
-                MetricTarget::AverageValue(t) => {
-                    let (usage, at) = input.metrics.object(metric, object)?;
-                    Ok(value(object_average(
-                        input.status_replicas,
-                        t,
-                        tol,
-                        usage,
-                        at,
-                    )))
-                }
-                MetricTarget::Utilization(_) => Err(HpaError::InvalidSpec(
-                    "object metric needs a value or average value target",
-                )),
-            },
-            MetricSpec::External { metric, target } => match *target {
-                MetricTarget::AverageValue(t) => {
-                    let (values, at) = input.metrics.external(metric)?;
-                    Ok(value(external_average(
-                        input.status_replicas,
-                        t,
-                        tol,
-                        &values,
-                        at,
-                    )))
-                }
-                MetricTarget::Value(t) => {
-                    let (values, _) = input.metrics.external(metric)?;
-                    calc.external_value(current, t, tol, &values).map(value)
-                }
-                MetricTarget::Utilization(_) => Err(HpaError::InvalidSpec(
-                    "external metric needs a value or average value target",
-                )),
-            },
+            } => m.object(metric, object, *target),
+            MetricSpec::External { metric, target } => m.external(metric, *target),
             MetricSpec::Unknown(_) => Err(HpaError::InvalidSpec("unknown metric source type")),
         }
     }
@@ -530,39 +469,147 @@ impl Hpa {
         };
         d.conditions.scaling_active = Some((true, "ValidMetricFound"));
         d.metric_replicas = Some(proposal);
-        let desired = proposal.max(0);
-        let min = self.spec.min_replicas.unwrap_or(1);
-        let max = self.spec.max_replicas;
-        let n = match &self.behavior {
+        let n = self.normalize(current, proposal.max(0), now);
+        d.conditions.able_to_scale = n.stabilization.as_str();
+        // ScalingLimited is true exactly when the limits moved the stabilized count.
+        d.conditions.scaling_limited = Some((n.limit != Limit::DesiredWithinRange, n.limit));
+        Some(n.replicas)
+    }
+
+    /// The legacy path without a behavior, the behavior path with one.
+    fn normalize(&mut self, current: i32, desired: i32, now: Millis) -> Normalized {
+        let (min, max) = (self.spec.min_replicas.unwrap_or(1), self.spec.max_replicas);
+        let history = &mut self.history;
+        match &self.behavior {
+            Some(b) => normalize_desired_replicas_with_behavior(
+                history, b, current, desired, min, max, now,
+            ),
             None => {
-                let (window, legacy) = (
-                    self.config.downscale_stabilization_window,
-                    self.config.legacy,
-                );
+                let window = self.config.downscale_stabilization_window;
                 normalize_desired_replicas(
-                    &mut self.history,
+                    history,
                     current,
                     desired,
                     min,
                     max,
                     window,
-                    legacy,
+                    self.config.legacy,
                     now,
                 )
             }
-            Some(b) => normalize_desired_replicas_with_behavior(
-                &mut self.history,
-                b,
-                current,
-                desired,
-                min,
-                max,
-                now,
-            ),
+        }
+    }
+}
+
+impl From<ValueProposal> for Proposal {
+    fn from(v: ValueProposal) -> Proposal {
+        Proposal {
+            replicas: v.replicas,
+            utilization: None,
+            value: v.usage,
+            timestamp: v.timestamp,
+        }
+    }
+}
+
+impl From<UtilizationProposal> for Proposal {
+    fn from(p: UtilizationProposal) -> Proposal {
+        Proposal {
+            replicas: p.replicas,
+            utilization: Some(p.utilization),
+            value: p.raw_average,
+            timestamp: Some(p.timestamp),
+        }
+    }
+}
+
+/// What one metric's computation reads: the calculator, the tolerances and the world.
+struct MetricContext<'a> {
+    calc: ReplicaCalculator<'a>,
+    tol: Tolerances,
+    input: &'a SyncInput<'a>,
+}
+
+impl MetricContext<'_> {
+    fn current(&self) -> i32 {
+        self.input.spec_replicas
+    }
+
+    /// Resource and ContainerResource: Utilization or AverageValue.
+    fn resource(
+        &self,
+        resource: &str,
+        container: Option<&str>,
+        target: MetricTarget,
+    ) -> Result<Proposal, HpaError> {
+        let (metrics, at) = self.input.metrics.resource(resource, container)?;
+        let (calc, tol, current) = (&self.calc, self.tol, self.current());
+        match target {
+            MetricTarget::AverageValue(t) => calc
+                .resource_average(current, t, resource, tol, metrics, at)
+                .map(Into::into),
+            MetricTarget::Utilization(t) => calc
+                .resource_utilization(current, t, resource, container, tol, metrics, at)
+                .map(Into::into),
+            MetricTarget::Value(_) => Err(HpaError::InvalidSpec(
+                "resource metric needs a utilization or average value target",
+            )),
+        }
+    }
+
+    /// Pods: AverageValue only.
+    fn pods(&self, metric: &str, target: MetricTarget) -> Result<Proposal, HpaError> {
+        let MetricTarget::AverageValue(t) = target else {
+            return Err(HpaError::InvalidSpec(
+                "pods metric needs an average value target",
+            ));
         };
-        d.conditions.able_to_scale = n.stabilization.as_str();
-        let stabilized_kept = n.limit == Limit::DesiredWithinRange;
-        d.conditions.scaling_limited = Some((!stabilized_kept, n.limit));
-        Some(n.replicas)
+        let (metrics, at) = self.input.metrics.pods(metric)?;
+        self.calc
+            .pods_average(self.current(), t, self.tol, metrics, at)
+            .map(Into::into)
+    }
+
+    /// Object: Value (against ready pods) or AverageValue (against status replicas).
+    fn object(
+        &self,
+        metric: &str,
+        object: &str,
+        target: MetricTarget,
+    ) -> Result<Proposal, HpaError> {
+        match target {
+            MetricTarget::Value(t) => {
+                let (usage, _) = self.input.metrics.object(metric, object)?;
+                self.calc
+                    .object_value(self.current(), t, self.tol, usage)
+                    .map(Into::into)
+            }
+            MetricTarget::AverageValue(t) => {
+                let (usage, at) = self.input.metrics.object(metric, object)?;
+                Ok(object_average(self.input.status_replicas, t, self.tol, usage, at).into())
+            }
+            MetricTarget::Utilization(_) => Err(HpaError::InvalidSpec(
+                "object metric needs a value or average value target",
+            )),
+        }
+    }
+
+    /// External: AverageValue (checked first, as upstream) or Value.
+    fn external(&self, metric: &str, target: MetricTarget) -> Result<Proposal, HpaError> {
+        match target {
+            MetricTarget::AverageValue(t) => {
+                let (values, at) = self.input.metrics.external(metric)?;
+                Ok(external_average(self.input.status_replicas, t, self.tol, &values, at).into())
+            }
+            MetricTarget::Value(t) => {
+                let (values, _) = self.input.metrics.external(metric)?;
+                self.calc
+                    .external_value(self.current(), t, self.tol, &values)
+                    .map(Into::into)
+            }
+            MetricTarget::Utilization(_) => Err(HpaError::InvalidSpec(
+                "external metric needs a value or average value target",
+            )),
+        }
     }
 }
