@@ -6,6 +6,7 @@ mod behavior_cases;
 mod calc_cases;
 mod controller_cases;
 mod properties;
+mod scenarios;
 
 use super::{Millis, SECOND};
 
