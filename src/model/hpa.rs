@@ -28,6 +28,45 @@
 //!                                  └─ scaled? store the scale event (behavior only)
 //! ```
 //!
+//! # Example
+//!
+//! One sync of an HPA targeting 50 % CPU over three pods that use 90 % of their request:
+//!
+//! ```
+//! use scalesim::model::hpa::*;
+//!
+//! let spec = HpaSpec {
+//!     min_replicas: Some(1),
+//!     max_replicas: 10,
+//!     metrics: vec![MetricSpec::cpu_utilization(50)],
+//!     behavior: Some(Behavior::default()), // `behavior: {}`: upstream's default policies
+//! };
+//! let mut hpa = Hpa::new(spec, Config::default());
+//!
+//! let now = 3_600 * SECOND;
+//! let mut pods = Vec::new();
+//! let mut usage = Vec::new();
+//! for i in 0..3 {
+//!     let mut pod = Pod::running(format!("web-{i}"), 0);
+//!     pod.containers.push(Container {
+//!         name: "app".into(),
+//!         requests: [(CPU.to_string(), 1000)].into(), // 1 cpu, in millicores
+//!         restart_always: false,
+//!     });
+//!     pods.push(pod);
+//!     let app = ContainerUsage { name: "app".into(), usage: Some(900) };
+//!     usage.push(PodUsage { pod: format!("web-{i}"), timestamp: now, window: 60 * SECOND, containers: vec![app] });
+//! }
+//! let mut metrics = StaticMetrics::default();
+//! metrics.resources.insert(CPU.into(), usage);
+//!
+//! let input = SyncInput { spec_replicas: 3, status_replicas: 3, pods: &pods, metrics: &metrics };
+//! let decision = hpa.sync(now, &input);
+//! // 90 % / 50 % = 1.8 → ceil(1.8 × 3) = 6, within the default 4 pods / 100 % per 15 s.
+//! assert_eq!(decision.replicas, 6);
+//! assert_eq!(decision.metrics[0].as_ref().unwrap().utilization, Some(90));
+//! ```
+//!
 //! # What is exact
 //!
 //! The arithmetic is upstream's, including its traps: utilization is the truncated integer
