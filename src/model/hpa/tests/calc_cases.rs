@@ -444,10 +444,11 @@ fn check(c: &Case) -> Result<(), String> {
 }
 
 /// Upstream cases whose expectation depends on a metrics-client version other than the one
-/// ported. This one (pods 2 and 3 report only `container1`) passed with the client that skipped
-/// pods lacking the named container; the client ported here (and upstream's current one) fails
-/// the whole metric with "container container2 not present in metrics". The table test checks
-/// that the case still diverges, so the skip is revisited if the client changes.
+/// ported. In this one the failed pods 2 and 3 report only `container1`; it expects them to be
+/// skipped, which needs a client that drops pods lacking the named container. The client read
+/// for this port (`metrics/client.go` with its "container found" check) fails the whole metric
+/// instead ("container container2 not present in metrics"). The table test checks that the case
+/// still diverges, so the skip is revisited if the client changes.
 const SKIPPED: &[&str] = &["TestReplicaCalcMissingContainerMetricScaleUpIgnoresFailedPods"];
 
 #[test]
