@@ -13,6 +13,7 @@
 //! | [`resilience`] | backoff and jitter, retry budgets, bulkheads, analytic availability (pure) |
 //! | [`breaker`] | circuit breakers with resilience4j's and opossum's exact rules (pure: time in, verdict out) |
 //! | [`controller`] | components that wake on their own and act on services (scheduled scaling, crashes) |
+//! | [`hpa`] | Kubernetes' HorizontalPodAutoscaler decision, one sync at a time (pure) |
 //! | `system` | the node table, the calendar and the interpreter of paths |
 //!
 //! A [`System`] owns every component and the event calendar of one replication. Components
@@ -31,6 +32,7 @@ pub mod balance;
 pub mod breaker;
 pub mod controller;
 pub mod dist;
+pub mod hpa;
 pub mod program;
 pub mod request;
 pub mod resilience;
