@@ -177,6 +177,22 @@ pub fn validate(raw: &RawScenario, file: &Path) -> Res<Scenario> {
         .unwrap_or(KeyDist::None);
     let services = topology::services(&v, raw, &class_names)?;
     let station_names: Vec<String> = services.iter().map(|s| s.name().to_string()).collect();
+    // Guards, controllers and services report as components: one namespace.
+    for (section, names) in [
+        ("budgets", raw.budgets.keys().collect::<Vec<_>>()),
+        ("bulkheads", raw.bulkheads.keys().collect()),
+        ("breakers", raw.breakers.keys().collect()),
+    ] {
+        if let Some(n) = names
+            .iter()
+            .find(|n| station_names.contains(n) || raw.controllers.contains_key(n.as_str()))
+        {
+            return Err(v.err(
+                format!("{section}.{n}"),
+                format!("`{n}` is also a service or controller: components need distinct names"),
+            ));
+        }
+    }
     let budgets = topology::budgets(&v, raw)?;
     let bulkheads = topology::bulkheads(&v, raw)?;
     let breakers = topology::breakers(&v, raw)?;

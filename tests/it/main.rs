@@ -11,4 +11,5 @@ mod real_load;
 #[cfg(feature = "real")]
 mod real_session;
 mod report;
+mod resilience;
 mod sims;

@@ -764,14 +764,14 @@ impl Paths<'_> {
         if let Some(b) = &t.backoff {
             p.backoff = self.backoff(&format!("{field}.backoff"), b)?;
         }
-        if let Some(b) = &t.budget {
+        // `none` turns a scenario's guard off (in a strategy's `set`).
+        if let Some(b) = t.budget.as_deref().filter(|b| *b != "none") {
             p.budget = Some(self.guard(&format!("{field}.budget"), "budgets", &self.shared.budgets, b)?);
         }
-        if let Some(b) = &t.bulkhead {
+        if let Some(b) = t.bulkhead.as_deref().filter(|b| *b != "none") {
             p.bulkhead = Some(self.guard(&format!("{field}.bulkhead"), "bulkheads", &self.shared.bulkheads, b)?);
         }
         match t.breaker.as_deref() {
-            // `none` turns a scenario's breaker off (a strategy's `set`).
             None | Some("none") => {}
             Some(b) => {
                 p.breaker = Some(self.guard(&format!("{field}.breaker"), "breakers", &self.shared.breakers, b)?);
