@@ -227,7 +227,7 @@ pub fn validate(raw: &RawScenario, file: &Path) -> Res<Scenario> {
         })
         .collect();
     *cumulative.last_mut().expect("non-empty") = 1.0;
-    let load = workload(&v, &raw.workload)?;
+    let load = workload(&v, &raw.workload, warmup)?;
     let slo = slo(&v, &raw.slo)?;
     let prices = prices(&v, &raw.prices, &station_names)?;
     Ok(Scenario {
@@ -509,7 +509,7 @@ const WORKLOADS: [&str; 10] = [
     "batch",
 ];
 
-fn workload(v: &V<'_>, w: &RawWorkload) -> Res<Load> {
+fn workload(v: &V<'_>, w: &RawWorkload, warmup: u64) -> Res<Load> {
     let rate = |x: Option<f64>| v.positive("workload.rate", x);
     let profile = |p| Ok(Load::Open(Arrivals::Poisson(p)));
     match w.kind.as_str() {
@@ -562,12 +562,13 @@ fn workload(v: &V<'_>, w: &RawWorkload) -> Res<Load> {
         "mmpp" => mmpp(v, w),
         "replay" => replay(v, w),
         "batch" => {
-            // `count` requests all at once (contending clients, a cache stampede).
+            // `count` requests all at once (contending clients, a cache stampede), by default
+            // when the warm-up ends, so that they are measured.
             let n = v.positive("workload.count", w.count)?;
             if n > 10_000_000.0 || n.fract() != 0.0 {
                 return Err(v.err("workload.count", format!("must be a whole number up to 10000000, got {n}")));
             }
-            let at = v.opt_ns("workload.at", &w.at)?.unwrap_or(0);
+            let at = v.opt_ns("workload.at", &w.at)?.unwrap_or(warmup);
             Ok(Load::Open(Arrivals::Replay(vec![at; n as usize].into())))
         }
         "users" => users(v, w),

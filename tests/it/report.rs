@@ -393,7 +393,7 @@ fn table_survives_degenerate_summaries() {
 /// Rows `summary.csv` should have for one strategy, derived from the documented layout.
 fn expected_rows(s: &StrategySummary) -> usize {
     let latency = |l: &Latency| 7 + l.extra.len();
-    let strategy = 6
+    let strategy = 8
         + latency(&s.latency_ms)
         + s.errors.len()
         + 2
