@@ -295,7 +295,11 @@ fn session_error(e: scalesim::real::session::SessionError) -> anyhow::Error {
 }
 
 fn load(file: &Path, sets: &[String]) -> Result<scenario::Loaded> {
-    scenario::load(file, sets).map_err(bad_input)
+    let loaded = scenario::load(file, sets).map_err(bad_input)?;
+    for w in &loaded.warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(loaded)
 }
 
 fn cmd_check(a: CheckArgs) -> Result<i32> {

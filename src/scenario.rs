@@ -73,6 +73,8 @@ pub struct Loaded {
     pub sweep: Option<Sweep>,
     /// The capacity search, if any.
     pub capacity: Option<CapacitySpec>,
+    /// What is valid but probably not meant (`file:line: field: message`), once each.
+    pub warnings: Vec<String>,
 }
 
 /// Loads and validates `path` with `--set` overrides (`NAME=VALUE`).
@@ -144,9 +146,21 @@ pub fn load_str(text: &str, path: &Path, sets: &[String]) -> Result<Loaded, Scen
         .as_ref()
         .map(|c| capacity(c, path, &effective))
         .transpose()?;
+    let mut warnings: Vec<String> = Vec::new();
+    for w in base
+        .warnings
+        .iter()
+        .chain(strategies.iter().flat_map(|s| &s.scenario.warnings))
+    {
+        let w = located(w.clone(), &effective).to_string();
+        if !warnings.contains(&w) {
+            warnings.push(w);
+        }
+    }
     Ok(Loaded {
         file: path.to_path_buf(),
         hash: format!("{:016x}", fnv64(effective.as_bytes())),
+        warnings,
         text: effective,
         base,
         strategies,

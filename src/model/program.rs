@@ -85,6 +85,9 @@ pub struct CallPolicy {
     /// unserved once the caller gave up (gRPC deadline propagation). Without it a server
     /// works on abandoned attempts, which is what makes retries expensive.
     pub propagate_deadline: bool,
+    /// Send a second copy of an attempt still outstanding after this long, ns; the first
+    /// answer wins and the other copy is abandoned (it finishes its current visit).
+    pub hedge: Option<u64>,
 }
 
 impl Default for CallPolicy {
@@ -96,6 +99,7 @@ impl Default for CallPolicy {
             breaker: None,
             bulkhead: None,
             propagate_deadline: true,
+            hedge: None,
         }
     }
 }

@@ -44,6 +44,10 @@ pub struct Request {
     pub sleep: u64,
     /// The row version it read last (optimistic concurrency).
     pub version: u64,
+    /// The child running the current attempt of the try scope it waits at.
+    pub attempt_child: u32,
+    /// The hedged copy of that attempt, or [`NONE`].
+    pub hedge_child: u32,
 }
 
 impl Default for Request {
@@ -66,6 +70,8 @@ impl Default for Request {
             started: 0,
             sleep: 0,
             version: 0,
+            attempt_child: NONE,
+            hedge_child: NONE,
         }
     }
 }

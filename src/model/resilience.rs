@@ -7,6 +7,7 @@
 //! |---|---|
 //! | [`backoff`] | the sleep before retry `n`: none, constant, exponential with a cap, and the AWS study's full, equal and decorrelated jitter |
 //! | [`budget`] | retry budgets: gRPC's token bucket (gRFC A6 retry throttling) and Envoy's share of active requests |
+//! | [`codel`] | CoDel (RFC 8289): shed by queueing delay at dequeue |
 //! | [`bulkhead`] | a concurrent-call limit, fixed or adaptive (gradient, as Netflix's concurrency-limits) |
 //! | [`availability`] | steady-state availability from MTBF/MTTR, series and parallel (k-of-n) composition, downtime per year |
 //!
@@ -16,6 +17,7 @@ pub mod availability;
 pub mod backoff;
 pub mod budget;
 pub mod bulkhead;
+pub mod codel;
 
 pub use backoff::Backoff;
 pub use budget::Budget;

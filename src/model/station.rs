@@ -22,6 +22,7 @@ use std::collections::{BTreeSet, BinaryHeap, VecDeque};
 use std::sync::Arc;
 
 use super::dist::Dist;
+use super::resilience::codel::Codel;
 use crate::engine::{Component, Ctx, Event, Rng};
 use crate::observe::ErrorKind;
 
@@ -61,8 +62,20 @@ pub struct StationSpec {
     pub discipline: Discipline,
     /// Maximum number waiting (not in service); `None` is unbounded.
     pub queue_capacity: Option<u32>,
+    /// Load shedding beyond the queue bound (FIFO only).
+    pub shed: Shed,
     /// Service time per class (index = class).
     pub service: Vec<Dist>,
+}
+
+/// Load shedding at a FIFO station: a bound on the waiting requests per class (shed browse
+/// before purchase), and CoDel on queueing delay.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Shed {
+    /// Per class (index = class): refuse the class's arrivals once this many wait.
+    pub class_limit: Vec<Option<u32>>,
+    /// CoDel's `(target, interval)`, ns.
+    pub codel: Option<(u64, u64)>,
 }
 
 /// A station's state.
@@ -76,6 +89,7 @@ pub struct Station {
     busy: u32,
     epoch: u32,
     queue: VecDeque<Waiting>,
+    codel: Option<Codel>,
     ps: Ps,
     last: u64,
     busy_area: f64,
@@ -118,6 +132,7 @@ struct Waiting {
     req: u32,
     class: u16,
     deadline: u64,
+    since: u64,
 }
 
 /// Where a station's events go and how fast it serves.
@@ -146,6 +161,7 @@ impl Station {
     /// A station placed at `at`, drawing from `rng`.
     pub fn new(spec: Arc<StationSpec>, at: Placement, rng: Rng) -> Station {
         Station {
+            codel: spec.shed.codel.map(|(t, i)| Codel::new(t, i)),
             spec,
             id: at.id,
             tag: at.tag,
@@ -282,7 +298,7 @@ impl Station {
         if self.busy < self.spec.workers {
             self.busy += 1;
             self.start(req, class, ctx);
-        } else if self.full() {
+        } else if self.full() || self.class_full(class) {
             self.counts.rejected += 1;
             out.push(Outcome::Failed(req, ErrorKind::Rejected));
         } else {
@@ -291,7 +307,33 @@ impl Station {
                 req,
                 class,
                 deadline,
+                since: ctx.now().0,
             });
+        }
+    }
+
+    fn class_full(&self, class: u16) -> bool {
+        self.spec
+            .shed
+            .class_limit
+            .get(class as usize)
+            .copied()
+            .flatten()
+            .is_some_and(|l| self.waiting() >= l)
+    }
+
+    /// The next waiting request, after CoDel's drops (refused as `rejected`).
+    #[inline]
+    fn pop(&mut self, now: u64, out: &mut Vec<Outcome>) -> Option<Waiting> {
+        match &mut self.codel {
+            None => self.queue.pop_front(),
+            Some(c) => {
+                let counts = &mut self.counts;
+                c.dequeue(now, &mut self.queue, |w| w.since, |w| {
+                    counts.rejected += 1;
+                    out.push(Outcome::Failed(w.req, ErrorKind::Rejected));
+                })
+            }
         }
     }
 
@@ -323,7 +365,7 @@ impl Station {
     #[inline]
     fn start_next(&mut self, ctx: &mut Ctx<'_>, out: &mut Vec<Outcome>) -> bool {
         let now = ctx.now().0;
-        while let Some(w) = self.queue.pop_front() {
+        while let Some(w) = self.pop(now, out) {
             if now > w.deadline {
                 self.counts.expired += 1;
                 out.push(Outcome::Failed(w.req, ErrorKind::Timeout));

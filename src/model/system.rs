@@ -125,6 +125,7 @@ const SAMPLE: u32 = 3;
 const WARMUP_END: u32 = 4;
 const SCOPE_TIMEOUT: u32 = 5;
 const RETRY: u32 = 6;
+const HEDGE: u32 = 7;
 
 /// Counters of one try scope.
 #[derive(Debug, Clone, Copy, Default)]
@@ -142,6 +143,8 @@ struct ScopeCounts {
     budget_denied: u64,
     not_retried: u64,
     sleep_ns: u64,
+    hedges: u64,
+    hedge_wins: u64,
 }
 
 impl ScopeCounts {
@@ -160,12 +163,15 @@ impl ScopeCounts {
         self.budget_denied += now.budget_denied - warm.budget_denied;
         self.not_retried += now.not_retried - warm.not_retried;
         self.sleep_ns += now.sleep_ns - warm.sleep_ns;
+        self.hedges += now.hedges - warm.hedges;
+        self.hedge_wins += now.hedge_wins - warm.hedge_wins;
     }
 
     /// `entered`, `attempts`, `retries`, `timeouts`, `fallbacks`, `failed`, `succeeded`
     /// (an attempt returned), `fallback_ok`, `short_circuited` (an open breaker refused the
     /// call), `bulkhead_full`, `budget_denied`, `not_retried` (an error the policy does not
-    /// retry), `attempts_per_call` and `backoff_ms_mean` (mean sleep per retry).
+    /// retry), `hedges` (second copies sent), `hedge_wins` (calls a second copy answered),
+    /// `attempts_per_call` and `backoff_ms_mean` (mean sleep per retry).
     fn metrics(&self) -> Vec<(String, f64)> {
         let mut m: Vec<(String, f64)> = [
             ("entered", self.entered),
@@ -180,6 +186,8 @@ impl ScopeCounts {
             ("bulkhead_full", self.bulkhead_full),
             ("budget_denied", self.budget_denied),
             ("not_retried", self.not_retried),
+            ("hedges", self.hedges),
+            ("hedge_wins", self.hedge_wins),
         ]
         .iter()
         .map(|(k, v)| (k.to_string(), *v as f64))
@@ -402,6 +410,7 @@ impl System {
                 DELAY_DONE => self.step_done(now, ev.data as u32),
                 SCOPE_TIMEOUT => self.on_scope_timeout(now, ev.data),
                 RETRY => self.on_retry(now, ev.data),
+                HEDGE => self.on_hedge(now, ev.data),
                 SAMPLE => self.on_sample(now),
                 _ => self.on_warmup_end(now),
             },
@@ -624,13 +633,58 @@ impl System {
         let p = self.reqs.get_mut(req);
         p.pending = 1;
         p.started = now;
+        if let Some(h) = policy.hedge {
+            let data = u64::from(req) | (u64::from(p.generation) << 32);
+            self.system_event(now.saturating_add(h), HEDGE, data);
+        }
+        let child = self.launch(now, req, body, deadline, timeout);
+        let p = self.reqs.get_mut(req);
+        p.attempt_child = child;
+        p.hedge_child = NONE;
+        self.advance(now, child);
+    }
+
+    /// A child of `req` running a try's body, with its timeout; not started yet.
+    fn launch(&mut self, now: u64, req: u32, body: u32, deadline: u64, timeout: Option<u64>) -> u32 {
         let child = self.spawn_later(req, body, deadline);
         if let Some(t) = timeout {
             let gen_ = self.reqs.get(child).generation;
             let data = u64::from(child) | (u64::from(gen_) << 32);
             self.system_event(now.saturating_add(t), SCOPE_TIMEOUT, data);
         }
+        child
+    }
+
+    /// The hedge delay of an attempt passed: if that same attempt is still out, send a second
+    /// copy.
+    fn on_hedge(&mut self, now: u64, data: u64) {
+        let (req, gen_) = (data as u32, (data >> 32) as u32);
+        if !self.reqs.is_live(req, gen_) {
+            return;
+        }
+        let r = *self.reqs.get(req);
+        let Op::Try(s) = self.programs[r.class as usize].ops[r.pc as usize] else {
+            return;
+        };
+        let sc = &self.programs[r.class as usize].scopes[s as usize];
+        let (id, body, timeout, policy) = (sc.id as usize, sc.body, sc.timeout, sc.policy);
+        let same_attempt = policy.hedge.is_some_and(|h| r.started.saturating_add(h) == now);
+        if r.detached || r.in_fallback || r.pending != 1 || r.hedge_child != NONE || !same_attempt
+        {
+            return;
+        }
+        self.scopes[id].hedges += 1;
+        let deadline = if policy.propagate_deadline {
+            timeout.map_or(r.deadline, |t| r.deadline.min(now.saturating_add(t)))
+        } else {
+            u64::MAX
+        };
+        let child = self.launch(now, req, body, deadline, timeout);
+        let p = self.reqs.get_mut(req);
+        p.pending = 2;
+        p.hedge_child = child;
         self.advance(now, child);
+        self.drain(now);
     }
 
     /// The attempt `req` waits on at scope `s` ended (`error: None` for a success): the
@@ -680,7 +734,7 @@ impl System {
             return self.advance(now, req);
         }
         self.reqs.remove(req);
-        self.child_returned(now, r.parent, None);
+        self.child_returned(now, r.parent, req, None);
     }
 
     /// The first pc of the body of the repeat `parent` waits at.
@@ -693,9 +747,34 @@ impl System {
     }
 
     /// A child of `parent` returned (`failed: None`) or failed.
-    fn child_returned(&mut self, now: u64, parent: u32, failed: Option<ErrorKind>) {
+    fn child_returned(&mut self, now: u64, parent: u32, child: u32, failed: Option<ErrorKind>) {
         let p = *self.reqs.get(parent);
         let op = self.programs[p.class as usize].ops[p.pc as usize];
+        if let Op::Try(s) = op
+            && p.pending > 1
+        {
+            // A hedged attempt: two copies are out.
+            let other = if child == p.attempt_child {
+                p.hedge_child
+            } else {
+                p.attempt_child
+            };
+            let pr = self.reqs.get_mut(parent);
+            if failed.is_some() {
+                // Wait for the other copy.
+                pr.pending -= 1;
+                pr.attempt_child = other;
+                pr.hedge_child = NONE;
+                return;
+            }
+            pr.pending = 1;
+            pr.hedge_child = NONE;
+            self.detach(other);
+            if child != p.attempt_child {
+                let id = self.programs[p.class as usize].scopes[s as usize].id as usize;
+                self.scopes[id].hedge_wins += 1;
+            }
+        }
         match (op, failed) {
             (Op::Fork(_), _) => {
                 let pr = self.reqs.get_mut(parent);
@@ -847,7 +926,7 @@ impl System {
         let id = self.programs[p.class as usize].scopes[s as usize].id as usize;
         self.scopes[id].timeouts += 1;
         self.detach(child);
-        self.scope_failed(now, c.parent, s, ErrorKind::Timeout);
+        self.child_returned(now, c.parent, child, Some(ErrorKind::Timeout));
         self.drain(now);
     }
 
@@ -869,7 +948,7 @@ impl System {
             return self.finish(now, req, Some(kind));
         }
         self.reqs.remove(req);
-        self.child_returned(now, r.parent, Some(kind));
+        self.child_returned(now, r.parent, req, Some(kind));
     }
 
     /// Processes the outcomes components reported, including those that processing adds.

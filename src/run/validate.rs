@@ -87,6 +87,7 @@ impl Model {
                         Discipline::Fifo
                     },
                     queue_capacity: self.k.map(|k| k - self.c),
+                    shed: Default::default(),
                     service: vec![self.service.clone()],
                 },
                 1,

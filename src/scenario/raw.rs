@@ -139,6 +139,14 @@ pub struct RawBreaker {
     pub allow_warm_up: Option<bool>,
 }
 
+/// `codel = { target = "5ms", interval = "100ms" }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCodel {
+    pub target: Option<RawDur>,
+    pub interval: Option<RawDur>,
+}
+
 /// `[bulkheads.NAME]`: a concurrency limit.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -377,6 +385,7 @@ pub struct RawSpecialStep {
     pub breaker: Option<String>,
     pub bulkhead: Option<String>,
     pub propagate_deadline: Option<bool>,
+    pub hedge: Option<RawDur>,
     pub read_version: Option<String>,
     pub write_if: Option<String>,
     pub degrade: Option<Vec<RawLevel>>,
@@ -403,6 +412,9 @@ pub struct RawStation {
     pub service: RawDist,
     #[serde(default)]
     pub service_by_class: BTreeMap<String, RawDist>,
+    #[serde(default)]
+    pub queue_limit_by_class: BTreeMap<String, i64>,
+    pub codel: Option<RawCodel>,
     pub instances: Option<i64>,
     pub balancer: Option<String>,
     pub startup: Option<RawDist>,

@@ -42,6 +42,8 @@ pub struct Scenario {
     pub class_names: Vec<String>,
     /// The `[real]` table, validated by the real driver.
     pub real: Option<toml::Table>,
+    /// Valid but probably not meant (printed as warnings).
+    pub warnings: Vec<ScenarioError>,
 }
 
 impl Scenario {
@@ -258,6 +260,7 @@ pub fn validate(raw: &RawScenario, file: &Path) -> Res<Scenario> {
         station_names,
         class_names,
         real: raw.real.clone(),
+        warnings: registry.warnings,
     })
 }
 

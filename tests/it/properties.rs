@@ -181,6 +181,7 @@ impl Shape {
                         Discipline::Fifo
                     },
                     queue_capacity: s.cap.filter(|_| allow.caps),
+                    shed: Default::default(),
                     service: vec![s.dist(allow); n],
                 };
                 ServiceSpec::plain(station, 1)
@@ -533,7 +534,7 @@ proptest! {
         let times: Vec<u64> = ArrivalIter::new(process, mix, seed, end).map(|a| a.at_ns).collect();
         let run = |workers: u32| {
             let spec = SystemSpec {
-                services: vec![ServiceSpec::plain(StationSpec { name: "server".into(), workers, discipline: Discipline::Fifo, queue_capacity: None, service: vec![Dist::Exponential { mean: mean_ms * MS }] }, 1)],
+                services: vec![ServiceSpec::plain(StationSpec { name: "server".into(), workers, discipline: Discipline::Fifo, queue_capacity: None, shed: Default::default(), service: vec![Dist::Exponential { mean: mean_ms * MS }] }, 1)],
                 controllers: Vec::new(),
                 classes: vec![ClassSpec { name: "job".into(), path: vec![Step::Visit(0)], deadline: None }],
                 load: Load::Open(Arrivals::Replay(times.clone().into())),
@@ -593,7 +594,7 @@ fn one_station(load: Load, duration: u64) -> SystemSpec {
                 name: "server".into(),
                 workers: 2,
                 discipline: Discipline::Fifo,
-                queue_capacity: None,
+                queue_capacity: None, shed: Default::default(),
                 service: vec![Dist::Exponential { mean: 0.01 }],
             },
             1,

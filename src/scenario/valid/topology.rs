@@ -14,7 +14,7 @@ use crate::model::resilience::bulkhead::Limit;
 use crate::model::resilience::{Backoff, Budget, Bulkhead};
 use crate::observe::{ErrorKind, ErrorSet};
 use crate::model::service::ServiceSpec;
-use crate::model::station::{Discipline, StationSpec};
+use crate::model::station::{Discipline, Shed, StationSpec};
 use crate::model::workload::KeyDist;
 use crate::scenario::raw::*;
 
@@ -140,11 +140,41 @@ fn station(
         })?;
         service[i] = dist(v, &field, d)?;
     }
+    let mut shed = Shed::default();
+    if !s.queue_limit_by_class.is_empty() {
+        shed.class_limit = vec![None; classes.len()];
+    }
+    for (cname, limit) in &s.queue_limit_by_class {
+        let field = f(&format!("queue_limit_by_class.{cname}"));
+        let i = classes.iter().position(|c| c == cname).ok_or_else(|| {
+            v.err(&field, format!("no class named `{cname}`"))
+                .suggest(cname, classes.iter().map(String::as_str))
+        })?;
+        if !(0..=i64::from(u32::MAX)).contains(limit) {
+            return Err(v.err(&field, format!("must be zero or positive, got {limit}")));
+        }
+        shed.class_limit[i] = Some(*limit as u32);
+    }
+    if let Some(c) = &s.codel {
+        let target = v.opt_ns(&f("codel.target"), &c.target)?.unwrap_or(5_000_000);
+        let interval = v.opt_ns(&f("codel.interval"), &c.interval)?.unwrap_or(100_000_000);
+        if target == 0 || interval == 0 {
+            return Err(v.err(f("codel"), "`target` and `interval` must be longer than zero"));
+        }
+        shed.codel = Some((target, interval));
+    }
+    if shed != Shed::default() && discipline != Discipline::Fifo {
+        return Err(v.err(
+            f("discipline"),
+            "`codel` and `queue_limit_by_class` shed from a FIFO queue: processor sharing has none",
+        ));
+    }
     Ok(StationSpec {
         name: name.to_string(),
         workers: s.workers as u32,
         discipline,
         queue_capacity,
+        shed,
         service,
     })
 }
@@ -177,6 +207,8 @@ pub(super) struct Registry {
     pub breaker_timeouts: Vec<Option<u64>>,
     pub tables: Vec<String>,
     pub degrades: Vec<DegradeSpec>,
+    /// Valid but probably not meant.
+    pub warnings: Vec<crate::scenario::ScenarioError>,
 }
 
 /// `[budgets]`: retry budgets by name.
@@ -400,15 +432,15 @@ pub(super) fn class(
         // A closed-loop user with no think time would otherwise loop at one instant for ever.
         return Err(v.err(&field, "needs at least one step"));
     }
-    let mut p = Paths {
+    let path = Paths {
         v,
         services,
         keys: key_space(keys),
         class: name,
         scopes: 0,
-        shared,
-    };
-    let path = p.path(&field, &c.path, 0)?;
+        shared: &mut *shared,
+    }
+    .path(&field, &c.path, 0)?;
     let ops = ops_bound(&path);
     if ops > MAX_OPS {
         return Err(v.err(
@@ -417,10 +449,33 @@ pub(super) fn class(
         ));
     }
     let deadline = v.opt_ns(&format!("classes.{name}.timeout"), &c.timeout)?;
+    if deadline.is_none() && unbounded_retries(&path) {
+        shared.warnings.push(v.err(
+            &field,
+            "retries with neither a retry budget nor a class `timeout`: a dependency that keeps \
+             failing gets `attempts` times its load for as long as it fails (set `budget` on \
+             the try, or `timeout` on the class)",
+        ));
+    }
     Ok(ClassSpec {
         name: name.to_string(),
         path,
         deadline,
+    })
+}
+
+/// Whether some try scope on `path` retries with no budget.
+fn unbounded_retries(path: &[Step]) -> bool {
+    path.iter().any(|s| match s {
+        Step::Try(t) => {
+            (t.attempts > 1 && t.policy.budget.is_none())
+                || unbounded_retries(&t.body)
+                || t.fallback.as_deref().is_some_and(unbounded_retries)
+        }
+        Step::Fork(arms) | Step::ByKey(_, arms) => arms.iter().any(|a| unbounded_retries(a)),
+        Step::Branch(arms) => arms.iter().any(|(_, a)| unbounded_retries(a)),
+        Step::Repeat(_, b) => unbounded_retries(b),
+        _ => false,
     })
 }
 
@@ -542,6 +597,7 @@ impl Paths<'_> {
                 "breaker",
                 "bulkhead",
                 "propagate_deadline",
+                "hedge",
             ],
             "degrade" => &["name"],
             _ => &[],
@@ -559,6 +615,7 @@ impl Paths<'_> {
             ("breaker", t.breaker.is_some()),
             ("bulkhead", t.bulkhead.is_some()),
             ("propagate_deadline", t.propagate_deadline.is_some()),
+            ("hedge", t.hedge.is_some()),
         ];
         match options.iter().find(|(k, set)| *set && !allowed.contains(k)) {
             Some((k, _)) => Err(self.v.err(
@@ -779,6 +836,13 @@ impl Paths<'_> {
         }
         if let Some(d) = t.propagate_deadline {
             p.propagate_deadline = d;
+        }
+        if let Some(h) = &t.hedge {
+            let h = self.v.ns(&format!("{field}.hedge"), h)?;
+            if h == 0 {
+                return Err(self.v.err(format!("{field}.hedge"), "the hedge delay must be longer than zero"));
+            }
+            p.hedge = Some(h);
         }
         Ok(p)
     }
