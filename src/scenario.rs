@@ -12,6 +12,7 @@
 
 pub mod doc;
 mod error;
+pub mod manifest;
 pub mod raw;
 pub mod units;
 pub mod valid;
