@@ -454,8 +454,11 @@ fn downtime(s: &StrategySummary) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ");
+    let analytic = s.availability_analytic.map_or(String::new(), |a| {
+        format!(" · analytic availability (MTBF/MTTR) {} %", percent(a))
+    });
     format!(
-        " · downtime {:.0} min/year ({targets}) · SLO violated {:.1} % of the time",
+        " · downtime {:.0} min/year ({targets}){analytic} · SLO violated {:.1} % of the time",
         s.downtime_min_per_year,
         s.slo_violation_time_ratio * 100.0
     )

@@ -77,6 +77,10 @@ pub struct StrategySummary {
     /// error when the scenario sets neither).
     #[serde(default)]
     pub slo_violation_time_ratio: f64,
+    /// The availability MTBF / MTTR predict for this architecture (services in series,
+    /// instances in parallel), when the scenario has failure models and plain paths.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub availability_analytic: Option<f64>,
     /// Completions per second.
     pub throughput_rps: f64,
     /// Latency of completed requests, milliseconds.

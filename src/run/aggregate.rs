@@ -98,6 +98,7 @@ pub fn summarize_strategy(
         error_rate,
         availability: 1.0 - error_rate,
         downtime_min_per_year: availability::downtime_minutes_per_year(1.0 - error_rate),
+        availability_analytic: availability::of_system(&sc.system),
         slo_violation_time_ratio: {
             let p99 = sc.slo.latency_ms.iter().find(|(k, _)| k == "p99").map(|x| x.1);
             let per: Vec<f64> = reps

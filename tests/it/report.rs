@@ -56,6 +56,7 @@ fn strategy(name: &str, base_ms: f64, load: f64, cost: f64) -> StrategySummary {
         availability: 1.0 - 0.002 * load,
         downtime_min_per_year: 0.002 * load * 525_960.0,
         slo_violation_time_ratio: 0.0,
+        availability_analytic: None,
         throughput_rps: 400.0 * load,
         latency_ms: latency(scale),
         latency_ms_ci95: latency(scale * 0.03),

@@ -142,6 +142,10 @@ mttr = {{ dist = "exponential", mean = "30m" }}
         let a_pod = availability::component(120.0, 10.0);
         let a_db = availability::component(720.0, 30.0);
         let want = availability::series(&[availability::k_of_n(1, pods, a_pod), a_db]);
+        // The report's analytic figure is the same composition.
+        let loaded = load_str(&text, Path::new("a.toml"), &[]).unwrap();
+        let analytic = availability::of_system(&loaded.base.system).expect("failure models");
+        assert!((analytic - want).abs() < 1e-12, "{analytic} vs {want}");
         // 99 % interval of the mean (t with 11 degrees of freedom: 3.11).
         let half = 3.11 * sd / n.sqrt();
         assert!(
@@ -256,4 +260,72 @@ type = "opossum"
     let e = format!("{:#}", load_str(&typo, Path::new("bad.toml"), &[]).unwrap_err());
     assert!(e.contains("unknown backoff") && e.contains("bad.toml"), "{e}");
     assert!(load_str(base, Path::new("ok.toml"), &[]).is_ok());
+}
+
+#[test]
+fn hedging_matches_the_minimum_of_two_exponentials() {
+    // No queueing (1000 workers), service Exp(1 s), hedge after d: the answer comes at
+    // min(S1, d + S2), whose mean is 1 - e^-d / 2; a copy is sent with probability e^-d.
+    let text = r#"
+name = "hedge"
+duration = "30h"
+warmup = "10m"
+[workload]
+type = "poisson"
+rate = 5
+[classes.c]
+path = [{ try = ["dep"], name = "call", hedge = "500ms" }]
+[services.dep]
+workers = 1000
+service = { dist = "exponential", mean = "1s" }
+"#;
+    let s = run(text, &[], 4);
+    let d: f64 = 0.5;
+    let mean = s.total.mean_ns() / 1e9;
+    let want = 1.0 - (-d).exp() / 2.0;
+    assert!((mean / want - 1.0).abs() < 0.01, "mean {mean} vs {want}");
+    let sent = metric(&s, "call", "hedges") / metric(&s, "call", "entered");
+    assert!((sent - (-d).exp()).abs() < 0.01, "hedged {sent}");
+    // A hedge wins when d + S2 < S1: P = e^-d / 2.
+    let wins = metric(&s, "call", "hedge_wins") / metric(&s, "call", "entered");
+    assert!((wins - (-d).exp() / 2.0).abs() < 0.01, "wins {wins}");
+}
+
+#[test]
+fn codel_holds_the_queueing_delay_and_class_limits_shed_the_cheap_class_first() {
+    // 120 % load on one FIFO server: without shedding the queue grows for the whole run.
+    let text = r#"
+name = "shed"
+duration = "10m"
+warmup = "1m"
+[params]
+limit = 1000000
+[workload]
+type = "poisson"
+rate = 120
+[classes.browse]
+weight = 0.6
+path = ["api"]
+[classes.purchase]
+weight = 0.4
+path = ["api"]
+[services.api]
+service = { dist = "exponential", mean = "10ms" }
+queue_limit_by_class = { browse = "$limit" }
+codel = { target = "5ms", interval = "100ms" }
+"#;
+    let s = run(text, &[], 8);
+    let p99_ms = s.total.latency.value_at_quantile(0.99) as f64 / 1e6;
+    assert!(p99_ms < 300.0, "CoDel keeps the delay bounded: p99 {p99_ms} ms");
+    let rejected = s.total.failed[scalesim::observe::ErrorKind::Rejected.index()] as f64;
+    let arrived = s.total.arrived as f64;
+    // It sheds at least the excess (1 - 1/1.2 of the work), and not much more.
+    assert!(rejected / arrived > 0.15 && rejected / arrived < 0.3, "{}", rejected / arrived);
+
+    // Without CoDel, a browse limit of 5 waiting sheds browse and protects purchases.
+    let no_codel = text.replace("codel = { target = \"5ms\", interval = \"100ms\" }\n", "");
+    let s = run(&no_codel, &["limit=5"], 8);
+    let failed = |c: usize| s.classes[c].failed.iter().sum::<u64>() as f64 / s.classes[c].arrived as f64;
+    assert!(failed(0) > 0.2, "browse shed {}", failed(0));
+    assert!(failed(1) < 0.01, "purchase shed {}", failed(1));
 }

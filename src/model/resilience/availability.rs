@@ -41,6 +41,57 @@ fn binomial(n: u32, k: u32) -> f64 {
     (0..k).fold(1.0, |acc, i| acc * f64::from(n - i) / f64::from(i + 1))
 }
 
+/// The analytic availability of a system whose services fail as their `failures`
+/// controllers say: a service with `n` instances, each up `MTBF / (MTBF + MTTR)` of the time,
+/// is available while one is up; a class is available when every service its path visits is
+/// (series); the system's availability is the class mix's average. Services without a failure
+/// model count as always up. `None` when no service has one, or when a path holds a construct
+/// whose availability is not a product over the services it visits (a try scope, whose
+/// fallback answers for a failed dependency).
+pub fn of_system(spec: &crate::model::SystemSpec) -> Option<f64> {
+    use crate::model::controller::ControllerSpec;
+    use crate::model::program::Step;
+    let mut per_service = vec![1.0; spec.services.len()];
+    let mut any = false;
+    for c in &spec.controllers {
+        if let ControllerSpec::Failures { service, mtbf, mttr, .. } = c {
+            let a = component(mtbf.mean(), mttr.mean());
+            let n = spec.services[*service as usize].instances;
+            per_service[*service as usize] *= k_of_n(1, n, a);
+            any = true;
+        }
+    }
+    if !any {
+        return None;
+    }
+    fn visits(path: &[Step], out: &mut Vec<u32>) -> bool {
+        path.iter().all(|s| match s {
+            Step::Visit(n) => {
+                if !out.contains(n) {
+                    out.push(*n);
+                }
+                true
+            }
+            Step::Delay(_) | Step::ReadVersion(_) | Step::WriteIf(_) => true,
+            Step::Fork(arms) => arms.iter().all(|a| visits(a, out)),
+            Step::Repeat(_, b) => visits(b, out),
+            Step::Branch(_) | Step::ByKey(..) | Step::Try(_) => false,
+        })
+    }
+    let mut total = 0.0;
+    let mut previous = 0.0;
+    for (class, cum) in spec.classes.iter().zip(&spec.mix.cumulative) {
+        let mut seen = Vec::new();
+        if !visits(&class.path, &mut seen) {
+            return None;
+        }
+        let a: f64 = seen.iter().map(|s| per_service[*s as usize]).product();
+        total += (cum - previous) * a;
+        previous = *cum;
+    }
+    Some(total)
+}
+
 /// Expected downtime in minutes per year at availability `a`.
 pub fn downtime_minutes_per_year(a: f64) -> f64 {
     (1.0 - a).max(0.0) * MINUTES_PER_YEAR

@@ -6,10 +6,13 @@
 //! concurrency-limits library:
 //! - **AIMD**: a call that failed or took longer than `timeout` multiplies the limit by
 //!   `backoff` (0.9); a success while at least half the limit is in use adds one.
-//! - **Gradient**: after each call, `gradient = clamp(tolerance * rtt_min / rtt, 0.5, 1)` and
-//!   `limit <- (1 - smoothing) * limit + smoothing * (limit * gradient + sqrt(limit))`, where
-//!   `rtt_min` is the shortest call seen (the no-load latency); a failure multiplies the
-//!   limit by `backoff`. The library's periodic re-probe of `rtt_min` is left out.
+//! - **Gradient** (after the library's Gradient2): a long-term average of the call latency
+//!   (exponential, 600 calls) stands for the no-load latency, a short-term one (10 calls) for
+//!   the current latency; after each call `gradient = clamp(tolerance * long / short, 0.5, 1)`
+//!   and `limit <- (1 - smoothing) * limit + smoothing * (limit * gradient + 4)` (the 4 is the
+//!   library's default queue allowance). While latency holds, the limit grows; when it rises
+//!   above `tolerance` times its long-run level, the limit shrinks. A failure multiplies the
+//!   limit by `backoff`.
 //!
 //! Limits stay within `[min, max]`.
 
@@ -25,7 +28,7 @@ pub enum Limit {
     },
     /// Latency gradient.
     Gradient {
-        /// Tolerated ratio of latency to the no-load latency (2.0).
+        /// Tolerated ratio of the current latency to its long-run level (1.5).
         tolerance: f64,
         /// Weight of each new estimate (0.2).
         smoothing: f64,
@@ -41,7 +44,8 @@ pub struct Bulkhead {
     max: f64,
     backoff: f64,
     in_flight: u32,
-    rtt_min: u64,
+    rtt_long: f64,
+    rtt_short: f64,
     /// Calls refused because the limit was reached.
     pub rejected: u64,
     /// Calls admitted.
@@ -63,7 +67,8 @@ impl Bulkhead {
             max: f64::from(max.max(min).max(1)),
             backoff: 0.9,
             in_flight: 0,
-            rtt_min: u64::MAX,
+            rtt_long: 0.0,
+            rtt_short: 0.0,
             rejected: 0,
             admitted: 0,
         }
@@ -111,10 +116,14 @@ impl Bulkhead {
                 smoothing,
             } => {
                 if ok {
-                    self.rtt_min = self.rtt_min.min(rtt.max(1));
-                    let gradient =
-                        (tolerance * self.rtt_min as f64 / rtt.max(1) as f64).clamp(0.5, 1.0);
-                    let target = l * gradient + l.sqrt();
+                    let rtt = rtt.max(1) as f64;
+                    if self.rtt_long == 0.0 {
+                        (self.rtt_long, self.rtt_short) = (rtt, rtt);
+                    }
+                    self.rtt_long += (rtt - self.rtt_long) * 2.0 / 601.0;
+                    self.rtt_short += (rtt - self.rtt_short) * 2.0 / 11.0;
+                    let gradient = (tolerance * self.rtt_long / self.rtt_short).clamp(0.5, 1.0);
+                    let target = l * gradient + 4.0;
                     (1.0 - smoothing) * l + smoothing * target
                 } else {
                     l * self.backoff
@@ -173,10 +182,10 @@ mod tests {
             b.release(10, true);
         }
         let grown = b.limit();
-        assert!(grown > 50, "no-load latency grows the limit: {grown}");
+        assert!(grown > 80, "steady latency grows the limit: {grown}");
         for _ in 0..50 {
             b.try_acquire();
-            b.release(100, true); // 10x the no-load latency: gradient 0.5
+            b.release(100, true); // 10x the long-run latency: gradient 0.5
         }
         assert!(b.limit() < grown / 2, "{} vs {grown}", b.limit());
         assert!(b.limit() >= 5);

@@ -399,7 +399,7 @@ pub(super) fn bulkheads(v: &V<'_>, raw: &RawScenario) -> Res<Vec<(String, Bulkhe
                     timeout: v.opt_ns(&f("timeout"), &b.timeout)?.unwrap_or(5_000_000_000),
                 },
                 "gradient" => Limit::Gradient {
-                    tolerance: 2.0,
+                    tolerance: 1.5,
                     smoothing: 0.2,
                 },
                 other => {
