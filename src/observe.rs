@@ -13,8 +13,8 @@ mod error;
 mod recorder;
 mod summary;
 
+pub use error::ErrorSet;
 pub use recorder::{
     BucketStats, ClassStats, ComponentStats, ErrorKind, Recorder, RepStats, new_histogram,
 };
-pub use error::ErrorSet;
 pub use summary::{LatencyStats, Unit, latency_stats};

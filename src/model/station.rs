@@ -329,10 +329,15 @@ impl Station {
             None => self.queue.pop_front(),
             Some(c) => {
                 let counts = &mut self.counts;
-                c.dequeue(now, &mut self.queue, |w| w.since, |w| {
-                    counts.rejected += 1;
-                    out.push(Outcome::Failed(w.req, ErrorKind::Rejected));
-                })
+                c.dequeue(
+                    now,
+                    &mut self.queue,
+                    |w| w.since,
+                    |w| {
+                        counts.rejected += 1;
+                        out.push(Outcome::Failed(w.req, ErrorKind::Rejected));
+                    },
+                )
             }
         }
     }

@@ -21,8 +21,8 @@ use std::collections::HashMap;
 use super::breaker::{self, Breaker};
 use super::controller::{Controller, ControllerSpec};
 use super::program::{CallPolicy, Op, Program, Step, compile};
-use super::resilience::{Budget, Bulkhead};
 use super::request::{NONE, Request, Requests};
+use super::resilience::{Budget, Bulkhead};
 use super::service::{Service, ServiceSpec, Visit};
 use super::station::Outcome;
 use super::workload::{
@@ -194,7 +194,10 @@ impl ScopeCounts {
         .collect();
         let per = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
         m.push(("attempts_per_call".into(), per(self.attempts, self.entered)));
-        m.push(("backoff_ms_mean".into(), per(self.sleep_ns, self.retries) / 1e6));
+        m.push((
+            "backoff_ms_mean".into(),
+            per(self.sleep_ns, self.retries) / 1e6,
+        ));
         m
     }
 }
@@ -645,7 +648,14 @@ impl System {
     }
 
     /// A child of `req` running a try's body, with its timeout; not started yet.
-    fn launch(&mut self, now: u64, req: u32, body: u32, deadline: u64, timeout: Option<u64>) -> u32 {
+    fn launch(
+        &mut self,
+        now: u64,
+        req: u32,
+        body: u32,
+        deadline: u64,
+        timeout: Option<u64>,
+    ) -> u32 {
         let child = self.spawn_later(req, body, deadline);
         if let Some(t) = timeout {
             let gen_ = self.reqs.get(child).generation;
@@ -668,9 +678,10 @@ impl System {
         };
         let sc = &self.programs[r.class as usize].scopes[s as usize];
         let (id, body, timeout, policy) = (sc.id as usize, sc.body, sc.timeout, sc.policy);
-        let same_attempt = policy.hedge.is_some_and(|h| r.started.saturating_add(h) == now);
-        if r.detached || r.in_fallback || r.pending != 1 || r.hedge_child != NONE || !same_attempt
-        {
+        let same_attempt = policy
+            .hedge
+            .is_some_and(|h| r.started.saturating_add(h) == now);
+        if r.detached || r.in_fallback || r.pending != 1 || r.hedge_child != NONE || !same_attempt {
             return;
         }
         self.scopes[id].hedges += 1;
@@ -1152,7 +1163,8 @@ impl System {
         }
         for (k, t) in self.tables.iter().enumerate() {
             let w = self.warm_tables[k];
-            let (writes, conflicts) = (t.counts.writes - w.writes, t.counts.conflicts - w.conflicts);
+            let (writes, conflicts) =
+                (t.counts.writes - w.writes, t.counts.conflicts - w.conflicts);
             out.push(ComponentStats {
                 name: self.spec_names.tables[k].clone(),
                 kind: "table",

@@ -100,7 +100,12 @@ pub fn summarize_strategy(
         downtime_min_per_year: availability::downtime_minutes_per_year(1.0 - error_rate),
         availability_analytic: availability::of_system(&sc.system),
         slo_violation_time_ratio: {
-            let p99 = sc.slo.latency_ms.iter().find(|(k, _)| k == "p99").map(|x| x.1);
+            let p99 = sc
+                .slo
+                .latency_ms
+                .iter()
+                .find(|(k, _)| k == "p99")
+                .map(|x| x.1);
             let per: Vec<f64> = reps
                 .iter()
                 .map(|r| r.violation_time_ratio(p99, sc.slo.max_error_rate))

@@ -132,7 +132,14 @@ fn measured_buckets(stats: &RepStats) -> Vec<(f64, f64)> {
                 .as_ref()
                 .map_or(0.0, |h| h.value_at_quantile(0.99) as f64 / 1e6);
             let done = b.completed + b.errors;
-            (p99, if done == 0 { 0.0 } else { b.errors as f64 / done as f64 })
+            (
+                p99,
+                if done == 0 {
+                    0.0
+                } else {
+                    b.errors as f64 / done as f64
+                },
+            )
         })
         .collect()
 }

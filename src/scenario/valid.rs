@@ -9,9 +9,9 @@ use super::ScenarioError;
 use super::raw::*;
 use super::units::parse_duration;
 use crate::engine::SimTime;
-use crate::model::{Shared, SystemSpec};
 use crate::model::dist::Dist;
 use crate::model::workload::{Arrivals, KeyDist, Load, Mix, RateProfile, Stages, Users};
+use crate::model::{Shared, SystemSpec};
 
 mod topology;
 
@@ -508,8 +508,7 @@ fn keys(v: &V<'_>, k: &RawKeys) -> Res<KeyDist> {
 }
 
 const WORKLOADS: [&str; 10] = [
-    "constant", "poisson", "ramp", "stages", "spike", "diurnal", "mmpp", "replay", "users",
-    "batch",
+    "constant", "poisson", "ramp", "stages", "spike", "diurnal", "mmpp", "replay", "users", "batch",
 ];
 
 fn workload(v: &V<'_>, w: &RawWorkload, warmup: u64) -> Res<Load> {
@@ -569,7 +568,10 @@ fn workload(v: &V<'_>, w: &RawWorkload, warmup: u64) -> Res<Load> {
             // when the warm-up ends, so that they are measured.
             let n = v.positive("workload.count", w.count)?;
             if n > 10_000_000.0 || n.fract() != 0.0 {
-                return Err(v.err("workload.count", format!("must be a whole number up to 10000000, got {n}")));
+                return Err(v.err(
+                    "workload.count",
+                    format!("must be a whole number up to 10000000, got {n}"),
+                ));
             }
             let at = v.opt_ns("workload.at", &w.at)?.unwrap_or(warmup);
             Ok(Load::Open(Arrivals::Replay(vec![at; n as usize].into())))

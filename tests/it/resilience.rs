@@ -55,10 +55,16 @@ schedule = [{{ at = "0s", error_rate = {q} }}]
         let s = run(&text, &[], 3);
         let got = metric(&s, "call", "attempts_per_call");
         let want = (1.0 - f64::powi(q, k)) / (1.0 - q);
-        assert!((got / want - 1.0).abs() < 0.01, "q {q} k {k}: {got} vs {want}");
+        assert!(
+            (got / want - 1.0).abs() < 0.01,
+            "q {q} k {k}: {got} vs {want}"
+        );
         // And the calls that fail are those whose k attempts all failed.
         let failed = metric(&s, "call", "failed") / metric(&s, "call", "entered");
-        assert!((failed - f64::powi(q, k)).abs() < 0.01, "q {q} k {k}: failed {failed}");
+        assert!(
+            (failed - f64::powi(q, k)).abs() < 0.01,
+            "q {q} k {k}: failed {failed}"
+        );
     }
 }
 
@@ -87,8 +93,14 @@ fn backoff_and_jitter_reproduce_the_aws_study() {
     let want_calls = [692.0, 618.0, 332.0, 346.0, 375.0];
     let want_times = [1142.0, 36014.0, 2770.0, 4185.0, 2277.0];
     for i in 0..5 {
-        assert!((calls[i] / want_calls[i] - 1.0).abs() < 0.08, "calls {calls:?}");
-        assert!((times[i] / want_times[i] - 1.0).abs() < 0.12, "times {times:?}");
+        assert!(
+            (calls[i] / want_calls[i] - 1.0).abs() < 0.08,
+            "calls {calls:?}"
+        );
+        assert!(
+            (times[i] / want_times[i] - 1.0).abs() < 0.12,
+            "times {times:?}"
+        );
     }
     // The article's claims: full jitter does the least work, less than half of no backoff's;
     // exponential without jitter is the slowest by far.
@@ -249,7 +261,10 @@ type = "opossum"
         }
     };
     let e = err(&["breakers.b.error_threshold_percentage=150"]);
-    assert!(e.contains("breakers.b.error_threshold_percentage") && e.contains("150"), "{e}");
+    assert!(
+        e.contains("breakers.b.error_threshold_percentage") && e.contains("150"),
+        "{e}"
+    );
     let e = err(&["breakers.b.rolling_count_buckets=0"]);
     assert!(e.contains("rolling_count_buckets"), "{e}");
     let e = err(&["breakers.b.type=hystrix"]);
@@ -257,8 +272,14 @@ type = "opossum"
     let e = err(&["breakers.b.window_size=10"]);
     assert!(e.contains("not an option of a opossum breaker"), "{e}");
     let typo = base.replace("\"full\"", "\"fibonaci\"");
-    let e = format!("{:#}", load_str(&typo, Path::new("bad.toml"), &[]).unwrap_err());
-    assert!(e.contains("unknown backoff") && e.contains("bad.toml"), "{e}");
+    let e = format!(
+        "{:#}",
+        load_str(&typo, Path::new("bad.toml"), &[]).unwrap_err()
+    );
+    assert!(
+        e.contains("unknown backoff") && e.contains("bad.toml"),
+        "{e}"
+    );
     assert!(load_str(base, Path::new("ok.toml"), &[]).is_ok());
 }
 
@@ -316,16 +337,24 @@ codel = { target = "5ms", interval = "100ms" }
 "#;
     let s = run(text, &[], 8);
     let p99_ms = s.total.latency.value_at_quantile(0.99) as f64 / 1e6;
-    assert!(p99_ms < 300.0, "CoDel keeps the delay bounded: p99 {p99_ms} ms");
+    assert!(
+        p99_ms < 300.0,
+        "CoDel keeps the delay bounded: p99 {p99_ms} ms"
+    );
     let rejected = s.total.failed[scalesim::observe::ErrorKind::Rejected.index()] as f64;
     let arrived = s.total.arrived as f64;
     // It sheds at least the excess (1 - 1/1.2 of the work), and not much more.
-    assert!(rejected / arrived > 0.15 && rejected / arrived < 0.3, "{}", rejected / arrived);
+    assert!(
+        rejected / arrived > 0.15 && rejected / arrived < 0.3,
+        "{}",
+        rejected / arrived
+    );
 
     // Without CoDel, a browse limit of 5 waiting sheds browse and protects purchases.
     let no_codel = text.replace("codel = { target = \"5ms\", interval = \"100ms\" }\n", "");
     let s = run(&no_codel, &["limit=5"], 8);
-    let failed = |c: usize| s.classes[c].failed.iter().sum::<u64>() as f64 / s.classes[c].arrived as f64;
+    let failed =
+        |c: usize| s.classes[c].failed.iter().sum::<u64>() as f64 / s.classes[c].arrived as f64;
     assert!(failed(0) > 0.2, "browse shed {}", failed(0));
     assert!(failed(1) < 0.01, "purchase shed {}", failed(1));
 }

@@ -54,7 +54,13 @@ pub fn of_system(spec: &crate::model::SystemSpec) -> Option<f64> {
     let mut per_service = vec![1.0; spec.services.len()];
     let mut any = false;
     for c in &spec.controllers {
-        if let ControllerSpec::Failures { service, mtbf, mttr, .. } = c {
+        if let ControllerSpec::Failures {
+            service,
+            mtbf,
+            mttr,
+            ..
+        } = c
+        {
             let a = component(mtbf.mean(), mttr.mean());
             let n = spec.services[*service as usize].instances;
             per_service[*service as usize] *= k_of_n(1, n, a);

@@ -223,15 +223,25 @@ mod tests {
         });
         assert!(d < ks_critical(20_000), "KS {d}");
         // The first retry starts from base; a long history is capped.
-        assert!(draws(b, 1, 0, 1000).iter().all(|&x| x >= lo && x <= 15.0 * MS as f64));
+        assert!(
+            draws(b, 1, 0, 1000)
+                .iter()
+                .all(|&x| x >= lo && x <= 15.0 * MS as f64)
+        );
         assert!(draws(b, 9, cap, 1000).iter().all(|&x| x <= cap as f64));
     }
 
     #[test]
     fn means_match_the_draws() {
         for b in [
-            Backoff::Full { base: MS, cap: 100 * MS },
-            Backoff::Equal { base: MS, cap: 100 * MS },
+            Backoff::Full {
+                base: MS,
+                cap: 100 * MS,
+            },
+            Backoff::Equal {
+                base: MS,
+                cap: 100 * MS,
+            },
         ] {
             let xs = draws(b, 4, 0, 50_000);
             let mean = xs.iter().sum::<f64>() / xs.len() as f64;

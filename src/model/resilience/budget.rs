@@ -169,7 +169,12 @@ mod tests {
         assert!(b.allows_retry());
         b.end(true, false);
         b.end(true, true);
-        let Budget::Share { active, active_retries, .. } = b else {
+        let Budget::Share {
+            active,
+            active_retries,
+            ..
+        } = b
+        else {
             unreachable!()
         };
         assert_eq!((active, active_retries), (21, 1));

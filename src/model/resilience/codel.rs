@@ -44,7 +44,12 @@ impl Codel {
     }
 
     /// Pops the head of `queue` and says whether CoDel may drop it (`dodequeue`).
-    fn pop<T>(&mut self, now: u64, queue: &mut VecDeque<T>, since: &impl Fn(&T) -> u64) -> Option<(T, bool)> {
+    fn pop<T>(
+        &mut self,
+        now: u64,
+        queue: &mut VecDeque<T>,
+        since: &impl Fn(&T) -> u64,
+    ) -> Option<(T, bool)> {
         let item = queue.pop_front()?;
         let sojourn = now.saturating_sub(since(&item));
         let mut ok_to_drop = false;

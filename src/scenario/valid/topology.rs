@@ -4,18 +4,18 @@ use std::collections::BTreeMap;
 
 use super::{Res, V, dist};
 use crate::model::ClassSpec;
+use crate::model::DegradeSpec;
 use crate::model::balance::Policy;
+use crate::model::breaker::{Breaker, opossum, resilience4j as r4j};
 use crate::model::controller::{Action, ControllerSpec};
 use crate::model::dist::Dist;
-use crate::model::DegradeSpec;
-use crate::model::breaker::{Breaker, opossum, resilience4j as r4j};
 use crate::model::program::{CallPolicy, Count, KeyRoute, Step, TrySpec, ops_bound};
 use crate::model::resilience::bulkhead::Limit;
 use crate::model::resilience::{Backoff, Budget, Bulkhead};
-use crate::observe::{ErrorKind, ErrorSet};
 use crate::model::service::ServiceSpec;
 use crate::model::station::{Discipline, Shed, StationSpec};
 use crate::model::workload::KeyDist;
+use crate::observe::{ErrorKind, ErrorSet};
 use crate::scenario::raw::*;
 
 /// At most this many instances in one service (instance ids live in 24 bits of event kinds).
@@ -156,10 +156,17 @@ fn station(
         shed.class_limit[i] = Some(*limit as u32);
     }
     if let Some(c) = &s.codel {
-        let target = v.opt_ns(&f("codel.target"), &c.target)?.unwrap_or(5_000_000);
-        let interval = v.opt_ns(&f("codel.interval"), &c.interval)?.unwrap_or(100_000_000);
+        let target = v
+            .opt_ns(&f("codel.target"), &c.target)?
+            .unwrap_or(5_000_000);
+        let interval = v
+            .opt_ns(&f("codel.interval"), &c.interval)?
+            .unwrap_or(100_000_000);
         if target == 0 || interval == 0 {
-            return Err(v.err(f("codel"), "`target` and `interval` must be longer than zero"));
+            return Err(v.err(
+                f("codel"),
+                "`target` and `interval` must be longer than zero",
+            ));
         }
         shed.codel = Some((target, interval));
     }
@@ -221,22 +228,32 @@ pub(super) fn budgets(v: &V<'_>, raw: &RawScenario) -> Res<Vec<(String, Budget)>
                 "tokens" => {
                     let max = b.max_tokens.unwrap_or(10.0);
                     if !(max > 0.0 && max <= 1000.0) {
-                        return Err(v.err(f("max_tokens"), format!("must be in (0, 1000], got {max}")));
+                        return Err(
+                            v.err(f("max_tokens"), format!("must be in (0, 1000], got {max}"))
+                        );
                     }
                     let ratio = b.token_ratio.unwrap_or(0.1);
                     if !(ratio > 0.0 && ratio <= 1.0) {
-                        return Err(v.err(f("token_ratio"), format!("must be in (0, 1], got {ratio}")));
+                        return Err(
+                            v.err(f("token_ratio"), format!("must be in (0, 1], got {ratio}"))
+                        );
                     }
                     Budget::tokens(max, ratio)
                 }
                 "share" => {
                     let pct = b.percent.unwrap_or(20.0);
                     if !(0.0..=100.0).contains(&pct) {
-                        return Err(v.err(f("percent"), format!("must be between 0 and 100 %, got {pct}")));
+                        return Err(v.err(
+                            f("percent"),
+                            format!("must be between 0 and 100 %, got {pct}"),
+                        ));
                     }
                     let min = b.min_concurrency.unwrap_or(3);
                     if !(0..=1_000_000).contains(&min) {
-                        return Err(v.err(f("min_concurrency"), format!("must be between 0 and 1000000, got {min}")));
+                        return Err(v.err(
+                            f("min_concurrency"),
+                            format!("must be between 0 and 1000000, got {min}"),
+                        ));
                     }
                     Budget::share(pct, min as u32)
                 }
@@ -284,11 +301,17 @@ pub(super) fn breakers(v: &V<'_>, raw: &RawScenario) -> Res<Vec<(String, Breaker
             };
             let r4j = [
                 ("failure_rate_threshold", b.failure_rate_threshold.is_some()),
-                ("slow_call_rate_threshold", b.slow_call_rate_threshold.is_some()),
+                (
+                    "slow_call_rate_threshold",
+                    b.slow_call_rate_threshold.is_some(),
+                ),
                 ("slow_call_duration", b.slow_call_duration.is_some()),
                 ("wait_in_open", b.wait_in_open.is_some()),
                 ("wait_multiplier", b.wait_multiplier.is_some()),
-                ("permitted_calls_in_half_open", b.permitted_calls_in_half_open.is_some()),
+                (
+                    "permitted_calls_in_half_open",
+                    b.permitted_calls_in_half_open.is_some(),
+                ),
                 ("minimum_calls", b.minimum_calls.is_some()),
                 ("window_type", b.window_type.is_some()),
                 ("window_size", b.window_size.is_some()),
@@ -298,7 +321,10 @@ pub(super) fn breakers(v: &V<'_>, raw: &RawScenario) -> Res<Vec<(String, Breaker
             let opossum = [
                 ("timeout", b.timeout.is_some()),
                 ("reset_timeout", b.reset_timeout.is_some()),
-                ("error_threshold_percentage", b.error_threshold_percentage.is_some()),
+                (
+                    "error_threshold_percentage",
+                    b.error_threshold_percentage.is_some(),
+                ),
                 ("rolling_count_timeout", b.rolling_count_timeout.is_some()),
                 ("rolling_count_buckets", b.rolling_count_buckets.is_some()),
                 ("volume_threshold", b.volume_threshold.is_some()),
@@ -306,12 +332,17 @@ pub(super) fn breakers(v: &V<'_>, raw: &RawScenario) -> Res<Vec<(String, Breaker
             ];
             let foreign = |opts: &[(&str, bool)], lib: &str| -> Res<()> {
                 match opts.iter().find(|o| o.1) {
-                    Some((k, _)) => Err(v.err(f(k), format!("is not an option of a {lib} breaker"))),
+                    Some((k, _)) => {
+                        Err(v.err(f(k), format!("is not an option of a {lib} breaker")))
+                    }
                     None => Ok(()),
                 }
             };
             if name == "none" {
-                return Err(v.err(format!("breakers.{name}"), "`none` means no breaker: name it otherwise"));
+                return Err(v.err(
+                    format!("breakers.{name}"),
+                    "`none` means no breaker: name it otherwise",
+                ));
             }
             match b.kind.as_str() {
                 "resilience4j" => {
@@ -321,9 +352,15 @@ pub(super) fn breakers(v: &V<'_>, raw: &RawScenario) -> Res<Vec<(String, Breaker
                     let wait_in_open = match (wait, b.wait_multiplier) {
                         (w, Some(m)) => {
                             if !(m.is_finite() && m >= 1.0) {
-                                return Err(v.err(f("wait_multiplier"), format!("must be at least 1, got {m}")));
+                                return Err(v.err(
+                                    f("wait_multiplier"),
+                                    format!("must be at least 1, got {m}"),
+                                ));
                             }
-                            r4j::WaitInterval::Exponential { initial: w.unwrap_or(60_000_000_000), multiplier: m }
+                            r4j::WaitInterval::Exponential {
+                                initial: w.unwrap_or(60_000_000_000),
+                                multiplier: m,
+                            }
                         }
                         (Some(w), None) => r4j::WaitInterval::Constant(w),
                         (None, None) => d.wait_in_open,
@@ -339,18 +376,50 @@ pub(super) fn breakers(v: &V<'_>, raw: &RawScenario) -> Res<Vec<(String, Breaker
                     };
                     let cfg = r4j::Config {
                         window_type,
-                        window_size: count("window_size", b.window_size, i64::from(d.window_size), 1)?,
-                        minimum_calls: count("minimum_calls", b.minimum_calls, i64::from(d.minimum_calls), 1)?,
-                        failure_rate_threshold: pct("failure_rate_threshold", b.failure_rate_threshold, d.failure_rate_threshold)?,
-                        slow_call_rate_threshold: pct("slow_call_rate_threshold", b.slow_call_rate_threshold, d.slow_call_rate_threshold)?,
-                        slow_call_duration: positive("slow_call_duration", &b.slow_call_duration)?.unwrap_or(d.slow_call_duration),
+                        window_size: count(
+                            "window_size",
+                            b.window_size,
+                            i64::from(d.window_size),
+                            1,
+                        )?,
+                        minimum_calls: count(
+                            "minimum_calls",
+                            b.minimum_calls,
+                            i64::from(d.minimum_calls),
+                            1,
+                        )?,
+                        failure_rate_threshold: pct(
+                            "failure_rate_threshold",
+                            b.failure_rate_threshold,
+                            d.failure_rate_threshold,
+                        )?,
+                        slow_call_rate_threshold: pct(
+                            "slow_call_rate_threshold",
+                            b.slow_call_rate_threshold,
+                            d.slow_call_rate_threshold,
+                        )?,
+                        slow_call_duration: positive("slow_call_duration", &b.slow_call_duration)?
+                            .unwrap_or(d.slow_call_duration),
                         wait_in_open,
-                        permitted_calls_in_half_open: count("permitted_calls_in_half_open", b.permitted_calls_in_half_open, i64::from(d.permitted_calls_in_half_open), 1)?,
-                        max_wait_in_half_open: v.opt_ns(&f("max_wait_in_half_open"), &b.max_wait_in_half_open)?.unwrap_or(d.max_wait_in_half_open),
-                        automatic_transition: b.automatic_transition.unwrap_or(d.automatic_transition),
+                        permitted_calls_in_half_open: count(
+                            "permitted_calls_in_half_open",
+                            b.permitted_calls_in_half_open,
+                            i64::from(d.permitted_calls_in_half_open),
+                            1,
+                        )?,
+                        max_wait_in_half_open: v
+                            .opt_ns(&f("max_wait_in_half_open"), &b.max_wait_in_half_open)?
+                            .unwrap_or(d.max_wait_in_half_open),
+                        automatic_transition: b
+                            .automatic_transition
+                            .unwrap_or(d.automatic_transition),
                         ..d
                     };
-                    Ok((name.clone(), Breaker::Resilience4j(r4j::Breaker::new(cfg, 0)), None))
+                    Ok((
+                        name.clone(),
+                        Breaker::Resilience4j(r4j::Breaker::new(cfg, 0)),
+                        None,
+                    ))
                 }
                 "opossum" => {
                     foreign(&r4j, "opossum")?;
@@ -361,15 +430,38 @@ pub(super) fn breakers(v: &V<'_>, raw: &RawScenario) -> Res<Vec<(String, Breaker
                     };
                     let opts = opossum::Options {
                         timeout,
-                        reset_timeout: positive("reset_timeout", &b.reset_timeout)?.unwrap_or(d.reset_timeout),
-                        error_threshold_percentage: pct("error_threshold_percentage", b.error_threshold_percentage, d.error_threshold_percentage)?,
-                        rolling_count_timeout: positive("rolling_count_timeout", &b.rolling_count_timeout)?.unwrap_or(d.rolling_count_timeout),
-                        rolling_count_buckets: count("rolling_count_buckets", b.rolling_count_buckets, i64::from(d.rolling_count_buckets), 1)?,
-                        volume_threshold: u64::from(count("volume_threshold", b.volume_threshold, d.volume_threshold as i64, 0)?),
+                        reset_timeout: positive("reset_timeout", &b.reset_timeout)?
+                            .unwrap_or(d.reset_timeout),
+                        error_threshold_percentage: pct(
+                            "error_threshold_percentage",
+                            b.error_threshold_percentage,
+                            d.error_threshold_percentage,
+                        )?,
+                        rolling_count_timeout: positive(
+                            "rolling_count_timeout",
+                            &b.rolling_count_timeout,
+                        )?
+                        .unwrap_or(d.rolling_count_timeout),
+                        rolling_count_buckets: count(
+                            "rolling_count_buckets",
+                            b.rolling_count_buckets,
+                            i64::from(d.rolling_count_buckets),
+                            1,
+                        )?,
+                        volume_threshold: u64::from(count(
+                            "volume_threshold",
+                            b.volume_threshold,
+                            d.volume_threshold as i64,
+                            0,
+                        )?),
                         allow_warm_up: b.allow_warm_up.unwrap_or(d.allow_warm_up),
                         ..d
                     };
-                    Ok((name.clone(), Breaker::Opossum(opossum::Breaker::new(opts, 0)), timeout))
+                    Ok((
+                        name.clone(),
+                        Breaker::Opossum(opossum::Breaker::new(opts, 0)),
+                        timeout,
+                    ))
                 }
                 other => Err(v
                     .err(f("type"), format!("unknown breaker type `{other}`"))
@@ -396,7 +488,9 @@ pub(super) fn bulkheads(v: &V<'_>, raw: &RawScenario) -> Res<Vec<(String, Bulkhe
             let kind = match b.limit.as_deref().unwrap_or("fixed") {
                 "fixed" => Limit::Fixed,
                 "aimd" => Limit::Aimd {
-                    timeout: v.opt_ns(&f("timeout"), &b.timeout)?.unwrap_or(5_000_000_000),
+                    timeout: v
+                        .opt_ns(&f("timeout"), &b.timeout)?
+                        .unwrap_or(5_000_000_000),
                 },
                 "gradient" => Limit::Gradient {
                     tolerance: 1.5,
@@ -411,7 +505,10 @@ pub(super) fn bulkheads(v: &V<'_>, raw: &RawScenario) -> Res<Vec<(String, Bulkhe
             let min = count("min", b.min.unwrap_or(1))?;
             let max = count("max", b.max.unwrap_or(b.max_concurrent.max(1) * 10))?;
             if min > initial || initial > max {
-                return Err(v.err(f("max_concurrent"), format!("must lie between `min` ({min}) and `max` ({max})")));
+                return Err(v.err(
+                    f("max_concurrent"),
+                    format!("must lie between `min` ({min}) and `max` ({max})"),
+                ));
             }
             Ok((name.clone(), Bulkhead::new(kind, initial, min, max)))
         })
@@ -812,7 +909,10 @@ impl Paths<'_> {
             for (i, k) in kinds.iter().enumerate() {
                 let kind = ErrorSet::parse_kind(k).ok_or_else(|| {
                     self.v
-                        .err(format!("{field}.retry_on.{i}"), format!("unknown error kind `{k}`"))
+                        .err(
+                            format!("{field}.retry_on.{i}"),
+                            format!("unknown error kind `{k}`"),
+                        )
                         .suggest(k, ErrorKind::ALL.map(ErrorKind::name))
                 })?;
                 p.retry_on = p.retry_on.with(kind);
@@ -823,15 +923,30 @@ impl Paths<'_> {
         }
         // `none` turns a scenario's guard off (in a strategy's `set`).
         if let Some(b) = t.budget.as_deref().filter(|b| *b != "none") {
-            p.budget = Some(self.guard(&format!("{field}.budget"), "budgets", &self.shared.budgets, b)?);
+            p.budget = Some(self.guard(
+                &format!("{field}.budget"),
+                "budgets",
+                &self.shared.budgets,
+                b,
+            )?);
         }
         if let Some(b) = t.bulkhead.as_deref().filter(|b| *b != "none") {
-            p.bulkhead = Some(self.guard(&format!("{field}.bulkhead"), "bulkheads", &self.shared.bulkheads, b)?);
+            p.bulkhead = Some(self.guard(
+                &format!("{field}.bulkhead"),
+                "bulkheads",
+                &self.shared.bulkheads,
+                b,
+            )?);
         }
         match t.breaker.as_deref() {
             None | Some("none") => {}
             Some(b) => {
-                p.breaker = Some(self.guard(&format!("{field}.breaker"), "breakers", &self.shared.breakers, b)?);
+                p.breaker = Some(self.guard(
+                    &format!("{field}.breaker"),
+                    "breakers",
+                    &self.shared.breakers,
+                    b,
+                )?);
             }
         }
         if let Some(d) = t.propagate_deadline {
@@ -840,7 +955,10 @@ impl Paths<'_> {
         if let Some(h) = &t.hedge {
             let h = self.v.ns(&format!("{field}.hedge"), h)?;
             if h == 0 {
-                return Err(self.v.err(format!("{field}.hedge"), "the hedge delay must be longer than zero"));
+                return Err(self.v.err(
+                    format!("{field}.hedge"),
+                    "the hedge delay must be longer than zero",
+                ));
             }
             p.hedge = Some(h);
         }
@@ -855,15 +973,27 @@ impl Paths<'_> {
         let base_ns = match base {
             Some(d) => self.v.ns(&format!("{field}.base"), d)?,
             None if kind == "none" => 0,
-            None => return Err(self.v.err(format!("{field}.base"), format!("`{kind}` backoff needs a `base`"))),
+            None => {
+                return Err(self.v.err(
+                    format!("{field}.base"),
+                    format!("`{kind}` backoff needs a `base`"),
+                ));
+            }
         };
         let cap_ns = match cap {
             Some(d) => self.v.ns(&format!("{field}.cap"), d)?,
             None if matches!(kind, "none" | "constant") => base_ns,
-            None => return Err(self.v.err(format!("{field}.cap"), format!("`{kind}` backoff needs a `cap` (the longest sleep)"))),
+            None => {
+                return Err(self.v.err(
+                    format!("{field}.cap"),
+                    format!("`{kind}` backoff needs a `cap` (the longest sleep)"),
+                ));
+            }
         };
         if cap_ns < base_ns {
-            return Err(self.v.err(format!("{field}.cap"), "must not be shorter than `base`"));
+            return Err(self
+                .v
+                .err(format!("{field}.cap"), "must not be shorter than `base`"));
         }
         Backoff::parse(kind, base_ns, cap_ns).ok_or_else(|| {
             self.v
@@ -877,30 +1007,47 @@ impl Paths<'_> {
     fn degrade(&mut self, field: &str, t: &RawSpecialStep, depth: usize) -> Res<Step> {
         let levels = t.degrade.as_deref().unwrap_or(&[]);
         if levels.len() < 2 {
-            return Err(self.v.err(format!("{field}.degrade"), "needs at least two levels (a fallback chain)"));
+            return Err(self.v.err(
+                format!("{field}.degrade"),
+                "needs at least two levels (a fallback chain)",
+            ));
         }
         self.scopes += 1;
         let name = t
             .name
             .clone()
             .unwrap_or_else(|| format!("{}.degrade{}", self.class, self.scopes));
-        let mut spec = DegradeSpec { name: name.clone(), levels: Vec::new() };
+        let mut spec = DegradeSpec {
+            name: name.clone(),
+            levels: Vec::new(),
+        };
         let mut built: Vec<TrySpec> = Vec::new();
         for (i, l) in levels.iter().enumerate() {
             let f = format!("{field}.degrade.{i}");
             if !(0.0..=1.0).contains(&l.quality) {
-                return Err(self.v.err(format!("{f}.quality"), format!("must be between 0 and 1, got {}", l.quality)));
+                return Err(self.v.err(
+                    format!("{f}.quality"),
+                    format!("must be between 0 and 1, got {}", l.quality),
+                ));
             }
             if spec.levels.iter().any(|x| x.1 == l.name) {
-                return Err(self.v.err(format!("{f}.name"), format!("level `{}` appears twice", l.name)));
+                return Err(self.v.err(
+                    format!("{f}.name"),
+                    format!("level `{}` appears twice", l.name),
+                ));
             }
             let attempts = l.attempts.unwrap_or(1);
             if !(1..=MAX_ATTEMPTS).contains(&attempts) {
-                return Err(self.v.err(format!("{f}.attempts"), format!("must be between 1 and {MAX_ATTEMPTS}, got {attempts}")));
+                return Err(self.v.err(
+                    format!("{f}.attempts"),
+                    format!("must be between 1 and {MAX_ATTEMPTS}, got {attempts}"),
+                ));
             }
             let timeout = self.v.opt_ns(&format!("{f}.timeout"), &l.timeout)?;
             if timeout == Some(0) {
-                return Err(self.v.err(format!("{f}.timeout"), "must be longer than zero"));
+                return Err(self
+                    .v
+                    .err(format!("{f}.timeout"), "must be longer than zero"));
             }
             let scope = format!("{name}.{}", l.name);
             spec.levels.push((scope.clone(), l.name.clone(), l.quality));
@@ -961,7 +1108,10 @@ fn controller(
         "schedule" => {}
         "failures" => {
             if !c.schedule.is_empty() {
-                return Err(v.err(f("schedule"), "a `failures` controller draws its own times: use `mtbf` and `mttr`"));
+                return Err(v.err(
+                    f("schedule"),
+                    "a `failures` controller draws its own times: use `mtbf` and `mttr`",
+                ));
             }
             let need = |k: &str, d: &Option<RawDist>| {
                 d.as_ref()
@@ -970,7 +1120,10 @@ fn controller(
             };
             let (mtbf, mttr) = (need("mtbf", &c.mtbf)?, need("mttr", &c.mttr)?);
             if mtbf.mean() <= 0.0 {
-                return Err(v.err(f("mtbf"), "the mean time between failures must be longer than zero"));
+                return Err(v.err(
+                    f("mtbf"),
+                    "the mean time between failures must be longer than zero",
+                ));
             }
             return Ok(ControllerSpec::Failures {
                 name: name.to_string(),
@@ -986,7 +1139,10 @@ fn controller(
         }
     }
     if c.mtbf.is_some() || c.mttr.is_some() {
-        return Err(v.err(f("mtbf"), "`mtbf` and `mttr` belong to a `failures` controller"));
+        return Err(v.err(
+            f("mtbf"),
+            "`mtbf` and `mttr` belong to a `failures` controller",
+        ));
     }
     if c.schedule.is_empty() {
         return Err(v.err(
@@ -998,7 +1154,12 @@ fn controller(
     for (i, s) in c.schedule.iter().enumerate() {
         let g = |k: &str| f(&format!("schedule.{i}.{k}"));
         let at = v.ns(&g("at"), &s.at)?;
-        let set = [s.instances.is_some(), s.crash.is_some(), s.slow.is_some(), s.error_rate.is_some()];
+        let set = [
+            s.instances.is_some(),
+            s.crash.is_some(),
+            s.slow.is_some(),
+            s.error_rate.is_some(),
+        ];
         if set.iter().filter(|x| **x).count() != 1 {
             return Err(v.err(
                 f(&format!("schedule.{i}")),
@@ -1007,7 +1168,10 @@ fn controller(
         }
         let action = if let Some(n) = s.instances {
             if !(0..=MAX_INSTANCES).contains(&n) {
-                return Err(v.err(g("instances"), format!("must be between 0 and {MAX_INSTANCES}")));
+                return Err(v.err(
+                    g("instances"),
+                    format!("must be between 0 and {MAX_INSTANCES}"),
+                ));
             }
             Action::Instances(n as u32)
         } else if let Some(k) = s.crash {
@@ -1016,8 +1180,11 @@ fn controller(
             }
             Action::Crash(k as u32)
         } else if let Some(x) = s.slow {
-            if !(x.is_finite() && x >= 1.0 && x <= 1e6) {
-                return Err(v.err(g("slow"), format!("is a slow-down factor between 1 (normal) and 1000000, got {x}")));
+            if !(1.0..=1e6).contains(&x) {
+                return Err(v.err(
+                    g("slow"),
+                    format!("is a slow-down factor between 1 (normal) and 1000000, got {x}"),
+                ));
             }
             Action::Slow(x)
         } else {
