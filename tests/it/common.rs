@@ -7,9 +7,36 @@ use std::sync::mpsc::RecvTimeoutError;
 use std::time::Duration;
 
 use proptest::test_runner::{Config as ProptestConfig, RngSeed};
+use scalesim::model::System;
+use scalesim::observe::{ComponentStats, RepStats};
 use scalesim::report::summary::Summary;
 use scalesim::run::RepMetrics;
 use scalesim::scenario::{self, Loaded};
+
+/// Runs the base scenario of TOML `text` (with `--set` style `sets`) once with `seed`.
+pub fn run_text(text: &str, sets: &[&str], seed: u64) -> RepStats {
+    let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+    let loaded =
+        scenario::load_str(text, Path::new("test.toml"), &sets).expect("the test scenario loads");
+    System::new(&loaded.base.system, seed).run()
+}
+
+/// The component `name` of a replication.
+pub fn component<'a>(s: &'a RepStats, name: &str) -> &'a ComponentStats {
+    s.components
+        .iter()
+        .find(|c| c.name == name)
+        .unwrap_or_else(|| panic!("no component {name}"))
+}
+
+/// The named metric of a component.
+pub fn metric(c: &ComponentStats, name: &str) -> f64 {
+    c.metrics
+        .iter()
+        .find(|(k, _)| k == name)
+        .unwrap_or_else(|| panic!("{}: no metric {name}", c.name))
+        .1
+}
 
 /// The crate root (where `sims/` lives).
 pub fn root() -> &'static Path {

@@ -6,34 +6,9 @@
 //! Scenarios are written as TOML and loaded through the public loader, so the file format is
 //! exercised too.
 
-use std::path::Path;
-
-use scalesim::model::System;
-use scalesim::observe::{ComponentStats, ErrorKind, RepStats};
-use scalesim::scenario::load_str;
+use crate::common::{component, metric, run_text as run};
+use scalesim::observe::{ErrorKind, RepStats};
 use scalesim::stats::theory::{mm1_mean_response, mmc_mean_response};
-
-/// Runs the base scenario of `text` (with `sets`) once with `seed`.
-fn run(text: &str, sets: &[&str], seed: u64) -> RepStats {
-    let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
-    let loaded = load_str(text, Path::new("test.toml"), &sets).expect("the test scenario loads");
-    System::new(&loaded.base.system, seed).run()
-}
-
-fn component<'a>(s: &'a RepStats, name: &str) -> &'a ComponentStats {
-    s.components
-        .iter()
-        .find(|c| c.name == name)
-        .unwrap_or_else(|| panic!("no component {name}"))
-}
-
-fn metric(c: &ComponentStats, name: &str) -> f64 {
-    c.metrics
-        .iter()
-        .find(|(k, _)| k == name)
-        .unwrap_or_else(|| panic!("{}: no metric {name}", c.name))
-        .1
-}
 
 fn mean_s(s: &RepStats) -> f64 {
     s.total.mean_ns() / 1e9

@@ -5,28 +5,14 @@
 
 use std::path::Path;
 
-use scalesim::model::System;
+use crate::common::{self, run_text as run};
 use scalesim::model::resilience::availability;
-use scalesim::observe::{ComponentStats, RepStats};
+use scalesim::observe::RepStats;
 use scalesim::scenario::load_str;
 
-fn run(text: &str, sets: &[&str], seed: u64) -> RepStats {
-    let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
-    let loaded = load_str(text, Path::new("test.toml"), &sets).expect("the test scenario loads");
-    System::new(&loaded.base.system, seed).run()
-}
-
-fn metric(s: &RepStats, component: &str, name: &str) -> f64 {
-    let c: &ComponentStats = s
-        .components
-        .iter()
-        .find(|c| c.name == component)
-        .unwrap_or_else(|| panic!("no component {component}"));
-    c.metrics
-        .iter()
-        .find(|(k, _)| k == name)
-        .unwrap_or_else(|| panic!("{component}: no metric {name}"))
-        .1
+/// The named metric of the component `name`.
+fn metric(s: &RepStats, name: &str, key: &str) -> f64 {
+    common::metric(common::component(s, name), key)
 }
 
 #[test]
