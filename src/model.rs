@@ -12,6 +12,7 @@
 //! | [`balance`] | load-balancing policies (pure: key in, instance out) |
 //! | [`resilience`] | backoff and jitter, retry budgets, bulkheads, analytic availability (pure) |
 //! | [`breaker`] | circuit breakers with resilience4j's and opossum's exact rules (pure: time in, verdict out) |
+//! | [`autoscale`] | the Kubernetes HPA as a controller of a service (instances as pods, measured usage as metrics) |
 //! | [`controller`] | components that wake on their own and act on services (scheduled scaling, crashes) |
 //! | [`hpa`] | Kubernetes' HorizontalPodAutoscaler decision, one sync at a time (pure) |
 //! | `system` | the node table, the calendar and the interpreter of paths |
@@ -28,6 +29,7 @@
 //!                        Try  ─► attempt ─✗─► retry ─✗─► fallback
 //! ```
 
+pub mod autoscale;
 pub mod balance;
 pub mod breaker;
 pub mod controller;

@@ -13,6 +13,7 @@
 //!   alternating renewal process whose steady-state availability is `MTBF / (MTBF + MTTR)`
 //!   ([`super::resilience::availability`]).
 
+use super::autoscale::{HpaController, HpaControllerSpec};
 use super::dist::Dist;
 use super::service::{Service, Snapshot};
 use super::station::Outcome;
@@ -54,22 +55,33 @@ pub enum ControllerSpec {
         /// Time to repair.
         mttr: Dist,
     },
+    /// A Kubernetes HorizontalPodAutoscaler ([`super::autoscale`]).
+    Hpa {
+        /// Name.
+        name: String,
+        /// Service index.
+        service: u32,
+        /// The HPA and how the service's instances map to pods.
+        hpa: Box<HpaControllerSpec>,
+    },
 }
 
 impl ControllerSpec {
     /// Its name.
     pub fn name(&self) -> &str {
         match self {
-            ControllerSpec::Schedule { name, .. } | ControllerSpec::Failures { name, .. } => name,
+            ControllerSpec::Schedule { name, .. }
+            | ControllerSpec::Failures { name, .. }
+            | ControllerSpec::Hpa { name, .. } => name,
         }
     }
 
     /// The services it acts on.
     pub fn targets(&self) -> Vec<u32> {
         match self {
-            ControllerSpec::Schedule { service, .. } | ControllerSpec::Failures { service, .. } => {
-                vec![*service]
-            }
+            ControllerSpec::Schedule { service, .. }
+            | ControllerSpec::Failures { service, .. }
+            | ControllerSpec::Hpa { service, .. } => vec![*service],
         }
     }
 }
@@ -84,13 +96,20 @@ pub struct Controller {
     rng: Rng,
     /// Failures: when each instance slot fails next (`u64::MAX`: not drawn yet).
     fail_at: Vec<u64>,
+    /// The HPA's state.
+    hpa: Option<Box<HpaController>>,
 }
 
 impl Controller {
     /// A controller in its initial state, its random stream seeded from `seed`.
     pub fn new(spec: ControllerSpec, seed: u64) -> Controller {
         let rng = Rng::stream(seed, &format!("{}.controller", spec.name()));
+        let hpa = match &spec {
+            ControllerSpec::Hpa { hpa, .. } => Some(Box::new(HpaController::new((**hpa).clone()))),
+            _ => None,
+        };
         Controller {
+            hpa,
             spec,
             next: 0,
             actions: 0,
@@ -110,6 +129,7 @@ impl Controller {
         match &self.spec {
             ControllerSpec::Schedule { steps, .. } => steps.first().map(|s| s.0),
             ControllerSpec::Failures { .. } => Some(0),
+            ControllerSpec::Hpa { hpa, .. } => Some(hpa.sync),
         }
     }
 
@@ -177,18 +197,34 @@ impl Controller {
                 let soonest = self.fail_at.iter().copied().min().unwrap_or(u64::MAX);
                 Some(soonest.min(now.saturating_add(60_000_000_000)))
             }
+            ControllerSpec::Hpa { service, .. } => {
+                let svc = &mut services[*service as usize];
+                let h = self.hpa.as_mut().expect("an HPA controller has its state");
+                h.sync(svc, ctx);
+                self.actions = h.rescales;
+                self.last = Some(svc.snapshot(now));
+                Some(now.saturating_add(h.period()))
+            }
         }
     }
 
-    /// Named metrics over the run: `actions`, and `desired_last` (instances wanted after the
-    /// last action).
+    /// Named metrics over the run: `actions` (for an HPA: syncs that rescaled), and
+    /// `desired_last` (instances wanted after the last action); an HPA adds `syncs` and
+    /// `replicas_last`.
     pub fn metrics(&self) -> Vec<(String, f64)> {
-        vec![
+        let mut extra = Vec::new();
+        if let Some(h) = &self.hpa {
+            extra.push(("syncs".to_string(), h.syncs as f64));
+            extra.push(("replicas_last".to_string(), f64::from(h.replicas)));
+        }
+        let mut m = vec![
             ("actions".to_string(), self.actions as f64),
             (
                 "desired_last".to_string(),
                 self.last.map_or(0.0, |s| f64::from(s.desired)),
             ),
-        ]
+        ];
+        m.extend(extra);
+        m
     }
 }

@@ -126,6 +126,32 @@ struct Instance {
     alive_ns: f64,
     /// Busy area at the previous time-series sample.
     sampled_busy: f64,
+    /// When it was started (its current life), and when it last became ready, ns.
+    started_at: u64,
+    ready_at: u64,
+}
+
+/// One instance as a pod autoscaler sees it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PodView {
+    /// Slot number (stable for the instance's life).
+    pub slot: u32,
+    /// Ready (taking traffic).
+    pub ready: bool,
+    /// When it was started, ns.
+    pub started_at: u64,
+    /// When it last became ready (or was started, if it never was), ns.
+    pub ready_at: u64,
+    /// Busy-worker integral so far, worker-ns.
+    pub busy_area: f64,
+    /// Workers.
+    pub workers: u32,
+    /// Visits so far.
+    pub arrivals: u64,
+    /// Requests in service or waiting.
+    pub outstanding: u32,
+    /// Requests waiting.
+    pub waiting: u32,
 }
 
 /// Counters of a service's life.
@@ -291,6 +317,8 @@ impl Service {
             warm: (0.0, 0.0, VisitCounts::default()),
             alive_ns: 0.0,
             sampled_busy: 0.0,
+            started_at: 0,
+            ready_at: 0,
         });
         self.load.push(0);
         i
@@ -396,6 +424,11 @@ impl Service {
 
     fn start_instance(&mut self, ctx: &mut Ctx<'_>) {
         let i = self.new_slot();
+        let now = ctx.now().0;
+        (
+            self.inst[i as usize].started_at,
+            self.inst[i as usize].ready_at,
+        ) = (now, now);
         self.life.started += 1;
         let delay = self.spec.startup.sample_ns(&mut self.life_rng);
         let x = &self.inst[i as usize];
@@ -439,6 +472,7 @@ impl Service {
 
     fn make_ready(&mut self, i: u32) {
         self.inst[i as usize].state = State::Ready;
+        self.inst[i as usize].ready_at = self.last;
         let k = self.ready.partition_point(|r| *r < i);
         self.ready.insert(k, i);
     }
@@ -501,6 +535,32 @@ impl Service {
     /// [`ErrorKind::Failed`] (an outage at 1; 0: back to normal).
     pub fn set_error_rate(&mut self, p: f64) {
         self.error_rate = p;
+    }
+
+    /// The instances that exist (starting, ready, draining, down), as a pod autoscaler sees
+    /// them.
+    pub fn pod_views(&mut self, now: u64) -> Vec<PodView> {
+        self.inst
+            .iter_mut()
+            .enumerate()
+            .filter(|(_, x)| x.state != State::Stopped)
+            .map(|(i, x)| PodView {
+                slot: i as u32,
+                ready: x.state == State::Ready,
+                started_at: x.started_at,
+                ready_at: x.ready_at,
+                busy_area: x.station.areas(now).0,
+                workers: x.station.workers(),
+                arrivals: x.station.counts().arrivals,
+                outstanding: x.station.outstanding(),
+                waiting: x.station.waiting(),
+            })
+            .collect()
+    }
+
+    /// Instances wanted.
+    pub fn desired(&self) -> u32 {
+        self.desired
     }
 
     /// The instance slots (for a controller that acts on each instance).

@@ -438,6 +438,19 @@ pub struct RawController {
     pub schedule: Vec<RawScheduleStep>,
     pub mtbf: Option<RawDist>,
     pub mttr: Option<RawDist>,
+    pub manifest: Option<String>,
+    pub sync_period: Option<RawDur>,
+    pub cpu_request: Option<f64>,
+    pub memory: Option<RawMemory>,
+}
+
+/// `memory = { request = "512Mi", base = "200Mi", per_request = "2Mi" }` of an HPA controller.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMemory {
+    pub request: String,
+    pub base: String,
+    pub per_request: String,
 }
 
 /// `{ at = "5m", instances = 6 }`, `{ at = "7m", crash = 1 }`, `{ at = "8m", slow = 5 }` or

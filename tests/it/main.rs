@@ -1,3 +1,4 @@
+mod autoscale;
 mod cli;
 mod common;
 mod determinism;

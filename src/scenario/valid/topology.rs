@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use super::{Res, V, dist};
 use crate::model::ClassSpec;
 use crate::model::DegradeSpec;
+use crate::model::autoscale::{HpaControllerSpec, MemoryModel};
 use crate::model::balance::Policy;
 use crate::model::breaker::{Breaker, opossum, resilience4j as r4j};
 use crate::model::controller::{Action, ControllerSpec};
@@ -1080,7 +1081,7 @@ pub(super) fn controllers(
 ) -> Res<Vec<ControllerSpec>> {
     raw.controllers
         .iter()
-        .map(|(name, c)| controller(v, name, c, services))
+        .map(|(name, c)| controller(v, name, c, services, raw_workers(raw, &c.service)))
         .collect()
 }
 
@@ -1089,6 +1090,7 @@ fn controller(
     name: &str,
     c: &RawController,
     services: &[String],
+    workers: i64,
 ) -> Res<ControllerSpec> {
     let f = |k: &str| format!("controllers.{name}.{k}");
     if services.iter().any(|s| s == name) {
@@ -1106,6 +1108,7 @@ fn controller(
         })? as u32;
     match c.kind.as_str() {
         "schedule" => {}
+        "hpa" => return hpa_controller(v, name, c, service, workers),
         "failures" => {
             if !c.schedule.is_empty() {
                 return Err(v.err(
@@ -1135,8 +1138,18 @@ fn controller(
         other => {
             return Err(v
                 .err(f("type"), format!("unknown controller type `{other}`"))
-                .suggest(other, ["schedule", "failures"]));
+                .suggest(other, ["schedule", "failures", "hpa"]));
         }
+    }
+    if c.manifest.is_some()
+        || c.sync_period.is_some()
+        || c.cpu_request.is_some()
+        || c.memory.is_some()
+    {
+        return Err(v.err(
+            f("manifest"),
+            "`manifest`, `sync_period`, `cpu_request` and `memory` belong to an `hpa` controller",
+        ));
     }
     if c.mtbf.is_some() || c.mttr.is_some() {
         return Err(v.err(
@@ -1200,5 +1213,101 @@ fn controller(
         name: name.to_string(),
         service,
         steps,
+    })
+}
+
+/// Workers of the raw service or station `name` (1 if unknown: validation reports that).
+fn raw_workers(raw: &RawScenario, name: &str) -> i64 {
+    raw.services
+        .get(name)
+        .or_else(|| raw.stations.get(name))
+        .map_or(1, |s| s.workers)
+}
+
+/// `type = "hpa"`: a manifest file (autoscaling/v2, as committed for Kubernetes), the sync
+/// period, and how the service's instances map to pods (CPU request, memory model).
+fn hpa_controller(
+    v: &V<'_>,
+    name: &str,
+    c: &RawController,
+    service: u32,
+    workers: i64,
+) -> Res<ControllerSpec> {
+    let f = |k: &str| format!("controllers.{name}.{k}");
+    if !c.schedule.is_empty() || c.mtbf.is_some() || c.mttr.is_some() {
+        return Err(v.err(
+            f("type"),
+            "an `hpa` controller takes `manifest`, `sync_period`, `cpu_request` and `memory`",
+        ));
+    }
+    let file = c.manifest.as_ref().ok_or_else(|| {
+        v.err(
+            f("manifest"),
+            "an `hpa` controller needs its manifest (a YAML file)",
+        )
+    })?;
+    let path = v.base_dir.join(file);
+    let manifest = crate::scenario::manifest::load_hpa(&path)
+        .map_err(|e| v.err(f("manifest"), format!("{e}")))?;
+    let sync = v
+        .opt_ns(&f("sync_period"), &c.sync_period)?
+        .unwrap_or(15_000_000_000);
+    if sync < 1_000_000 {
+        return Err(v.err(f("sync_period"), "must be at least 1 ms"));
+    }
+    let cpu = c.cpu_request.unwrap_or(workers as f64);
+    if !(cpu > 0.0 && cpu <= 1e6) {
+        return Err(v.err(
+            f("cpu_request"),
+            format!("is the CPU request per pod in vCPUs, positive, got {cpu}"),
+        ));
+    }
+    let quantity = |k: &str, q: &str| -> Res<f64> {
+        crate::scenario::manifest::parse_quantity(q)
+            .map(|m| m as f64 / 1000.0)
+            .map_err(|m| v.err(f(&format!("memory.{k}")), m))
+    };
+    let memory = match &c.memory {
+        Some(m) => Some(MemoryModel {
+            request: quantity("request", &m.request)?,
+            base: quantity("base", &m.base)?,
+            per_request: quantity("per_request", &m.per_request)?,
+        }),
+        None => None,
+    };
+    use crate::model::hpa::MetricSpec;
+    for (i, m) in manifest.spec.metrics.iter().enumerate() {
+        let unsupported = match m {
+            MetricSpec::Resource { resource, .. }
+            | MetricSpec::ContainerResource { resource, .. } => {
+                if resource == "memory" && memory.is_none() {
+                    return Err(v.err(f("memory"), format!(
+                        "the manifest scales on memory (metric {i}): give the pod's memory model, \
+                         `memory = {{ request = \"512Mi\", base = \"200Mi\", per_request = \"2Mi\" }}`"
+                    )));
+                }
+                resource != "memory" && resource != crate::model::hpa::CPU
+            }
+            MetricSpec::Object { .. } => true,
+            _ => false,
+        };
+        if unsupported {
+            return Err(v.err(f("manifest"), format!(
+                "metric {i} of {}: the simulator measures cpu, memory, per-pod request rates (Pods) \
+                 and the service's queue (External); Object metrics and other resources are not simulated",
+                path.display()
+            )));
+        }
+    }
+    Ok(ControllerSpec::Hpa {
+        name: name.to_string(),
+        service,
+        hpa: Box::new(HpaControllerSpec {
+            spec: manifest.spec,
+            config: crate::model::hpa::Config::default(),
+            sync,
+            cpu_request: (cpu * 1000.0).round() as i64,
+            memory,
+        }),
     })
 }
