@@ -101,11 +101,11 @@ impl HpaController {
         let mut waiting = 0i64;
         for v in &views {
             let name = format!("pod-{}", v.slot);
-            let (busy0, arrivals0) = self.last.get(&v.slot).copied().unwrap_or((0.0, 0));
-            let (busy0, arrivals0) = if v.started_at >= self.last_sync && self.syncs > 0 {
-                (0.0, 0)
-            } else {
-                (busy0, arrivals0)
+            // From the previous sync, or from the pod's start if it started since (a reused
+            // slot's station carries its earlier lives' counts).
+            let (busy0, arrivals0) = match self.last.get(&v.slot) {
+                Some(&last) if v.started_at < self.last_sync || self.syncs == 0 => last,
+                _ => v.start_counts,
             };
             let since = now.saturating_sub(v.started_at.max(self.last_sync)).max(1) as f64;
             let busy = ((v.busy_area - busy0).max(0.0) / since * 1000.0).round() as i64;

@@ -129,6 +129,8 @@ struct Instance {
     /// When it was started (its current life), and when it last became ready, ns.
     started_at: u64,
     ready_at: u64,
+    /// Busy area and visits when this life started (a reused slot keeps its station).
+    start_counts: (f64, u64),
 }
 
 /// One instance as a pod autoscaler sees it.
@@ -152,6 +154,8 @@ pub struct PodView {
     pub outstanding: u32,
     /// Requests waiting.
     pub waiting: u32,
+    /// `busy_area` and `arrivals` when this life started (nonzero for a reused slot).
+    pub start_counts: (f64, u64),
 }
 
 /// Counters of a service's life.
@@ -319,6 +323,7 @@ impl Service {
             sampled_busy: 0.0,
             started_at: 0,
             ready_at: 0,
+            start_counts: (0.0, 0),
         });
         self.load.push(0);
         i
@@ -425,10 +430,9 @@ impl Service {
     fn start_instance(&mut self, ctx: &mut Ctx<'_>) {
         let i = self.new_slot();
         let now = ctx.now().0;
-        (
-            self.inst[i as usize].started_at,
-            self.inst[i as usize].ready_at,
-        ) = (now, now);
+        let x = &mut self.inst[i as usize];
+        (x.started_at, x.ready_at) = (now, now);
+        x.start_counts = (x.station.areas(now).0, x.station.counts().arrivals);
         self.life.started += 1;
         let delay = self.spec.startup.sample_ns(&mut self.life_rng);
         let x = &self.inst[i as usize];
@@ -554,6 +558,7 @@ impl Service {
                 arrivals: x.station.counts().arrivals,
                 outstanding: x.station.outstanding(),
                 waiting: x.station.waiting(),
+                start_counts: x.start_counts,
             })
             .collect()
     }
