@@ -106,6 +106,18 @@ impl Requests {
         self.free.push(i);
     }
 
+    /// A handle on the request in slot `i` for a timer event: slot and generation in one
+    /// `u64`, resolved by [`Requests::resolve`].
+    pub fn handle(&self, i: u32) -> u64 {
+        u64::from(i) | (u64::from(self.slots[i as usize].generation) << 32)
+    }
+
+    /// The slot a [`Requests::handle`] named, if it still holds that request.
+    pub fn resolve(&self, handle: u64) -> Option<u32> {
+        let (i, generation) = (handle as u32, (handle >> 32) as u32);
+        self.is_live(i, generation).then_some(i)
+    }
+
     /// Whether slot `i` still holds the request of generation `generation`.
     pub fn is_live(&self, i: u32, generation: u32) -> bool {
         self.slots

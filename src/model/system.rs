@@ -646,17 +646,12 @@ impl System {
             self.budgets[k as usize].start(retry);
         }
         self.scopes[id].attempts += 1;
-        let deadline = if policy.propagate_deadline {
-            timeout.map_or(r.deadline, |t| r.deadline.min(now.saturating_add(t)))
-        } else {
-            u64::MAX
-        };
+        let deadline = attempt_deadline(&policy, timeout, r.deadline, now);
         let p = self.reqs.get_mut(req);
         p.pending = 1;
         p.started = now;
         if let Some(h) = policy.hedge {
-            let data = u64::from(req) | (u64::from(p.generation) << 32);
-            self.system_event(now.saturating_add(h), HEDGE, data);
+            self.system_event(now.saturating_add(h), HEDGE, self.reqs.handle(req));
         }
         let child = self.launch(now, req, body, deadline, timeout);
         let p = self.reqs.get_mut(req);
@@ -676,9 +671,11 @@ impl System {
     ) -> u32 {
         let child = self.spawn_later(req, body, deadline);
         if let Some(t) = timeout {
-            let gen_ = self.reqs.get(child).generation;
-            let data = u64::from(child) | (u64::from(gen_) << 32);
-            self.system_event(now.saturating_add(t), SCOPE_TIMEOUT, data);
+            self.system_event(
+                now.saturating_add(t),
+                SCOPE_TIMEOUT,
+                self.reqs.handle(child),
+            );
         }
         child
     }
@@ -686,10 +683,9 @@ impl System {
     /// The hedge delay of an attempt passed: if that same attempt is still out, send a second
     /// copy.
     fn on_hedge(&mut self, now: u64, data: u64) {
-        let (req, gen_) = (data as u32, (data >> 32) as u32);
-        if !self.reqs.is_live(req, gen_) {
+        let Some(req) = self.reqs.resolve(data) else {
             return;
-        }
+        };
         let r = *self.reqs.get(req);
         let Op::Try(s) = self.programs[r.class as usize].ops[r.pc as usize] else {
             return;
@@ -703,11 +699,7 @@ impl System {
             return;
         }
         self.scopes[id].hedges += 1;
-        let deadline = if policy.propagate_deadline {
-            timeout.map_or(r.deadline, |t| r.deadline.min(now.saturating_add(t)))
-        } else {
-            u64::MAX
-        };
+        let deadline = attempt_deadline(&policy, timeout, r.deadline, now);
         let child = self.launch(now, req, body, deadline, timeout);
         let p = self.reqs.get_mut(req);
         p.pending = 2;
@@ -896,16 +888,14 @@ impl System {
         p.tries_left -= 1;
         p.sleep = sleep;
         p.pending = 0;
-        let data = u64::from(req) | (u64::from(p.generation) << 32);
-        self.system_event(now.saturating_add(sleep), RETRY, data);
+        self.system_event(now.saturating_add(sleep), RETRY, self.reqs.handle(req));
     }
 
     /// A backoff sleep ended: the next attempt, unless the request was cut off meanwhile.
     fn on_retry(&mut self, now: u64, data: u64) {
-        let (req, gen_) = (data as u32, (data >> 32) as u32);
-        if !self.reqs.is_live(req, gen_) {
+        let Some(req) = self.reqs.resolve(data) else {
             return;
-        }
+        };
         let r = *self.reqs.get(req);
         if r.detached {
             return self.reqs.remove(req);
@@ -940,10 +930,9 @@ impl System {
     /// A scope's attempt timed out: its caller gives up on it (the child goes on where it is,
     /// detached) and the scope handles a timeout.
     fn on_scope_timeout(&mut self, now: u64, data: u64) {
-        let (child, gen_) = (data as u32, (data >> 32) as u32);
-        if !self.reqs.is_live(child, gen_) {
+        let Some(child) = self.reqs.resolve(data) else {
             return;
-        }
+        };
         let c = *self.reqs.get(child);
         if c.detached || c.parent == NONE {
             return;
@@ -1200,6 +1189,15 @@ impl System {
         }
         out
     }
+}
+
+/// The deadline an attempt carries to the servers it visits: the earlier of the caller's and
+/// the per-attempt timeout, or none when the scope does not propagate deadlines.
+fn attempt_deadline(policy: &CallPolicy, timeout: Option<u64>, caller: u64, now: u64) -> u64 {
+    if !policy.propagate_deadline {
+        return u64::MAX;
+    }
+    timeout.map_or(caller, |t| caller.min(now.saturating_add(t)))
 }
 
 /// A degradation chain's metrics from its levels' scope counters: `served_by_level.NAME`
