@@ -14,6 +14,7 @@
 //! | [`breaker`] | circuit breakers with resilience4j's and opossum's exact rules (pure: time in, verdict out) |
 //! | [`autoscale`] | the Kubernetes HPA as a controller of a service (instances as pods, measured usage as metrics) |
 //! | [`controller`] | components that wake on their own and act on services (scheduled scaling, crashes) |
+//! | [`policy`] | scaling policies to compare with the HPA: threshold rules, predictive (forecast) scaling |
 //! | [`hpa`] | Kubernetes' HorizontalPodAutoscaler decision, one sync at a time (pure) |
 //! | `system` | the node table, the calendar and the interpreter of paths |
 //!
@@ -35,6 +36,7 @@ pub mod breaker;
 pub mod controller;
 pub mod dist;
 pub mod hpa;
+pub mod policy;
 pub mod program;
 pub mod request;
 pub mod resilience;

@@ -7,10 +7,16 @@
 //!   (1000 millicores); the request is `cpu_request` millicores per pod;
 //! - **memory**: `base + per_request * requests in the pod`, a documented model (the
 //!   simulator has no memory), against `memory_request`;
-//! - **Pods metrics** (any name, e.g. `requests_per_second`): the requests that reached the pod
-//!   per second over the last sync period;
-//! - **External metrics** (any name, e.g. `queue_length`): the requests waiting in the whole
-//!   service.
+//! - **Pods metrics** (any name, e.g. `requests_per_second`): by default the requests that
+//!   reached the pod per second over the last sync period;
+//! - **Object metrics** (any name, described object any): by default the requests that reached
+//!   the whole service per second;
+//! - **External metrics** (any name, e.g. `queue_length`): by default the requests waiting in
+//!   the whole service.
+//!
+//! `measure` maps a custom metric's name to what it measures ([`Measure`]: request rate,
+//! waiting requests, requests in flight), per pod for Pods metrics and over the service for
+//! Object and External ones.
 //!
 //! Pods that are starting are running but not ready (ready condition false since their start),
 //! so the CPU initialization period and readiness delay apply as in Kubernetes. The metrics
@@ -36,6 +42,32 @@ pub struct MemoryModel {
     pub per_request: f64,
 }
 
+/// What a custom metric measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Measure {
+    /// Requests arriving per second over the last sync period.
+    Rps,
+    /// Requests waiting (not in service).
+    Queue,
+    /// Requests in service or waiting.
+    InFlight,
+}
+
+impl Measure {
+    /// Parses `rps`, `queue` or `in_flight`.
+    pub fn parse(s: &str) -> Option<Measure> {
+        match s {
+            "rps" => Some(Measure::Rps),
+            "queue" => Some(Measure::Queue),
+            "in_flight" => Some(Measure::InFlight),
+            _ => None,
+        }
+    }
+
+    /// The names [`Measure::parse`] accepts.
+    pub const NAMES: [&'static str; 3] = ["rps", "queue", "in_flight"];
+}
+
 /// An HPA controller's configuration.
 #[derive(Debug, Clone)]
 pub struct HpaControllerSpec {
@@ -49,6 +81,9 @@ pub struct HpaControllerSpec {
     pub cpu_request: i64,
     /// Memory model, when the manifest scales on memory.
     pub memory: Option<MemoryModel>,
+    /// What each custom metric measures (absent: [`Measure::Rps`] for Pods and Object metrics,
+    /// [`Measure::Queue`] for External ones).
+    pub measure: BTreeMap<String, Measure>,
 }
 
 /// An HPA controller's state.
@@ -97,8 +132,8 @@ impl HpaController {
         let window_ms = (window / MS) as i64;
         let mut pods = Vec::with_capacity(views.len());
         let (mut cpu, mut mem) = (Vec::new(), Vec::new());
-        let mut rate = BTreeMap::new();
-        let mut waiting = 0i64;
+        let mut per_pod: Vec<(String, [f64; 3])> = Vec::with_capacity(views.len());
+        let mut total = [0.0f64; 3];
         for v in &views {
             let name = format!("pod-{}", v.slot);
             // From the previous sync, or from the pod's start if it started since (a reused
@@ -111,7 +146,10 @@ impl HpaController {
             let busy = ((v.busy_area - busy0).max(0.0) / since * 1000.0).round() as i64;
             let rps = (v.arrivals.saturating_sub(arrivals0)) as f64 / (since / 1e9);
             self.last.insert(v.slot, (v.busy_area, v.arrivals));
-            waiting += i64::from(v.waiting);
+            let values = [rps, f64::from(v.waiting), f64::from(v.outstanding)];
+            for (t, x) in total.iter_mut().zip(values) {
+                *t += x;
+            }
             let mut requests: BTreeMap<String, i64> =
                 [(hpa::CPU.to_string(), self.spec.cpu_request)].into();
             if let Some(m) = self.spec.memory {
@@ -151,14 +189,7 @@ impl HpaController {
                     usage: Some(busy),
                 }],
             });
-            rate.insert(
-                name,
-                hpa::PodMetric {
-                    value: (rps * 1000.0).round() as i64,
-                    timestamp: now_ms,
-                    window: window_ms,
-                },
-            );
+            per_pod.push((name, values));
         }
         self.last
             .retain(|slot, _| views.iter().any(|v| v.slot == *slot));
@@ -167,17 +198,39 @@ impl HpaController {
         if self.spec.memory.is_some() {
             metrics.resources.insert("memory".into(), mem);
         }
+        let milli = |x: f64| (x * 1000.0).round() as i64;
         for m in &self.spec.spec.metrics {
+            let (name, default) = match m {
+                hpa::MetricSpec::Pods { metric, .. } | hpa::MetricSpec::Object { metric, .. } => {
+                    (metric, Measure::Rps)
+                }
+                hpa::MetricSpec::External { metric, .. } => (metric, Measure::Queue),
+                _ => continue,
+            };
+            let k = *self.spec.measure.get(name).unwrap_or(&default) as usize;
             match m {
-                hpa::MetricSpec::Pods { metric, .. } => {
-                    metrics.pods.insert(metric.clone(), (rate.clone(), now_ms));
+                hpa::MetricSpec::Pods { .. } => {
+                    let values = per_pod
+                        .iter()
+                        .map(|(pod, x)| {
+                            let v = hpa::PodMetric {
+                                value: milli(x[k]),
+                                timestamp: now_ms,
+                                window: window_ms,
+                            };
+                            (pod.clone(), v)
+                        })
+                        .collect();
+                    metrics.pods.insert(name.clone(), (values, now_ms));
                 }
-                hpa::MetricSpec::External { metric, .. } => {
-                    metrics
-                        .external
-                        .insert(metric.clone(), (vec![waiting * 1000], now_ms));
+                hpa::MetricSpec::Object { object, .. } => {
+                    let key = (name.clone(), object.clone());
+                    metrics.objects.insert(key, (milli(total[k]), now_ms));
                 }
-                _ => {}
+                _ => {
+                    let series = vec![milli(total[k])];
+                    metrics.external.insert(name.clone(), (series, now_ms));
+                }
             }
         }
         let desired = svc.desired() as i32;

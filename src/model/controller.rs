@@ -15,8 +15,10 @@
 
 use super::autoscale::{HpaController, HpaControllerSpec};
 use super::dist::Dist;
+use super::policy::{Scaler, ScalerSpec};
 use super::service::{Service, Snapshot};
 use super::station::Outcome;
+use super::workload::RateProfile;
 use crate::engine::{Ctx, Rng};
 
 /// What a schedule entry does.
@@ -64,6 +66,15 @@ pub enum ControllerSpec {
         /// The HPA and how the service's instances map to pods.
         hpa: Box<HpaControllerSpec>,
     },
+    /// Threshold rules or a predictive scaler ([`super::policy`]).
+    Scale {
+        /// Name.
+        name: String,
+        /// Service index.
+        service: u32,
+        /// The policy, its period and bounds.
+        scaler: Box<ScalerSpec>,
+    },
 }
 
 impl ControllerSpec {
@@ -72,7 +83,8 @@ impl ControllerSpec {
         match self {
             ControllerSpec::Schedule { name, .. }
             | ControllerSpec::Failures { name, .. }
-            | ControllerSpec::Hpa { name, .. } => name,
+            | ControllerSpec::Hpa { name, .. }
+            | ControllerSpec::Scale { name, .. } => name,
         }
     }
 
@@ -81,7 +93,8 @@ impl ControllerSpec {
         match self {
             ControllerSpec::Schedule { service, .. }
             | ControllerSpec::Failures { service, .. }
-            | ControllerSpec::Hpa { service, .. } => vec![*service],
+            | ControllerSpec::Hpa { service, .. }
+            | ControllerSpec::Scale { service, .. } => vec![*service],
         }
     }
 }
@@ -98,18 +111,28 @@ pub struct Controller {
     fail_at: Vec<u64>,
     /// The HPA's state.
     hpa: Option<Box<HpaController>>,
+    /// A rules or predictive scaler's state.
+    scaler: Option<Box<Scaler>>,
 }
 
 impl Controller {
-    /// A controller in its initial state, its random stream seeded from `seed`.
-    pub fn new(spec: ControllerSpec, seed: u64) -> Controller {
+    /// A controller in its initial state, its random stream seeded from `seed`; `profile` is
+    /// the open workload's rate curve (what a predictive scaler may read as yesterday's load).
+    pub fn new(spec: ControllerSpec, seed: u64, profile: Option<RateProfile>) -> Controller {
         let rng = Rng::stream(seed, &format!("{}.controller", spec.name()));
         let hpa = match &spec {
             ControllerSpec::Hpa { hpa, .. } => Some(Box::new(HpaController::new((**hpa).clone()))),
             _ => None,
         };
+        let scaler = match &spec {
+            ControllerSpec::Scale { scaler, .. } => {
+                Some(Box::new(Scaler::new((**scaler).clone(), profile)))
+            }
+            _ => None,
+        };
         Controller {
             hpa,
+            scaler,
             spec,
             next: 0,
             actions: 0,
@@ -130,6 +153,7 @@ impl Controller {
             ControllerSpec::Schedule { steps, .. } => steps.first().map(|s| s.0),
             ControllerSpec::Failures { .. } => Some(0),
             ControllerSpec::Hpa { hpa, .. } => Some(hpa.sync),
+            ControllerSpec::Scale { .. } => Some(0),
         }
     }
 
@@ -204,6 +228,14 @@ impl Controller {
                 self.actions = h.rescales;
                 self.last = Some(svc.snapshot(now));
                 Some(now.saturating_add(h.period()))
+            }
+            ControllerSpec::Scale { service, .. } => {
+                let svc = &mut services[*service as usize];
+                let sc = self.scaler.as_mut().expect("a scaler has its state");
+                sc.wake(svc, ctx);
+                self.actions = sc.rescales;
+                self.last = Some(svc.snapshot(now));
+                Some(now.saturating_add(sc.period()))
             }
         }
     }

@@ -241,6 +241,8 @@ pub struct Snapshot {
     pub starting: u32,
     /// Requests in service or waiting, over all instances.
     pub outstanding: u32,
+    /// Requests waiting, over all instances.
+    pub waiting: u32,
     /// Busy-worker integral so far (worker-ns), over all instances.
     pub busy_area: f64,
     /// Visits so far.
@@ -367,6 +369,7 @@ impl Service {
                 _ => {}
             }
             s.outstanding += x.station.outstanding();
+            s.waiting += x.station.waiting();
             s.busy_area += x.station.areas(now).0;
             s.arrivals += x.station.counts().arrivals;
         }
@@ -561,6 +564,11 @@ impl Service {
                 start_counts: x.start_counts,
             })
             .collect()
+    }
+
+    /// Workers of each instance.
+    pub fn workers_per_instance(&self) -> u32 {
+        self.station.workers
     }
 
     /// Instances wanted.

@@ -310,7 +310,13 @@ impl System {
                 .controllers
                 .iter()
                 .cloned()
-                .map(|c| Controller::new(c, seed))
+                .map(|c| {
+                    let profile = match &spec.load {
+                        Load::Open(super::workload::Arrivals::Poisson(p)) => Some(p.clone()),
+                        _ => None,
+                    };
+                    Controller::new(c, seed, profile)
+                })
                 .collect(),
             scopes: vec![ScopeCounts::default(); scope_names.len()],
             warm_scopes: vec![ScopeCounts::default(); scope_names.len()],

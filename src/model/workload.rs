@@ -266,6 +266,9 @@ pub struct ArrivalState {
     mmpp_state: usize,
     mmpp_switch: u64,
     replay_next: usize,
+    /// Piecewise thinning of a diurnal profile: the current segment's end and the rate's
+    /// bounds over it.
+    seg: (u64, f64, f64),
 }
 
 impl ArrivalState {
@@ -284,6 +287,7 @@ impl ArrivalState {
             mmpp_state: 0,
             mmpp_switch: 0,
             replay_next: 0,
+            seg: (0, 0.0, 0.0),
         }
     }
 
@@ -297,6 +301,20 @@ impl ArrivalState {
         match &self.process {
             Arrivals::Constant { rate } => {
                 (*rate > 0.0).then(|| now + SimTime::from_secs_f64(1.0 / rate).0.max(1))
+            }
+            Arrivals::Poisson(RateProfile::Diurnal {
+                mean,
+                amplitude,
+                period,
+                phase,
+            }) => {
+                let d = Sine {
+                    mean: *mean,
+                    amplitude: *amplitude,
+                    period: *period,
+                    phase: *phase,
+                };
+                Some(d.next_after(&mut self.seg, &mut self.rng, now))
             }
             Arrivals::Poisson(p) => thinning(p, &mut self.rng, now),
             Arrivals::Mmpp { .. } => self.next_mmpp(now),
@@ -350,6 +368,87 @@ fn thinning(p: &RateProfile, rng: &mut Rng, mut now: u64) -> Option<u64> {
         }
         if rng.next_f64() * max < p.at(now) {
             return Some(now);
+        }
+    }
+}
+
+/// A diurnal rate `mean * (1 + amplitude * sin(2 pi t / period + phase))`, sampled by
+/// piecewise thinning: the period is cut into [`Sine::SEGMENTS`] segments, candidates come at
+/// the segment's highest rate, and a candidate below the segment's lowest rate is kept without
+/// evaluating the sine (a squeeze). The process is exactly the same non-homogeneous Poisson
+/// process as plain thinning at the global maximum, with about one random gap per arrival
+/// instead of `max / mean` and almost no sines.
+#[derive(Debug, Clone, Copy)]
+struct Sine {
+    mean: f64,
+    amplitude: f64,
+    period: u64,
+    phase: f64,
+}
+
+impl Sine {
+    const SEGMENTS: u64 = 4096;
+
+    fn at(&self, t: u64) -> f64 {
+        let x = std::f64::consts::TAU * (t as f64 / self.period as f64) + self.phase;
+        self.mean * (1.0 + self.amplitude * x.sin())
+    }
+
+    /// The segment holding `t`: its end and the rate's bounds over it (the endpoints, or the
+    /// extreme of the sine if one falls inside).
+    fn segment(&self, t: u64) -> (u64, f64, f64) {
+        let len = (self.period / Self::SEGMENTS).max(1);
+        let start = t - t % len;
+        let end = start.saturating_add(len);
+        let (a, b) = (self.at(start), self.at(end));
+        let (mut lo, mut hi) = (a.min(b), a.max(b));
+        let x = |t: u64| std::f64::consts::TAU * (t as f64 / self.period as f64) + self.phase;
+        let (xa, xb) = (x(start), x(end));
+        let inside = |c: f64| {
+            // Is some c + 2 pi k in [xa, xb]?
+            let k = ((xa - c) / std::f64::consts::TAU).ceil();
+            c + k * std::f64::consts::TAU <= xb
+        };
+        let amp = self.mean * self.amplitude.abs();
+        if inside(std::f64::consts::FRAC_PI_2) {
+            if self.amplitude >= 0.0 {
+                hi = self.mean + amp;
+            } else {
+                lo = self.mean - amp;
+            }
+        }
+        if inside(-std::f64::consts::FRAC_PI_2) {
+            if self.amplitude >= 0.0 {
+                lo = self.mean - amp;
+            } else {
+                hi = self.mean + amp;
+            }
+        }
+        // A hair of slack against rounding in the endpoints.
+        (end, lo * (1.0 - 1e-12), hi * (1.0 + 1e-12))
+    }
+
+    fn next_after(&self, seg: &mut (u64, f64, f64), rng: &mut Rng, mut now: u64) -> u64 {
+        loop {
+            if now >= seg.0 || seg.0 == 0 {
+                *seg = self.segment(now);
+            }
+            let (end, lo, hi) = *seg;
+            if hi <= 0.0 {
+                now = end;
+                continue;
+            }
+            let t = now.saturating_add(exp_ns(rng, 1.0 / hi).max(1));
+            if t >= end {
+                // Memoryless: restart from the segment's end at the next segment's rate.
+                now = end;
+                continue;
+            }
+            now = t;
+            let u = rng.next_f64() * hi;
+            if u < lo || u < self.at(t) {
+                return t;
+            }
         }
     }
 }
@@ -507,6 +606,52 @@ mod tests {
             1000.0,
         );
         assert!((n as f64 / 100_000.0 - 1.0).abs() < 0.01, "{n}");
+    }
+
+    /// Arrival times of a diurnal profile over `[0, end_s)`.
+    fn diurnal_times(amplitude: f64, phase: f64, end_s: f64) -> Vec<u64> {
+        let mix = Mix {
+            cumulative: vec![1.0],
+            keys: KeyDist::None,
+        };
+        let p = RateProfile::Diurnal {
+            mean: 200.0,
+            amplitude,
+            period: SimTime::from_secs_f64(1000.0).0,
+            phase,
+        };
+        let end = SimTime::from_secs_f64(end_s).0;
+        ArrivalIter::new(Arrivals::Poisson(p), mix, 7, end)
+            .map(|a| a.at_ns)
+            .collect()
+    }
+
+    #[test]
+    fn diurnal_counts_are_the_area_under_the_sine_in_every_quarter() {
+        // Piecewise thinning must give the same process as thinning at the global maximum:
+        // the count in each quarter period is Poisson with the integral of the rate as mean,
+        // mean * (T/4 - A T/(2 pi) (cos(x1) - cos(x0))), checked within 4 standard deviations.
+        for (amplitude, phase) in [(0.9, 0.0), (0.5, 1.0), (-0.7, 2.5)] {
+            let times = diurnal_times(amplitude, phase, 1000.0);
+            for q in 0..4u64 {
+                let (t0, t1) = (q as f64 * 250.0, (q + 1) as f64 * 250.0);
+                let x = |t: f64| std::f64::consts::TAU * t / 1000.0 + phase;
+                let mean = 200.0
+                    * ((t1 - t0)
+                        - amplitude * 1000.0 / std::f64::consts::TAU * (x(t1).cos() - x(t0).cos()));
+                let n = times
+                    .iter()
+                    .filter(|&&t| {
+                        t >= SimTime::from_secs_f64(t0).0 && t < SimTime::from_secs_f64(t1).0
+                    })
+                    .count() as f64;
+                assert!(
+                    (n - mean).abs() < 4.0 * mean.sqrt(),
+                    "A {amplitude} phase {phase} quarter {q}: {n} arrivals, expected {mean:.0}"
+                );
+            }
+            assert!(times.windows(2).all(|w| w[0] < w[1]));
+        }
     }
 
     #[test]

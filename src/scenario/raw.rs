@@ -442,6 +442,32 @@ pub struct RawController {
     pub sync_period: Option<RawDur>,
     pub cpu_request: Option<f64>,
     pub memory: Option<RawMemory>,
+    #[serde(default)]
+    pub measure: BTreeMap<String, String>,
+    pub period: Option<RawDur>,
+    pub min: Option<i64>,
+    pub max: Option<i64>,
+    pub cooldown: Option<RawDur>,
+    #[serde(default)]
+    pub rules: Vec<RawRule>,
+    pub forecast: Option<String>,
+    pub lead: Option<RawDur>,
+    pub window: Option<RawDur>,
+    pub capacity: Option<f64>,
+    pub target_utilization: Option<f64>,
+    pub bias: Option<f64>,
+}
+
+/// `{ metric = "cpu", above = 0.8, action = "double" }` of a `rules` controller.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRule {
+    pub metric: String,
+    pub above: Option<f64>,
+    pub below: Option<f64>,
+    pub action: String,
+    pub count: Option<i64>,
+    pub factor: Option<f64>,
 }
 
 /// `memory = { request = "512Mi", base = "200Mi", per_request = "2Mi" }` of an HPA controller.

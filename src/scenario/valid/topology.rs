@@ -5,11 +5,12 @@ use std::collections::BTreeMap;
 use super::{Res, V, dist};
 use crate::model::ClassSpec;
 use crate::model::DegradeSpec;
-use crate::model::autoscale::{HpaControllerSpec, MemoryModel};
+use crate::model::autoscale::{HpaControllerSpec, Measure, MemoryModel};
 use crate::model::balance::Policy;
 use crate::model::breaker::{Breaker, opossum, resilience4j as r4j};
 use crate::model::controller::{Action, ControllerSpec};
 use crate::model::dist::Dist;
+use crate::model::policy::{Forecast, PolicySpec, Rule, RuleAction, RuleMetric, ScalerSpec};
 use crate::model::program::{CallPolicy, Count, KeyRoute, Step, TrySpec, ops_bound};
 use crate::model::resilience::bulkhead::Limit;
 use crate::model::resilience::{Backoff, Budget, Bulkhead};
@@ -1081,8 +1082,209 @@ pub(super) fn controllers(
 ) -> Res<Vec<ControllerSpec>> {
     raw.controllers
         .iter()
+        .filter(|(_, c)| c.kind != "none")
         .map(|(name, c)| controller(v, name, c, services, raw_workers(raw, &c.service)))
         .collect()
+}
+
+/// Controller types (`none` switches one off in a strategy, whatever else it sets).
+const KINDS: [&str; 6] = ["schedule", "failures", "hpa", "rules", "predictive", "none"];
+
+/// The optional fields a controller table sets.
+fn fields_set(c: &RawController) -> Vec<&'static str> {
+    let set = [
+        ("schedule", !c.schedule.is_empty()),
+        ("mtbf", c.mtbf.is_some()),
+        ("mttr", c.mttr.is_some()),
+        ("manifest", c.manifest.is_some()),
+        ("sync_period", c.sync_period.is_some()),
+        ("cpu_request", c.cpu_request.is_some()),
+        ("memory", c.memory.is_some()),
+        ("measure", !c.measure.is_empty()),
+        ("period", c.period.is_some()),
+        ("min", c.min.is_some()),
+        ("max", c.max.is_some()),
+        ("cooldown", c.cooldown.is_some()),
+        ("rules", !c.rules.is_empty()),
+        ("forecast", c.forecast.is_some()),
+        ("lead", c.lead.is_some()),
+        ("window", c.window.is_some()),
+        ("capacity", c.capacity.is_some()),
+        ("target_utilization", c.target_utilization.is_some()),
+        ("bias", c.bias.is_some()),
+    ];
+    set.into_iter().filter(|x| x.1).map(|x| x.0).collect()
+}
+
+/// `type = "rules"` or `"predictive"`: a scaler of the service's instances.
+fn scale_controller(
+    v: &V<'_>,
+    name: &str,
+    c: &RawController,
+    service: u32,
+    workers: i64,
+) -> Res<ControllerSpec> {
+    let f = |k: &str| format!("controllers.{name}.{k}");
+    let period = v.opt_ns(&f("period"), &c.period)?.unwrap_or(30_000_000_000);
+    if period < 1_000_000 {
+        return Err(v.err(f("period"), "must be at least 1 ms"));
+    }
+    let bound = |k: &str, x: Option<i64>, default: i64| -> Res<u32> {
+        let x = x.unwrap_or(default);
+        if !(0..=MAX_INSTANCES).contains(&x) {
+            return Err(v.err(
+                f(k),
+                format!("must be between 0 and {MAX_INSTANCES}, got {x}"),
+            ));
+        }
+        Ok(x as u32)
+    };
+    let (min, max) = (bound("min", c.min, 1)?, bound("max", c.max, MAX_INSTANCES)?);
+    if min > max {
+        return Err(v.err(f("min"), format!("is above `max` ({min} > {max})")));
+    }
+    let policy = if c.kind == "rules" {
+        if c.rules.is_empty() {
+            return Err(v.err(
+                f("rules"),
+                "needs at least one rule, e.g. `{ metric = \"cpu\", above = 0.8, action = \"double\" }`",
+            ));
+        }
+        let rules = c
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| rule(v, &f(&format!("rules.{i}")), r))
+            .collect::<Res<Vec<_>>>()?;
+        PolicySpec::Rules {
+            rules,
+            cooldown: v.opt_ns(&f("cooldown"), &c.cooldown)?.unwrap_or(0),
+        }
+    } else {
+        let forecast = match c.forecast.as_deref().unwrap_or("yesterday") {
+            "yesterday" => Forecast::Yesterday,
+            "trend" => Forecast::Trend {
+                window: v
+                    .opt_ns(&f("window"), &c.window)?
+                    .unwrap_or(900_000_000_000),
+            },
+            other => {
+                return Err(v
+                    .err(f("forecast"), format!("unknown forecast `{other}`"))
+                    .suggest(other, ["yesterday", "trend"]));
+            }
+        };
+        if c.window.is_some() && forecast == Forecast::Yesterday {
+            return Err(v.err(f("window"), "belongs to `forecast = \"trend\"`"));
+        }
+        let capacity = match c.capacity {
+            Some(x) => v.positive(&f("capacity"), Some(x))?,
+            None => {
+                return Err(v.err(
+                    f("capacity"),
+                    format!(
+                        "is required: requests per second one instance serves at 100 % busy \
+                     (its {workers} workers / the mean service time)"
+                    ),
+                ));
+            }
+        };
+        let target = c.target_utilization.unwrap_or(0.7);
+        if !(target > 0.0 && target <= 1.0) {
+            return Err(v.err(
+                f("target_utilization"),
+                format!("must be in (0, 1], got {target}"),
+            ));
+        }
+        PolicySpec::Predictive {
+            forecast,
+            lead: v.opt_ns(&f("lead"), &c.lead)?.unwrap_or(0),
+            capacity,
+            target_utilization: target,
+            bias: v.positive(&f("bias"), Some(c.bias.unwrap_or(1.0)))?,
+        }
+    };
+    Ok(ControllerSpec::Scale {
+        name: name.to_string(),
+        service,
+        scaler: Box::new(ScalerSpec {
+            policy,
+            period,
+            min,
+            max,
+        }),
+    })
+}
+
+/// One `{ metric, above | below, action, count | factor }` rule.
+fn rule(v: &V<'_>, at: &str, r: &RawRule) -> Res<Rule> {
+    let f = |k: &str| format!("{at}.{k}");
+    let metric = match r.metric.as_str() {
+        "cpu" => RuleMetric::Cpu,
+        "queue" => RuleMetric::Queue,
+        "rps_per_pod" => RuleMetric::RpsPerPod,
+        other => {
+            return Err(v
+                .err(f("metric"), format!("unknown metric `{other}`"))
+                .suggest(other, ["cpu", "queue", "rps_per_pod"]));
+        }
+    };
+    if r.above.is_none() && r.below.is_none() {
+        return Err(v.err(f("above"), "a rule needs `above` or `below` (or both)"));
+    }
+    for (k, x) in [("above", r.above), ("below", r.below)] {
+        match x {
+            Some(x) if !x.is_finite() || x < 0.0 => {
+                return Err(v.err(f(k), format!("must be zero or positive, got {x}")));
+            }
+            Some(x) if metric == RuleMetric::Cpu && x > 1.0 => {
+                return Err(v.err(
+                    f(k),
+                    format!("cpu is the busy share of the workers, 0 to 1 (0.8 is 80 %), got {x}"),
+                ));
+            }
+            _ => {}
+        }
+    }
+    let count = |verb: &str| -> Res<i64> {
+        match r.count {
+            Some(n) if (0..=MAX_INSTANCES).contains(&n) => Ok(n),
+            Some(n) => Err(v.err(
+                f("count"),
+                format!("must be between 0 and {MAX_INSTANCES}, got {n}"),
+            )),
+            None => Err(v.err(f("count"), format!("`{verb}` needs `count`"))),
+        }
+    };
+    let action = match r.action.as_str() {
+        "double" => RuleAction::Multiply(2.0),
+        "halve" => RuleAction::Multiply(0.5),
+        "multiply" => RuleAction::Multiply(v.positive(&f("factor"), r.factor)?),
+        "add" => RuleAction::Add(count("add")? as i32),
+        "remove" => RuleAction::Add(-count("remove")? as i32),
+        "set" => RuleAction::Set(count("set")? as u32),
+        other => {
+            return Err(v
+                .err(f("action"), format!("unknown action `{other}`"))
+                .suggest(
+                    other,
+                    ["double", "halve", "multiply", "add", "remove", "set"],
+                ));
+        }
+    };
+    let uses_count = matches!(r.action.as_str(), "add" | "remove" | "set");
+    if r.count.is_some() && !uses_count {
+        return Err(v.err(f("count"), format!("`{}` takes no `count`", r.action)));
+    }
+    if r.factor.is_some() && r.action != "multiply" {
+        return Err(v.err(f("factor"), "belongs to `action = \"multiply\"`"));
+    }
+    Ok(Rule {
+        metric,
+        above: r.above,
+        below: r.below,
+        action,
+    })
 }
 
 fn controller(
@@ -1106,16 +1308,49 @@ fn controller(
             v.err(f("service"), format!("no service named `{}`", c.service))
                 .suggest(&c.service, services.iter().map(String::as_str))
         })? as u32;
+    let allowed: &[&str] = match c.kind.as_str() {
+        "schedule" => &["schedule"],
+        "failures" => &["mtbf", "mttr"],
+        "hpa" => &[
+            "manifest",
+            "sync_period",
+            "cpu_request",
+            "memory",
+            "measure",
+        ],
+        "rules" => &["period", "min", "max", "cooldown", "rules"],
+        "predictive" => &[
+            "period",
+            "min",
+            "max",
+            "forecast",
+            "lead",
+            "window",
+            "capacity",
+            "target_utilization",
+            "bias",
+        ],
+        other => {
+            return Err(v
+                .err(f("type"), format!("unknown controller type `{other}`"))
+                .suggest(other, KINDS));
+        }
+    };
+    if let Some(stray) = fields_set(c).into_iter().find(|k| !allowed.contains(k)) {
+        let list = allowed.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>();
+        return Err(v.err(
+            f(stray),
+            format!(
+                "does not belong to a `{}` controller, which takes {}",
+                c.kind,
+                list.join(", ")
+            ),
+        ));
+    }
     match c.kind.as_str() {
-        "schedule" => {}
         "hpa" => return hpa_controller(v, name, c, service, workers),
+        "rules" | "predictive" => return scale_controller(v, name, c, service, workers),
         "failures" => {
-            if !c.schedule.is_empty() {
-                return Err(v.err(
-                    f("schedule"),
-                    "a `failures` controller draws its own times: use `mtbf` and `mttr`",
-                ));
-            }
             let need = |k: &str, d: &Option<RawDist>| {
                 d.as_ref()
                     .ok_or_else(|| v.err(f(k), "is required for a `failures` controller"))
@@ -1135,27 +1370,7 @@ fn controller(
                 mttr,
             });
         }
-        other => {
-            return Err(v
-                .err(f("type"), format!("unknown controller type `{other}`"))
-                .suggest(other, ["schedule", "failures", "hpa"]));
-        }
-    }
-    if c.manifest.is_some()
-        || c.sync_period.is_some()
-        || c.cpu_request.is_some()
-        || c.memory.is_some()
-    {
-        return Err(v.err(
-            f("manifest"),
-            "`manifest`, `sync_period`, `cpu_request` and `memory` belong to an `hpa` controller",
-        ));
-    }
-    if c.mtbf.is_some() || c.mttr.is_some() {
-        return Err(v.err(
-            f("mtbf"),
-            "`mtbf` and `mttr` belong to a `failures` controller",
-        ));
+        _ => {}
     }
     if c.schedule.is_empty() {
         return Err(v.err(
@@ -1234,12 +1449,6 @@ fn hpa_controller(
     workers: i64,
 ) -> Res<ControllerSpec> {
     let f = |k: &str| format!("controllers.{name}.{k}");
-    if !c.schedule.is_empty() || c.mtbf.is_some() || c.mttr.is_some() {
-        return Err(v.err(
-            f("type"),
-            "an `hpa` controller takes `manifest`, `sync_period`, `cpu_request` and `memory`",
-        ));
-    }
     let file = c.manifest.as_ref().ok_or_else(|| {
         v.err(
             f("manifest"),
@@ -1288,21 +1497,44 @@ fn hpa_controller(
                 }
                 resource != "memory" && resource != crate::model::hpa::CPU
             }
-            MetricSpec::Object { .. } => true,
             _ => false,
         };
         if unsupported {
             return Err(v.err(f("manifest"), format!(
                 "metric {i} of {}: the simulator measures cpu, memory, per-pod request rates (Pods) \
-                 and the service's queue (External); Object metrics and other resources are not simulated",
+                 and custom metrics (Pods, Object, External: see `measure`); other resources are not simulated",
                 path.display()
             )));
         }
+    }
+    let mut measure = BTreeMap::new();
+    for (metric, what) in &c.measure {
+        let used = manifest.spec.metrics.iter().any(|m| match m {
+            MetricSpec::Pods { metric: n, .. }
+            | MetricSpec::Object { metric: n, .. }
+            | MetricSpec::External { metric: n, .. } => n == metric,
+            _ => false,
+        });
+        if !used {
+            return Err(v.err(
+                f(&format!("measure.{metric}")),
+                format!("the manifest has no custom metric named `{metric}`"),
+            ));
+        }
+        let m = Measure::parse(what).ok_or_else(|| {
+            v.err(
+                f(&format!("measure.{metric}")),
+                format!("unknown measure `{what}`"),
+            )
+            .suggest(what, Measure::NAMES)
+        })?;
+        measure.insert(metric.clone(), m);
     }
     Ok(ControllerSpec::Hpa {
         name: name.to_string(),
         service,
         hpa: Box::new(HpaControllerSpec {
+            measure,
             spec: manifest.spec,
             config: crate::model::hpa::Config::default(),
             sync,
