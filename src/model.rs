@@ -15,6 +15,7 @@
 //! | [`autoscale`] | the Kubernetes HPA as a controller of a service (instances as pods, measured usage as metrics) |
 //! | [`controller`] | components that wake on their own and act on services (scheduled scaling, crashes) |
 //! | [`hpa`] | Kubernetes' HorizontalPodAutoscaler decision, one sync at a time (pure) |
+//! | [`vpa`] | Kubernetes' VerticalPodAutoscaler recommender: request bounds from usage samples (pure) |
 //! | `system` | the node table, the calendar and the interpreter of paths |
 //!
 //! A [`System`] owns every component and the event calendar of one replication. Components
@@ -41,6 +42,7 @@ pub mod resilience;
 pub mod service;
 pub mod station;
 mod system;
+pub mod vpa;
 pub mod workload;
 
 pub use system::{ClassSpec, DegradeSpec, SYSTEM, Shared, System, SystemSpec};
