@@ -94,6 +94,9 @@ mod container;
 mod estimator;
 mod histogram;
 
+#[cfg(test)]
+mod tests;
+
 pub use aggregate::{Aggregate, Recommendation};
 pub use config::{
     BUCKET_RATIO, Buckets, DAY, HISTOGRAM_EPSILON, HOUR, MIB, Millis, SECOND, VpaConfig,
