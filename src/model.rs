@@ -16,6 +16,7 @@
 //! | [`controller`] | components that wake on their own and act on services (scheduled scaling, crashes) |
 //! | [`policy`] | scaling policies to compare with the HPA: threshold rules, predictive (forecast) scaling |
 //! | [`hpa`] | Kubernetes' HorizontalPodAutoscaler decision, one sync at a time (pure) |
+//! | [`vpa`] | Kubernetes' VerticalPodAutoscaler recommender: request bounds from usage samples (pure) |
 //! | `system` | the node table, the calendar and the interpreter of paths |
 //!
 //! A [`System`] owns every component and the event calendar of one replication. Components
@@ -43,6 +44,7 @@ pub mod resilience;
 pub mod service;
 pub mod station;
 mod system;
+pub mod vpa;
 pub mod workload;
 
 pub use system::{ClassSpec, DegradeSpec, SYSTEM, Shared, System, SystemSpec};
