@@ -15,6 +15,7 @@
 //! | [`autoscale`] | the Kubernetes HPA as a controller of a service (instances as pods, measured usage as metrics) |
 //! | [`controller`] | components that wake on their own and act on services (scheduled scaling, crashes) |
 //! | [`hpa`] | Kubernetes' HorizontalPodAutoscaler decision, one sync at a time (pure) |
+//! | [`nodes`] | a node pool and the cluster autoscaler: pending pods, binpacking scale-up, unneeded-node scale-down (pure) |
 //! | `system` | the node table, the calendar and the interpreter of paths |
 //!
 //! A [`System`] owns every component and the event calendar of one replication. Components
@@ -35,6 +36,7 @@ pub mod breaker;
 pub mod controller;
 pub mod dist;
 pub mod hpa;
+pub mod nodes;
 pub mod program;
 pub mod request;
 pub mod resilience;
