@@ -17,6 +17,7 @@
 //! | [`policy`] | scaling policies to compare with the HPA: threshold rules, predictive (forecast) scaling |
 //! | [`hpa`] | Kubernetes' HorizontalPodAutoscaler decision, one sync at a time (pure) |
 //! | [`vpa`] | Kubernetes' VerticalPodAutoscaler recommender: request bounds from usage samples (pure) |
+//! | [`nodes`] | a node pool and the cluster autoscaler: pending pods, binpacking scale-up, unneeded-node scale-down (pure) |
 //! | `system` | the node table, the calendar and the interpreter of paths |
 //!
 //! A [`System`] owns every component and the event calendar of one replication. Components
@@ -38,6 +39,7 @@ pub mod controller;
 pub mod dist;
 pub mod hpa;
 pub mod policy;
+pub mod nodes;
 pub mod program;
 pub mod request;
 pub mod resilience;
