@@ -15,7 +15,7 @@
 //! | `clock` | CLOCK, second chance: a hit sets a bit; the hand clears set bits and evicts the first clear one | O(1) amortized |
 //! | `lfu_perfect` | counts over every request, resident or not; a key enters a full cache only if its count beats the least resident count | O(log n) |
 //! | `lfu_in_cache` | counts only while resident (from 1 at insertion, forgotten at eviction) | O(log n) |
-//! | `s3fifo` | S3-FIFO (Yang et al., SOSP 2023): small FIFO, main FIFO, ghost FIFO ([`s3fifo`](self::s3fifo)) | O(1) amortized |
+//! | `s3fifo` | S3-FIFO (Yang et al., SOSP 2023): small FIFO, main FIFO, ghost FIFO (the rules: `cache/s3fifo.rs`) | O(1) amortized |
 //!
 //! LFU breaks ties between equal counts by evicting the least recently accessed entry.
 //! CLOCK is run as FIFO-reinsertion (the same order as a hand over a circle): a new entry's
