@@ -196,7 +196,8 @@ pub enum Lookup {
     },
     /// Not resident.
     Miss,
-    /// Resident but expired: now removed, counted as an expiration and a miss.
+    /// Resident but expired: now removed, counted as an expiration and a miss; the caller
+    /// fetches and inserts as on a miss.
     Expired,
 }
 
@@ -267,7 +268,8 @@ pub struct Cache {
 impl Cache {
     /// A cache for keys `0..key_space` (1 to [`MAX_KEY_SPACE`]). `seed` drives RANDOM's victims
     /// and the TTL jitter (two separate streams). Allocates every structure here:
-    /// `min(capacity, key_space)` slots and a few bytes per key.
+    /// `min(capacity, key_space)` slots of about 50 bytes, and per key 4 bytes (12 for perfect
+    /// LFU's counts and S3-FIFO's ghost links).
     pub fn new(spec: &CacheSpec, key_space: u64, seed: u64) -> Result<Cache, String> {
         spec.check()?;
         if !(1..=MAX_KEY_SPACE).contains(&key_space) {
@@ -332,9 +334,10 @@ impl Cache {
 
     /// Caches `version` of `key`'s value, `size` bytes, at `now` (ns), evicting until the
     /// limits hold; the TTL starts now. A resident key is updated in place (version, size,
-    /// TTL) without a change in the eviction order. Not cached: a key outside the key space,
-    /// a value over the byte limit, a key perfect LFU does not admit (the last two counted as
-    /// rejections).
+    /// TTL) without a change in the eviction order (if it grew, the evictions that follow may
+    /// take it). Not cached: a key outside the key space, a value over the byte limit (a
+    /// resident key's old value is dropped), a key perfect LFU does not admit (the last two
+    /// counted as rejections).
     pub fn insert(&mut self, key: u64, version: u64, size: u64, now: u64) {
         self.stamp += 1;
         let Some(slot) = self.slot(key) else {
