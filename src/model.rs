@@ -12,6 +12,7 @@
 //! | [`balance`] | load-balancing policies (pure: key in, instance out) |
 //! | [`resilience`] | backoff and jitter, retry budgets, bulkheads, analytic availability (pure) |
 //! | [`breaker`] | circuit breakers with resilience4j's and opossum's exact rules (pure: time in, verdict out) |
+//! | [`cache`] | cache state: LRU, FIFO, RANDOM, CLOCK, LFU, S3-FIFO eviction, TTLs, versions (pure: key in, hit or miss out) |
 //! | [`autoscale`] | the Kubernetes HPA as a controller of a service (instances as pods, measured usage as metrics) |
 //! | [`controller`] | components that wake on their own and act on services (scheduled scaling, crashes) |
 //! | [`policy`] | scaling policies to compare with the HPA: threshold rules, predictive (forecast) scaling |
@@ -35,6 +36,7 @@
 pub mod autoscale;
 pub mod balance;
 pub mod breaker;
+pub mod cache;
 pub mod controller;
 pub mod dist;
 pub mod hpa;
