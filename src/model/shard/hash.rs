@@ -63,10 +63,15 @@ pub fn jump(mut key: u64, n: i64) -> i64 {
     while j < n {
         b = j;
         key = key.wrapping_mul(2_862_933_555_777_941_757).wrapping_add(1);
-        j = ((b + 1) as f64 * ((1u64 << 31) as f64 / ((key >> 33) + 1) as f64)) as i64;
+        // `(key >> 33) + 1` is at most 2^31: converting it as i64 is one instruction.
+        let draw = ((key >> 33) + 1) as i64 as f64;
+        j = ((b + 1) as f64 * (TWO_31 / draw)) as i64;
     }
     b
 }
+
+/// 2^31, the LCG draw's range.
+const TWO_31: f64 = (1u64 << 31) as f64;
 
 /// At least one shard, and few enough to index with `u32`.
 pub(super) fn check_shards(shards: usize) -> Result<(), String> {

@@ -20,7 +20,8 @@ pub const FIRST_LETTER_SHARES: [f64; 26] = [
     0.094979, 0.036106, 0.002011, 0.014025, 0.063349, 0.000155, 0.005758, 0.003802,
 ];
 
-/// The scaling guide's three ranges.
+/// The scaling guide's three ranges. With the census shares they hold 43.0%, 29.1% and 27.9%
+/// of the users: the A-H shard carries 1.29 times the mean load (checked in the tests).
 pub const GUIDE_RANGES: [&str; 3] = ["A-H", "I-P", "Q-Z"];
 
 /// Routes a key to the shard whose letter range holds the key's first letter.

@@ -8,12 +8,20 @@ use super::hash::check_shards;
 /// 64-bit circle; a key belongs to the shard of the first point at or after `mix64(key)`,
 /// wrapping around. Points depend on the seed, the shard and the virtual node only, so adding a
 /// shard moves only the keys that its new points take over.
+///
+/// The search is a binary search of the sorted points, narrowed first by a table of where each
+/// of 2^b equal slices of the circle starts (b = log2 of the points, plus one, at most 16): a
+/// slice holds half a point on average, so a lookup reads two table entries and a point or two.
 #[derive(Debug, Clone)]
 pub struct Ring {
     /// Points, ascending.
     points: Vec<u64>,
     /// Shard of each point.
     owner: Vec<u32>,
+    /// `first[i]`: index of the first point in slice `i` or later (`first[2^b]` = points).
+    first: Vec<u32>,
+    /// `64 - b`: a hash's slice is `h >> shift`.
+    shift: u32,
     shards: usize,
 }
 
@@ -33,9 +41,21 @@ impl Ring {
             .flat_map(|s| (0..vnodes).map(move |v| (point(seed, s, v), s)))
             .collect();
         ring.sort_unstable();
+        let points: Vec<u64> = ring.iter().map(|p| p.0).collect();
+        let bits = (usize::BITS - points.len().leading_zeros() + 1).min(16);
+        let shift = 64 - bits;
+        let slices = 1u64 << bits;
+        let first = (0..=slices)
+            .map(|i| match i < slices {
+                true => points.partition_point(|p| *p < i << shift) as u32,
+                false => points.len() as u32,
+            })
+            .collect();
         Ok(Ring {
-            points: ring.iter().map(|p| p.0).collect(),
             owner: ring.iter().map(|p| p.1).collect(),
+            points,
+            first,
+            shift,
             shards,
         })
     }
@@ -68,7 +88,9 @@ impl Ring {
     /// Index of the first point at or after `h`, wrapping to 0.
     #[inline]
     fn slot(&self, h: u64) -> usize {
-        let i = self.points.partition_point(|p| *p < h);
+        let slice = (h >> self.shift) as usize;
+        let (lo, hi) = (self.first[slice] as usize, self.first[slice + 1] as usize);
+        let i = lo + self.points[lo..hi].partition_point(|p| *p < h);
         if i == self.points.len() { 0 } else { i }
     }
 }

@@ -388,6 +388,22 @@ fn oracle_owner(map: &BTreeMap<u64, u32>, key: u64) -> u32 {
         .1
 }
 
+#[test]
+fn a_ring_larger_than_its_slice_table_matches_the_map() {
+    // 2^17 points share 2^16 slices: lookups search inside slices of several points.
+    let (shards, vnodes) = (1024u32, 128u32);
+    let ring = Ring::new(shards as usize, vnodes, 5).expect("valid");
+    let map = oracle_ring(shards, vnodes, 5);
+    let mut rng = Rng::seed_from(9);
+    for _ in 0..20_000 {
+        let k = rng.next_u64();
+        assert_eq!(ring.route(k), oracle_owner(&map, k) as usize);
+    }
+    for k in [0, u64::MAX] {
+        assert_eq!(ring.route(k), oracle_owner(&map, k) as usize);
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Bounded loads
 
