@@ -59,13 +59,16 @@ impl Jump {
 /// would jump to as buckets are added; the last jump below `n` is the answer.
 #[inline]
 pub fn jump(mut key: u64, n: i64) -> i64 {
-    let (mut b, mut j) = (-1i64, 0i64);
-    while j < n {
-        b = j;
+    // The jump target is kept as the real `x` whose truncation the paper takes: for x >= 0
+    // and an integer n, trunc(x) < n exactly when x < n, so the loop test need not wait for the
+    // conversion.
+    let (mut b, mut x, n) = (-1i64, 0f64, n as f64);
+    while x < n {
+        b = x as i64;
         key = key.wrapping_mul(2_862_933_555_777_941_757).wrapping_add(1);
         // `(key >> 33) + 1` is at most 2^31: converting it as i64 is one instruction.
         let draw = ((key >> 33) + 1) as i64 as f64;
-        j = ((b + 1) as f64 * (TWO_31 / draw)) as i64;
+        x = (b + 1) as f64 * (TWO_31 / draw);
     }
     b
 }

@@ -237,6 +237,24 @@ fn jump_matches_reference_vectors() {
     }
 }
 
+/// The paper's loop as printed: integer jump targets, the draw divided as doubles.
+fn jump_as_printed(mut key: u64, n: i64) -> i64 {
+    let (mut b, mut j) = (-1i64, 0i64);
+    while j < n {
+        b = j;
+        key = key.wrapping_mul(2862933555777941757).wrapping_add(1);
+        j = ((b + 1) as f64 * ((1i64 << 31) as f64 / ((key >> 33) + 1) as f64)) as i64;
+    }
+    b
+}
+
+proptest! {
+    #[test]
+    fn jump_is_the_papers_loop(key in any::<u64>(), n in 1i64..100_000) {
+        prop_assert_eq!(jump(key, n), jump_as_printed(key, n));
+    }
+}
+
 #[test]
 fn jump_moves_only_to_new_buckets() {
     let keys = 120_000;
