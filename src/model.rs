@@ -19,6 +19,7 @@
 //! | [`hpa`] | Kubernetes' HorizontalPodAutoscaler decision, one sync at a time (pure) |
 //! | [`vpa`] | Kubernetes' VerticalPodAutoscaler recommender: request bounds from usage samples (pure) |
 //! | [`nodes`] | a node pool and the cluster autoscaler: pending pods, binpacking scale-up, unneeded-node scale-down (pure) |
+//! | [`shard`] | shard routers (letter ranges, hash mod N, consistent, bounded loads, jump) and resharding moves (pure: key in, shard out) |
 //! | `system` | the node table, the calendar and the interpreter of paths |
 //!
 //! A [`System`] owns every component and the event calendar of one replication. Components
@@ -46,6 +47,7 @@ pub mod program;
 pub mod request;
 pub mod resilience;
 pub mod service;
+pub mod shard;
 pub mod station;
 mod system;
 pub mod vpa;
