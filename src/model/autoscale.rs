@@ -18,6 +18,14 @@
 //! waiting requests, requests in flight), per pod for Pods metrics and over the service for
 //! Object and External ones.
 //!
+//! With `nodes`, pods also need room on a node ([`super::nodes`]): the HPA's replicas are pods
+//! of a [`Cluster`]; those that fit on no node stay Pending (the HPA sees them as unready
+//! pods) until the cluster autoscaler's new node is ready, and only scheduled pods become
+//! instances of the service (their start-up begins then). Pods are counted, not matched one
+//! to one with the service's instances. Every sync also feeds each pod's CPU (and modelled
+//! memory) to Kubernetes' VPA recommender ([`super::vpa`]), whose answer the controller
+//! reports as the right-sized requests.
+//!
 //! Pods that are starting are running but not ready (ready condition false since their start),
 //! so the CPU initialization period and readiness delay apply as in Kubernetes. The metrics
 //! pipeline is the sync period itself: each sample covers the period that just ended.
@@ -28,7 +36,9 @@ use super::hpa::{
     self, ConditionStatus, Container, ContainerUsage, Hpa, HpaSpec, PodUsage, ReadyCondition,
     SyncInput,
 };
+use super::nodes::{Cluster, ClusterAutoscalerConfig, ClusterEvent, NodeGroupSpec, Placement};
 use super::service::Service;
+use super::vpa::{self, Aggregate, ContainerTracker};
 use crate::engine::Ctx;
 
 /// Memory per pod, bytes.
@@ -84,6 +94,8 @@ pub struct HpaControllerSpec {
     /// What each custom metric measures (absent: [`Measure::Rps`] for Pods and Object metrics,
     /// [`Measure::Queue`] for External ones).
     pub measure: BTreeMap<String, Measure>,
+    /// The node group and cluster autoscaler the pods run on (`None`: room is unlimited).
+    pub nodes: Option<(NodeGroupSpec, ClusterAutoscalerConfig)>,
 }
 
 /// An HPA controller's state.
@@ -99,6 +111,16 @@ pub struct HpaController {
     pub rescales: u64,
     /// Replicas after the last sync.
     pub replicas: i32,
+    next_sync: u64,
+    cluster: Option<Cluster>,
+    /// The pods the HPA wants, by cluster id.
+    pod_ids: Vec<u64>,
+    next_id: u64,
+    events: Vec<ClusterEvent>,
+    /// Most nodes at once, most pods pending at once.
+    pub peaks: (u32, u32),
+    vpa: Aggregate,
+    trackers: BTreeMap<u32, ContainerTracker>,
 }
 
 const MS: u64 = 1_000_000;
@@ -107,15 +129,138 @@ impl HpaController {
     /// A controller in its initial state.
     pub fn new(spec: HpaControllerSpec) -> HpaController {
         let hpa = Hpa::new(spec.spec.clone(), spec.config);
+        let cluster = spec.nodes.as_ref().map(|(group, config)| {
+            Cluster::new(group.clone(), *config).expect("validated node group")
+        });
         HpaController {
-            spec,
+            next_sync: spec.sync,
             hpa,
             last: BTreeMap::new(),
             last_sync: 0,
             syncs: 0,
             rescales: 0,
             replicas: 0,
+            cluster,
+            pod_ids: Vec::new(),
+            next_id: 0,
+            events: Vec::new(),
+            peaks: (0, 0),
+            vpa: Aggregate::new(&vpa::VpaConfig::default())
+                .expect("the default VPA config is valid"),
+            trackers: BTreeMap::new(),
+            spec,
         }
+    }
+
+    /// When it first wakes: at the first sync, or at once to place the first pods on nodes.
+    pub fn first_wake(&self) -> u64 {
+        if self.cluster.is_some() {
+            0
+        } else {
+            self.spec.sync
+        }
+    }
+
+    /// Wakes at `ctx.now()`: syncs when a sync is due, runs the cluster autoscaler, and
+    /// returns when to wake next.
+    pub fn wake(&mut self, svc: &mut Service, ctx: &mut Ctx<'_>) -> u64 {
+        let now = ctx.now().0;
+        if self.cluster.is_some() && self.pod_ids.is_empty() && self.syncs == 0 {
+            self.resize(svc.desired() as usize, now);
+        }
+        if now >= self.next_sync {
+            self.sync(svc, ctx);
+            self.next_sync = now.saturating_add(self.spec.sync);
+        }
+        let Some(cluster) = self.cluster.as_mut() else {
+            return self.next_sync;
+        };
+        let now_ms = (now / MS) as i64;
+        let (cpu, mem) = (
+            self.spec.cpu_request,
+            self.spec.memory.map_or(0, |m| m.request as i64),
+        );
+        self.events.clear();
+        cluster.step(now_ms, &mut self.events);
+        for e in &self.events {
+            if let ClusterEvent::PodEvicted { id } = *e {
+                // Recreated at once by its ReplicaSet: a new pod, pending or placed elsewhere.
+                if let Some(p) = self.pod_ids.iter_mut().find(|p| **p == id) {
+                    *p = self.next_id;
+                    let _ = cluster.add_pod(self.next_id, cpu, mem, now_ms);
+                    self.next_id += 1;
+                }
+            }
+        }
+        let scheduled = self
+            .pod_ids
+            .iter()
+            .filter(|&&id| matches!(cluster.pod(id), Some(Placement::Scheduled(_))))
+            .count() as u32;
+        let st = cluster.stats(now_ms);
+        self.peaks.0 = self.peaks.0.max(st.nodes_ready + st.nodes_provisioning);
+        self.peaks.1 = self.peaks.1.max(st.pods_pending);
+        if scheduled != svc.desired() {
+            svc.set_desired(scheduled, ctx);
+        }
+        let wake_ms = cluster.next_wake(now_ms).max(now_ms + 1);
+        self.next_sync.min((wake_ms as u64).saturating_mul(MS))
+    }
+
+    fn memory_request(&self) -> i64 {
+        self.spec.memory.map_or(0, |m| m.request as i64)
+    }
+
+    /// Makes the cluster hold `n` pods: new ones are added (scheduled or pending); removed
+    /// ones are pending ones first, as a ReplicaSet deletes unscheduled pods first.
+    fn resize(&mut self, n: usize, now: u64) {
+        let (cpu, mem) = (self.spec.cpu_request, self.memory_request());
+        let Some(cluster) = self.cluster.as_mut() else {
+            return;
+        };
+        let now_ms = (now / MS) as i64;
+        while self.pod_ids.len() < n {
+            let _ = cluster.add_pod(self.next_id, cpu, mem, now_ms);
+            self.pod_ids.push(self.next_id);
+            self.next_id += 1;
+        }
+        while self.pod_ids.len() > n {
+            let i = self
+                .pod_ids
+                .iter()
+                .rposition(|&id| cluster.pod(id) == Some(Placement::Pending))
+                .unwrap_or(self.pod_ids.len() - 1);
+            let id = self.pod_ids.remove(i);
+            cluster.remove_pod(id, now_ms);
+        }
+    }
+
+    /// Named metrics: the cluster's (`nodes_max`, `node_hours`, `node_cost`,
+    /// `pods_pending_max`, `node_scale_ups`, `node_scale_downs`) when it has nodes, and the VPA
+    /// recommender's requests for the service's pods (`vpa_cpu_target_m`, `vpa_cpu_lower_m`,
+    /// `vpa_cpu_upper_m`, and `vpa_memory_target_mib` with a memory model).
+    pub fn metrics(&self, now: u64) -> Vec<(String, f64)> {
+        let mut m = Vec::new();
+        if let Some(c) = &self.cluster {
+            let st = c.stats((now / MS) as i64);
+            m.push(("nodes_max".to_string(), f64::from(self.peaks.0)));
+            m.push(("node_hours".to_string(), st.node_hours()));
+            m.push(("node_cost".to_string(), c.cost((now / MS) as i64)));
+            m.push(("pods_pending_max".to_string(), f64::from(self.peaks.1)));
+            m.push(("node_scale_ups".to_string(), st.scale_ups as f64));
+            m.push(("node_scale_downs".to_string(), st.scale_downs as f64));
+        }
+        let r = self.vpa.recommend();
+        m.push(("vpa_cpu_target_m".to_string(), r.cpu.target as f64));
+        m.push(("vpa_cpu_lower_m".to_string(), r.cpu.lower as f64));
+        m.push(("vpa_cpu_upper_m".to_string(), r.cpu.upper as f64));
+        if self.spec.memory.is_some() {
+            m.push((
+                "vpa_memory_target_mib".to_string(),
+                r.memory.target as f64 / (1024.0 * 1024.0),
+            ));
+        }
+        m
     }
 
     /// The sync period, ns.
@@ -124,7 +269,7 @@ impl HpaController {
     }
 
     /// One sync at `ctx.now()`: reads `svc`, decides, and sets its desired instances.
-    pub fn sync(&mut self, svc: &mut Service, ctx: &mut Ctx<'_>) {
+    fn sync(&mut self, svc: &mut Service, ctx: &mut Ctx<'_>) {
         let now = ctx.now().0;
         let window = now.saturating_sub(self.last_sync).max(1);
         let views = svc.pod_views(now);
@@ -180,6 +325,14 @@ impl HpaController {
                 restart_always: false,
             });
             pods.push(pod);
+            if v.ready {
+                let t = self.trackers.entry(v.slot).or_default();
+                t.add_cpu_sample(&mut self.vpa, now_ms, busy, self.spec.cpu_request);
+                if let Some(m) = self.spec.memory {
+                    let used = m.base + m.per_request * f64::from(v.outstanding);
+                    t.add_memory_sample(&mut self.vpa, now_ms, used as i64);
+                }
+            }
             cpu.push(PodUsage {
                 pod: name.clone(),
                 timestamp: now_ms,
@@ -233,7 +386,20 @@ impl HpaController {
                 }
             }
         }
-        let desired = svc.desired() as i32;
+        let mut desired = svc.desired() as i32;
+        if let Some(cluster) = &self.cluster {
+            // Pending pods are in the HPA's pod list too, unready and without metrics.
+            for &id in &self.pod_ids {
+                if cluster.pod(id) == Some(Placement::Pending) {
+                    let mut p = hpa::Pod::running(format!("pending-{id}"), now_ms);
+                    p.phase = hpa::PodPhase::Pending;
+                    p.ready = None;
+                    p.start_time = None;
+                    pods.push(p);
+                }
+            }
+            desired = self.pod_ids.len() as i32;
+        }
         let input = SyncInput {
             spec_replicas: desired,
             status_replicas: views.len() as i32,
@@ -246,7 +412,11 @@ impl HpaController {
         self.replicas = d.replicas;
         if d.replicas != desired {
             self.rescales += 1;
-            svc.set_desired(d.replicas.max(0) as u32, ctx);
+            if self.cluster.is_some() {
+                self.resize(d.replicas.max(0) as usize, now);
+            } else {
+                svc.set_desired(d.replicas.max(0) as u32, ctx);
+            }
         }
     }
 }

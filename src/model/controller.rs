@@ -152,7 +152,7 @@ impl Controller {
         match &self.spec {
             ControllerSpec::Schedule { steps, .. } => steps.first().map(|s| s.0),
             ControllerSpec::Failures { .. } => Some(0),
-            ControllerSpec::Hpa { hpa, .. } => Some(hpa.sync),
+            ControllerSpec::Hpa { .. } => self.hpa.as_ref().map(|h| h.first_wake()),
             ControllerSpec::Scale { .. } => Some(0),
         }
     }
@@ -224,10 +224,10 @@ impl Controller {
             ControllerSpec::Hpa { service, .. } => {
                 let svc = &mut services[*service as usize];
                 let h = self.hpa.as_mut().expect("an HPA controller has its state");
-                h.sync(svc, ctx);
+                let next = h.wake(svc, ctx);
                 self.actions = h.rescales;
                 self.last = Some(svc.snapshot(now));
-                Some(now.saturating_add(h.period()))
+                Some(next)
             }
             ControllerSpec::Scale { service, .. } => {
                 let svc = &mut services[*service as usize];
@@ -241,13 +241,16 @@ impl Controller {
     }
 
     /// Named metrics over the run: `actions` (for an HPA: syncs that rescaled), and
-    /// `desired_last` (instances wanted after the last action); an HPA adds `syncs` and
-    /// `replicas_last`.
-    pub fn metrics(&self) -> Vec<(String, f64)> {
+    /// `desired_last` (instances wanted after the last action); an HPA adds `syncs`,
+    /// `replicas_last`, its VPA recommendation and its cluster's figures
+    /// ([`HpaController::metrics`]).
+    /// `end` is the run's end, ns (the cluster's node-hours run to it).
+    pub fn metrics(&self, end: u64) -> Vec<(String, f64)> {
         let mut extra = Vec::new();
         if let Some(h) = &self.hpa {
             extra.push(("syncs".to_string(), h.syncs as f64));
             extra.push(("replicas_last".to_string(), f64::from(h.replicas)));
+            extra.extend(h.metrics(end));
         }
         let mut m = vec![
             ("actions".to_string(), self.actions as f64),

@@ -1087,7 +1087,7 @@ impl System {
         out.extend(self.controllers.iter().map(|c| ComponentStats {
             name: c.name().to_string(),
             kind: "controller",
-            metrics: c.metrics(),
+            metrics: c.metrics(self.duration),
             ..ComponentStats::default()
         }));
         // Scopes of the same name (one dependency called from several classes) share a

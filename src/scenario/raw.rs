@@ -444,6 +444,7 @@ pub struct RawController {
     pub memory: Option<RawMemory>,
     #[serde(default)]
     pub measure: BTreeMap<String, String>,
+    pub nodes: Option<RawNodes>,
     pub period: Option<RawDur>,
     pub min: Option<i64>,
     pub max: Option<i64>,
@@ -456,6 +457,21 @@ pub struct RawController {
     pub capacity: Option<f64>,
     pub target_utilization: Option<f64>,
     pub bias: Option<f64>,
+}
+
+/// `nodes = { cpu = 2, memory = "8Gi", min = 1, max = 20, initial = 3, provision = "2m",
+/// price_hour = 0.096 }` of an HPA controller: the node group its pods run on.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNodes {
+    pub cpu: f64,
+    pub memory: String,
+    pub min: Option<i64>,
+    pub max: i64,
+    pub initial: Option<i64>,
+    pub provision: Option<RawDur>,
+    pub price_hour: Option<f64>,
+    pub unneeded_time: Option<RawDur>,
 }
 
 /// `{ metric = "cpu", above = 0.8, action = "double" }` of a `rules` controller.

@@ -10,6 +10,7 @@ use crate::model::balance::Policy;
 use crate::model::breaker::{Breaker, opossum, resilience4j as r4j};
 use crate::model::controller::{Action, ControllerSpec};
 use crate::model::dist::Dist;
+use crate::model::nodes::{ClusterAutoscalerConfig, NodeGroupSpec};
 use crate::model::policy::{Forecast, PolicySpec, Rule, RuleAction, RuleMetric, ScalerSpec};
 use crate::model::program::{CallPolicy, Count, KeyRoute, Step, TrySpec, ops_bound};
 use crate::model::resilience::bulkhead::Limit;
@@ -1101,6 +1102,7 @@ fn fields_set(c: &RawController) -> Vec<&'static str> {
         ("cpu_request", c.cpu_request.is_some()),
         ("memory", c.memory.is_some()),
         ("measure", !c.measure.is_empty()),
+        ("nodes", c.nodes.is_some()),
         ("period", c.period.is_some()),
         ("min", c.min.is_some()),
         ("max", c.max.is_some()),
@@ -1214,6 +1216,61 @@ fn scale_controller(
             max,
         }),
     })
+}
+
+/// `nodes = { cpu, memory, min, max, initial, provision, price_hour, unneeded_time }`.
+fn node_group(
+    v: &V<'_>,
+    at: &str,
+    n: &RawNodes,
+    pod_cpu: f64,
+    pod_memory: f64,
+) -> Res<(NodeGroupSpec, ClusterAutoscalerConfig)> {
+    let f = |k: &str| format!("{at}.{k}");
+    let cpu = v.positive(&f("cpu"), Some(n.cpu))?;
+    let memory = crate::scenario::manifest::parse_quantity(&n.memory)
+        .map(|m| m / 1000)
+        .map_err(|m| v.err(f("memory"), m))?;
+    let defaults = NodeGroupSpec::default();
+    let count = |k: &str, x: i64| -> Res<u32> {
+        u32::try_from(x)
+            .ok()
+            .filter(|x| *x <= 100_000)
+            .ok_or_else(|| v.err(f(k), format!("must be between 0 and 100000, got {x}")))
+    };
+    let min = count("min", n.min.unwrap_or(1))?;
+    let max = count("max", n.max)?;
+    let group = NodeGroupSpec {
+        cpu_millis: (cpu * 1000.0).round() as i64,
+        memory_bytes: memory,
+        min_nodes: min,
+        max_nodes: max,
+        initial_nodes: count("initial", n.initial.unwrap_or(i64::from(min)))?,
+        provision_delay_ms: v
+            .opt_ns(&f("provision"), &n.provision)?
+            .map_or(defaults.provision_delay_ms, |ns| (ns / 1_000_000) as i64),
+        price_hour: v.non_negative(
+            &f("price_hour"),
+            n.price_hour.unwrap_or(defaults.price_hour),
+        )?,
+        ..defaults
+    };
+    if pod_cpu * 1000.0 > group.cpu_millis as f64 || pod_memory > group.memory_bytes as f64 {
+        return Err(v.err(
+            at,
+            format!(
+                "a pod ({pod_cpu} vCPU, {:.0} MiB) is larger than a node ({cpu} vCPU, {})",
+                pod_memory / 1048576.0,
+                n.memory
+            ),
+        ));
+    }
+    let mut config = ClusterAutoscalerConfig::default();
+    if let Some(t) = v.opt_ns(&f("unneeded_time"), &n.unneeded_time)? {
+        config.scale_down_unneeded_time_ms = (t / 1_000_000) as i64;
+    }
+    crate::model::nodes::Cluster::new(group.clone(), config).map_err(|m| v.err(at, m))?;
+    Ok((group, config))
 }
 
 /// One `{ metric, above | below, action, count | factor }` rule.
@@ -1530,10 +1587,21 @@ fn hpa_controller(
         })?;
         measure.insert(metric.clone(), m);
     }
+    let nodes = match &c.nodes {
+        Some(n) => Some(node_group(
+            v,
+            &f("nodes"),
+            n,
+            cpu,
+            memory.map_or(0.0, |m| m.request),
+        )?),
+        None => None,
+    };
     Ok(ControllerSpec::Hpa {
         name: name.to_string(),
         service,
         hpa: Box::new(HpaControllerSpec {
+            nodes,
             measure,
             spec: manifest.spec,
             config: crate::model::hpa::Config::default(),
