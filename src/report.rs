@@ -32,6 +32,7 @@
 //!     strategies: vec![StrategySummary { name: "cache-aside".into(), ..Default::default() }],
 //!     points: vec![],
 //!     capacity: vec![],
+//!     cost_growth: vec![],
 //! };
 //! let table = report::render_table(&summary, false);
 //! assert!(table.contains("cache-aside"));

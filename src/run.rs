@@ -156,6 +156,9 @@ fn assemble(
                 strategies,
             });
         }
+        if let Some(limit) = loaded.base.slo.max_cost_growth {
+            report.summary.cost_growth = aggregate::cost_growth(&report.summary.points, limit);
+        }
     }
     report
 }

@@ -235,7 +235,8 @@ impl HpaController {
         }
     }
 
-    /// Named metrics: the cluster's (`nodes_max`, `node_hours`, `node_cost`,
+    /// Named metrics: the cluster's over the whole run (`nodes_max`, `nodes_mean`,
+    /// `node_hours`, `node_cost_per_hour`, which the strategy's cost adds,
     /// `pods_pending_max`, `node_scale_ups`, `node_scale_downs`) when it has nodes, and the VPA
     /// recommender's requests for the service's pods (`vpa_cpu_target_m`, `vpa_cpu_lower_m`,
     /// `vpa_cpu_upper_m`, and `vpa_memory_target_mib` with a memory model).
@@ -245,7 +246,12 @@ impl HpaController {
             let st = c.stats((now / MS) as i64);
             m.push(("nodes_max".to_string(), f64::from(self.peaks.0)));
             m.push(("node_hours".to_string(), st.node_hours()));
-            m.push(("node_cost".to_string(), c.cost((now / MS) as i64)));
+            let hours = (now as f64 / 3.6e12).max(1e-12);
+            m.push(("nodes_mean".to_string(), st.node_hours() / hours));
+            m.push((
+                "node_cost_per_hour".to_string(),
+                c.cost((now / MS) as i64) / hours,
+            ));
             m.push(("pods_pending_max".to_string(), f64::from(self.peaks.1)));
             m.push(("node_scale_ups".to_string(), st.scale_ups as f64));
             m.push(("node_scale_downs".to_string(), st.scale_downs as f64));

@@ -176,6 +176,7 @@ fn empty_report(loaded: &Loaded, seed: u64) -> Report {
             strategies: Vec::new(),
             points: Vec::new(),
             capacity: Vec::new(),
+            cost_growth: Vec::new(),
         },
         timeseries: Vec::new(),
         cdfs: Vec::new(),

@@ -13,7 +13,7 @@ use super::format::{
     column_decimals, decimals, fixed, metric_value, money, num, percent, plain, with_ci_fixed,
 };
 use super::plot::Plot;
-use super::summary::{Capacity, Report, StrategySummary, Summary, SweepPoint};
+use super::summary::{Capacity, CostGrowth, Report, StrategySummary, Summary, SweepPoint};
 use super::tidy::latency_pairs;
 
 const CSS: &str = include_str!("html/style.css");
@@ -31,6 +31,9 @@ pub fn html(report: &Report, plots: &[Plot]) -> String {
     page += &sweep(s);
     if !s.capacity.is_empty() {
         page += &section("Capacity", &capacity(&s.capacity));
+    }
+    if !s.cost_growth.is_empty() {
+        page += &section("Cost growth", &cost_growth(&s.cost_growth));
     }
     if !plots.is_empty() {
         page += &section("Charts", &charts(plots));
@@ -374,6 +377,42 @@ fn capacity(capacity: &[Capacity]) -> String {
             out,
             "<tr><th scope=\"row\">{}</th><td class=\"num\">{scale}</td><td class=\"num\">{load}</td></tr>",
             escape(&c.strategy)
+        );
+    }
+    out + "</tbody>\n</table>\n"
+}
+
+fn cost_growth(rows: &[CostGrowth]) -> String {
+    let Some(g) = rows.first() else {
+        return String::new();
+    };
+    let mut out = format!(
+        "<p class=\"muted\">Cost per million requests as {} goes from {} to {}: linear cost keeps the \
+         ratio near 1; the verdict asks for at most {} and every SLO met at every point.</p>\n<table>\n\
+         <thead><tr><th>Strategy</th><th>Cost/M req<br><small>first</small></th><th>Cost/M req<br><small>last</small></th>\
+         <th>Ratio</th><th>p99 ms<br><small>first</small></th><th>p99 ms<br><small>last</small></th><th>SLO everywhere</th><th>Verdict</th></tr></thead>\n<tbody>\n",
+        escape(&g.parameter),
+        g.from,
+        g.to,
+        g.limit
+    );
+    for g in rows {
+        let verdict = if g.passed {
+            "<span class=\"badge pass\">PASS</span>"
+        } else {
+            "<span class=\"badge fail\">FAIL</span>"
+        };
+        let _ = writeln!(
+            out,
+            "<tr><th scope=\"row\">{}</th><td class=\"num\">{:.3}</td><td class=\"num\">{:.3}</td><td class=\"num\">{:.2}</td>\
+             <td class=\"num\">{:.1}</td><td class=\"num\">{:.1}</td><td>{}</td><td>{verdict}</td></tr>",
+            escape(&g.strategy),
+            g.cost_per_million_from,
+            g.cost_per_million_to,
+            g.ratio,
+            g.p99_ms_from,
+            g.p99_ms_to,
+            if g.slo_everywhere { "yes" } else { "no" },
         );
     }
     out + "</tbody>\n</table>\n"

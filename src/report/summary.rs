@@ -51,6 +51,40 @@ pub struct Summary {
     /// Highest load scale meeting the SLOs, per strategy, when a capacity search ran.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub capacity: Vec<Capacity>,
+    /// Cost per million requests from a sweep's first point to its last, per strategy, when
+    /// the SLO sets `max_cost_growth`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cost_growth: Vec<CostGrowth>,
+}
+
+/// How a strategy's cost per million requests grows across a load sweep: "linear cost" is a
+/// ratio near 1.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CostGrowth {
+    /// Strategy name.
+    pub strategy: String,
+    /// The swept parameter.
+    pub parameter: String,
+    /// Its first and last values.
+    pub from: f64,
+    /// Its last value.
+    pub to: f64,
+    /// Cost per million requests at the first point.
+    pub cost_per_million_from: f64,
+    /// At the last point.
+    pub cost_per_million_to: f64,
+    /// `cost_per_million_to / cost_per_million_from`.
+    pub ratio: f64,
+    /// p99 at the first and last points, ms.
+    pub p99_ms_from: f64,
+    /// p99 at the last point, ms.
+    pub p99_ms_to: f64,
+    /// Whether every SLO held at every point of the sweep.
+    pub slo_everywhere: bool,
+    /// The limit on `ratio`.
+    pub limit: f64,
+    /// `ratio <= limit` and the SLOs held everywhere.
+    pub passed: bool,
 }
 
 /// One strategy's results (means over replications; CIs as half-widths).

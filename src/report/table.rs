@@ -26,7 +26,7 @@ use std::fmt::Write;
 use super::format::{
     column_decimals, fixed, metric_value, money, percent, plain, with_ci, with_ci_fixed,
 };
-use super::summary::{Capacity, StrategySummary, Summary};
+use super::summary::{Capacity, CostGrowth, StrategySummary, Summary};
 
 /// Target terminal width in columns.
 pub const MAX_WIDTH: usize = 100;
@@ -49,7 +49,48 @@ pub fn render_table(summary: &Summary, color: bool) -> String {
         );
         out += &capacity_table(&summary.capacity).render(paint);
     }
+    if let Some(g) = summary.cost_growth.first() {
+        let title = format!(
+            "Cost growth ({} from {} to {}: cost per million requests, last / first, at most {})",
+            g.parameter,
+            plain(g.from),
+            plain(g.to),
+            plain(g.limit)
+        );
+        let _ = writeln!(out, "\n{}", paint.bold(&title));
+        out += &growth_table(&summary.cost_growth).render(paint);
+    }
     out
+}
+
+fn growth_table(rows: &[CostGrowth]) -> Table {
+    let mut table = Table::new(&[
+        "Strategy",
+        "Cost/M first",
+        "Cost/M last",
+        "Ratio",
+        "p99 ms first",
+        "p99 ms last",
+        "SLO everywhere",
+        "Verdict",
+    ]);
+    for g in rows {
+        let verdict = Cell {
+            text: if g.passed { "PASS" } else { "FAIL" }.into(),
+            style: if g.passed { Style::Good } else { Style::Bad },
+        };
+        table.rows.push(vec![
+            Cell::plain(&g.strategy),
+            Cell::plain(&format!("{:.3}", g.cost_per_million_from)),
+            Cell::plain(&format!("{:.3}", g.cost_per_million_to)),
+            Cell::plain(&format!("{:.2}", g.ratio)),
+            Cell::plain(&format!("{:.1}", g.p99_ms_from)),
+            Cell::plain(&format!("{:.1}", g.p99_ms_to)),
+            Cell::plain(if g.slo_everywhere { "yes" } else { "no" }),
+            verdict,
+        ]);
+    }
+    table
 }
 
 fn heading(s: &Summary, paint: Paint) -> String {
@@ -342,6 +383,7 @@ mod tests {
             strategies: vec![s],
             points: vec![],
             capacity: vec![],
+            cost_growth: vec![],
         };
         assert!(!render_table(&summary, false).contains('\x1b'));
         assert!(render_table(&summary, true).contains("\x1b[1m"));

@@ -12,6 +12,7 @@
 //! | request class | class | – | `requests`, `throughput_rps`, `latency_ms.p50` |
 //! | component | – | component | `utilization`, `mean_queue`, pattern metrics (`hit_ratio`, ...) |
 //! | capacity search | – | – | `capacity.max_load_scale`, `capacity.max_load` |
+//! | cost growth over a load sweep | – | – | `cost_growth.cost_per_million_from`, `…_to`, `cost_growth.ratio`, `cost_growth.passed` (1/0) |
 //!
 //! Rows of the base run leave `point_parameter` and `point_value` empty; each sweep point
 //! repeats all strategy rows with them filled. `ci95` (a Student-t 95 % half-width) is filled
@@ -70,6 +71,31 @@ pub fn summary_csv(summary: &Summary) -> String {
             None,
         );
         rows.push(&at, "capacity.max_load", capacity.max_load, None);
+    }
+    for g in &summary.cost_growth {
+        let at = At {
+            strategy: &g.strategy,
+            ..At::default()
+        };
+        rows.push(
+            &at,
+            "cost_growth.cost_per_million_from",
+            g.cost_per_million_from,
+            None,
+        );
+        rows.push(
+            &at,
+            "cost_growth.cost_per_million_to",
+            g.cost_per_million_to,
+            None,
+        );
+        rows.push(&at, "cost_growth.ratio", g.ratio, None);
+        rows.push(
+            &at,
+            "cost_growth.passed",
+            f64::from(u8::from(g.passed)),
+            None,
+        );
     }
     write_csv(&SUMMARY_HEADER, rows.out)
 }

@@ -196,8 +196,9 @@ pub fn apply_slo_and_cost(sc: &Scenario, s: &mut StrategySummary) {
 }
 
 /// Per hour: every service's provisioned workers and instances (measured time averages when the
-/// summary has them, as a simulation's does; else as specified) at their prices, the fixed
-/// price, and the per-request price at the measured throughput.
+/// summary has them, as a simulation's does; else as specified) at their prices, the nodes of
+/// autoscaled node groups at theirs, the fixed price, and the per-request price at the
+/// measured throughput.
 fn cost(sc: &Scenario, s: &StrategySummary) -> Cost {
     let measured = |name: &str, metric: &str| {
         s.components
@@ -218,7 +219,14 @@ fn cost(sc: &Scenario, s: &StrategySummary) -> Cost {
             workers * sc.prices.worker_hour[i] + instances * sc.prices.instance_hour[i]
         })
         .sum();
+    // Node groups under a cluster autoscaler bill their node-hours (the controller's metric).
+    let nodes: f64 = s
+        .components
+        .iter()
+        .filter_map(|c| c.metrics.get("node_cost_per_hour").copied())
+        .sum();
     let per_hour = capacity
+        + nodes
         + sc.prices.fixed_per_hour
         + s.throughput_rps * 3600.0 * sc.prices.per_million_requests / 1e6;
     let per_million = if s.throughput_rps > 0.0 {
@@ -230,6 +238,41 @@ fn cost(sc: &Scenario, s: &StrategySummary) -> Cost {
         per_hour,
         per_million_requests: per_million,
     }
+}
+
+/// Per strategy, the cost per million requests at a sweep's first and last points against
+/// `limit`, and whether the SLOs held at every point.
+pub(super) fn cost_growth(points: &[SweepPoint], limit: f64) -> Vec<CostGrowth> {
+    let (Some(first), Some(last)) = (points.first(), points.last()) else {
+        return Vec::new();
+    };
+    first
+        .strategies
+        .iter()
+        .zip(&last.strategies)
+        .enumerate()
+        .map(|(j, (a, b))| {
+            let (from, to) = (a.cost.per_million_requests, b.cost.per_million_requests);
+            let ratio = if from > 0.0 { to / from } else { f64::INFINITY };
+            let slo_everywhere = points
+                .iter()
+                .all(|p| p.strategies.get(j).is_some_and(|s| s.slo.passed));
+            CostGrowth {
+                strategy: a.name.clone(),
+                parameter: first.parameter.clone(),
+                from: first.value,
+                to: last.value,
+                cost_per_million_from: from,
+                cost_per_million_to: to,
+                ratio,
+                p99_ms_from: a.latency_ms.p99,
+                p99_ms_to: b.latency_ms.p99,
+                slo_everywhere,
+                limit,
+                passed: ratio <= limit && slo_everywhere,
+            }
+        })
+        .collect()
 }
 
 fn slo(sc: &Scenario, s: &StrategySummary) -> SloResult {
@@ -347,6 +390,7 @@ pub fn summary_for(
         strategies,
         points: Vec::new(),
         capacity: Vec::new(),
+        cost_growth: Vec::new(),
     };
     Report {
         summary,

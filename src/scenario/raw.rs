@@ -531,6 +531,7 @@ pub struct RawSlo {
     pub max_error_rate: Option<f64>,
     pub min_availability: Option<f64>,
     pub min_throughput: Option<f64>,
+    pub max_cost_growth: Option<f64>,
 }
 
 /// `[prices]`.

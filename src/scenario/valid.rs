@@ -66,6 +66,9 @@ pub struct Slo {
     pub min_availability: Option<f64>,
     /// Lowest acceptable throughput, requests per second.
     pub min_throughput: Option<f64>,
+    /// Highest acceptable ratio of the cost per million requests at a sweep's last point to
+    /// its first (1: cost grows linearly with the load).
+    pub max_cost_growth: Option<f64>,
 }
 
 /// Prices in currency units.
@@ -706,6 +709,10 @@ fn slo(v: &V<'_>, s: &RawSlo) -> Res<Slo> {
         min_throughput: s
             .min_throughput
             .map(|x| v.non_negative("slo.min_throughput", x))
+            .transpose()?,
+        max_cost_growth: s
+            .max_cost_growth
+            .map(|x| v.positive("slo.max_cost_growth", Some(x)))
             .transpose()?,
     })
 }

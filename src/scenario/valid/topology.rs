@@ -1374,6 +1374,7 @@ fn controller(
             "cpu_request",
             "memory",
             "measure",
+            "nodes",
         ],
         "rules" => &["period", "min", "max", "cooldown", "rules"],
         "predictive" => &[
