@@ -130,7 +130,7 @@ impl HpaController {
     pub fn new(spec: HpaControllerSpec) -> HpaController {
         let hpa = Hpa::new(spec.spec.clone(), spec.config);
         let cluster = spec.nodes.as_ref().map(|(group, config)| {
-            Cluster::new(group.clone(), *config).expect("validated node group")
+            Cluster::new(*group, *config).expect("validated node group")
         });
         HpaController {
             next_sync: spec.sync,

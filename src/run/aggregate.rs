@@ -440,3 +440,49 @@ fn cdf(name: &str, reps: &[&RepMetrics]) -> Cdf {
         points,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strategy(name: &str, per_million: f64, p99: f64, passed: bool) -> StrategySummary {
+        let mut s = StrategySummary {
+            name: name.into(),
+            ..StrategySummary::default()
+        };
+        s.cost.per_million_requests = per_million;
+        s.latency_ms.p99 = p99;
+        s.slo.passed = passed;
+        s
+    }
+
+    fn point(value: f64, rows: &[(f64, bool)]) -> SweepPoint {
+        SweepPoint {
+            parameter: "rate".into(),
+            value,
+            strategies: rows
+                .iter()
+                .enumerate()
+                .map(|(i, &(c, ok))| strategy(&format!("s{i}"), c, 10.0 * value, ok))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn cost_growth_compares_the_last_point_with_the_first_and_needs_the_slo_everywhere() {
+        let points = [
+            point(1.0, &[(1.0, true), (1.0, true), (2.0, true)]),
+            point(5.0, &[(1.1, true), (1.0, false), (2.0, true)]),
+            point(10.0, &[(1.2, true), (1.0, true), (3.0, true)]),
+        ];
+        let g = cost_growth(&points, 1.25);
+        assert_eq!(g.len(), 3);
+        assert!((g[0].ratio - 1.2).abs() < 1e-12 && g[0].passed);
+        // Flat cost, but an SLO failed at the middle point.
+        assert!(!g[1].slo_everywhere && !g[1].passed);
+        // Cost per million up 1.5x: super-linear.
+        assert!((g[2].ratio - 1.5).abs() < 1e-12 && !g[2].passed && g[2].slo_everywhere);
+        assert_eq!((g[0].from, g[0].to, g[0].p99_ms_to), (1.0, 10.0, 100.0));
+        assert!(cost_growth(&[], 1.25).is_empty());
+    }
+}

@@ -162,6 +162,7 @@ fn summary() -> Summary {
                 max_load: 600.0 + i as f64 * 200.0,
             })
             .collect(),
+        cost_growth: vec![],
     }
 }
 

@@ -1269,7 +1269,7 @@ fn node_group(
     if let Some(t) = v.opt_ns(&f("unneeded_time"), &n.unneeded_time)? {
         config.scale_down_unneeded_time_ms = (t / 1_000_000) as i64;
     }
-    crate::model::nodes::Cluster::new(group.clone(), config).map_err(|m| v.err(at, m))?;
+    crate::model::nodes::Cluster::new(group, config).map_err(|m| v.err(at, m))?;
     Ok((group, config))
 }
 
