@@ -46,6 +46,10 @@ enum Command {
     /// Run every strategy against real Postgres and Redis (containers, or `--target` servers).
     #[cfg(feature = "real")]
     Real(RealArgs),
+    /// How would an HPA manifest have scaled over a metric trace (`timestamp,metric,value` CSV
+    /// of totals: `cpu` cores, `memory` bytes, custom metrics by name)? No queueing model: for
+    /// that, simulate the trace as a `trace` workload with the HPA as a controller.
+    HpaDryRun(DryRunArgs),
     /// Merge the outputs of `run --shard I/N` into the single-run result.
     Merge {
         /// Shard output folders.
@@ -161,6 +165,29 @@ impl OutputArgs {
 }
 
 #[derive(clap::Args, Debug)]
+struct DryRunArgs {
+    /// The HorizontalPodAutoscaler manifest (autoscaling/v2 YAML).
+    manifest: PathBuf,
+    /// The metric trace (CSV rows `timestamp,metric,value`).
+    trace: PathBuf,
+    /// Sync period.
+    #[arg(long, default_value = "15s")]
+    sync: String,
+    /// Replicas at the start of the trace.
+    #[arg(long, default_value_t = 1)]
+    replicas: i32,
+    /// CPU request per pod, vCPUs.
+    #[arg(long, default_value_t = 1.0)]
+    cpu_request: f64,
+    /// Memory request per pod (a Kubernetes quantity, e.g. `512Mi`).
+    #[arg(long, default_value = "512Mi")]
+    memory_request: String,
+    /// Also write every sync as CSV here.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+#[derive(clap::Args, Debug)]
 struct CheckArgs {
     /// The scenario file.
     file: PathBuf,
@@ -254,6 +281,7 @@ fn dispatch(cmd: Command) -> Result<i32> {
         Command::Validate(a) => cmd_validate(a),
         Command::List { dir } => cmd_list(&dir),
         Command::Merge { dirs, out } => cmd_merge(&dirs, &out),
+        Command::HpaDryRun(a) => cmd_dry_run(a),
         #[cfg(feature = "real")]
         Command::Real(a) => cmd_real(a),
     }
@@ -509,6 +537,88 @@ fn git_revision() -> Option<String> {
     out.status
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+fn cmd_dry_run(a: DryRunArgs) -> Result<i32> {
+    use scalesim::run::dry_run::{PodRequests, dry_run, metric_names, to_csv};
+    let manifest = scalesim::scenario::manifest::load_hpa(&a.manifest).map_err(bad_input)?;
+    let trace = scalesim::scenario::trace::read(&a.trace).map_err(|m| bad_input(m))?;
+    let sync = scalesim::scenario::units::parse_duration(&a.sync)
+        .map_err(|m| bad_input(format!("--sync: {m}")))?;
+    if !(sync > 0.0) {
+        return Err(bad_input("--sync: must be longer than zero"));
+    }
+    if !(a.cpu_request > 0.0 && a.cpu_request.is_finite()) || a.replicas < 1 {
+        return Err(bad_input(
+            "--cpu-request must be positive and --replicas at least 1",
+        ));
+    }
+    let memory = scalesim::scenario::manifest::parse_quantity(&a.memory_request)
+        .map_err(|m| bad_input(format!("--memory-request: {m}")))?
+        / 1000;
+    let names = metric_names(&manifest.spec);
+    let missing: Vec<&str> = names
+        .iter()
+        .filter(|n| !trace.contains_key(n.as_str()))
+        .map(String::as_str)
+        .collect();
+    if missing.len() == names.len() {
+        let have: Vec<&str> = trace.keys().map(String::as_str).collect();
+        return Err(bad_input(format!(
+            "{}: none of the manifest's metrics ({}) is in the trace (it has {})",
+            a.trace.display(),
+            names.join(", "),
+            have.join(", ")
+        )));
+    }
+    for m in &missing {
+        eprintln!(
+            "warning: {}: no samples of `{m}`: the HPA sees that metric as missing",
+            a.trace.display()
+        );
+    }
+    let requests = PodRequests {
+        cpu_milli: (a.cpu_request * 1000.0).round() as i64,
+        memory,
+    };
+    let rows = dry_run(&manifest.spec, &trace, sync, a.replicas, requests);
+    println!(
+        "HPA {} over {} ({} syncs every {}): replicas {} -> {}, between {} and {}",
+        manifest.name,
+        a.trace.display(),
+        rows.len(),
+        a.sync,
+        a.replicas,
+        rows.last().map_or(a.replicas, |r| r.replicas),
+        rows.iter().map(|r| r.replicas).min().unwrap_or(a.replicas),
+        rows.iter().map(|r| r.replicas).max().unwrap_or(a.replicas),
+    );
+    println!(
+        "{:>10}  {:>8}  proposals ({})",
+        "t (s)",
+        "replicas",
+        names.join(", ")
+    );
+    for r in rows.iter().filter(|r| r.replicas != r.before) {
+        let p: Vec<String> = r
+            .proposals
+            .iter()
+            .map(|p| p.map_or("-".to_string(), |x| x.to_string()))
+            .collect();
+        println!(
+            "{:>10.0}  {:>3} -> {:<3} {}",
+            r.t_s,
+            r.before,
+            r.replicas,
+            p.join(", ")
+        );
+    }
+    if let Some(out) = &a.out {
+        scalesim::report::write_atomic(out, to_csv(&manifest.spec, &rows).as_bytes())
+            .with_context(|| format!("writing {}", out.display()))?;
+        println!("every sync: {}", out.display());
+    }
+    Ok(0)
 }
 
 fn cmd_list(dir: &Path) -> Result<i32> {

@@ -9,6 +9,7 @@
 
 mod aggregate;
 mod capacity;
+pub mod dry_run;
 mod metrics;
 mod shard;
 pub mod validate;

@@ -14,6 +14,7 @@ pub mod doc;
 mod error;
 pub mod manifest;
 pub mod raw;
+pub mod trace;
 pub mod units;
 pub mod valid;
 

@@ -129,9 +129,10 @@ impl HpaController {
     /// A controller in its initial state.
     pub fn new(spec: HpaControllerSpec) -> HpaController {
         let hpa = Hpa::new(spec.spec.clone(), spec.config);
-        let cluster = spec.nodes.as_ref().map(|(group, config)| {
-            Cluster::new(*group, *config).expect("validated node group")
-        });
+        let cluster = spec
+            .nodes
+            .as_ref()
+            .map(|(group, config)| Cluster::new(*group, *config).expect("validated node group"));
         HpaController {
             next_sync: spec.sync,
             hpa,

@@ -91,6 +91,7 @@ pub struct RawWorkload {
     pub rates: Option<Vec<f64>>,
     pub sojourn: Option<Vec<RawDur>>,
     pub file: Option<String>,
+    pub metric: Option<String>,
     pub users: Option<f64>,
     pub ramp_up: Option<RawDur>,
     pub think: Option<RawDist>,

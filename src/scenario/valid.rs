@@ -510,8 +510,9 @@ fn keys(v: &V<'_>, k: &RawKeys) -> Res<KeyDist> {
     }
 }
 
-const WORKLOADS: [&str; 10] = [
-    "constant", "poisson", "ramp", "stages", "spike", "diurnal", "mmpp", "replay", "users", "batch",
+const WORKLOADS: [&str; 11] = [
+    "constant", "poisson", "ramp", "stages", "spike", "diurnal", "mmpp", "replay", "trace",
+    "users", "batch",
 ];
 
 fn workload(v: &V<'_>, w: &RawWorkload, warmup: u64) -> Res<Load> {
@@ -566,6 +567,7 @@ fn workload(v: &V<'_>, w: &RawWorkload, warmup: u64) -> Res<Load> {
         }
         "mmpp" => mmpp(v, w),
         "replay" => replay(v, w),
+        "trace" => rate_trace(v, w),
         "batch" => {
             // `count` requests all at once (contending clients, a cache stampede), by default
             // when the warm-up ends, so that they are measured.
@@ -659,6 +661,44 @@ fn replay(v: &V<'_>, w: &RawWorkload) -> Res<Load> {
         .collect();
     times.sort_unstable();
     Ok(Load::Open(Arrivals::Replay(times.into())))
+}
+
+/// `type = "trace"`: Poisson arrivals at a recorded request rate, `metric` of a
+/// `timestamp,metric,value` CSV ([`super::trace`]), linear between samples.
+fn rate_trace(v: &V<'_>, w: &RawWorkload) -> Res<Load> {
+    let path = w.file.as_ref().ok_or_else(|| {
+        v.err(
+            "workload.file",
+            "a trace workload needs a CSV of `timestamp,metric,value` rows",
+        )
+    })?;
+    let metric = w.metric.as_ref().ok_or_else(|| {
+        v.err(
+            "workload.metric",
+            "names the request-rate metric of the trace, e.g. `requests_per_second`",
+        )
+    })?;
+    let trace =
+        super::trace::read(&v.base_dir.join(path)).map_err(|m| v.err("workload.file", m))?;
+    let samples = trace.get(metric).ok_or_else(|| {
+        v.err(
+            "workload.metric",
+            format!("the trace has no metric `{metric}`"),
+        )
+        .suggest(metric, trace.keys().map(String::as_str))
+    })?;
+    let start = samples[0].1;
+    let points = samples[1..]
+        .iter()
+        .map(|&(t, r)| (SimTime::from_secs_f64(t).0, r))
+        .collect();
+    if samples.iter().all(|s| s.1 <= 0.0) {
+        return Err(v.err("workload.metric", format!("`{metric}` is zero throughout")));
+    }
+    Ok(Load::Open(Arrivals::Poisson(RateProfile::Stages(Stages {
+        start,
+        points,
+    }))))
 }
 
 fn users(v: &V<'_>, w: &RawWorkload) -> Res<Load> {
