@@ -542,10 +542,10 @@ fn git_revision() -> Option<String> {
 fn cmd_dry_run(a: DryRunArgs) -> Result<i32> {
     use scalesim::run::dry_run::{PodRequests, dry_run, metric_names, to_csv};
     let manifest = scalesim::scenario::manifest::load_hpa(&a.manifest).map_err(bad_input)?;
-    let trace = scalesim::scenario::trace::read(&a.trace).map_err(|m| bad_input(m))?;
+    let trace = scalesim::scenario::trace::read(&a.trace).map_err(bad_input)?;
     let sync = scalesim::scenario::units::parse_duration(&a.sync)
         .map_err(|m| bad_input(format!("--sync: {m}")))?;
-    if !(sync > 0.0) {
+    if sync <= 0.0 || sync.is_nan() {
         return Err(bad_input("--sync: must be longer than zero"));
     }
     if !(a.cpu_request > 0.0 && a.cpu_request.is_finite()) || a.replicas < 1 {
