@@ -154,10 +154,17 @@ impl Balancer {
         let (head, tail) = ready.split_at(self.cursor);
         let mut best = tail[0];
         let mut best_load = inst.outstanding(best);
-        for &i in tail[1..].iter().chain(head) {
-            let load = inst.outstanding(i);
-            if load < best_load {
-                (best, best_load) = (i, load);
+        // The first minimum from the cursor wins; an idle instance is a minimum, so the scan
+        // stops there (the same pick, without reading the rest of a large fleet).
+        for part in [&tail[1..], head] {
+            for &i in part {
+                if best_load == 0 {
+                    return best;
+                }
+                let load = inst.outstanding(i);
+                if load < best_load {
+                    (best, best_load) = (i, load);
+                }
             }
         }
         best

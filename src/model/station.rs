@@ -520,6 +520,15 @@ impl Station {
         if dropped {
             self.ps_reschedule(ctx);
         }
+        // Deadlines of requests that have already left are dropped now rather than each
+        // waking the station later: the next check is for a request still present (about one
+        // check per timeout per station instead of one per request).
+        while let Some(Reverse((_, tag, n, req))) = self.ps.deadlines.peek().copied() {
+            if self.ps.tags.contains(&(tag, n, req)) {
+                break;
+            }
+            self.ps.deadlines.pop();
+        }
         self.schedule_expiry(ctx);
     }
 }

@@ -438,7 +438,8 @@ impl Sine {
                 now = end;
                 continue;
             }
-            let t = now.saturating_add(exp_ns(rng, 1.0 / hi).max(1));
+            let e: f64 = Exp1.sample(rng);
+            let t = now.saturating_add(((e * 1e9 / hi) as u64).max(1));
             if t >= end {
                 // Memoryless: restart from the segment's end at the next segment's rate.
                 now = end;
