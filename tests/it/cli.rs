@@ -508,3 +508,67 @@ fn r_override_error_positions() {
         &[&at(line_of(VALID, r#"rate = "$rate""#)), "workload.rate"],
     );
 }
+
+#[test]
+fn hpa_dry_run_replays_a_trace_and_refuses_a_bad_one() {
+    let root = common::root();
+    let manifest = root.join("deploy/hpa-custom-metrics-described.yaml");
+    let trace = root.join("sims/data/black-friday-metrics.csv");
+    let dir = Scratch::new("dry-run");
+    let out = dir.join("dry.csv");
+    let o = scalesim(&[
+        "hpa-dry-run",
+        manifest.to_str().expect("utf-8"),
+        trace.to_str().expect("utf-8"),
+        "--replicas",
+        "3",
+        "--cpu-request",
+        "2",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    // The trace's spike needs 30 pods by its request rate (1,500/s at 50 per pod).
+    assert!(text.contains("between 3 and 30"), "{text}");
+    let csv = std::fs::read_to_string(&out).expect("the CSV was written");
+    assert!(csv.starts_with("t_s,replicas_before,replicas,proposal_cpu,proposal_requests_per_second,proposal_queue_length\n"));
+    assert_eq!(
+        csv.lines().count(),
+        161,
+        "a header and one row per 15 s sync of 40 min"
+    );
+
+    let bad = dir.write("bad.csv", "timestamp,metric,value\n0,cpu,1\n15,cpu,oops\n");
+    let o = scalesim(&[
+        "hpa-dry-run",
+        manifest.to_str().expect("utf-8"),
+        bad.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("bad.csv:3: value `oops` is not a number"),
+        "{}",
+        stderr(&o)
+    );
+    let unrelated = dir.write("other.csv", "0,disk,1\n");
+    let o = scalesim(&[
+        "hpa-dry-run",
+        manifest.to_str().expect("utf-8"),
+        unrelated.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("none of the manifest's metrics"),
+        "{}",
+        stderr(&o)
+    );
+    let guide = root.join("deploy/hpa-custom-metrics.yaml");
+    let o = scalesim(&[
+        "hpa-dry-run",
+        guide.to_str().expect("utf-8"),
+        trace.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(code(&o), 2, "the guide's text lacks describedObject");
+    assert!(stderr(&o).contains("describedObject"), "{}", stderr(&o));
+}
