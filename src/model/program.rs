@@ -38,8 +38,9 @@ pub enum Step {
     Fork(Vec<Vec<Step>>),
     /// Take arm `k` with probability `p_k`; with the remaining probability, skip.
     Branch(Vec<(f64, Vec<Step>)>),
-    /// Take the arm the router picks for the request's key (shards, partitions).
-    ByKey(KeyRoute, Vec<Vec<Step>>),
+    /// Take the arm the router picks for the request's key (shards, partitions); a named
+    /// switch reports the requests each arm got.
+    ByKey(KeyRoute, Vec<Vec<Step>>, Option<String>),
     /// Run the body `count` times in sequence (N+1 queries, pages).
     Repeat(Count, Vec<Step>),
     /// A scope: attempts, a timeout per attempt, and a fallback.
@@ -154,7 +155,7 @@ pub fn ops_bound(path: &[Step]) -> f64 {
             Step::Visit(_) | Step::Delay(_) | Step::ReadVersion(_) | Step::WriteIf(_) => 1.0,
             Step::Fork(arms) => 1.0 + arms.iter().map(|a| ops_bound(a)).sum::<f64>(),
             Step::Branch(arms) => 1.0 + arms.iter().map(|(_, a)| ops_bound(a)).fold(0.0, f64::max),
-            Step::ByKey(_, arms) => 1.0 + arms.iter().map(|a| ops_bound(a)).fold(0.0, f64::max),
+            Step::ByKey(_, arms, _) => 1.0 + arms.iter().map(|a| ops_bound(a)).fold(0.0, f64::max),
             Step::Repeat(count, body) => {
                 let n = match *count {
                     Count::Fixed(n) => f64::from(n),
@@ -189,26 +190,31 @@ fn poisson(mean: f64, rng: &mut Rng) -> u32 {
 }
 
 /// How a key picks one of `n` arms.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone)]
 pub enum KeyRoute {
     /// A hash of the key, modulo the arms.
     Hash,
-    /// Contiguous equal ranges of the key space `0..keys` (users A-H, I-P, Q-Z).
+    /// Contiguous equal ranges of the key space `0..keys`.
     Range {
         /// Size of the key space.
         keys: u64,
     },
+    /// A shard router ([`super::shard`]): letter ranges over real names' first letters,
+    /// hash mod N, consistent hashing with virtual nodes, jump hash. Its shard count is the
+    /// number of arms.
+    Shard(Box<super::shard::Router>),
 }
 
 impl KeyRoute {
     /// The arm of `key` among `n`.
     #[inline]
     pub fn arm(&self, key: u64, n: usize) -> usize {
-        match *self {
+        match self {
             KeyRoute::Hash => (super::balance::hash64(key) % n as u64) as usize,
-            KeyRoute::Range { keys } => {
+            &KeyRoute::Range { keys } => {
                 ((u128::from(key.min(keys - 1)) * n as u128) / u128::from(keys.max(1))) as usize
             }
+            KeyRoute::Shard(r) => r.owner(key).min(n - 1),
         }
     }
 }
@@ -280,6 +286,8 @@ pub struct Program {
     pub branches: Vec<BranchTable>,
     /// Key switches: the router and each arm's first pc, plus the pc after.
     pub routes: Vec<(KeyRoute, Vec<u32>, u32)>,
+    /// Each key switch's name, when it reports its arms' requests.
+    pub route_names: Vec<Option<String>>,
     /// Fork arm blocks.
     pub forks: Vec<Vec<u32>>,
     /// Repeats: count and body block.
@@ -378,7 +386,7 @@ impl<'a> Compiler<'a, '_> {
                 self.emit(Op::WriteIf(*t));
             }
             Step::Branch(arms) => self.branch(arms),
-            Step::ByKey(route, arms) => self.route(*route, arms),
+            Step::ByKey(route, arms, name) => self.route(route.clone(), arms, name.clone()),
             Step::Repeat(count, body) => {
                 let r = self.p.repeats.len();
                 self.p.repeats.push((*count, 0));
@@ -448,9 +456,10 @@ impl<'a> Compiler<'a, '_> {
         t.end = end;
     }
 
-    fn route(&mut self, route: KeyRoute, arms: &'a [Vec<Step>]) {
+    fn route(&mut self, route: KeyRoute, arms: &'a [Vec<Step>], name: Option<String>) {
         let r = self.p.routes.len();
         self.p.routes.push((route, Vec::new(), 0));
+        self.p.route_names.push(name);
         self.emit(Op::Route(r as u32));
         let (starts, jumps) = self.arms(arms.iter());
         let end = self.patch_jumps(&jumps);

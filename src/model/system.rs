@@ -265,6 +265,9 @@ pub struct System {
     backoff_rng: Rng,
     gauges: Vec<f64>,
     warm_scopes: Vec<ScopeCounts>,
+    /// Requests each arm of each key switch took, by class and switch (and at warm-up end).
+    route_hits: Vec<Vec<Vec<u64>>>,
+    warm_route_hits: Vec<Vec<Vec<u64>>>,
     warm_guards: Vec<(u64, u64)>,
     warm_tables: Vec<TableCounts>,
     duration: u64,
@@ -291,7 +294,7 @@ impl System {
             .classes
             .iter()
             .map(|c| compile(&c.path, scope_names.len() as u32, &mut scope_names))
-            .collect();
+            .collect::<Vec<Program>>();
         let (arrivals, users) = match &spec.load {
             Load::Open(a) => (
                 Some(ArrivalState::new(
@@ -302,6 +305,10 @@ impl System {
             ),
             Load::Closed(u) => (None, Some(u.clone())),
         };
+        let route_hits: Vec<Vec<Vec<u64>>> = programs
+            .iter()
+            .map(|p| p.routes.iter().map(|r| vec![0; r.1.len()]).collect())
+            .collect();
         let mut sys = System {
             programs,
             deadlines: spec.classes.iter().map(|c| c.deadline).collect(),
@@ -320,6 +327,8 @@ impl System {
                 .collect(),
             scopes: vec![ScopeCounts::default(); scope_names.len()],
             warm_scopes: vec![ScopeCounts::default(); scope_names.len()],
+            route_hits,
+            warm_route_hits: Vec::new(),
             budgets: spec.shared.budgets.iter().map(|b| b.1.clone()).collect(),
             bulkheads: spec.shared.bulkheads.iter().map(|b| b.1.clone()).collect(),
             warm_guards: vec![(0, 0); spec.shared.bulkheads.len()],
@@ -534,7 +543,12 @@ impl System {
                     let u = self.path_rng.next_f64();
                     self.reqs.get_mut(req).pc = prog.branch_target(b, u);
                 }
-                Op::Route(k) => self.reqs.get_mut(req).pc = prog.route_target(k, r.key),
+                Op::Route(k) => {
+                    let (route, arms, _) = &prog.routes[k as usize];
+                    let arm = route.arm(r.key, arms.len());
+                    self.route_hits[r.class as usize][k as usize][arm] += 1;
+                    self.reqs.get_mut(req).pc = arms[arm];
+                }
                 Op::Fork(f) => {
                     let n = prog.forks[f as usize].len();
                     self.reqs.get_mut(req).pending = n as u32;
@@ -1052,6 +1066,7 @@ impl System {
             s.mark_warm(now);
         }
         self.warm_scopes = self.scopes.clone();
+        self.warm_route_hits = self.route_hits.clone();
         self.warm_guards = self
             .bulkheads
             .iter()
@@ -1059,6 +1074,50 @@ impl System {
             .collect();
         self.warm_tables = self.tables.iter().map(|t| t.counts).collect();
         self.warm_breakers = self.breakers.iter().map(Breaker::metrics).collect();
+    }
+
+    /// Named key switches: requests per arm after warm-up (`requests.0`, `requests.1`, ...)
+    /// and `load_max_over_mean`, the busiest arm's requests over the mean (switches of the
+    /// same name in several classes add up).
+    fn router_stats(&self) -> Vec<ComponentStats> {
+        let mut by_name: std::collections::BTreeMap<&str, Vec<u64>> = Default::default();
+        for (c, prog) in self.programs.iter().enumerate() {
+            for (k, name) in prog.route_names.iter().enumerate() {
+                let Some(name) = name else { continue };
+                let hits = &self.route_hits[c][k];
+                let warm = self.warm_route_hits.get(c).and_then(|w| w.get(k));
+                let acc = by_name.entry(name).or_insert_with(|| vec![0; hits.len()]);
+                for (i, h) in hits.iter().enumerate() {
+                    let before = warm.map_or(0, |w| w[i]);
+                    if let Some(a) = acc.get_mut(i) {
+                        *a += h - before;
+                    }
+                }
+            }
+        }
+        by_name
+            .into_iter()
+            .map(|(name, hits)| {
+                let total: u64 = hits.iter().sum();
+                let mean = total as f64 / hits.len().max(1) as f64;
+                let max = hits.iter().copied().max().unwrap_or(0) as f64;
+                let mut metrics: Vec<(String, f64)> = hits
+                    .iter()
+                    .enumerate()
+                    .map(|(i, h)| (format!("requests.{i}"), *h as f64))
+                    .collect();
+                metrics.push((
+                    "load_max_over_mean".to_string(),
+                    if mean > 0.0 { max / mean } else { 0.0 },
+                ));
+                ComponentStats {
+                    name: name.to_string(),
+                    kind: "router",
+                    metrics,
+                    ..ComponentStats::default()
+                }
+            })
+            .collect()
     }
 
     fn gauge_names(&self) -> Vec<String> {
@@ -1090,6 +1149,7 @@ impl System {
             metrics: c.metrics(self.duration),
             ..ComponentStats::default()
         }));
+        out.extend(self.router_stats());
         // Scopes of the same name (one dependency called from several classes) share a
         // component.
         let mut names: Vec<&str> = self.scope_names.iter().map(String::as_str).collect();

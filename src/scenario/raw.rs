@@ -203,6 +203,8 @@ pub struct RawKeys {
     pub alpha: Option<f64>,
     pub hot_fraction: Option<f64>,
     pub hot_share: Option<f64>,
+    #[serde(default)]
+    pub scatter: bool,
 }
 
 /// A distribution: a duration string (constant) or a table.
@@ -372,6 +374,8 @@ pub struct RawSpecialStep {
     pub branch: Option<Vec<RawBranchArm>>,
     pub by_key: Option<Vec<RawArm>>,
     pub router: Option<String>,
+    pub ranges: Option<Vec<String>>,
+    pub vnodes: Option<i64>,
     pub repeat: Option<RawCount>,
     pub path: Option<Vec<RawStep>>,
     #[serde(rename = "try")]

@@ -488,7 +488,7 @@ fn keys(v: &V<'_>, k: &RawKeys) -> Res<KeyDist> {
     if k.n == 0 {
         return Err(v.err("workload.keys.n", "must be at least 1"));
     }
-    match k.dist.as_str() {
+    let d = match k.dist.as_str() {
         "uniform" => Ok(KeyDist::Uniform { n: k.n }),
         "zipf" => {
             let alpha = v.positive("workload.keys.alpha", k.alpha)?;
@@ -507,7 +507,12 @@ fn keys(v: &V<'_>, k: &RawKeys) -> Res<KeyDist> {
                 format!("unknown key distribution `{other}`"),
             )
             .suggest(other, ["uniform", "zipf", "hotspot"])),
-    }
+    }?;
+    Ok(if k.scatter {
+        KeyDist::scattered(d, k.n)
+    } else {
+        d
+    })
 }
 
 const WORKLOADS: [&str; 11] = [

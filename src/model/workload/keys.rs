@@ -32,6 +32,14 @@ pub enum KeyDist {
         hot_fraction: f64,
         hot_share: f64,
     },
+    /// The inner distribution's key `k` becomes `k * mul mod n`, a bijection of `0..n` (`mul`
+    /// is coprime with `n`): popularity no longer follows key order, as when users sorted by
+    /// name are not popular in name order. Build it with [`KeyDist::scattered`].
+    Scattered {
+        inner: Box<KeyDist>,
+        n: u64,
+        mul: u64,
+    },
 }
 
 impl KeyDist {
@@ -42,12 +50,27 @@ impl KeyDist {
             .map(|sampler| KeyDist::Zipf { n, alpha, sampler })
     }
 
+    /// `inner` with its keys scattered over `0..n` ([`KeyDist::Scattered`]).
+    pub fn scattered(inner: KeyDist, n: u64) -> KeyDist {
+        // The golden-ratio multiplier, made odd and then coprime with n.
+        let mut mul = (0x9E37_79B9_7F4A_7C15u64 % n.max(1)) | 1;
+        while n > 1 && gcd(mul, n) != 1 {
+            mul += 2;
+        }
+        KeyDist::Scattered {
+            inner: Box::new(inner),
+            n,
+            mul: mul % n.max(1),
+        }
+    }
+
     /// Whether the parameters make sense, and if not, why: no keys (`n` = 0), a negative or
     /// infinite Zipf exponent, a hot fraction outside (0, 1] or a hot share outside [0, 1].
     /// [`KeyDist::sample`] assumes they do.
     pub fn check(&self) -> Result<(), String> {
         let n = match *self {
             KeyDist::None => return Ok(()),
+            KeyDist::Scattered { ref inner, .. } => return inner.check(),
             KeyDist::Uniform { n } | KeyDist::Zipf { n, .. } | KeyDist::Hotspot { n, .. } => n,
         };
         if n == 0 {
@@ -90,8 +113,18 @@ impl KeyDist {
                     hot + rng.below(n - hot)
                 }
             }
+            KeyDist::Scattered { inner, n, mul } => {
+                ((u128::from(inner.sample(rng)) * u128::from(*mul)) % u128::from(*n)) as u64
+            }
         }
     }
+}
+
+fn gcd(mut a: u64, mut b: u64) -> u64 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
 }
 
 #[cfg(test)]
@@ -106,6 +139,25 @@ mod tests {
             c[d.sample(&mut rng) as usize] += 1;
         }
         c
+    }
+
+    #[test]
+    fn scattering_is_a_bijection_that_keeps_the_popularity_profile() {
+        for n in [1u64, 2, 10, 12, 1000, 1_000_003] {
+            let KeyDist::Scattered { mul, .. } = KeyDist::scattered(KeyDist::Uniform { n }, n)
+            else {
+                panic!("a scattered distribution");
+            };
+            assert_eq!(gcd(mul.max(1), n), 1, "n {n}");
+        }
+        let n = 1000;
+        let d = KeyDist::scattered(KeyDist::zipf(n, 1.0).unwrap(), n);
+        let c = counts(&d, n as usize, 100_000);
+        let mut sorted = c.clone();
+        sorted.sort_unstable_by(|a, b| b.cmp(a));
+        // The hottest key still gets 1 / H_1000, but it is no longer key 0.
+        assert!((sorted[0] as f64 / 100_000.0 - 0.1336).abs() < 0.005);
+        assert!(c[0] < sorted[0] / 2);
     }
 
     #[test]

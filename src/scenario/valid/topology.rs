@@ -193,7 +193,10 @@ fn station(
 fn key_space(k: &KeyDist) -> Option<u64> {
     match k {
         KeyDist::None => None,
-        KeyDist::Uniform { n } | KeyDist::Zipf { n, .. } | KeyDist::Hotspot { n, .. } => Some(*n),
+        KeyDist::Uniform { n }
+        | KeyDist::Zipf { n, .. }
+        | KeyDist::Hotspot { n, .. }
+        | KeyDist::Scattered { n, .. } => Some(*n),
     }
 }
 
@@ -572,7 +575,7 @@ fn unbounded_retries(path: &[Step]) -> bool {
                 || unbounded_retries(&t.body)
                 || t.fallback.as_deref().is_some_and(unbounded_retries)
         }
-        Step::Fork(arms) | Step::ByKey(_, arms) => arms.iter().any(|a| unbounded_retries(a)),
+        Step::Fork(arms) | Step::ByKey(_, arms, _) => arms.iter().any(|a| unbounded_retries(a)),
         Step::Branch(arms) => arms.iter().any(|(_, a)| unbounded_retries(a)),
         Step::Repeat(_, b) => unbounded_retries(b),
         _ => false,
@@ -684,7 +687,7 @@ impl Paths<'_> {
     /// Refuses options that belong to another construct (`attempts` on a fork, ...).
     fn only(&self, field: &str, t: &RawSpecialStep, kind: &str) -> Res<()> {
         let allowed: &[&str] = match kind {
-            "by_key" => &["router"],
+            "by_key" => &["router", "ranges", "vnodes", "name"],
             "repeat" => &["path"],
             "try" => &[
                 "name",
@@ -704,6 +707,8 @@ impl Paths<'_> {
         };
         let options = [
             ("router", t.router.is_some()),
+            ("ranges", t.ranges.is_some()),
+            ("vnodes", t.vnodes.is_some()),
             ("path", t.path.is_some()),
             ("name", t.name.is_some()),
             ("attempts", t.attempts.is_some()),
@@ -755,24 +760,64 @@ impl Paths<'_> {
             t.by_key.as_deref().unwrap_or(&[]),
             depth,
         )?;
-        let route = match t.router.as_deref().unwrap_or("hash") {
+        let router = t.router.as_deref().unwrap_or("hash");
+        let f = |k: &str| format!("{field}.{k}");
+        let need_keys = || {
+            self.keys.ok_or_else(|| {
+                self.v.err(
+                    f("router"),
+                    format!("`{router}` routing needs a key space: set `workload.keys`"),
+                )
+            })
+        };
+        if t.ranges.is_some() && router != "range" {
+            return Err(self.v.err(f("ranges"), "belongs to `router = \"range\"`"));
+        }
+        if t.vnodes.is_some() && router != "consistent" {
+            return Err(self
+                .v
+                .err(f("vnodes"), "belongs to `router = \"consistent\"`"));
+        }
+        let route = match router {
             "hash" => KeyRoute::Hash,
-            "range" => KeyRoute::Range {
-                keys: self.keys.ok_or_else(|| {
-                    self.v.err(
-                        format!("{field}.router"),
-                        "range routing needs a key space: set `workload.keys`",
-                    )
-                })?,
-            },
+            "range" if t.ranges.is_none() => KeyRoute::Range { keys: need_keys()? },
+            "range" | "consistent" | "jump" => {
+                let vnodes = t.vnodes.unwrap_or(100);
+                if !(1..=100_000).contains(&vnodes) {
+                    return Err(self.v.err(
+                        f("vnodes"),
+                        format!("must be between 1 and 100000, got {vnodes}"),
+                    ));
+                }
+                let spec = crate::model::shard::Spec {
+                    shards: arms.len(),
+                    key_space: need_keys()?,
+                    ranges: t.ranges.clone().unwrap_or_default(),
+                    vnodes: vnodes as u32,
+                    ..crate::model::shard::Spec::default()
+                };
+                let r = crate::model::shard::Router::build(router, &spec).map_err(|m| {
+                    let at = if router == "range" {
+                        "ranges"
+                    } else {
+                        "router"
+                    };
+                    self.v.err(f(at), m)
+                })?;
+                KeyRoute::Shard(Box::new(r))
+            }
+            "bounded" => {
+                return Err(self.v.err(
+                    f("router"),
+                    "consistent hashing with bounded loads is not in paths yet (it needs the \
+                     load in flight per shard); use `consistent`, `jump`, `hash` or `range`",
+                ));
+            }
             other => {
                 return Err(self
                     .v
-                    .err(
-                        format!("{field}.router"),
-                        format!("unknown router `{other}`"),
-                    )
-                    .suggest(other, ["hash", "range"]));
+                    .err(f("router"), format!("unknown router `{other}`"))
+                    .suggest(other, ["hash", "range", "consistent", "jump"]));
             }
         };
         if self.keys.is_none() {
@@ -781,7 +826,7 @@ impl Paths<'_> {
                 "routing by key needs request keys: set `workload.keys`",
             ));
         }
-        Ok(Step::ByKey(route, arms))
+        Ok(Step::ByKey(route, arms, t.name.clone()))
     }
 
     fn repeat(&mut self, field: &str, t: &RawSpecialStep, depth: usize) -> Res<Step> {
