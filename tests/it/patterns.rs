@@ -552,9 +552,15 @@ service = "1ms"
 "#
         )
     };
-    let s = run(&text(r#"router = "range", ranges = ["A-H", "I-P", "Q-Z"]"#), &[], 3);
+    let s = run(
+        &text(r#"router = "range", ranges = ["A-H", "I-P", "Q-Z"]"#),
+        &[],
+        3,
+    );
     let c = component(&s, "shards");
-    let hits: Vec<f64> = (0..3).map(|i| metric(c, &format!("requests.{i}"))).collect();
+    let hits: Vec<f64> = (0..3)
+        .map(|i| metric(c, &format!("requests.{i}")))
+        .collect();
     let total: f64 = hits.iter().sum();
     let want = [
         FIRST_LETTER_SHARES[..8].iter().sum::<f64>(),
@@ -566,7 +572,10 @@ service = "1ms"
         assert!((h / total - w).abs() < 0.005, "{hits:?} vs {want:?}");
     }
     let lmm = metric(c, "load_max_over_mean");
-    assert!((lmm - hits[0] * 3.0 / total).abs() < 1e-9 && lmm > 1.25, "{lmm}");
+    assert!(
+        (lmm - hits[0] * 3.0 / total).abs() < 1e-9 && lmm > 1.25,
+        "{lmm}"
+    );
     // Each arm's requests are its service's.
     assert_eq!(hits[0], metric(component(&s, "a"), "requests"));
 

@@ -32,13 +32,15 @@ pub enum KeyDist {
         hot_fraction: f64,
         hot_share: f64,
     },
-    /// The inner distribution's key `k` becomes `k * mul mod n`, a bijection of `0..n` (`mul`
-    /// is coprime with `n`): popularity no longer follows key order, as when users sorted by
-    /// name are not popular in name order. Build it with [`KeyDist::scattered`].
+    /// The inner distribution's key `k` becomes `(k * mul + add) mod n`, a bijection of
+    /// `0..n` (`mul` is coprime with `n`): popularity no longer follows key order, as when
+    /// users sorted by name are not popular in name order. Build it with
+    /// [`KeyDist::scattered`].
     Scattered {
         inner: Box<KeyDist>,
         n: u64,
         mul: u64,
+        add: u64,
     },
 }
 
@@ -61,6 +63,7 @@ impl KeyDist {
             inner: Box::new(inner),
             n,
             mul: mul % n.max(1),
+            add: crate::engine::mix64(n) % n.max(1),
         }
     }
 
@@ -113,8 +116,9 @@ impl KeyDist {
                     hot + rng.below(n - hot)
                 }
             }
-            KeyDist::Scattered { inner, n, mul } => {
-                ((u128::from(inner.sample(rng)) * u128::from(*mul)) % u128::from(*n)) as u64
+            KeyDist::Scattered { inner, n, mul, add } => {
+                ((u128::from(inner.sample(rng)) * u128::from(*mul) + u128::from(*add))
+                    % u128::from(*n)) as u64
             }
         }
     }
@@ -155,9 +159,12 @@ mod tests {
         let c = counts(&d, n as usize, 100_000);
         let mut sorted = c.clone();
         sorted.sort_unstable_by(|a, b| b.cmp(a));
-        // The hottest key still gets 1 / H_1000, but it is no longer key 0.
+        // The hottest key still gets 1 / H_1000, but it is no longer key 0, and the counts,
+        // sorted, keep Zipf's ratios (rank 1 twice rank 2).
         assert!((sorted[0] as f64 / 100_000.0 - 0.1336).abs() < 0.005);
         assert!(c[0] < sorted[0] / 2);
+        let ratio = sorted[0] as f64 / sorted[1] as f64;
+        assert!((ratio - 2.0).abs() < 0.15, "{ratio}");
     }
 
     #[test]
