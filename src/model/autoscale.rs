@@ -21,8 +21,9 @@
 //! With `nodes`, pods also need room on a node ([`super::nodes`]): the HPA's replicas are pods
 //! of a [`Cluster`]; those that fit on no node stay Pending (the HPA sees them as unready
 //! pods) until the cluster autoscaler's new node is ready, and only scheduled pods become
-//! instances of the service (their start-up begins then). Pods are counted, not matched one
-//! to one with the service's instances. Every sync also feeds each pod's CPU (and modelled
+//! instances of the service (their start-up begins then); the service's first instances are
+//! placed at time 0, and those that do not fit wait as pending pods. Pods are counted, not
+//! matched one to one with the service's instances. Every sync also feeds each pod's CPU (and modelled
 //! memory) to Kubernetes' VPA recommender ([`super::vpa`]), whose answer the controller
 //! reports as the right-sized requests.
 //!
@@ -173,14 +174,14 @@ impl HpaController {
             self.sync(svc, ctx);
             self.next_sync = now.saturating_add(self.spec.sync);
         }
+        if self.cluster.is_none() {
+            return self.next_sync;
+        }
+        let now_ms = (now / MS) as i64;
+        let (cpu, mem) = (self.spec.cpu_request, self.memory_request());
         let Some(cluster) = self.cluster.as_mut() else {
             return self.next_sync;
         };
-        let now_ms = (now / MS) as i64;
-        let (cpu, mem) = (
-            self.spec.cpu_request,
-            self.spec.memory.map_or(0, |m| m.request as i64),
-        );
         self.events.clear();
         cluster.step(now_ms, &mut self.events);
         for e in &self.events {

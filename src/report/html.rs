@@ -404,12 +404,12 @@ fn cost_growth(rows: &[CostGrowth]) -> String {
         };
         let _ = writeln!(
             out,
-            "<tr><th scope=\"row\">{}</th><td class=\"num\">{:.3}</td><td class=\"num\">{:.3}</td><td class=\"num\">{:.2}</td>\
+            "<tr><th scope=\"row\">{}</th><td class=\"num\">{:.3}</td><td class=\"num\">{:.3}</td><td class=\"num\">{}</td>\
              <td class=\"num\">{:.1}</td><td class=\"num\">{:.1}</td><td>{}</td><td>{verdict}</td></tr>",
             escape(&g.strategy),
             g.cost_per_million_from,
             g.cost_per_million_to,
-            g.ratio,
+            g.ratio.map_or("–".to_string(), |r| format!("{r:.2}")),
             g.p99_ms_from,
             g.p99_ms_to,
             if g.slo_everywhere { "yes" } else { "no" },

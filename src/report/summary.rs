@@ -73,8 +73,10 @@ pub struct CostGrowth {
     pub cost_per_million_from: f64,
     /// At the last point.
     pub cost_per_million_to: f64,
-    /// `cost_per_million_to / cost_per_million_from`.
-    pub ratio: f64,
+    /// `cost_per_million_to / cost_per_million_from`; `None` when the first point cost
+    /// nothing and the last did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ratio: Option<f64>,
     /// p99 at the first and last points, ms.
     pub p99_ms_from: f64,
     /// p99 at the last point, ms.

@@ -83,7 +83,7 @@ fn growth_table(rows: &[CostGrowth]) -> Table {
             Cell::plain(&g.strategy),
             Cell::plain(&format!("{:.3}", g.cost_per_million_from)),
             Cell::plain(&format!("{:.3}", g.cost_per_million_to)),
-            Cell::plain(&format!("{:.2}", g.ratio)),
+            Cell::plain(&g.ratio.map_or("–".to_string(), |r| format!("{r:.2}"))),
             Cell::plain(&format!("{:.1}", g.p99_ms_from)),
             Cell::plain(&format!("{:.1}", g.p99_ms_to)),
             Cell::plain(if g.slo_everywhere { "yes" } else { "no" }),

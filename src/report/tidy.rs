@@ -89,7 +89,9 @@ pub fn summary_csv(summary: &Summary) -> String {
             g.cost_per_million_to,
             None,
         );
-        rows.push(&at, "cost_growth.ratio", g.ratio, None);
+        if let Some(r) = g.ratio {
+            rows.push(&at, "cost_growth.ratio", r, None);
+        }
         rows.push(
             &at,
             "cost_growth.passed",

@@ -253,7 +253,12 @@ pub(super) fn cost_growth(points: &[SweepPoint], limit: f64) -> Vec<CostGrowth> 
         .enumerate()
         .map(|(j, (a, b))| {
             let (from, to) = (a.cost.per_million_requests, b.cost.per_million_requests);
-            let ratio = if from > 0.0 { to / from } else { f64::INFINITY };
+            // No cost at the first point: no ratio (and no verdict) unless none at the last.
+            let ratio = match (from > 0.0, to > 0.0) {
+                (true, _) => Some(to / from),
+                (false, false) => Some(1.0),
+                (false, true) => None,
+            };
             let slo_everywhere = points
                 .iter()
                 .all(|p| p.strategies.get(j).is_some_and(|s| s.slo.passed));
@@ -269,7 +274,7 @@ pub(super) fn cost_growth(points: &[SweepPoint], limit: f64) -> Vec<CostGrowth> 
                 p99_ms_to: b.latency_ms.p99,
                 slo_everywhere,
                 limit,
-                passed: ratio <= limit && slo_everywhere,
+                passed: ratio.is_some_and(|r| r <= limit) && slo_everywhere,
             }
         })
         .collect()
@@ -477,12 +482,21 @@ mod tests {
         ];
         let g = cost_growth(&points, 1.25);
         assert_eq!(g.len(), 3);
-        assert!((g[0].ratio - 1.2).abs() < 1e-12 && g[0].passed);
+        assert!((g[0].ratio.expect("a ratio") - 1.2).abs() < 1e-12 && g[0].passed);
         // Flat cost, but an SLO failed at the middle point.
         assert!(!g[1].slo_everywhere && !g[1].passed);
         // Cost per million up 1.5x: super-linear.
-        assert!((g[2].ratio - 1.5).abs() < 1e-12 && !g[2].passed && g[2].slo_everywhere);
+        assert!((g[2].ratio.expect("a ratio") - 1.5).abs() < 1e-12);
+        assert!(!g[2].passed && g[2].slo_everywhere);
         assert_eq!((g[0].from, g[0].to, g[0].p99_ms_to), (1.0, 10.0, 100.0));
         assert!(cost_growth(&[], 1.25).is_empty());
+        // Free at the first point: no ratio, no pass; free throughout: flat.
+        let free = [
+            point(1.0, &[(0.0, true), (0.0, true)]),
+            point(2.0, &[(1.0, true), (0.0, true)]),
+        ];
+        let g = cost_growth(&free, 1.25);
+        assert_eq!((g[0].ratio, g[0].passed), (None, false));
+        assert_eq!((g[1].ratio, g[1].passed), (Some(1.0), true));
     }
 }
