@@ -122,6 +122,8 @@ pub struct HpaController {
     pub peaks: (u32, u32),
     vpa: Aggregate,
     trackers: BTreeMap<u32, ContainerTracker>,
+    /// When the warm-up ended, and the node-milliseconds billed by then.
+    warm: (u64, i64),
 }
 
 const MS: u64 = 1_000_000;
@@ -150,6 +152,7 @@ impl HpaController {
             vpa: Aggregate::new(&vpa::VpaConfig::default())
                 .expect("the default VPA config is valid"),
             trackers: BTreeMap::new(),
+            warm: (0, 0),
             spec,
         }
     }
@@ -237,8 +240,16 @@ impl HpaController {
         }
     }
 
-    /// Named metrics: the cluster's over the whole run (`nodes_max`, `nodes_mean`,
-    /// `node_hours`, `node_cost_per_hour`, which the strategy's cost adds,
+    /// Starts measuring the cluster's bill: node-hours before `now` are warm-up.
+    pub fn mark_warm(&mut self, now: u64) {
+        if let Some(c) = &self.cluster {
+            self.warm = (now, c.stats((now / MS) as i64).node_millis);
+        }
+    }
+
+    /// Named metrics: the cluster's after the warm-up (`nodes_mean`, `node_hours`,
+    /// `node_cost_per_hour`, which the strategy's cost adds) and over the whole run
+    /// (`nodes_max`,
     /// `pods_pending_max`, `node_scale_ups`, `node_scale_downs`) when it has nodes, and the VPA
     /// recommender's requests for the service's pods (`vpa_cpu_target_m`, `vpa_cpu_lower_m`,
     /// `vpa_cpu_upper_m`, and `vpa_memory_target_mib` with a memory model).
@@ -246,13 +257,14 @@ impl HpaController {
         let mut m = Vec::new();
         if let Some(c) = &self.cluster {
             let st = c.stats((now / MS) as i64);
+            let node_hours = (st.node_millis - self.warm.1) as f64 / 3_600_000.0;
+            let hours = (now.saturating_sub(self.warm.0) as f64 / 3.6e12).max(1e-12);
             m.push(("nodes_max".to_string(), f64::from(self.peaks.0)));
-            m.push(("node_hours".to_string(), st.node_hours()));
-            let hours = (now as f64 / 3.6e12).max(1e-12);
-            m.push(("nodes_mean".to_string(), st.node_hours() / hours));
+            m.push(("node_hours".to_string(), node_hours));
+            m.push(("nodes_mean".to_string(), node_hours / hours));
             m.push((
                 "node_cost_per_hour".to_string(),
-                c.cost((now / MS) as i64) / hours,
+                node_hours * c.spec().price_hour / hours,
             ));
             m.push(("pods_pending_max".to_string(), f64::from(self.peaks.1)));
             m.push(("node_scale_ups".to_string(), st.scale_ups as f64));

@@ -240,11 +240,18 @@ impl Controller {
         }
     }
 
+    /// Starts measuring: what a controller bills (an HPA's nodes) counts from `now`.
+    pub fn mark_warm(&mut self, now: u64) {
+        if let Some(h) = &mut self.hpa {
+            h.mark_warm(now);
+        }
+    }
+
     /// Named metrics over the run: `actions` (for an HPA: syncs that rescaled), and
     /// `desired_last` (instances wanted after the last action); an HPA adds `syncs`,
     /// `replicas_last`, its VPA recommendation and its cluster's figures
     /// ([`HpaController::metrics`]).
-    /// `end` is the run's end, ns (the cluster's node-hours run to it).
+    /// `end` is the run's end, ns (the cluster's node-hours run to it from the warm-up's end).
     pub fn metrics(&self, end: u64) -> Vec<(String, f64)> {
         let mut extra = Vec::new();
         if let Some(h) = &self.hpa {

@@ -1065,6 +1065,9 @@ impl System {
         for s in &mut self.services {
             s.mark_warm(now);
         }
+        for c in &mut self.controllers {
+            c.mark_warm(now);
+        }
         self.warm_scopes = self.scopes.clone();
         self.warm_route_hits = self.route_hits.clone();
         self.warm_guards = self
