@@ -446,3 +446,44 @@ manifest = "{}/deploy/hpa-custom-metrics-described.yaml"
         }
     }
 }
+
+/// A node group that cannot change (2 to 2 nodes) bills exactly its nodes after the warm-up:
+/// `nodes_mean` 2 and `node_cost_per_hour` 2 x the price, whatever the HPA asks for.
+#[test]
+fn a_fixed_node_group_bills_its_nodes_after_the_warm_up() {
+    let text = format!(
+        r#"
+name = "bill"
+duration = "20m"
+warmup = "5m"
+[workload]
+type = "poisson"
+rate = 300
+[classes.r]
+path = ["app"]
+timeout = "2s"
+[services.app]
+instances = 1
+service = "10ms"
+[controllers.hpa]
+type = "hpa"
+service = "app"
+manifest = "{}/deploy/hpa-seed.yaml"
+memory = {{ request = "512Mi", base = "200Mi", per_request = "1Mi" }}
+cpu_request = 1
+nodes = {{ cpu = 2, memory = "8Gi", min = 2, max = 2, initial = 2, price_hour = 0.25 }}
+"#,
+        crate::common::root().display()
+    );
+    let s = crate::common::run_text(&text, &[], 2);
+    let hpa = component(&s, "hpa");
+    assert!((metric(hpa, "nodes_mean") - 2.0).abs() < 1e-9);
+    assert!((metric(hpa, "node_hours") - 2.0 * 15.0 / 60.0).abs() < 1e-9);
+    assert!((metric(hpa, "node_cost_per_hour") - 0.5).abs() < 1e-9);
+    // Four 1-vCPU pods fit on two 2-vCPU nodes: the service never has more.
+    assert!(instances(&s, "app").iter().all(|&n| n <= 4.0));
+    assert!(
+        metric(hpa, "pods_pending_max") >= 1.0,
+        "the HPA wanted more than fit"
+    );
+}
