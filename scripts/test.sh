@@ -10,7 +10,8 @@
 #   primary, two streaming replicas, Redis) for the load-generator tests (real_load), and stops
 #   it afterwards.
 # - Runs every unit, integration, property, fuzz and doc test in release mode (simulations are
-#   heavy; release keeps the suite to minutes), with all features (plot, real).
+#   heavy; release keeps the suite to minutes), with all features (plot, real), then every
+#   criterion benchmark once in test mode, so that none can rot unseen.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -29,6 +30,11 @@ if [ -z "${SCALESIM_TEST_PG_PRIMARY:-}" ] && ls /usr/lib/postgresql/*/bin/initdb
 fi
 status=0
 cargo test --release "$@" || status=$?
+# Benches never rot: each criterion benchmark compiles and runs once in test mode (about a
+# minute in all; driver_overhead says in one line when it has no servers to measure).
+if [ "$status" = 0 ]; then
+	cargo test --release --bench '*' || status=$?
+fi
 if [ "$started_dev" = 1 ]; then
 	scripts/real-dev-cluster.sh stop || true
 fi
