@@ -394,6 +394,11 @@ manifest = "{}/deploy/hpa-custom-metrics-described.yaml"
             &["unknown forecast"],
         ),
         (
+            "type = \"poisson\"",
+            "type = \"constant\"",
+            &["controllers.p.forecast", "has none"],
+        ),
+        (
             "capacity = 100",
             "capacity = 0",
             &["controllers.p.capacity", "positive"],

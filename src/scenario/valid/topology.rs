@@ -1126,6 +1126,21 @@ pub(super) fn controllers(
     raw: &RawScenario,
     services: &[String],
 ) -> Res<Vec<ControllerSpec>> {
+    const CURVES: [&str; 6] = ["poisson", "ramp", "stages", "spike", "diurnal", "trace"];
+    for (name, c) in &raw.controllers {
+        let yesterday = c.forecast.as_deref().unwrap_or("yesterday") == "yesterday";
+        if c.kind == "predictive" && yesterday && !CURVES.contains(&raw.workload.kind.as_str()) {
+            return Err(v.err(
+                format!("controllers.{name}.forecast"),
+                format!(
+                    "`yesterday` reads the workload's rate curve, and a `{}` workload has none \
+                     (use `forecast = \"trend\"`, or a {} workload)",
+                    raw.workload.kind,
+                    CURVES.join(", ")
+                ),
+            ));
+        }
+    }
     raw.controllers
         .iter()
         .filter(|(_, c)| c.kind != "none")
