@@ -177,9 +177,6 @@ impl HpaController {
             self.sync(svc, ctx);
             self.next_sync = now.saturating_add(self.spec.sync);
         }
-        if self.cluster.is_none() {
-            return self.next_sync;
-        }
         let now_ms = (now / MS) as i64;
         let (cpu, mem) = (self.spec.cpu_request, self.memory_request());
         let Some(cluster) = self.cluster.as_mut() else {

@@ -152,7 +152,6 @@ impl Scaler {
         let secs = now.saturating_sub(t0).max(1) as f64 / 1e9;
         let rate = snap.arrivals.saturating_sub(prev.arrivals) as f64 / secs;
         let busy = (snap.busy_area - prev.busy_area).max(0.0) / 1e9 / secs;
-        self.rates.push_back((now, rate));
         let current = snap.desired;
         let wanted = match &self.spec.policy {
             PolicySpec::Rules { rules, cooldown } => {
@@ -184,24 +183,20 @@ impl Scaler {
                 let horizon = now + lead + self.spec.period;
                 let expected = match forecast {
                     Forecast::Yesterday => self.yesterday(now, horizon),
-                    Forecast::Trend { window } => self.trend(now, *window, horizon),
+                    Forecast::Trend { window } => {
+                        // Only the trend keeps the measured rates, and only its window's.
+                        self.rates.push_back((now, rate));
+                        while self.rates.front().is_some_and(|(t, _)| t + window < now) {
+                            self.rates.pop_front();
+                        }
+                        self.trend(now, *window, horizon)
+                    }
                 } * bias;
                 let need = |r: f64| (r / (capacity * target_utilization)).ceil();
                 need(expected.max(rate)).min(f64::from(u32::MAX)) as u32
             }
         };
         let wanted = wanted.clamp(self.spec.min, self.spec.max);
-        if let PolicySpec::Predictive { forecast, .. } = &self.spec.policy {
-            let keep = match forecast {
-                Forecast::Trend { window } => *window,
-                Forecast::Yesterday => 0,
-            };
-            while self.rates.front().is_some_and(|(t, _)| *t + keep < now) {
-                self.rates.pop_front();
-            }
-        } else {
-            self.rates.clear();
-        }
         if wanted != current {
             self.rescales += 1;
             self.last_action = Some(now);

@@ -111,12 +111,8 @@ fn sample(spec: &HpaSpec, trace: &Trace, t: f64, now: i64, n: i32, window: i64) 
                 let Some(total) = latest(resource) else {
                     continue;
                 };
-                // cpu in cores -> millicores; memory in bytes -> milli-bytes.
-                let each = if resource == hpa::CPU {
-                    (total / f64::from(n) * 1000.0).round() as i64
-                } else {
-                    per_pod(total)
-                };
+                // Milli-units: cpu cores -> millicores, memory bytes -> milli-bytes.
+                let each = per_pod(total);
                 let usage = (0..n)
                     .map(|i| PodUsage {
                         pod: format!("pod-{i}"),
