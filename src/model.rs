@@ -13,6 +13,7 @@
 //! | [`resilience`] | backoff and jitter, retry budgets, bulkheads, analytic availability (pure) |
 //! | [`breaker`] | circuit breakers with resilience4j's and opossum's exact rules (pure: time in, verdict out) |
 //! | [`cache`] | cache state: LRU, FIFO, RANDOM, CLOCK, LFU, S3-FIFO eviction, TTLs, versions (pure: key in, hit or miss out) |
+//! | [`tiers`] | cache tiers in paths: an L1 per instance, shared tiers, read-through/aside, write policies, stampede guards, stale reads |
 //! | [`autoscale`] | the Kubernetes HPA as a controller of a service (instances as pods, measured usage as metrics) |
 //! | [`controller`] | components that wake on their own and act on services (scheduled scaling, crashes) |
 //! | [`policy`] | scaling policies to compare with the HPA: threshold rules, predictive (forecast) scaling |
@@ -50,6 +51,7 @@ pub mod service;
 pub mod shard;
 pub mod station;
 mod system;
+pub mod tiers;
 pub mod vpa;
 pub mod workload;
 

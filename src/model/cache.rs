@@ -76,6 +76,17 @@ pub enum Policy {
     S3Fifo,
 }
 
+/// The policy name one edit (a transposition included) away from `name`: short names like
+/// `lur` are typos of `lru`, which similarity by common prefix would not find.
+fn close(name: &str) -> Option<String> {
+    Policy::NAMES
+        .iter()
+        .map(|n| (strsim::damerau_levenshtein(name, n), *n))
+        .filter(|(d, _)| *d <= 1)
+        .min()
+        .map(|(_, n)| n.to_string())
+}
+
 impl Policy {
     /// Every policy, in the order of [`Policy::NAMES`].
     pub const ALL: [Policy; 7] = [
@@ -103,13 +114,15 @@ impl Policy {
     pub fn parse(name: &str) -> Result<Policy, String> {
         match Self::NAMES.iter().position(|n| *n == name) {
             Some(i) => Ok(Self::ALL[i]),
-            None => Err(match crate::scenario::nearest(name, Self::NAMES) {
-                Some(s) => format!("unknown cache policy `{name}` (did you mean `{s}`?)"),
-                None => format!(
-                    "unknown cache policy `{name}` (one of {})",
-                    Self::NAMES.join(", ")
-                ),
-            }),
+            None => Err(
+                match close(name).or_else(|| crate::scenario::nearest(name, Self::NAMES)) {
+                    Some(s) => format!("unknown cache policy `{name}` (did you mean `{s}`?)"),
+                    None => format!(
+                        "unknown cache policy `{name}` (one of {})",
+                        Self::NAMES.join(", ")
+                    ),
+                },
+            ),
         }
     }
 
@@ -379,6 +392,16 @@ impl Cache {
             }
             _ => false,
         }
+    }
+
+    /// The version and expiry time (ns, `u64::MAX` for never) of `key`'s entry, expired or
+    /// not, without counting or reordering anything: what early refresh and
+    /// stale-while-revalidate read.
+    #[inline]
+    pub fn peek(&self, key: u64) -> Option<(u64, u64)> {
+        let slot = self.slot(key).filter(|s| *s != ABSENT)?;
+        let e = &self.entries[slot as usize];
+        Some((e.version, e.expires))
     }
 
     /// Whether `key` is resident (expired or not), without counting or reordering anything.

@@ -24,6 +24,7 @@
 
 use super::dist::Dist;
 use super::resilience::Backoff;
+use super::tiers::{Behind, Fill, ReadSpec, WritePolicy, WriteSpec};
 use crate::engine::Rng;
 use crate::observe::ErrorSet;
 
@@ -50,6 +51,10 @@ pub enum Step {
     /// Write the request key's row in table `i` if its version is still the one read; fail
     /// with a conflict otherwise.
     WriteIf(u32),
+    /// Read the request key through cache tiers, loading it on a miss everywhere.
+    CacheRead(Box<ReadSpec>),
+    /// Write the request key, keeping cache tiers in step.
+    CacheWrite(Box<WriteSpec>),
 }
 
 /// A `try` scope.
@@ -168,6 +173,8 @@ pub fn ops_bound(path: &[Step]) -> f64 {
                 1.0 + f64::from(t.attempts) * ops_bound(&t.body)
                     + t.fallback.as_deref().map_or(0.0, ops_bound)
             }
+            Step::CacheRead(r) => 1.0 + 4.0 * r.tiers.len() as f64 + ops_bound(&r.load),
+            Step::CacheWrite(w) => 3.0 + 2.0 * w.tiers.len() as f64 + ops_bound(&w.store),
         })
         .sum()
 }
@@ -242,6 +249,25 @@ pub enum Op {
     ReadVersion(u32),
     /// Conditional write of the key's row in table `i`.
     WriteIf(u32),
+    /// Start the lookup `gets[i]`: an in-process tier answers here (and the lookup time
+    /// passes); a shared tier's visit follows.
+    CacheGet(u32),
+    /// End the lookup `gets[i]` (a shared tier answers here): on a hit, jump to its target
+    /// (the fills of the tiers above).
+    CacheHit(u32),
+    /// Load the key (`reads[i]`): a child runs the load block, or the request waits for the
+    /// load in flight.
+    CacheLoad(u32),
+    /// Store the version read in the tier of `gets[i]`.
+    CacheFill(u32),
+    /// Run the store block of `writes[i]` as a child.
+    WriteStore(u32),
+    /// Acknowledge the write of `writes[i]`: the key's new version.
+    WriteCommit(u32),
+    /// Keep a tier in step with the write: `write_tiers[i]`.
+    WriteTier(u32),
+    /// Queue the write for the write-behind worker of `writes[i]`.
+    WriteQueue(u32),
     /// End of a block: the request (or child) returns.
     Return,
 }
@@ -294,7 +320,60 @@ pub struct Program {
     pub repeats: Vec<(Count, u32)>,
     /// Try scopes.
     pub scopes: Vec<Scope>,
+    /// Reads through cache tiers.
+    pub reads: Vec<ReadOp>,
+    /// Tier lookups of those reads.
+    pub gets: Vec<GetOp>,
+    /// Writes through cache tiers.
+    pub writes: Vec<WriteOp>,
+    /// Per write and tier: (write, tier).
+    pub write_tiers: Vec<(u32, u32)>,
 }
+
+/// A compiled read through tiers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadOp {
+    /// Tiers in lookup order.
+    pub tiers: Vec<u32>,
+    /// First pc of the load block.
+    pub load: u32,
+    /// Who fills.
+    pub fill: Fill,
+    /// Misses of one key wait for the load in flight.
+    pub single_flight: bool,
+    /// XFetch's beta.
+    pub early_refresh: Option<f64>,
+    /// Grace past expiry, ns.
+    pub stale_while_revalidate: Option<u64>,
+    /// Every tier's fill op, in lookup order (a background refresh fills them all).
+    pub fills: Vec<u32>,
+}
+
+/// One tier lookup of a read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GetOp {
+    /// The read (index into `reads`).
+    pub read: u32,
+    /// The tier.
+    pub tier: u32,
+    /// Where a hit continues: the fill of the tier above, or past the read.
+    pub on_hit: u32,
+}
+
+/// A compiled write through tiers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WriteOp {
+    /// Policy.
+    pub policy: WritePolicy,
+    /// First pc of the store block.
+    pub store: u32,
+    /// Its write-behind queue (global index).
+    pub queue: u32,
+}
+
+/// A write-behind queue as the paths declare it: name, the class and store pc its flushes
+/// run, and its worker.
+pub type QueueDecl = (String, (u16, u32), Option<Behind>);
 
 /// A block compiled later, and where its first pc goes.
 #[derive(Clone, Copy)]
@@ -303,16 +382,35 @@ enum Patch {
     Repeat(usize),
     Body(usize),
     Fallback(usize),
+    Load(usize),
+    Store(usize),
 }
 
 /// Compiles `path`; try scopes are numbered from `first_scope` and their names listed in
 /// `scope_names` in that order.
 pub fn compile(path: &[Step], first_scope: u32, scope_names: &mut Vec<String>) -> Program {
+    compile_class(path, 0, first_scope, scope_names, &mut Vec::new(), &[])
+}
+
+/// [`compile`] for class `class`, whose write-behind steps join the queues of `queues` by
+/// name (declaring new ones); `tier_services[t]` is the service shared tier `t` is reached
+/// through (`None` for an in-process tier).
+pub fn compile_class(
+    path: &[Step],
+    class: u16,
+    first_scope: u32,
+    scope_names: &mut Vec<String>,
+    queues: &mut Vec<QueueDecl>,
+    tier_services: &[Option<u32>],
+) -> Program {
     let mut c = Compiler {
         p: Program::default(),
         pending: Vec::new(),
         next_scope: first_scope,
         names: scope_names,
+        queues,
+        class,
+        tier_services,
     };
     c.block(path);
     // Deferred blocks in the order they were met (their own deferred blocks go to the end).
@@ -325,6 +423,14 @@ pub fn compile(path: &[Step], first_scope: u32, scope_names: &mut Vec<String>) -
             Patch::Repeat(r) => c.p.repeats[r].1 = pc,
             Patch::Body(s) => c.p.scopes[s].body = pc,
             Patch::Fallback(s) => c.p.scopes[s].fallback = Some(pc),
+            Patch::Load(r) => c.p.reads[r].load = pc,
+            Patch::Store(w) => {
+                c.p.writes[w].store = pc;
+                let q = &mut c.queues[c.p.writes[w].queue as usize];
+                if q.1 == (u16::MAX, 0) {
+                    q.1 = (c.class, pc);
+                }
+            }
         }
         k += 1;
     }
@@ -336,6 +442,9 @@ struct Compiler<'a, 'n> {
     pending: Vec<(&'a [Step], Patch)>,
     next_scope: u32,
     names: &'n mut Vec<String>,
+    queues: &'n mut Vec<QueueDecl>,
+    class: u16,
+    tier_services: &'n [Option<u32>],
 }
 
 impl<'a> Compiler<'a, '_> {
@@ -411,7 +520,98 @@ impl<'a> Compiler<'a, '_> {
                 }
                 self.emit(Op::Try(s as u32));
             }
+            Step::CacheRead(r) => self.cache_read(r),
+            Step::CacheWrite(w) => self.cache_write(w),
         }
+    }
+
+    /// `Get [Visit svc] Hit` per tier (an in-process tier looks up at `Get` and waits its
+    /// lookup time there; a shared one looks up at `Hit`, after the visit), `Load`, then the fills from the deepest tier up: a hit
+    /// at tier i jumps to the fill of tier i - 1.
+    fn cache_read(&mut self, r: &'a ReadSpec) {
+        let k = self.p.reads.len();
+        self.p.reads.push(ReadOp {
+            tiers: r.tiers.clone(),
+            load: 0,
+            fill: r.fill,
+            single_flight: r.single_flight,
+            early_refresh: r.early_refresh,
+            stale_while_revalidate: r.stale_while_revalidate,
+            fills: Vec::new(),
+        });
+        self.pending.push((&r.load, Patch::Load(k)));
+        let first_get = self.p.gets.len();
+        for &t in &r.tiers {
+            let g = self.p.gets.len() as u32;
+            self.p.gets.push(GetOp {
+                read: k as u32,
+                tier: t,
+                on_hit: 0,
+            });
+            self.emit(Op::CacheGet(g));
+            if let Some(svc) = self.shared_at(t) {
+                self.emit(Op::Visit(svc));
+            }
+            self.emit(Op::CacheHit(g));
+        }
+        self.emit(Op::CacheLoad(k as u32));
+        let mut fills = vec![0; r.tiers.len()];
+        for (pos, &t) in r.tiers.iter().enumerate().rev() {
+            fills[pos] = self.pc();
+            self.emit(Op::CacheFill((first_get + pos) as u32));
+            if r.fill == Fill::Aside
+                && let Some(svc) = self.shared_at(t)
+            {
+                self.emit(Op::Visit(svc));
+            }
+        }
+        let end = self.pc();
+        for pos in 0..r.tiers.len() {
+            self.p.gets[first_get + pos].on_hit = if pos == 0 { end } else { fills[pos - 1] };
+        }
+        self.p.reads[k].fills = fills;
+    }
+
+    /// Invalidate and through: `Store Commit` then each tier; behind: `Commit`, each tier,
+    /// `Queue`.
+    fn cache_write(&mut self, w: &'a WriteSpec) {
+        let k = self.p.writes.len();
+        let queue = match self.queues.iter().position(|q| q.0 == w.name) {
+            Some(q) => q,
+            None => {
+                self.queues.push((w.name.clone(), (u16::MAX, 0), None));
+                self.queues.len() - 1
+            }
+        };
+        if w.policy == WritePolicy::Behind {
+            self.queues[queue].2.get_or_insert(w.behind);
+        }
+        self.p.writes.push(WriteOp {
+            policy: w.policy,
+            store: 0,
+            queue: queue as u32,
+        });
+        self.pending.push((&w.store, Patch::Store(k)));
+        if w.policy != WritePolicy::Behind {
+            self.emit(Op::WriteStore(k as u32));
+        }
+        self.emit(Op::WriteCommit(k as u32));
+        for &t in &w.tiers {
+            if let Some(svc) = self.shared_at(t) {
+                self.emit(Op::Visit(svc));
+            }
+            let i = self.p.write_tiers.len() as u32;
+            self.p.write_tiers.push((k as u32, t));
+            self.emit(Op::WriteTier(i));
+        }
+        if w.policy == WritePolicy::Behind {
+            self.emit(Op::WriteQueue(k as u32));
+        }
+    }
+
+    /// The service a shared tier is reached through (its lookups and writes visit it).
+    fn shared_at(&self, t: u32) -> Option<u32> {
+        self.tier_services.get(t as usize).copied().flatten()
     }
 
     /// Inline arms, each ending with a jump past the last; returns (arm starts, jump slots).

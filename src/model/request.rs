@@ -48,6 +48,21 @@ pub struct Request {
     pub attempt_child: u32,
     /// The hedged copy of that attempt, or [`NONE`].
     pub hedge_child: u32,
+    /// The instance of its last visit, and that instance's memory epoch (an in-process cache
+    /// tier reads the cache of the instance that served it).
+    pub instance: u32,
+    /// See `instance`.
+    pub epoch: u32,
+    /// The last cache lookup hit.
+    pub hit: bool,
+    /// Not a client's request: a background load or a write-behind flush (not recorded).
+    pub background: bool,
+    /// The next request waiting for the same load (single flight), or [`NONE`].
+    pub next: u32,
+    /// When its current cache lookup or load started, ns.
+    pub mark: u64,
+    /// For a background request: what it does (see the system's `JOB_FLUSH`).
+    pub job: u32,
 }
 
 impl Default for Request {
@@ -72,6 +87,13 @@ impl Default for Request {
             version: 0,
             attempt_child: NONE,
             hedge_child: NONE,
+            instance: 0,
+            epoch: 0,
+            hit: false,
+            background: false,
+            next: NONE,
+            mark: 0,
+            job: 0,
         }
     }
 }

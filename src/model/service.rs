@@ -119,6 +119,9 @@ struct Instance {
     station: Station,
     state: State,
     life: u32,
+    /// Changes when the instance's memory is lost (a new life, a crash): its in-process
+    /// caches start cold.
+    memory: u32,
     /// Busy and queue areas and visit counts at the end of the warm-up (zero for an instance
     /// created after it).
     warm: (f64, f64, VisitCounts),
@@ -307,6 +310,7 @@ impl Service {
             let x = &mut self.inst[i];
             x.state = State::Starting;
             x.life += 1;
+            x.memory += 1;
             return i as u32;
         }
         let i = self.inst.len() as u32;
@@ -320,6 +324,7 @@ impl Service {
             station,
             state: State::Starting,
             life: 0,
+            memory: 0,
             warm: (0.0, 0.0, VisitCounts::default()),
             alive_ns: 0.0,
             sampled_busy: 0.0,
@@ -332,16 +337,19 @@ impl Service {
     }
 
     /// A request arrives: the balancer picks a ready instance. With none ready it fails at once
-    /// ([`ErrorKind::Connection`]: nothing listens).
+    /// ([`ErrorKind::Connection`]: nothing listens). Returns the instance and its memory epoch
+    /// (`(u32::MAX, 0)` when it failed at once).
     #[inline]
-    pub fn arrive(&mut self, v: Visit, ctx: &mut Ctx<'_>, out: &mut Vec<Outcome>) {
+    pub fn arrive(&mut self, v: Visit, ctx: &mut Ctx<'_>, out: &mut Vec<Outcome>) -> (u32, u32) {
         if self.ready.is_empty() {
             self.life.no_instance += 1;
-            return out.push(Outcome::Failed(v.req, ErrorKind::Connection));
+            out.push(Outcome::Failed(v.req, ErrorKind::Connection));
+            return (u32::MAX, 0);
         }
         if self.error_rate > 0.0 && self.fault_rng.next_f64() < self.error_rate {
             self.life.injected += 1;
-            return out.push(Outcome::Failed(v.req, ErrorKind::Failed));
+            out.push(Outcome::Failed(v.req, ErrorKind::Failed));
+            return (u32::MAX, 0);
         }
         let view = View {
             load: &self.load,
@@ -351,9 +359,10 @@ impl Service {
         let i = self
             .balancer
             .pick(&self.ready, &view, v.key, v.user, &mut self.lb_rng) as usize;
-        let station = &mut self.inst[i].station;
-        station.arrive(v.req, v.class, v.deadline, ctx, out);
-        self.load[i] = station.outstanding();
+        let x = &mut self.inst[i];
+        x.station.arrive(v.req, v.class, v.deadline, ctx, out);
+        self.load[i] = x.station.outstanding();
+        (i as u32, x.memory)
     }
 
     /// What a controller reads.
@@ -516,6 +525,7 @@ impl Service {
         self.life.crashes += 1;
         let x = &mut self.inst[i as usize];
         x.state = State::Down;
+        x.memory += 1;
         x.station.fail(ctx, out);
         self.load[i as usize] = 0;
         ctx.schedule_in(

@@ -20,11 +20,12 @@ use std::collections::HashMap;
 
 use super::breaker::{self, Breaker};
 use super::controller::{Controller, ControllerSpec};
-use super::program::{CallPolicy, Op, Program, Step, compile};
+use super::program::{CallPolicy, Op, Program, QueueDecl, Step, compile_class};
 use super::request::{NONE, Request, Requests};
 use super::resilience::{Budget, Bulkhead};
 use super::service::{Service, ServiceSpec, Visit};
 use super::station::Outcome;
+use super::tiers::{TierAnswer, TierAt, TierSpec, Tiers, WritePolicy};
 use super::workload::{
     ArrivalState, Load, Mix, STREAM_ARRIVALS, STREAM_KEYS, STREAM_MIX, STREAM_THINK, Users,
 };
@@ -79,6 +80,8 @@ pub struct Shared {
     pub tables: Vec<String>,
     /// Degradation chains.
     pub degrades: Vec<DegradeSpec>,
+    /// Cache tiers, by index.
+    pub tiers: Vec<TierSpec>,
 }
 
 /// A chain of fallbacks (`degrade` step): level `k` is the try scope named `levels[k].0`,
@@ -105,6 +108,7 @@ fn path_reads_keys(path: &[Step]) -> bool {
     path.iter().any(|s| match s {
         Step::Visit(_) | Step::Delay(_) => false,
         Step::ReadVersion(_) | Step::WriteIf(_) => true,
+        Step::CacheRead(_) | Step::CacheWrite(_) => true,
         Step::ByKey(..) => true,
         Step::Fork(arms) => arms.iter().any(|a| path_reads_keys(a)),
         Step::Branch(arms) => arms.iter().any(|(_, a)| path_reads_keys(a)),
@@ -126,6 +130,13 @@ const WARMUP_END: u32 = 4;
 const SCOPE_TIMEOUT: u32 = 5;
 const RETRY: u32 = 6;
 const HEDGE: u32 = 7;
+const INVALIDATE: u32 = 8;
+const FLUSH: u32 = 9;
+const WORKER_CRASH: u32 = 10;
+
+/// A background request's `job`: flush write-behind queue `job & !JOB_FLUSH`; below it, refresh
+/// the read `job` of its class.
+const JOB_FLUSH: u32 = 1 << 31;
 
 /// Counters of one try scope.
 #[derive(Debug, Clone, Copy, Default)]
@@ -274,6 +285,11 @@ pub struct System {
     warmup: u64,
     bucket: u64,
     events: u64,
+    tiers: Tiers,
+    /// Per service: whether it holds in-process cache tiers (a visit there records the
+    /// instance the request is at).
+    hosts_tiers: Vec<bool>,
+    tier_rng: Rng,
 }
 
 impl System {
@@ -290,11 +306,55 @@ impl System {
             })
             .collect::<Vec<_>>();
         let mut scope_names = Vec::new();
+        let mut queues: Vec<QueueDecl> = Vec::new();
+        let tier_services: Vec<Option<u32>> = spec
+            .shared
+            .tiers
+            .iter()
+            .map(|t| match t.at {
+                TierAt::Service(s) => Some(s),
+                TierAt::Instance(_) => None,
+            })
+            .collect();
         let programs = spec
             .classes
             .iter()
-            .map(|c| compile(&c.path, scope_names.len() as u32, &mut scope_names))
+            .enumerate()
+            .map(|(k, c)| {
+                compile_class(
+                    &c.path,
+                    k as u16,
+                    scope_names.len() as u32,
+                    &mut scope_names,
+                    &mut queues,
+                    &tier_services,
+                )
+            })
             .collect::<Vec<Program>>();
+        let mut hosts_tiers = vec![false; spec.services.len()];
+        for t in &spec.shared.tiers {
+            if let TierAt::Instance(s) = t.at {
+                hosts_tiers[s as usize] = true;
+            }
+        }
+        let mut used = vec![false; spec.shared.tiers.len()];
+        for p in &programs {
+            for t in p
+                .gets
+                .iter()
+                .map(|g| g.tier)
+                .chain(p.write_tiers.iter().map(|w| w.1))
+            {
+                used[t as usize] = true;
+            }
+        }
+        let tiers = Tiers::new(
+            &spec.shared.tiers,
+            used,
+            spec.mix.keys.space(),
+            seed,
+            queues,
+        );
         let (arrivals, users) = match &spec.load {
             Load::Open(a) => (
                 Some(ArrivalState::new(
@@ -362,6 +422,9 @@ impl System {
             warmup: spec.warmup,
             bucket: spec.bucket.max(1),
             events: 0,
+            tiers,
+            hosts_tiers,
+            tier_rng: Rng::stream(seed, "router.tiers"),
         };
         sys.start();
         sys
@@ -397,6 +460,15 @@ impl System {
             }
         }
         self.system_event(self.bucket.min(self.duration), SAMPLE, 0);
+        for q in 0..self.tiers.queues.len() {
+            let Some(b) = self.tiers.queues[q].behind else {
+                continue;
+            };
+            self.system_event(b.interval, FLUSH, q as u64);
+            if let Some((at, _)) = b.crash {
+                self.system_event(at, WORKER_CRASH, q as u64);
+            }
+        }
         let first = self.services.len() as u32;
         for (i, c) in self.controllers.iter().enumerate() {
             if let Some(t) = c.first_wake() {
@@ -438,6 +510,9 @@ impl System {
                 SCOPE_TIMEOUT => self.on_scope_timeout(now, ev.data),
                 RETRY => self.on_retry(now, ev.data),
                 HEDGE => self.on_hedge(now, ev.data),
+                INVALIDATE => self.on_invalidate(ev.data),
+                FLUSH => self.on_flush_timer(now, ev.data as u32),
+                WORKER_CRASH => self.on_worker_crash(now, ev.data as u32),
                 SAMPLE => self.on_sample(now),
                 _ => self.on_warmup_end(now),
             },
@@ -528,7 +603,13 @@ impl System {
                         user: self.root_user(req),
                     };
                     let mut ctx = Ctx::new(SimTime(now), &mut self.cal);
-                    return self.services[n as usize].arrive(v, &mut ctx, &mut self.out);
+                    let (inst, epoch) =
+                        self.services[n as usize].arrive(v, &mut ctx, &mut self.out);
+                    if self.hosts_tiers[n as usize] && inst != u32::MAX {
+                        let q = self.reqs.get_mut(req);
+                        (q.instance, q.epoch) = (inst, epoch);
+                    }
+                    return;
                 }
                 Op::Delay(d) => {
                     let delay = prog.dists[d as usize].sample_ns(&mut self.delay_rng);
@@ -594,9 +675,259 @@ impl System {
                     }
                     q.pc += 1;
                 }
+                Op::CacheGet(g) => {
+                    let get = prog.gets[g as usize];
+                    let q = self.reqs.get_mut(req);
+                    q.mark = now;
+                    let t = self.tiers.spec(get.tier);
+                    if let TierAt::Instance(_) = t.at {
+                        let hit = self.lookup(now, req, g);
+                        let t = self.tiers.spec(get.tier);
+                        let d = if hit { &t.hit } else { &t.miss };
+                        let delay = d.sample_ns(&mut self.delay_rng);
+                        if delay > 0 {
+                            return self.system_event(
+                                now.saturating_add(delay),
+                                DELAY_DONE,
+                                u64::from(req),
+                            );
+                        }
+                    }
+                    self.reqs.get_mut(req).pc += 1;
+                }
+                Op::CacheHit(g) => {
+                    let get = prog.gets[g as usize];
+                    let hit = match self.tiers.spec(get.tier).at {
+                        TierAt::Service(_) => self.lookup(now, req, g),
+                        TierAt::Instance(_) => self.reqs.get(req).hit,
+                    };
+                    let q = self.reqs.get_mut(req);
+                    self.tiers.lookup_time(get.tier, now - q.mark);
+                    q.mark = now;
+                    if hit {
+                        q.pc = get.on_hit;
+                        let version = q.version;
+                        self.tiers.read(r.key, version, now);
+                    } else {
+                        q.pc += 1;
+                    }
+                }
+                Op::CacheLoad(k) => {
+                    let read = &prog.reads[k as usize];
+                    if read.single_flight || read.stale_while_revalidate.is_some() {
+                        if read.single_flight
+                            && let Some(_leader) =
+                                self.tiers.join_flight(flight(r.class, k, r.key), req)
+                        {
+                            let head = self.tiers.swap_waiters(flight(r.class, k, r.key), req);
+                            self.reqs.get_mut(req).next = head;
+                            return;
+                        }
+                        if !read.single_flight && !self.tiers.in_flight(flight(r.class, k, r.key)) {
+                            // A load a stale-while-revalidate refresh can join.
+                            self.tiers.join_flight(flight(r.class, k, r.key), req);
+                        }
+                    }
+                    let load = read.load;
+                    self.reqs.get_mut(req).pending = 1;
+                    self.spawn(now, req, load, r.deadline);
+                    return;
+                }
+                Op::CacheFill(g) => {
+                    let get = prog.gets[g as usize];
+                    let q = self.reqs.get_mut(req);
+                    let (inst, epoch, version) = (q.instance, q.epoch, q.version);
+                    q.pc += 1;
+                    self.tiers.fill(get.tier, inst, epoch, r.key, version, now);
+                }
+                Op::WriteStore(w) => {
+                    let store = prog.writes[w as usize].store;
+                    self.reqs.get_mut(req).pending = 1;
+                    self.spawn(now, req, store, r.deadline);
+                    return;
+                }
+                Op::WriteCommit(w) => {
+                    let stored = prog.writes[w as usize].policy != WritePolicy::Behind;
+                    let version = self.tiers.write(r.key, now, stored);
+                    let q = self.reqs.get_mut(req);
+                    q.version = version;
+                    q.pc += 1;
+                }
+                Op::WriteTier(i) => {
+                    let (w, t) = prog.write_tiers[i as usize];
+                    let policy = prog.writes[w as usize].policy;
+                    let q = self.reqs.get_mut(req);
+                    let (inst, epoch, version) = (q.instance, q.epoch, q.version);
+                    q.pc += 1;
+                    match policy {
+                        WritePolicy::Invalidate => self.tiers.invalidate(t, inst, epoch, r.key),
+                        WritePolicy::Through | WritePolicy::Behind => {
+                            self.tiers.fill(t, inst, epoch, r.key, version, now)
+                        }
+                    }
+                    let spec = self.tiers.spec(t);
+                    if let (TierAt::Instance(_), Some(d)) = (spec.at, &spec.invalidation) {
+                        let delay = d.sample_ns(&mut self.delay_rng);
+                        let data = (r.key & 0xFFFF_FFFF)
+                            | (u64::from(t) << 32)
+                            | (u64::from(inst.min(0xF_FFFE) + 1) << 44);
+                        self.system_event(now.saturating_add(delay), INVALIDATE, data);
+                    }
+                }
+                Op::WriteQueue(w) => {
+                    let queue = prog.writes[w as usize].queue;
+                    let version = self.reqs.get(req).version;
+                    self.reqs.get_mut(req).pc += 1;
+                    if self.tiers.enqueue(queue, r.key, version, now) {
+                        self.try_flush(now, queue);
+                    }
+                }
                 Op::Return => return self.returned(now, req),
             }
         }
+    }
+
+    /// The lookup of `gets[g]` for `req`: records hit or miss and the version found on the
+    /// request, and starts a background refresh of an entry served past its expiry.
+    fn lookup(&mut self, now: u64, req: u32, g: u32) -> bool {
+        let q = *self.reqs.get(req);
+        let prog = &self.programs[q.class as usize];
+        let get = prog.gets[g as usize];
+        let read = &prog.reads[get.read as usize];
+        let early = read.early_refresh.map(|beta| {
+            // XFetch: recompute when now - delta * beta * ln(u) >= expiry.
+            let u = self.tier_rng.next_open01();
+            (beta, -self.tiers.mean_load_ns() * u.ln())
+        });
+        let answer = self.tiers.lookup(
+            get.tier,
+            q.instance,
+            q.epoch,
+            q.key,
+            now,
+            read.stale_while_revalidate,
+            early,
+        );
+        let (hit, refresh) = match answer {
+            TierAnswer::Hit { version, refresh } => {
+                self.reqs.get_mut(req).version = version;
+                (true, refresh)
+            }
+            TierAnswer::Miss => (false, false),
+        };
+        self.reqs.get_mut(req).hit = hit;
+        let id = flight(q.class, get.read, q.key);
+        if refresh && !self.tiers.in_flight(id) {
+            let load = read.load;
+            let bg = self.reqs.insert(Request {
+                class: q.class,
+                key: q.key,
+                created: now,
+                mark: now,
+                instance: q.instance,
+                epoch: q.epoch,
+                background: true,
+                job: get.read,
+                pc: load,
+                ..Request::default()
+            });
+            self.tiers.join_flight(id, bg);
+            self.advance(now, bg);
+        }
+        hit
+    }
+
+    /// A load for `key` read `version`: the requests that waited for it (single flight) go on
+    /// with it, or fail with `failed`.
+    fn end_flight(
+        &mut self,
+        now: u64,
+        id: u64,
+        leader: u32,
+        version: u64,
+        failed: Option<ErrorKind>,
+    ) {
+        let key = id & 0xFFFF_FFFF;
+        let mut w = self.tiers.end_flight(id, leader);
+        while w != NONE {
+            let q = self.reqs.get_mut(w);
+            let next = q.next;
+            q.next = NONE;
+            match failed {
+                None => {
+                    q.version = version;
+                    self.tiers.read(key, version, now);
+                    self.next_op(now, w);
+                }
+                Some(kind) => self.fail(now, w, kind),
+            }
+            w = next;
+        }
+    }
+
+    /// A background request (a refresh or a flush) ended.
+    fn background_done(&mut self, now: u64, req: u32, failed: Option<ErrorKind>) {
+        let r = *self.reqs.get(req);
+        self.reqs.remove(req);
+        if r.job & JOB_FLUSH != 0 {
+            let q = r.job & !JOB_FLUSH;
+            if self.tiers.end_flush(q, r.version, failed.is_none()) {
+                self.try_flush(now, q);
+            }
+            return;
+        }
+        let version = self.tiers.load(r.key, now - r.mark);
+        self.tiers.background_load();
+        if failed.is_none() {
+            let prog = &self.programs[r.class as usize];
+            let read = &prog.reads[r.job as usize];
+            for &t in &read.tiers {
+                self.tiers.fill(t, r.instance, r.epoch, r.key, version, now);
+            }
+        }
+        self.end_flight(now, flight(r.class, r.job, r.key), req, version, failed);
+    }
+
+    /// Starts a flush of write-behind queue `q` if its worker can.
+    fn try_flush(&mut self, now: u64, q: u32) {
+        if !self.tiers.start_flush(q, now) {
+            return;
+        }
+        let queue = &self.tiers.queues[q as usize];
+        let (class, pc) = queue.store;
+        let bg = self.reqs.insert(Request {
+            class,
+            created: now,
+            mark: now,
+            background: true,
+            job: JOB_FLUSH | q,
+            version: queue.epoch,
+            pc,
+            ..Request::default()
+        });
+        self.advance(now, bg);
+    }
+
+    fn on_flush_timer(&mut self, now: u64, q: u32) {
+        self.try_flush(now, q);
+        self.drain(now);
+        if let Some(b) = self.tiers.queues[q as usize].behind {
+            self.system_event(now.saturating_add(b.interval), FLUSH, u64::from(q));
+        }
+    }
+
+    fn on_worker_crash(&mut self, now: u64, q: u32) {
+        if let Some((_, restart)) = self.tiers.queues[q as usize].behind.and_then(|b| b.crash) {
+            self.tiers.crash(q, now, now.saturating_add(restart));
+        }
+    }
+
+    /// The pub/sub message of a write reached the other instances' in-process caches.
+    fn on_invalidate(&mut self, data: u64) {
+        let key = data & 0xFFFF_FFFF;
+        let tier = ((data >> 32) & 0xFFF) as u32;
+        let except = (data >> 44) as u32 - 1;
+        self.tiers.invalidate_others(tier, key, except);
     }
 
     /// A child of `parent` at `pc`, not started yet.
@@ -607,6 +938,8 @@ impl System {
             key: p.key,
             created: p.created,
             version: p.version,
+            instance: p.instance,
+            epoch: p.epoch,
             parent,
             pc,
             deadline,
@@ -764,6 +1097,9 @@ impl System {
             return self.fail(now, req, kind);
         }
         if r.parent == NONE {
+            if r.background {
+                return self.background_done(now, req, None);
+            }
             return self.finish(now, req, None);
         }
         if r.iterations > 0 {
@@ -829,6 +1165,25 @@ impl System {
                 match pr.failed.take() {
                     Some(k) => self.fail(now, parent, k),
                     None => self.next_op(now, parent),
+                }
+            }
+            (Op::CacheLoad(k), failed) => {
+                let read = &self.programs[p.class as usize].reads[k as usize];
+                let in_flight = read.single_flight || read.stale_while_revalidate.is_some();
+                let version = self.tiers.load(p.key, now - p.mark);
+                if in_flight {
+                    self.end_flight(now, flight(p.class, k, p.key), parent, version, failed);
+                }
+                match failed {
+                    None => {
+                        self.reqs.get_mut(parent).version = version;
+                        self.tiers.read(p.key, version, now);
+                        self.next_op(now, parent)
+                    }
+                    Some(kind) => {
+                        self.reqs.get_mut(parent).pending = 0;
+                        self.fail(now, parent, kind)
+                    }
                 }
             }
             (Op::Try(s), Some(kind)) => self.scope_failed(now, parent, s, kind),
@@ -983,6 +1338,9 @@ impl System {
             return;
         }
         if r.parent == NONE {
+            if r.background {
+                return self.background_done(now, req, Some(kind));
+            }
             return self.finish(now, req, Some(kind));
         }
         self.reqs.remove(req);
@@ -1054,6 +1412,7 @@ impl System {
                 _ => 0.0,
             });
         }
+        self.tiers.sample(now, &mut self.gauges);
         self.rec.sample_gauges(now, self.gauges.clone());
         if now < self.duration {
             let next = (now + self.bucket).min(self.duration);
@@ -1077,6 +1436,7 @@ impl System {
             .collect();
         self.warm_tables = self.tables.iter().map(|t| t.counts).collect();
         self.warm_breakers = self.breakers.iter().map(Breaker::metrics).collect();
+        self.tiers.mark_warm();
     }
 
     /// Named key switches: requests per arm after warm-up (`requests.0`, `requests.1`, ...)
@@ -1136,6 +1496,7 @@ impl System {
         for b in &self.spec_names.breakers {
             names.push(format!("open.{b}"));
         }
+        names.extend(self.tiers.gauge_names());
         names
     }
 
@@ -1153,6 +1514,7 @@ impl System {
             ..ComponentStats::default()
         }));
         out.extend(self.router_stats());
+        out.extend(self.tiers.metrics());
         // Scopes of the same name (one dependency called from several classes) share a
         // component.
         let mut names: Vec<&str> = self.scope_names.iter().map(String::as_str).collect();
@@ -1258,6 +1620,12 @@ impl System {
         }
         out
     }
+}
+
+/// The flight of `key` at read `read` of class `class`: loads are coalesced per read step
+/// (a nested read of the same key, a CDN edge over a shield, has its own flights).
+fn flight(class: u16, read: u32, key: u64) -> u64 {
+    (u64::from(class) << 48) | (u64::from(read & 0xFFFF) << 32) | (key & 0xFFFF_FFFF)
 }
 
 /// The deadline an attempt carries to the servers it visits: the earlier of the caller's and

@@ -53,6 +53,8 @@ pub struct RawScenario {
     #[serde(default)]
     pub breakers: BTreeMap<String, RawBreaker>,
     #[serde(default)]
+    pub caches: BTreeMap<String, RawCache>,
+    #[serde(default)]
     pub strategies: Vec<RawStrategy>,
     #[serde(default)]
     pub slo: RawSlo,
@@ -394,6 +396,44 @@ pub struct RawSpecialStep {
     pub read_version: Option<String>,
     pub write_if: Option<String>,
     pub degrade: Option<Vec<RawLevel>>,
+    pub cache: Option<Vec<String>>,
+    pub load: Option<Vec<RawStep>>,
+    pub fill: Option<String>,
+    pub single_flight: Option<bool>,
+    pub early_refresh: Option<f64>,
+    pub stale_while_revalidate: Option<RawDur>,
+    pub write: Option<Vec<String>>,
+    pub policy: Option<String>,
+    pub store: Option<Vec<RawStep>>,
+    pub batch: Option<i64>,
+    pub interval: Option<RawDur>,
+    pub crash: Option<RawWorkerCrash>,
+}
+
+/// `crash = { at = "10m", restart = "1m" }` of a write-behind worker.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWorkerCrash {
+    pub at: RawDur,
+    pub restart: RawDur,
+}
+
+/// `[caches.NAME]`: a cache tier.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCache {
+    pub per_instance: Option<String>,
+    pub service: Option<String>,
+    pub capacity: i64,
+    pub bytes: Option<i64>,
+    pub value_size: Option<RawDist>,
+    pub policy: Option<String>,
+    pub ttl: Option<RawDur>,
+    pub ttl_jitter: Option<f64>,
+    pub ttl_restart_on_hit: Option<bool>,
+    pub hit: Option<RawDist>,
+    pub miss: Option<RawDist>,
+    pub invalidation: Option<RawDist>,
 }
 
 /// `{ p = 0.8, path = [...] }`.

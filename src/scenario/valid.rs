@@ -187,6 +187,7 @@ pub fn validate(raw: &RawScenario, file: &Path) -> Res<Scenario> {
         ("budgets", raw.budgets.keys().collect::<Vec<_>>()),
         ("bulkheads", raw.bulkheads.keys().collect()),
         ("breakers", raw.breakers.keys().collect()),
+        ("caches", raw.caches.keys().collect()),
     ] {
         if let Some(n) = names
             .iter()
@@ -208,10 +209,11 @@ pub fn validate(raw: &RawScenario, file: &Path) -> Res<Scenario> {
         breaker_timeouts: breakers.iter().map(|b| b.2).collect(),
         ..Default::default()
     };
+    let tiers = topology::tiers(&v, raw, &station_names, &keys)?;
     let classes = raw
         .classes
         .iter()
-        .map(|(n, c)| topology::class(&v, n, c, &station_names, &keys, &mut registry))
+        .map(|(n, c)| topology::class(&v, n, c, &station_names, &keys, &mut registry, &tiers))
         .collect::<Res<Vec<_>>>()?;
     let controllers = topology::controllers(&v, raw, &station_names)?;
     let weights: Vec<f64> = raw
@@ -256,6 +258,7 @@ pub fn validate(raw: &RawScenario, file: &Path) -> Res<Scenario> {
                 breakers: breakers.into_iter().map(|(n, b, _)| (n, b)).collect(),
                 tables: registry.tables,
                 degrades: registry.degrades,
+                tiers,
             },
         },
         slo,

@@ -1,4 +1,5 @@
 mod autoscale;
+mod caching;
 mod cli;
 mod common;
 mod determinism;

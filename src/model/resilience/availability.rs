@@ -81,7 +81,11 @@ pub fn of_system(spec: &crate::model::SystemSpec) -> Option<f64> {
             Step::Delay(_) | Step::ReadVersion(_) | Step::WriteIf(_) => true,
             Step::Fork(arms) => arms.iter().all(|a| visits(a, out)),
             Step::Repeat(_, b) => visits(b, out),
-            Step::Branch(_) | Step::ByKey(..) | Step::Try(_) => false,
+            Step::Branch(_)
+            | Step::ByKey(..)
+            | Step::Try(_)
+            | Step::CacheRead(_)
+            | Step::CacheWrite(_) => false,
         })
     }
     let mut total = 0.0;

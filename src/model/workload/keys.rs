@@ -67,6 +67,17 @@ impl KeyDist {
         }
     }
 
+    /// The size of the key space (0 without keys).
+    pub fn space(&self) -> u64 {
+        match *self {
+            KeyDist::None => 0,
+            KeyDist::Uniform { n }
+            | KeyDist::Zipf { n, .. }
+            | KeyDist::Hotspot { n, .. }
+            | KeyDist::Scattered { n, .. } => n,
+        }
+    }
+
     /// Whether the parameters make sense, and if not, why: no keys (`n` = 0), a negative or
     /// infinite Zipf exponent, a hot fraction outside (0, 1] or a hot share outside [0, 1].
     /// [`KeyDist::sample`] assumes they do.

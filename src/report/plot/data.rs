@@ -386,6 +386,15 @@ fn component_labels(metric: &str) -> Option<(String, String)> {
             format!("Load spread across the instances of {c}"),
             "Max / mean instance utilization",
         ),
+        "hit_ratio" => (format!("Hit ratio of cache {c}"), "Hits / lookups"),
+        "queue_depth" => (
+            format!("Write-behind queue {c}"),
+            "Writes waiting for the store",
+        ),
+        "queue_age_ms" => (
+            format!("Oldest write waiting in {c}"),
+            "Age of the oldest queued write (ms)",
+        ),
         _ => return None,
     };
     Some((title, label.to_string()))

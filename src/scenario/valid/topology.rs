@@ -21,6 +21,9 @@ use crate::model::workload::KeyDist;
 use crate::observe::{ErrorKind, ErrorSet};
 use crate::scenario::raw::*;
 
+mod caching;
+pub(super) use caching::tiers;
+
 /// At most this many instances in one service (instance ids live in 24 bits of event kinds).
 const MAX_INSTANCES: i64 = 100_000;
 /// Most steps one request may run (a bound: repeats at their largest counts).
@@ -207,6 +210,11 @@ struct Paths<'a> {
     class: &'a str,
     scopes: usize,
     shared: &'a mut Registry,
+    /// Cache tiers (`[caches]`).
+    tiers: &'a [crate::model::tiers::TierSpec],
+    /// Services visited so far along the path, in reading order (an in-process tier is read
+    /// after a visit to its service).
+    visited: Vec<u32>,
 }
 
 /// The shared guards paths may name, and what paths declare as they are read (tables of
@@ -529,6 +537,7 @@ pub(super) fn class(
     services: &[String],
     keys: &KeyDist,
     shared: &mut Registry,
+    tiers: &[crate::model::tiers::TierSpec],
 ) -> Res<ClassSpec> {
     let field = format!("classes.{name}.path");
     if c.path.is_empty() {
@@ -542,6 +551,8 @@ pub(super) fn class(
         class: name,
         scopes: 0,
         shared: &mut *shared,
+        tiers,
+        visited: Vec::new(),
     }
     .path(&field, &c.path, 0)?;
     let ops = ops_bound(&path);
@@ -576,6 +587,8 @@ fn unbounded_retries(path: &[Step]) -> bool {
                 || t.fallback.as_deref().is_some_and(unbounded_retries)
         }
         Step::Fork(arms) | Step::ByKey(_, arms, _) => arms.iter().any(|a| unbounded_retries(a)),
+        Step::CacheRead(r) => unbounded_retries(&r.load),
+        Step::CacheWrite(w) => unbounded_retries(&w.store),
         Step::Branch(arms) => arms.iter().any(|(_, a)| unbounded_retries(a)),
         Step::Repeat(_, b) => unbounded_retries(b),
         _ => false,
@@ -610,7 +623,11 @@ impl Paths<'_> {
 
     fn arm(&mut self, field: &str, a: &RawArm, depth: usize) -> Res<Vec<Step>> {
         match a {
-            RawArm::Visit(s) => Ok(vec![Step::Visit(self.service(field, s)?)]),
+            RawArm::Visit(s) => {
+                let n = self.service(field, s)?;
+                self.visited.push(n);
+                Ok(vec![Step::Visit(n)])
+            }
             RawArm::Path(p) => self.path(field, p, depth + 1),
         }
     }
@@ -627,7 +644,11 @@ impl Paths<'_> {
 
     fn step(&mut self, field: &str, s: &RawStep, depth: usize) -> Res<Step> {
         let t = match s {
-            RawStep::Visit(n) => return Ok(Step::Visit(self.service(field, n)?)),
+            RawStep::Visit(n) => {
+                let n = self.service(field, n)?;
+                self.visited.push(n);
+                return Ok(Step::Visit(n));
+            }
             RawStep::Special(t) => t,
         };
         let kinds = [
@@ -640,6 +661,8 @@ impl Paths<'_> {
             ("read_version", t.read_version.is_some()),
             ("write_if", t.write_if.is_some()),
             ("degrade", t.degrade.is_some()),
+            ("cache", t.cache.is_some()),
+            ("write", t.write.is_some()),
         ];
         let present: Vec<&str> = kinds.iter().filter(|k| k.1).map(|k| k.0).collect();
         let [kind] = present.as_slice() else {
@@ -648,7 +671,7 @@ impl Paths<'_> {
                 format!(
                     "a step is a service name or a table with exactly one of `fork`, `delay`, \
                      `branch`, `by_key`, `repeat`, `try`, `read_version`, `write_if`, \
-                     `degrade` (found {})",
+                     `degrade`, `cache`, `write` (found {})",
                     if present.is_empty() {
                         "none".to_string()
                     } else {
@@ -680,6 +703,8 @@ impl Paths<'_> {
                 self.table(t.write_if.as_deref().expect("present")),
             )),
             "degrade" => self.degrade(field, t, depth),
+            "cache" => self.cache_read(field, t, depth),
+            "write" => self.cache_write(field, t, depth),
             _ => self.try_scope(field, t, depth),
         }
     }
@@ -703,6 +728,14 @@ impl Paths<'_> {
                 "hedge",
             ],
             "degrade" => &["name"],
+            "cache" => &[
+                "load",
+                "fill",
+                "single_flight",
+                "early_refresh",
+                "stale_while_revalidate",
+            ],
+            "write" => &["name", "policy", "store", "batch", "interval", "crash"],
             _ => &[],
         };
         let options = [
@@ -721,6 +754,16 @@ impl Paths<'_> {
             ("bulkhead", t.bulkhead.is_some()),
             ("propagate_deadline", t.propagate_deadline.is_some()),
             ("hedge", t.hedge.is_some()),
+            ("load", t.load.is_some()),
+            ("fill", t.fill.is_some()),
+            ("single_flight", t.single_flight.is_some()),
+            ("early_refresh", t.early_refresh.is_some()),
+            ("stale_while_revalidate", t.stale_while_revalidate.is_some()),
+            ("policy", t.policy.is_some()),
+            ("store", t.store.is_some()),
+            ("batch", t.batch.is_some()),
+            ("interval", t.interval.is_some()),
+            ("crash", t.crash.is_some()),
         ];
         match options.iter().find(|(k, set)| *set && !allowed.contains(k)) {
             Some((k, _)) => Err(self.v.err(
