@@ -144,10 +144,28 @@ impl Replication {
             "a current link carries only committed LSNs"
         );
         rep.received = s.upto.min(self.head);
-        if self.quorum > 0 {
-            self.acked = self.acked.max(self.received_by(self.quorum));
+        if self.quorum > 0 && s.upto > self.acked {
+            self.raise_acked();
         }
         true
+    }
+
+    /// Raises the acknowledged position to the highest received LSN that at least `quorum`
+    /// live replicas have reached, if that is higher. Only positions above it are tried: O(N)
+    /// per candidate, few candidates in practice.
+    ///
+    /// Called whenever a live replica's position rises or a replica comes up, so the
+    /// acknowledged position is never below [`Self::received_by`]`(quorum)`; an arrival that
+    /// brings a replica no higher than it can therefore raise nothing and is skipped.
+    fn raise_acked(&mut self) {
+        let live = || self.replicas.iter().filter(|r| r.slot == Slot::Up);
+        let mut best = self.acked;
+        for v in live().map(|r| r.received) {
+            if v > best && live().filter(|r| r.received >= v).count() >= self.quorum {
+                best = v;
+            }
+        }
+        self.acked = best;
     }
 
     // ----- replay -----
@@ -226,8 +244,8 @@ impl Replication {
 
     /// The highest LSN that writers may be told is committed: with quorum 0 the head; with
     /// quorum k, the highest LSN that at least k live replicas had received when it was
-    /// reached. It never goes down, except at a failover that loses acknowledged writes (then
-    /// to the fork point).
+    /// reached (by arrivals, or by a replica coming up with what it had). It never goes down,
+    /// except at a failover that loses acknowledged writes (then to the fork point).
     #[inline]
     pub fn acked_upto(&self) -> Lsn {
         self.acked
@@ -367,6 +385,9 @@ impl Replication {
         rep.slot = Slot::Up;
         rep.link = rep.link.wrapping_add(1);
         self.holders += usize::from(was == Slot::Vacant);
+        if self.quorum > 0 {
+            self.raise_acked();
+        }
         true
     }
 

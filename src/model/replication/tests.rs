@@ -719,6 +719,9 @@ impl Harness {
             self.vacant[r] = false;
         }
         (self.up[r], self.session[r]) = (true, self.session[r] + 1);
+        if self.quorum > 0 {
+            self.acked = self.acked.max(self.kth_received());
+        }
         if let Some(s) = self.db.catch_up(r) {
             self.links[r].push_back((s, self.session[r]));
         }
@@ -765,11 +768,16 @@ impl Harness {
         if db.epoch() == acked_before.0 {
             assert!(db.acked_upto() >= acked_before.1, "acked went down");
         }
-        if db.acked_upto() > acked_before.1 && self.quorum > 0 {
+        if self.quorum > 0 {
+            let kth = self.kth_received();
+            assert_eq!(db.received_by(self.quorum), kth);
             assert!(
-                db.acked_upto() <= self.kth_received(),
-                "acked beyond k receivers"
+                db.acked_upto() >= kth,
+                "a position k live replicas hold is not acked"
             );
+            if db.acked_upto() > acked_before.1 {
+                assert!(db.acked_upto() <= kth, "acked beyond k receivers");
+            }
         }
         let mut floor = self.head();
         for r in 0..self.up.len() {
