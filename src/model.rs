@@ -20,6 +20,7 @@
 //! | [`hpa`] | Kubernetes' HorizontalPodAutoscaler decision, one sync at a time (pure) |
 //! | [`vpa`] | Kubernetes' VerticalPodAutoscaler recommender: request bounds from usage samples (pure) |
 //! | [`nodes`] | a node pool and the cluster autoscaler: pending pods, binpacking scale-up, unneeded-node scale-down (pure) |
+//! | [`replication`] | a primary and N replicas: async/sync/quorum commit, lag, stale reads, read routing, failover with lost writes (pure: events in, positions and verdicts out) |
 //! | [`shard`] | shard routers (letter ranges, hash mod N, consistent, bounded loads, jump) and resharding moves (pure: key in, shard out) |
 //! | `system` | the node table, the calendar and the interpreter of paths |
 //!
@@ -45,6 +46,7 @@ pub mod hpa;
 pub mod nodes;
 pub mod policy;
 pub mod program;
+pub mod replication;
 pub mod request;
 pub mod resilience;
 pub mod service;
