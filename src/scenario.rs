@@ -353,7 +353,13 @@ fn sweep(
         let mut row = Vec::new();
         for (d, st) in docs.iter().zip(strategies) {
             let mut d = d.clone();
-            set_key(&mut d, &s.param, toml_edit::Value::from(x)).map_err(|m| err("param", &m))?;
+            // A whole number goes in as an integer, so counts (instances, workers) take it.
+            let v = if x.fract() == 0.0 && x.abs() < 9.0e15 {
+                toml_edit::Value::from(x as i64)
+            } else {
+                toml_edit::Value::from(x)
+            };
+            set_key(&mut d, &s.param, v).map_err(|m| err("param", &m))?;
             let ctx = format!("strategy \"{}\", sweep {} = {x}", st.name, s.param);
             row.push(
                 build(&d, path, Some(&ctx))
