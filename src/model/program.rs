@@ -347,6 +347,20 @@ pub struct ReadOp {
     pub stale_while_revalidate: Option<u64>,
     /// Every tier's fill op, in lookup order (a background refresh fills them all).
     pub fills: Vec<u32>,
+    /// The cached entry is the request key modulo this (0: the key itself).
+    pub key_mod: u64,
+}
+
+impl ReadOp {
+    /// The entry a request key reads.
+    #[inline]
+    pub fn key(&self, key: u64) -> u64 {
+        if self.key_mod == 0 {
+            key
+        } else {
+            key % self.key_mod
+        }
+    }
 }
 
 /// One tier lookup of a read.
@@ -538,6 +552,7 @@ impl<'a> Compiler<'a, '_> {
             early_refresh: r.early_refresh,
             stale_while_revalidate: r.stale_while_revalidate,
             fills: Vec::new(),
+            key_mod: r.key_mod,
         });
         self.pending.push((&r.load, Patch::Load(k)));
         let first_get = self.p.gets.len();

@@ -697,6 +697,7 @@ impl System {
                 }
                 Op::CacheHit(g) => {
                     let get = prog.gets[g as usize];
+                    let key = prog.reads[get.read as usize].key(r.key);
                     let hit = match self.tiers.spec(get.tier).at {
                         TierAt::Service(_) => self.lookup(now, req, g),
                         TierAt::Instance(_) => self.reqs.get(req).hit,
@@ -707,25 +708,26 @@ impl System {
                     if hit {
                         q.pc = get.on_hit;
                         let version = q.version;
-                        self.tiers.read(r.key, version, now);
+                        self.tiers.read(key, version, now);
                     } else {
                         q.pc += 1;
                     }
                 }
                 Op::CacheLoad(k) => {
                     let read = &prog.reads[k as usize];
+                    let key = read.key(r.key);
                     if read.single_flight || read.stale_while_revalidate.is_some() {
                         if read.single_flight
                             && let Some(_leader) =
-                                self.tiers.join_flight(flight(r.class, k, r.key), req)
+                                self.tiers.join_flight(flight(r.class, k, key), req)
                         {
-                            let head = self.tiers.swap_waiters(flight(r.class, k, r.key), req);
+                            let head = self.tiers.swap_waiters(flight(r.class, k, key), req);
                             self.reqs.get_mut(req).next = head;
                             return;
                         }
-                        if !read.single_flight && !self.tiers.in_flight(flight(r.class, k, r.key)) {
+                        if !read.single_flight && !self.tiers.in_flight(flight(r.class, k, key)) {
                             // A load a stale-while-revalidate refresh can join.
-                            self.tiers.join_flight(flight(r.class, k, r.key), req);
+                            self.tiers.join_flight(flight(r.class, k, key), req);
                         }
                     }
                     let load = read.load;
@@ -738,7 +740,8 @@ impl System {
                     let q = self.reqs.get_mut(req);
                     let (inst, epoch, version) = (q.instance, q.epoch, q.version);
                     q.pc += 1;
-                    self.tiers.fill(get.tier, inst, epoch, r.key, version, now);
+                    let key = prog.reads[get.read as usize].key(r.key);
+                    self.tiers.fill(get.tier, inst, epoch, key, version, now);
                 }
                 Op::WriteStore(w) => {
                     let store = prog.writes[w as usize].store;
@@ -799,11 +802,12 @@ impl System {
             let u = self.tier_rng.next_open01();
             (beta, -self.tiers.mean_load_ns() * u.ln())
         });
+        let key = read.key(q.key);
         let answer = self.tiers.lookup(
             get.tier,
             q.instance,
             q.epoch,
-            q.key,
+            key,
             now,
             read.stale_while_revalidate,
             early,
@@ -816,12 +820,12 @@ impl System {
             TierAnswer::Miss => (false, false),
         };
         self.reqs.get_mut(req).hit = hit;
-        let id = flight(q.class, get.read, q.key);
+        let id = flight(q.class, get.read, key);
         if refresh && !self.tiers.in_flight(id) {
             let load = read.load;
             let bg = self.reqs.insert(Request {
                 class: q.class,
-                key: q.key,
+                key,
                 created: now,
                 mark: now,
                 instance: q.instance,
@@ -1170,14 +1174,15 @@ impl System {
             (Op::CacheLoad(k), failed) => {
                 let read = &self.programs[p.class as usize].reads[k as usize];
                 let in_flight = read.single_flight || read.stale_while_revalidate.is_some();
-                let version = self.tiers.load(p.key, now - p.mark);
+                let key = read.key(p.key);
+                let version = self.tiers.load(key, now - p.mark);
                 if in_flight {
-                    self.end_flight(now, flight(p.class, k, p.key), parent, version, failed);
+                    self.end_flight(now, flight(p.class, k, key), parent, version, failed);
                 }
                 match failed {
                     None => {
                         self.reqs.get_mut(parent).version = version;
-                        self.tiers.read(p.key, version, now);
+                        self.tiers.read(key, version, now);
                         self.next_op(now, parent)
                     }
                     Some(kind) => {

@@ -95,6 +95,9 @@ pub struct ReadSpec {
     pub early_refresh: Option<f64>,
     /// Serve an entry this long past its expiry while a background load refreshes it, ns.
     pub stale_while_revalidate: Option<u64>,
+    /// The cached entry is the request key modulo this: many keys share an entry (a search
+    /// page per category). 0: each key is its own entry.
+    pub key_mod: u64,
 }
 
 /// How a write treats the tiers.

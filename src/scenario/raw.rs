@@ -402,6 +402,7 @@ pub struct RawSpecialStep {
     pub single_flight: Option<bool>,
     pub early_refresh: Option<f64>,
     pub stale_while_revalidate: Option<RawDur>,
+    pub key_mod: Option<i64>,
     pub write: Option<Vec<String>>,
     pub policy: Option<String>,
     pub store: Option<Vec<RawStep>>,

@@ -212,7 +212,7 @@ impl Paths<'_> {
     }
 
     /// `{ cache = [tiers], load = [path], fill, single_flight, early_refresh,
-    /// stale_while_revalidate }`.
+    /// stale_while_revalidate, key_mod }`.
     pub(super) fn cache_read(
         &mut self,
         field: &str,
@@ -273,8 +273,18 @@ impl Paths<'_> {
                 "acts on expiring entries, but none of these tiers has a `ttl`",
             ));
         }
+        let key_mod = match t.key_mod {
+            None => 0,
+            Some(m) if m >= 1 => m as u64,
+            Some(m) => {
+                return Err(self
+                    .v
+                    .err(f("key_mod"), format!("must be at least 1, got {m}")));
+            }
+        };
         let load = self.path(&f("load"), load, depth + 1)?;
         Ok(Step::CacheRead(Box::new(ReadSpec {
+            key_mod,
             tiers,
             load,
             fill,
