@@ -1519,7 +1519,7 @@ impl System {
             ..ComponentStats::default()
         }));
         out.extend(self.router_stats());
-        out.extend(self.tiers.metrics());
+        out.extend(self.tiers.metrics(self.duration - self.warmup));
         // Scopes of the same name (one dependency called from several classes) share a
         // component.
         let mut names: Vec<&str> = self.scope_names.iter().map(String::as_str).collect();

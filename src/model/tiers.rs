@@ -68,6 +68,11 @@ pub struct TierSpec {
     /// For an in-process tier: the delay of the pub/sub hop that tells the other instances of
     /// a write; `None`: they are not told (their entries live until their TTL).
     pub invalidation: Option<Dist>,
+    /// Price per GB this tier serves (a CDN edge's egress), and per GB filled into it from
+    /// below (the origin's egress); bytes from `value_size`.
+    pub price_gb: f64,
+    /// See `price_gb`.
+    pub fill_price_gb: f64,
 }
 
 /// Who fills the tiers after a miss.
@@ -154,6 +159,9 @@ struct TierCounts {
     /// Lookup time, ns, and lookups, for the latency a hit saves.
     lookup_ns: u64,
     lookups: u64,
+    /// Bytes served by hits and bytes filled in (with a `value_size`).
+    served_bytes: u64,
+    filled_bytes: u64,
 }
 
 /// Counters of the data.
@@ -347,6 +355,26 @@ impl Tiers {
         grace: Option<u64>,
         early: Option<(f64, f64)>,
     ) -> TierAnswer {
+        let answer = self.answer(t, instance, epoch, key, now, grace, early);
+        if let TierAnswer::Hit { .. } = answer
+            && self.specs[t as usize].value_size.is_some()
+        {
+            self.counts[t as usize].served_bytes += self.size(t, key);
+        }
+        answer
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn answer(
+        &mut self,
+        t: u32,
+        instance: u32,
+        epoch: u32,
+        key: u64,
+        now: u64,
+        grace: Option<u64>,
+        early: Option<(f64, f64)>,
+    ) -> TierAnswer {
         let cache = self.cache(t, instance, epoch);
         if let Some(g) = grace
             && let Some((version, expires)) = cache.peek(key)
@@ -391,6 +419,9 @@ impl Tiers {
     /// Stores `version` of `key` in tier `t` (for `instance`).
     pub fn fill(&mut self, t: u32, instance: u32, epoch: u32, key: u64, version: u64, now: u64) {
         let size = self.size(t, key);
+        if self.specs[t as usize].value_size.is_some() {
+            self.counts[t as usize].filled_bytes += size;
+        }
         self.cache(t, instance, epoch)
             .insert(key, version, size, now);
     }
@@ -675,7 +706,7 @@ impl Tiers {
 
     /// Components: each tier (`kind = "cache"`), the data (`"data"`), each write-behind queue
     /// (`"write_behind"`), with the counts of the measured window.
-    pub fn metrics(&self) -> Vec<ComponentStats> {
+    pub fn metrics(&self, window_ns: u64) -> Vec<ComponentStats> {
         if self.is_empty() {
             return Vec::new();
         }
@@ -720,7 +751,7 @@ impl Tiers {
             let c = sub_counts(&now.counts[t], &warm.counts[t]);
             let s = sub_stats(&now.stats[t], &warm.stats[t]);
             let hits = s.hits + c.grace_hits;
-            let m = vec![
+            let mut m = vec![
                 ("hit_ratio".to_string(), ratio(hits, hits + s.misses)),
                 ("hits".into(), hits as f64),
                 ("misses".into(), s.misses as f64),
@@ -733,6 +764,18 @@ impl Tiers {
                 ("saved_ms_per_hit".into(), below[t] / 1e6),
                 ("saved_s".into(), hits as f64 * below[t] / 1e9),
             ];
+            if spec.value_size.is_some() {
+                let (served, filled) = (c.served_bytes as f64 / 1e9, c.filled_bytes as f64 / 1e9);
+                let hours = window_ns.max(1) as f64 / 3.6e12;
+                let cost = served * spec.price_gb + filled * spec.fill_price_gb;
+                m.push(("served_gb".into(), served));
+                m.push(("filled_gb".into(), filled));
+                m.push((
+                    "byte_hit_ratio".into(),
+                    served / (served + filled).max(1e-300),
+                ));
+                m.push(("egress_cost_per_hour".into(), cost / hours));
+            }
             out.push(component(spec.name.clone(), "cache", m));
         }
         let lost: u64 = self
@@ -846,6 +889,8 @@ fn sub_stats(a: &CacheStats, b: &CacheStats) -> CacheStats {
 fn sub_counts(a: &TierCounts, b: &TierCounts) -> TierCounts {
     TierCounts {
         grace_hits: a.grace_hits - b.grace_hits,
+        served_bytes: a.served_bytes - b.served_bytes,
+        filled_bytes: a.filled_bytes - b.filled_bytes,
         early_refreshes: a.early_refreshes - b.early_refreshes,
         lookup_ns: a.lookup_ns - b.lookup_ns,
         lookups: a.lookups - b.lookups,

@@ -219,11 +219,16 @@ fn cost(sc: &Scenario, s: &StrategySummary) -> Cost {
             workers * sc.prices.worker_hour[i] + instances * sc.prices.instance_hour[i]
         })
         .sum();
-    // Node groups under a cluster autoscaler bill their node-hours (the controller's metric).
+    // Node groups under a cluster autoscaler bill their node-hours (the controller's metric);
+    // cache tiers with a price per GB bill their bytes (a CDN's egress).
     let nodes: f64 = s
         .components
         .iter()
-        .filter_map(|c| c.metrics.get("node_cost_per_hour").copied())
+        .flat_map(|c| {
+            ["node_cost_per_hour", "egress_cost_per_hour"]
+                .iter()
+                .filter_map(|k| c.metrics.get(*k).copied())
+        })
         .sum();
     let per_hour = capacity
         + nodes

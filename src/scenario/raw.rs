@@ -435,6 +435,8 @@ pub struct RawCache {
     pub hit: Option<RawDist>,
     pub miss: Option<RawDist>,
     pub invalidation: Option<RawDist>,
+    pub price_gb: Option<f64>,
+    pub fill_price_gb: Option<f64>,
 }
 
 /// `{ p = 0.8, path = [...] }`.

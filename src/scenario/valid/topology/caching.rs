@@ -79,14 +79,29 @@ fn tier(v: &V<'_>, name: &str, c: &RawCache, services: &[String], keys: &KeyDist
                 "a byte limit needs the size of the values: `value_size = { dist = ... }` (bytes)",
             ));
         }
-        (Some(_), None) => {
-            return Err(v.err(
-                f("value_size"),
-                "belongs with `bytes` (a byte limit); without it the cache counts entries",
-            ));
-        }
+        // Sizes without a byte limit: the bytes served and filled are counted (and priced).
+        (Some(d), None) => Some(dist(v, &f("value_size"), d)?),
         (None, None) => None,
     };
+    let mut prices = [0.0; 2];
+    for (i, (k, p)) in [("price_gb", c.price_gb), ("fill_price_gb", c.fill_price_gb)]
+        .into_iter()
+        .enumerate()
+    {
+        if let Some(p) = p {
+            if !(p.is_finite() && p >= 0.0) {
+                return Err(v.err(f(k), format!("must be a price of 0 or more, got {p}")));
+            }
+            if value_size.is_none() {
+                return Err(v.err(
+                    f(k),
+                    "a price per GB needs the size of the values: `value_size = { dist = ... }` \
+                     (bytes)",
+                ));
+            }
+            prices[i] = p;
+        }
+    }
     let policy =
         Policy::parse(c.policy.as_deref().unwrap_or("lru")).map_err(|m| v.err(f("policy"), m))?;
     let ttl = match &c.ttl {
@@ -168,6 +183,8 @@ fn tier(v: &V<'_>, name: &str, c: &RawCache, services: &[String], keys: &KeyDist
         miss,
         value_size,
         invalidation,
+        price_gb: prices[0],
+        fill_price_gb: prices[1],
     })
 }
 
