@@ -1,9 +1,9 @@
-//! Commands, flags and exit codes: 0 ok; 1 an SLO failed under `--fail-on-slo` (or `validate`
-//! found the simulator out of tolerance); 2 bad input or usage (a flag, a scenario, a file named
-//! on the command line that is missing or malformed); 3 a real run could not use its servers
-//! (they could not be started or reached); 4 an I/O or internal failure (results could not be
-//! written, a determinism check failed). Errors are printed with their whole cause chain;
-//! nothing panics on bad input.
+//! Commands, flags and exit codes: 0 ok; 1 an SLO failed under `--fail-on-slo`, at the base
+//! point or any sweep point (or `validate` found the simulator out of tolerance); 2 bad input
+//! or usage (a flag, a scenario, a file named on the command line that is missing or
+//! malformed); 3 a real run could not use its servers (they could not be started or reached);
+//! 4 an I/O or internal failure (results could not be written, a determinism check failed).
+//! Errors are printed with their whole cause chain; nothing panics on bad input.
 
 use std::error::Error as StdError;
 use std::io::IsTerminal;
@@ -123,7 +123,8 @@ struct OutputArgs {
     /// Print nothing but errors.
     #[arg(long)]
     quiet: bool,
-    /// Exit with status 1 when a strategy misses an SLO.
+    /// Exit with status 1 when a strategy misses an SLO: at the base point or at any sweep
+    /// point (and when a cost-growth verdict fails).
     #[arg(long)]
     fail_on_slo: bool,
 }
@@ -154,13 +155,11 @@ impl OutputArgs {
         report::write_all(rep, &out, &manifest, &Formats::default())
             .with_context(|| format!("writing results to {}", out.display()))?;
         print_result(rep, self.format, self.quiet, &out)?;
-        Ok(
-            if self.fail_on_slo && rep.summary.strategies.iter().any(|s| !s.slo.passed) {
-                CHECK_FAILED
-            } else {
-                0
-            },
-        )
+        Ok(if self.fail_on_slo && !rep.summary.slo_passed() {
+            CHECK_FAILED
+        } else {
+            0
+        })
     }
 }
 

@@ -57,6 +57,16 @@ pub struct Summary {
     pub cost_growth: Vec<CostGrowth>,
 }
 
+impl Summary {
+    /// Whether every SLO held: every strategy at the base point, every strategy at every sweep
+    /// point, and every cost-growth verdict. What `--fail-on-slo` checks.
+    pub fn slo_passed(&self) -> bool {
+        let points = self.points.iter().flat_map(|p| &p.strategies);
+        self.strategies.iter().chain(points).all(|s| s.slo.passed)
+            && self.cost_growth.iter().all(|c| c.passed)
+    }
+}
+
 /// How a strategy's cost per million requests grows across a load sweep: "linear cost" is a
 /// ratio near 1.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
