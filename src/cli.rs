@@ -14,7 +14,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use scalesim::report::summary::Summary;
-use scalesim::report::{self, Formats, Manifest};
+use scalesim::report::{self, Formats, Manifest, RunFacts};
 use scalesim::run::{self, RunOptions, Shard};
 use scalesim::scenario;
 
@@ -521,10 +521,12 @@ fn manifest(summary: &Summary, started: Instant) -> Manifest {
         scenario_hash: summary.scenario_hash.clone(),
         seed: summary.seed,
         version: env!("CARGO_PKG_VERSION").to_string(),
-        git_revision: git_revision(),
-        command_line: std::env::args().collect(),
-        wall_time_s: started.elapsed().as_secs_f64(),
         mode: summary.mode.clone(),
+        run: RunFacts {
+            git_revision: git_revision(),
+            command_line: std::env::args().collect(),
+            wall_time_s: started.elapsed().as_secs_f64(),
+        },
     }
 }
 

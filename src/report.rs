@@ -48,7 +48,9 @@ pub mod summary;
 pub mod table;
 pub mod tidy;
 
-pub use files::{Formats, Manifest, ReportError, Written, summary_json, write_all, write_atomic};
+pub use files::{
+    Formats, Manifest, ReportError, RunFacts, Written, summary_json, write_all, write_atomic,
+};
 pub use html::html;
 pub use plot::{Plot, plots};
 pub use summary::{Report, SeriesRow, Summary};
