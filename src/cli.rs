@@ -373,7 +373,7 @@ fn cmd_run(a: RunArgs) -> Result<i32> {
         jobs: a.jobs,
         replications: a.replications,
         seed: a.seed,
-        progress: !a.output.quiet && std::io::stderr().is_terminal(),
+        progress: !a.output.quiet,
         shard: a.shard,
     };
     let mut rep = run::run(&loaded, &opts);

@@ -29,6 +29,7 @@
 //!     replications: 5,
 //!     mode: "sim".into(),
 //!     horizon_s: 600.0,
+//!     warmup_s: 60.0,
 //!     strategies: vec![StrategySummary { name: "cache-aside".into(), ..Default::default() }],
 //!     points: vec![],
 //!     capacity: vec![],

@@ -43,6 +43,10 @@ pub struct Summary {
     pub mode: String,
     /// Measured horizon per replication, warm-up excluded, in seconds.
     pub horizon_s: f64,
+    /// Warm-up deleted from the start of each replication, seconds. Shown in the terminal
+    /// table's heading; not part of `summary.json` (schema 1), so 0 after a round trip.
+    #[serde(skip)]
+    pub warmup_s: f64,
     /// One entry per strategy, in scenario order (at the base point for sweeps).
     pub strategies: Vec<StrategySummary>,
     /// Sweep points, empty without a sweep.

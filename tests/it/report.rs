@@ -144,6 +144,7 @@ fn summary() -> Summary {
         replications: 3,
         mode: "sim".into(),
         horizon_s: 600.0,
+        warmup_s: 0.0,
         strategies: strategies(1.0),
         points: [0.5, 1.0, 1.5, 2.0, 2.5]
             .iter()
@@ -357,7 +358,9 @@ fn table_lists_every_strategy_with_its_numbers() {
         table.contains("single-db: p99 <= 40ms (measured 45.0 ms)"),
         "{table}"
     );
-    assert!(table.contains("Sweep point load_scale = 2.5"), "{table}");
+    // A sweep is one compact table: a row per point, p99 and verdict per strategy.
+    assert!(table.contains("Sweep over load_scale"), "{table}");
+    assert!(table.contains("│ 2.5        │ 92.2 FAIL 1/2 │"), "{table}");
     assert!(table.contains("Capacity"), "{table}");
     assert!(!table.contains('\x1b'));
 }
