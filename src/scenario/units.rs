@@ -92,9 +92,7 @@ mod tests {
     #[test]
     fn unit_hint_lists_every_spelling() {
         let hint = parse_duration("5 parsecs").unwrap_err();
-        let listed: Vec<&str> = hint
-            .split(|c: char| c == ',' || c == ' ' || c == '(' || c == ')')
-            .collect();
+        let listed: Vec<&str> = hint.split([',', ' ', '(', ')']).collect();
         for (name, secs) in UNITS {
             assert!(listed.contains(&name), "`{name}` missing from: {hint}");
             assert_eq!(parse_duration(&format!("2{name}")).unwrap(), 2.0 * secs);
