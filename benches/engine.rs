@@ -1,7 +1,7 @@
 //! Engine throughput.
 //!
 //! - `mmc_1m`: M/M/4 at rho = 0.8 (lambda = 3.2, mu = 1), one million customers, every response
-//!   time recorded in a histogram: the model of REFERENCE §1, through the general engine.
+//!   time recorded in a histogram (the base point of `sims/mmc.toml`), through the general engine.
 //! - `hand_loop_1m`: the same model as a hand-written loop (binary heap of (time, seq, event),
 //!   the same generator and exponential sampler, the same histogram), the ceiling a general
 //!   engine is compared with.

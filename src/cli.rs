@@ -1,9 +1,9 @@
-//! Commands, flags and exit codes: 0 ok; 1 an SLO failed under `--fail-on-slo` (or `validate`
-//! found the simulator out of tolerance); 2 bad input or usage (a flag, a scenario, a file named
-//! on the command line that is missing or malformed); 3 a real run could not use its servers
-//! (they could not be started or reached); 4 an I/O or internal failure (results could not be
-//! written, a determinism check failed). Errors are printed with their whole cause chain;
-//! nothing panics on bad input.
+//! Commands, flags and exit codes: 0 ok; 1 an SLO failed under `--fail-on-slo`, at the base
+//! point or any sweep point (or `validate` found the simulator out of tolerance); 2 bad input
+//! or usage (a flag, a scenario, a file named on the command line that is missing or
+//! malformed); 3 a real run could not use its servers (they could not be started or reached);
+//! 4 an I/O or internal failure (results could not be written, a determinism check failed).
+//! Errors are printed with their whole cause chain; nothing panics on bad input.
 
 use std::error::Error as StdError;
 use std::io::IsTerminal;
@@ -14,7 +14,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use scalesim::report::summary::Summary;
-use scalesim::report::{self, Formats, Manifest};
+use scalesim::report::{self, Formats, Manifest, RunFacts};
 use scalesim::run::{self, RunOptions, Shard};
 use scalesim::scenario;
 
@@ -123,7 +123,8 @@ struct OutputArgs {
     /// Print nothing but errors.
     #[arg(long)]
     quiet: bool,
-    /// Exit with status 1 when a strategy misses an SLO.
+    /// Exit with status 1 when a strategy misses an SLO: at the base point or at any sweep
+    /// point (and when a cost-growth verdict fails).
     #[arg(long)]
     fail_on_slo: bool,
 }
@@ -154,13 +155,11 @@ impl OutputArgs {
         report::write_all(rep, &out, &manifest, &Formats::default())
             .with_context(|| format!("writing results to {}", out.display()))?;
         print_result(rep, self.format, self.quiet, &out)?;
-        Ok(
-            if self.fail_on_slo && rep.summary.strategies.iter().any(|s| !s.slo.passed) {
-                CHECK_FAILED
-            } else {
-                0
-            },
-        )
+        Ok(if self.fail_on_slo && !rep.summary.slo_passed() {
+            CHECK_FAILED
+        } else {
+            0
+        })
     }
 }
 
@@ -374,7 +373,7 @@ fn cmd_run(a: RunArgs) -> Result<i32> {
         jobs: a.jobs,
         replications: a.replications,
         seed: a.seed,
-        progress: !a.output.quiet && std::io::stderr().is_terminal(),
+        progress: !a.output.quiet,
         shard: a.shard,
     };
     let mut rep = run::run(&loaded, &opts);
@@ -522,10 +521,12 @@ fn manifest(summary: &Summary, started: Instant) -> Manifest {
         scenario_hash: summary.scenario_hash.clone(),
         seed: summary.seed,
         version: env!("CARGO_PKG_VERSION").to_string(),
-        git_revision: git_revision(),
-        command_line: std::env::args().collect(),
-        wall_time_s: started.elapsed().as_secs_f64(),
         mode: summary.mode.clone(),
+        run: RunFacts {
+            git_revision: git_revision(),
+            command_line: std::env::args().collect(),
+            wall_time_s: started.elapsed().as_secs_f64(),
+        },
     }
 }
 

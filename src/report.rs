@@ -29,6 +29,7 @@
 //!     replications: 5,
 //!     mode: "sim".into(),
 //!     horizon_s: 600.0,
+//!     warmup_s: 60.0,
 //!     strategies: vec![StrategySummary { name: "cache-aside".into(), ..Default::default() }],
 //!     points: vec![],
 //!     capacity: vec![],
@@ -48,7 +49,9 @@ pub mod summary;
 pub mod table;
 pub mod tidy;
 
-pub use files::{Formats, Manifest, ReportError, Written, summary_json, write_all, write_atomic};
+pub use files::{
+    Formats, Manifest, ReportError, RunFacts, Written, summary_json, write_all, write_atomic,
+};
 pub use html::html;
 pub use plot::{Plot, plots};
 pub use summary::{Report, SeriesRow, Summary};

@@ -14,7 +14,9 @@ mod metrics;
 mod shard;
 pub mod validate;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
@@ -37,7 +39,8 @@ pub struct RunOptions {
     pub replications: Option<u32>,
     /// Override of the scenario's seed.
     pub seed: Option<u64>,
-    /// Show a progress bar.
+    /// Report progress on stderr: a bar on a terminal, else a line every few seconds
+    /// ([`PROGRESS_EVERY`]), so a log or CI shows that a long run is alive.
     pub progress: bool,
     /// Run only this shard of the sweep points.
     pub shard: Option<Shard>,
@@ -66,8 +69,13 @@ pub fn run(loaded: &Loaded, opts: &RunOptions) -> Report {
     let seed = opts.seed.unwrap_or(loaded.base.seed);
     let reps = opts.replications.unwrap_or(loaded.base.replications).max(1);
     let tasks = tasks(loaded, reps, opts.shard);
-    let bar = progress_bar(opts.progress, tasks.len());
+    let bar = progress_bar(
+        opts.progress && std::io::stderr().is_terminal(),
+        tasks.len(),
+    );
+    let lines = opts.progress && bar.is_none();
     let done = AtomicUsize::new(0);
+    let finished = AtomicBool::new(false);
     let run_all = || -> Vec<RepMetrics> {
         tasks
             .par_iter()
@@ -81,7 +89,14 @@ pub fn run(loaded: &Loaded, opts: &RunOptions) -> Report {
             })
             .collect()
     };
-    let results = with_pool(opts.jobs, run_all);
+    let results = std::thread::scope(|scope| {
+        if lines {
+            scope.spawn(|| progress_lines(&done, tasks.len(), &finished));
+        }
+        let results = with_pool(opts.jobs, run_all);
+        finished.store(true, Ordering::Relaxed);
+        results
+    });
     if let Some(b) = bar {
         b.finish_and_clear();
     }
@@ -178,6 +193,25 @@ pub fn with_pool<T: Send>(jobs: usize, f: impl FnOnce() -> T + Send) -> T {
     match rayon::ThreadPoolBuilder::new().num_threads(jobs).build() {
         Ok(pool) => pool.install(f),
         Err(_) => f(),
+    }
+}
+
+/// How often [`progress_lines`] reports.
+pub const PROGRESS_EVERY: Duration = Duration::from_secs(5);
+
+/// Writes `progress: d/n replications, t s` on stderr every [`PROGRESS_EVERY`] until
+/// `finished` (for stderr that is not a terminal, where a bar would be noise).
+fn progress_lines(done: &AtomicUsize, n: usize, finished: &AtomicBool) {
+    let start = Instant::now();
+    let mut next = PROGRESS_EVERY;
+    while !finished.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(100));
+        if start.elapsed() >= next && !finished.load(Ordering::Relaxed) {
+            let d = done.load(Ordering::Relaxed);
+            let t = start.elapsed().as_secs();
+            eprintln!("progress: {d}/{n} replications done, {t} s elapsed");
+            next += PROGRESS_EVERY;
+        }
     }
 }
 

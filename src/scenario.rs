@@ -87,7 +87,46 @@ pub fn load(path: &Path, sets: &[String]) -> Result<Loaded, ScenarioError> {
 }
 
 /// Loads and validates scenario `text` as if read from `path`.
+///
+/// An error that the `--set` overrides cause (the file alone loads, or the error's field is one
+/// a `--set` names) says which overrides, and points at no line of the file: the value at fault
+/// is on the command line.
 pub fn load_str(text: &str, path: &Path, sets: &[String]) -> Result<Loaded, ScenarioError> {
+    load_with_sets(text, path, sets).map_err(|e| {
+        if sets.is_empty() || e.context.as_deref().is_some_and(|c| c.starts_with("--set")) {
+            return e;
+        }
+        let related: Vec<&String> = sets.iter().filter(|s| set_touches(s, &e.field)).collect();
+        if !related.is_empty() {
+            blame_sets(e, &related)
+        } else if load_with_sets(text, path, &[]).is_ok() {
+            blame_sets(e, &sets.iter().collect::<Vec<_>>())
+        } else {
+            e
+        }
+    })
+}
+
+/// Whether `--set NAME=VALUE` changes `field` or a table holding it (or a field inside it).
+fn set_touches(set: &str, field: &str) -> bool {
+    let name = set.split('=').next().unwrap_or("").trim();
+    let within = |a: &str, b: &str| a == b || a.starts_with(&format!("{b}."));
+    !name.is_empty() && (within(field, name) || within(name, field))
+}
+
+/// `e` as caused by `sets`: no position in the file, and the overrides named.
+fn blame_sets(mut e: ScenarioError, sets: &[&String]) -> ScenarioError {
+    let named: Vec<String> = sets.iter().map(|s| format!("--set {s}")).collect();
+    let named = named.join(", ");
+    e.position = None;
+    e.context = Some(match e.context.take() {
+        Some(c) => format!("{named}; {c}"),
+        None => named,
+    });
+    e
+}
+
+fn load_with_sets(text: &str, path: &Path, sets: &[String]) -> Result<Loaded, ScenarioError> {
     let mut base_doc = doc::parse(text).map_err(|(span, msg)| {
         let mut e = ScenarioError::new(path, "", format!("TOML syntax: {}", msg.trim()));
         e.position = span.map(|s| doc::line_col(text, s.start));
@@ -112,6 +151,11 @@ pub fn load_str(text: &str, path: &Path, sets: &[String]) -> Result<Loaded, Scen
         let ctx = format!("strategy \"{}\"", s.name);
         let mut d = base_doc.clone();
         for (k, v) in &s.set {
+            if let Some(unknown) = unknown_target(&base_doc, k) {
+                let mut e = unknown.error(path, format!("strategies.{i}.set.{k}"));
+                e.context = Some(ctx.clone());
+                return Err(located(e, &effective));
+            }
             let value = doc::parse_value(&v.to_string());
             set_key(&mut d, k, value).map_err(|m| {
                 located(
@@ -149,10 +193,12 @@ pub fn load_str(text: &str, path: &Path, sets: &[String]) -> Result<Loaded, Scen
         .map(|c| capacity(c, path, &effective))
         .transpose()?;
     let mut warnings: Vec<String> = Vec::new();
+    let unused = unused_params(&base_doc, path);
     for w in base
         .warnings
         .iter()
         .chain(strategies.iter().flat_map(|s| &s.scenario.warnings))
+        .chain(&unused)
     {
         let w = located(w.clone(), &effective).to_string();
         if !warnings.contains(&w) {
@@ -203,19 +249,112 @@ const TOP_LEVEL_VALUES: [&str; 8] = [
     "percentiles",
 ];
 
-/// A bare `--set NAME=...` must name a parameter or a top-level value: anything else is a typo,
-/// reported against the command line (not a position in the file), with the nearest name.
+/// Tables whose entries the file names (`[stations.app]`): an override may change an entry's
+/// fields but never create an entry, since a misspelt name would silently add one that nothing
+/// uses. The other tables (`prices.worker_hour`, `service_by_class`, `queue_limit_by_class`,
+/// `measure`) may gain entries: their keys are checked against these names on validation.
+const NAMED_TABLES: [(&str, &str); 8] = [
+    ("params", "parameter"),
+    ("classes", "class"),
+    ("stations", "station"),
+    ("services", "service"),
+    ("controllers", "controller"),
+    ("budgets", "budget"),
+    ("bulkheads", "bulkhead"),
+    ("breakers", "breaker"),
+];
+
+/// An override naming nothing the file has: the name as written, what is wrong, and the
+/// names it could have meant.
+struct UnknownTarget {
+    field: String,
+    message: String,
+    suggestion: Option<String>,
+}
+
+impl UnknownTarget {
+    /// The error, reported against `field` (the override's own place).
+    fn error(self, path: &Path, field: String) -> ScenarioError {
+        let message = if field == self.field {
+            self.message
+        } else {
+            format!("`{}` {}", self.field, self.message)
+        };
+        let mut e = ScenarioError::new(path, field, message);
+        e.suggestion = self.suggestion;
+        e
+    }
+}
+
+/// Checks the name of an override (`--set`, a strategy's `set`, a sweep's `param`) against
+/// `d`: a bare name must be a `[params]` entry or a top-level value; a field path must not
+/// create an entry of a [`NAMED_TABLES`] table. Unknown fields of an existing entry are left to
+/// validation, which names the expected ones.
+fn unknown_target(d: &DocumentMut, key: &str) -> Option<UnknownTarget> {
+    let params = doc::param_names(d);
+    if !key.contains('.') {
+        if params.iter().any(|p| p == key) || TOP_LEVEL_VALUES.contains(&key) {
+            return None;
+        }
+        let candidates = params.iter().map(String::as_str).chain(TOP_LEVEL_VALUES);
+        return Some(UnknownTarget {
+            field: key.to_string(),
+            message: "names no [params] entry and no top-level field".into(),
+            suggestion: nearest(key, candidates),
+        });
+    }
+    let mut segs = key.split('.');
+    let (table, entry) = (segs.next()?, segs.next()?);
+    let (_, what) = NAMED_TABLES.iter().find(|(t, _)| *t == table)?;
+    let names: Vec<String> = d
+        .get(table)
+        .and_then(toml_edit::Item::as_table_like)
+        .map(|t| t.iter().map(|(k, _)| k.to_string()).collect())
+        .unwrap_or_default();
+    if names.iter().any(|n| n == entry) {
+        return None;
+    }
+    let have = if names.is_empty() {
+        format!("the file has no [{table}]")
+    } else {
+        format!("[{table}] has {}", names.join(", "))
+    };
+    Some(UnknownTarget {
+        field: key.to_string(),
+        message: format!("names no {what} `{entry}` ({have}); an override cannot add one"),
+        suggestion: nearest(entry, names.iter().map(String::as_str)),
+    })
+}
+
+/// A `--set NAME=...` must name something the file has (see [`unknown_target`]); the error is
+/// reported against the command line, not a position in the file, with the nearest name.
 fn check_set_name(d: &DocumentMut, set: &str, path: &Path) -> Result<(), ScenarioError> {
     let name = set.split('=').next().unwrap_or("").trim();
-    let params = doc::param_names(d);
-    if name.contains('.') || params.iter().any(|p| p == name) || TOP_LEVEL_VALUES.contains(&name) {
+    let Some(unknown) = unknown_target(d, name) else {
         return Ok(());
-    }
-    let candidates = params.iter().map(String::as_str).chain(TOP_LEVEL_VALUES);
-    let mut e = ScenarioError::new(path, name, "names no [params] entry and no top-level field")
-        .suggest(name, candidates);
+    };
+    let mut e = unknown.error(path, name.to_string());
     e.context = Some(format!("--set {set}"));
     Err(e)
+}
+
+/// Warnings for `[params]` entries that no field refers to as `"$name"`: setting one (in the
+/// file, by `--set`, by a strategy or a sweep) changes nothing.
+fn unused_params(d: &DocumentMut, path: &Path) -> Vec<ScenarioError> {
+    let mut refs = d.clone();
+    refs.remove("params");
+    let used: Vec<String> = doc::substitute_params(&mut refs)
+        .into_iter()
+        .map(|(_, name)| name)
+        .collect();
+    doc::param_names(d)
+        .into_iter()
+        .filter(|p| !used.contains(p))
+        .map(|p| {
+            let msg = format!("no field refers to it as \"${p}\", so setting it changes nothing");
+            ScenarioError::new(path, format!("params.{p}"), msg)
+        })
+        .collect()
 }
 
 /// Applies `NAME=VALUE`: a `[params]` name, else a field path.
@@ -348,6 +487,11 @@ fn sweep(
             ));
         }
     };
+    if let Some(d) = docs.first()
+        && let Some(unknown) = unknown_target(d, &s.param)
+    {
+        return Err(located(unknown.error(path, "sweep.param".into()), text));
+    }
     let mut points = Vec::new();
     for &x in &values {
         let mut row = Vec::new();

@@ -173,6 +173,7 @@ fn empty_report(loaded: &Loaded, seed: u64) -> Report {
             replications: 1,
             mode: "real".into(),
             horizon_s: SimTime(sys.duration.saturating_sub(sys.warmup)).as_secs_f64(),
+            warmup_s: SimTime(sys.warmup).as_secs_f64(),
             strategies: Vec::new(),
             points: Vec::new(),
             capacity: Vec::new(),

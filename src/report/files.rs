@@ -3,7 +3,10 @@
 //! [`write_all`] renders every file in memory, writes them into a staging directory
 //! `out/.tmp-<pid>-<n>` (each file fsync'ed), creates the destination directories, and then
 //! renames the files one by one into `out/` (a rename within one file system is atomic), with
-//! `manifest.json` last. Whatever fails, the staging directory is removed when the [`Staging`]
+//! `manifest.json` last. `manifest.json` holds only what the inputs decide (scenario, hash, seed,
+//! version, mode), so running a shipped scenario again leaves its committed results unchanged;
+//! what differs from run to run (command line, wall time, git revision) goes to `run.json`,
+//! which git ignores under `results/`. Whatever fails, the staging directory is removed when the [`Staging`]
 //! guard drops, so `out/` never holds a half-written file: each file in it is either the old
 //! complete one or the new complete one.
 
@@ -17,7 +20,8 @@ use serde::{Deserialize, Serialize};
 use super::plot::Plot;
 use super::summary::{Report, Summary};
 
-/// Run facts written to `manifest.json`, enough to reproduce the run.
+/// Run facts written to `manifest.json`, enough to reproduce the run: only what the inputs
+/// decide, so the file is the same whenever the same scenario runs again.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct Manifest {
     /// Scenario name.
@@ -28,17 +32,26 @@ pub struct Manifest {
     pub seed: u64,
     /// scalesim version.
     pub version: String,
+    /// `"sim"` or `"real"`.
+    pub mode: String,
+    /// What changes from one run to the next, written to `run.json` instead.
+    #[serde(skip)]
+    pub run: RunFacts,
+}
+
+/// The facts of one particular run, written to `run.json` (not committed: they change on
+/// every run even when the results do not).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct RunFacts {
     /// Git revision of the scalesim build, when known.
     pub git_revision: Option<String>,
     /// The command line that produced the run.
     pub command_line: Vec<String>,
     /// Wall-clock duration of the run, seconds.
     pub wall_time_s: f64,
-    /// `"sim"` or `"real"`.
-    pub mode: String,
 }
 
-/// Which outputs [`write_all`] produces. `manifest.json` is always written.
+/// Which outputs [`write_all`] produces. `manifest.json` and `run.json` are always written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Formats {
     /// `summary.json`.
@@ -68,7 +81,7 @@ impl Formats {
         }
     }
 
-    /// No optional format: only `manifest.json`.
+    /// No optional format: only `manifest.json` and `run.json`.
     pub fn none() -> Self {
         Self {
             json: false,
@@ -125,7 +138,7 @@ pub enum ReportError {
     /// A value could not be serialized as JSON (a bug, not an environment problem).
     #[error("cannot serialize {what} as JSON")]
     Json {
-        /// `summary` or `manifest`.
+        /// `summary`, `manifest` or `run facts`.
         what: &'static str,
         /// The serde error.
         #[source]
@@ -148,7 +161,8 @@ fn to_json<T: Serialize>(value: &T, what: &'static str) -> Result<String, Report
     Ok(text)
 }
 
-/// Writes the report files selected by `formats` (and always `manifest.json`) into `out`,
+/// Writes the report files selected by `formats` (and always `run.json` and `manifest.json`)
+/// into `out`,
 /// creating it if needed. See [the report module](crate::report) for the atomicity guarantee.
 pub fn write_all(
     report: &Report,
@@ -203,6 +217,7 @@ fn render(
     if formats.html {
         files.push(file("report.html", super::html(report, &charts)));
     }
+    files.push(file("run.json", to_json(&manifest.run, "run facts")?));
     files.push(file("manifest.json", to_json(manifest, "manifest")?));
     Ok(files)
 }

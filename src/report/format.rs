@@ -41,11 +41,6 @@ pub(crate) fn fixed(x: f64, d: usize) -> String {
     }
 }
 
-/// `value ±ci` with the value's precision; just the value when `ci` is 0 or not finite.
-pub(crate) fn with_ci(value: f64, ci: f64) -> String {
-    with_ci_fixed(value, ci, decimals(value))
-}
-
 /// `value ±ci`, both with `d` decimals; just the value when `ci` is 0 or not finite.
 pub(crate) fn with_ci_fixed(value: f64, ci: f64, d: usize) -> String {
     if !value.is_finite() || !ci.is_finite() || ci == 0.0 {
@@ -120,6 +115,7 @@ mod tests {
 
     #[test]
     fn ci_uses_value_precision() {
+        let with_ci = |v: f64, ci: f64| with_ci_fixed(v, ci, decimals(v));
         assert_eq!(with_ci(141.23, 0.84), "141.2 ±0.8");
         assert_eq!(with_ci(41.2, 0.0), "41.2");
         assert_eq!(with_ci(1500.0, 12.0), "1500 ±12");

@@ -43,6 +43,10 @@ pub struct Summary {
     pub mode: String,
     /// Measured horizon per replication, warm-up excluded, in seconds.
     pub horizon_s: f64,
+    /// Warm-up deleted from the start of each replication, seconds. Shown in the terminal
+    /// table's heading; not part of `summary.json` (schema 1), so 0 after a round trip.
+    #[serde(skip)]
+    pub warmup_s: f64,
     /// One entry per strategy, in scenario order (at the base point for sweeps).
     pub strategies: Vec<StrategySummary>,
     /// Sweep points, empty without a sweep.
@@ -55,6 +59,16 @@ pub struct Summary {
     /// the SLO sets `max_cost_growth`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cost_growth: Vec<CostGrowth>,
+}
+
+impl Summary {
+    /// Whether every SLO held: every strategy at the base point, every strategy at every sweep
+    /// point, and every cost-growth verdict. What `--fail-on-slo` checks.
+    pub fn slo_passed(&self) -> bool {
+        let points = self.points.iter().flat_map(|p| &p.strategies);
+        self.strategies.iter().chain(points).all(|s| s.slo.passed)
+            && self.cost_growth.iter().all(|c| c.passed)
+    }
 }
 
 /// How a strategy's cost per million requests grows across a load sweep: "linear cost" is a

@@ -1,30 +1,45 @@
 //! The terminal comparison table: one row per strategy, the numbers an architect decides on.
 //!
 //! ```text
-//! Scenario shop · sim · seed 42 · 3 replications × 600 s · hash 3f2a9c01d4e5
-//! ┌───────────────┬───────┬───────────┬───────────┬───────┬────────┬────────────┬──────────┐
-//! │ Strategy      │ Req/s │    p50 ms │    p99 ms │ Err % │ Cost/h │ Cost/M req │ SLO      │
-//! ├───────────────┼───────┼───────────┼───────────┼───────┼────────┼────────────┼──────────┤
-//! │ single-db     │ 400.0 │ 11.2 ±0.3 │ 45.0 ±1.3 │  0.20 │   2.80 │       0.98 │ FAIL 1/2 │
-//! │ read-replicas │ 400.0 │  7.5 ±0.2 │ 30.0 ±0.9 │  0.20 │   4.20 │       1.47 │ PASS     │
-//! │ cache-aside   │ 400.0 │  4.4 ±0.1 │ 17.5 ±0.5 │  0.20 │   3.60 │       1.26 │ PASS     │
-//! └───────────────┴───────┴───────────┴───────────┴───────┴────────┴────────────┴──────────┘
+//! Scenario shop · sim · seed 42 · 3 replications × 600 s after 60 s warm-up · hash 3f2a9c01d4e5
+//! ┌───────────────┬────────┬───────────┬───────────┬───────┬────────┬────────────┬──────────┐
+//! │ Strategy      │ Done/s │    p50 ms │    p99 ms │ Err % │ Cost/h │ Cost/M req │ SLO      │
+//! ├───────────────┼────────┼───────────┼───────────┼───────┼────────┼────────────┼──────────┤
+//! │ single-db     │  399.2 │ 11.2 ±0.3 │ 45.0 ±1.3 │  0.20 │   2.80 │       0.98 │ FAIL 1/2 │
+//! │ read-replicas │  400.0 │  7.5 ±0.2 │ 30.0 ±0.9 │  0.00 │   4.20 │       1.47 │ PASS     │
+//! └───────────────┴────────┴───────────┴───────────┴───────┴────────┴────────────┴──────────┘
 //!   ✗ single-db: p99 <= 40ms (measured 45.0 ms)
-//!   Paired differences vs single-db (this − baseline, 95 % CI; * = CI excludes 0):
-//!     read-replicas: latency_ms.p99 -15.0 ±1.5 *
+//!   Done/s: completed requests per second. SLO FAIL n/m: n of the m SLO checks missed,
+//!   judged on the means over the replications. Latencies: mean ±95 % CI half-width over the
+//!   replications.
+//!   Utilization % (busy share of each station's workers, time-averaged):
+//! ┌───────────────┬──────┬──────┬────────────┐
+//! │ Strategy      │  app │   db │ Bottleneck │
+//! ├───────────────┼──────┼──────┼────────────┤
+//! │ single-db     │ 60.1 │ 97.0 │ db         │
+//! │ read-replicas │ 60.1 │ 41.2 │ app        │
+//! └───────────────┴──────┴──────┴────────────┘
+//!   Paired differences vs single-db (this − baseline, 95 % CI; * = CI excludes 0; rows that
+//!   are exactly 0 left out):
+//!     read-replicas: p99 latency -15.0 ±1.5 ms *
 //! ```
 //!
 //! Each column shares one precision (set by its largest value) so decimal points line up.
-//! Latencies carry their 95 % CI half-width; failed SLO checks are listed under the table with
-//! the measured value, then paired differences against the baseline, then one block per sweep
-//! point and the capacity results. Cells are padded before colouring, so ANSI codes (only when
-//! `color` is true) never break the alignment. The table stays within [`MAX_WIDTH`] columns by
-//! shortening long strategy names.
+//! Latencies carry their 95 % CI half-width (`±0` when the replications agree exactly; none
+//! with one replication). An `Offered/s` column (arrivals per second) appears beside the
+//! completed rate when the two differ anywhere. Failed SLO checks are listed under the table
+//! with the measured value, then what the columns count, the stations' utilization with the
+//! bottleneck, and the paired differences against the baseline (rows that are exactly zero left
+//! out), in their units. A sweep adds
+//! one compact table: a row per point, a column per strategy, p99 and verdict in each cell.
+//! Then the capacity results. Cells are padded before colouring, so ANSI codes (only when
+//! `color` is true) never break the alignment. The table stays within [`MAX_WIDTH`] columns
+//! by wrapping long strategy names onto more lines; names are never cut.
 
 use std::fmt::Write;
 
 use super::format::{
-    column_decimals, fixed, metric_value, money, percent, plain, with_ci, with_ci_fixed,
+    column_decimals, decimals, fixed, metric_value, money, percent, plain, with_ci_fixed,
 };
 use super::summary::{Capacity, CostGrowth, StrategySummary, Summary};
 
@@ -35,11 +50,23 @@ pub const MAX_WIDTH: usize = 100;
 pub fn render_table(summary: &Summary, color: bool) -> String {
     let paint = Paint(color);
     let mut out = heading(summary, paint);
-    out += &strategies_block(&summary.strategies, paint);
-    for point in &summary.points {
-        let title = format!("Sweep point {} = {}", point.parameter, plain(point.value));
+    out += &strategies_block(summary, paint);
+    if let Some(first) = summary.points.first() {
+        let title = format!(
+            "Sweep over {}: p99 ms and SLO verdict of each strategy at each point",
+            first.parameter
+        );
         let _ = writeln!(out, "\n{}", paint.bold(&title));
-        out += &strategies_block(&point.strategies, paint);
+        out += &sweep_table(summary).render(paint);
+        let failed = summary
+            .points
+            .iter()
+            .flat_map(|p| &p.strategies)
+            .any(|s| !s.slo.passed);
+        if failed {
+            out +=
+                "  Every point counts for --fail-on-slo; summary.json has each point's checks.\n";
+        }
     }
     if !summary.capacity.is_empty() {
         let _ = writeln!(
@@ -95,11 +122,17 @@ fn growth_table(rows: &[CostGrowth]) -> Table {
 
 fn heading(s: &Summary, paint: Paint) -> String {
     let hash: String = s.scenario_hash.chars().take(12).collect();
+    let warmup = if s.warmup_s > 0.0 {
+        format!(" after {} s warm-up", plain(s.warmup_s))
+    } else {
+        String::new()
+    };
     let facts = format!(
-        "{} · seed {} · {} replications × {} s · hash {hash}",
+        "{} · seed {} · {} replication{} × {} s{warmup} · hash {hash}",
         s.mode,
         s.seed,
         s.replications,
+        if s.replications == 1 { "" } else { "s" },
         plain(s.horizon_s)
     );
     format!(
@@ -108,47 +141,196 @@ fn heading(s: &Summary, paint: Paint) -> String {
     )
 }
 
-/// The table for one set of strategies, then failed SLO checks and paired differences.
-fn strategies_block(strategies: &[StrategySummary], paint: Paint) -> String {
+/// The base comparison, then failed SLO checks, what the columns count, utilization and
+/// paired differences.
+fn strategies_block(summary: &Summary, paint: Paint) -> String {
+    let strategies = &summary.strategies;
     if strategies.is_empty() {
         return "(no strategies)\n".to_string();
     }
-    let mut out = comparison_table(strategies).render(paint);
+    let mut out = comparison_table(summary).render(paint);
     out += &slo_failures(strategies, paint);
+    out += &legend(summary);
+    if let Some(t) = utilization_table(strategies) {
+        out += "  Utilization % (busy share of each station's workers, time-averaged):\n";
+        out += &t.render(paint);
+    }
     out += &paired_diffs(strategies);
     out
 }
 
-fn comparison_table(strategies: &[StrategySummary]) -> Table {
-    let header = [
-        "Strategy",
-        "Req/s",
-        "p50 ms",
-        "p99 ms",
-        "Err %",
-        "Cost/h",
-        "Cost/M req",
-        "SLO",
-    ];
+/// Offered arrivals per second: requests that arrived after the warm-up over the horizon.
+fn offered_rps(s: &StrategySummary, horizon_s: f64) -> f64 {
+    if horizon_s > 0.0 {
+        s.requests / horizon_s
+    } else {
+        0.0
+    }
+}
+
+/// Whether the offered rate differs from the completed rate anywhere (beyond 0.5 %).
+fn offered_differs(summary: &Summary) -> bool {
+    summary.strategies.iter().any(|s| {
+        let offered = offered_rps(s, summary.horizon_s);
+        (offered - s.throughput_rps).abs() > 0.005 * offered.max(s.throughput_rps)
+    })
+}
+
+/// What the columns count, in a sentence each, wrapped to the table's width.
+fn legend(summary: &Summary) -> String {
+    let mut text = String::from("Done/s: completed requests per second");
+    if offered_differs(summary) {
+        text += "; Offered/s: requests arriving per second";
+    }
+    text += ".";
+    if summary.strategies.iter().any(|s| !s.slo.checks.is_empty()) {
+        text += " SLO FAIL n/m: n of the m SLO checks missed, judged on the means over the";
+        text += " replications.";
+    }
+    if summary.replications > 1 {
+        text += " Latencies: mean ±95 % CI half-width over the replications.";
+    }
+    wrap(&text, MAX_WIDTH - 2)
+        .iter()
+        .map(|l| format!("  {l}\n"))
+        .collect()
+}
+
+fn comparison_table(summary: &Summary) -> Table {
+    let strategies = &summary.strategies;
+    let offered = offered_differs(summary);
+    let mut header = vec!["Strategy", "Done/s"];
+    if offered {
+        header.push("Offered/s");
+    }
+    header.extend(["p50 ms", "p99 ms", "Err %", "Cost/h", "Cost/M req", "SLO"]);
     let mut table = Table::new(&header);
-    let d = |f: fn(&StrategySummary) -> f64| column_decimals(strategies.iter().map(f));
+    let d = |f: &dyn Fn(&StrategySummary) -> f64| column_decimals(strategies.iter().map(f));
     let (rps, p50, p99) = (
-        d(|s| s.throughput_rps),
-        d(|s| s.latency_ms.p50),
-        d(|s| s.latency_ms.p99),
+        d(&|s| s.throughput_rps),
+        d(&|s| s.latency_ms.p50),
+        d(&|s| s.latency_ms.p99),
     );
+    let offered_d = d(&|s| offered_rps(s, summary.horizon_s));
+    let reps = summary.replications;
     for s in strategies {
         let (l, ci) = (&s.latency_ms, &s.latency_ms_ci95);
-        table.rows.push(vec![
+        let mut row = vec![
             Cell::plain(&s.name),
             Cell::plain(&fixed(s.throughput_rps, rps)),
-            Cell::plain(&with_ci_fixed(l.p50, ci.p50, p50)),
-            Cell::plain(&with_ci_fixed(l.p99, ci.p99, p99)),
+        ];
+        if offered {
+            let o = offered_rps(s, summary.horizon_s);
+            row.push(Cell::plain(&fixed(o, offered_d)));
+        }
+        row.extend([
+            Cell::plain(&latency(l.p50, ci.p50, p50, reps)),
+            Cell::plain(&latency(l.p99, ci.p99, p99, reps)),
             Cell::plain(&percent(s.error_rate)),
             Cell::plain(&money(s.cost.per_hour)),
             Cell::plain(&money(s.cost.per_million_requests)),
             verdict(s),
         ]);
+        table.rows.push(row);
+    }
+    table
+}
+
+/// A latency with its half-width: `±0` when the replications agree exactly, the half-width
+/// with one significant digit when it would round to zero, nothing with one replication.
+fn latency(value: f64, ci: f64, d: usize, reps: u32) -> String {
+    if reps <= 1 {
+        return fixed(value, d);
+    }
+    half_width(value, ci, d)
+}
+
+/// `value ±ci` with `d` decimals; `±0` only for an exact zero: a half-width that would round
+/// to zero gets one significant digit instead.
+fn half_width(value: f64, ci: f64, d: usize) -> String {
+    if !ci.is_finite() || !value.is_finite() {
+        return fixed(value, d);
+    }
+    if ci == 0.0 {
+        return format!("{} ±0", fixed(value, d));
+    }
+    if (ci * 10f64.powi(d as i32)).round() == 0.0 {
+        let digits = (-ci.log10().floor()).max(0.0) as usize;
+        return format!("{} ±{ci:.digits$}", fixed(value, d));
+    }
+    with_ci_fixed(value, ci, d)
+}
+
+/// The stations (services) of a strategy with their utilization, in summary order.
+fn stations(s: &StrategySummary) -> impl Iterator<Item = (&str, f64)> {
+    s.components
+        .iter()
+        .filter(|c| c.kind == "service" && c.utilization.is_finite())
+        .map(|c| (c.name.as_str(), c.utilization))
+}
+
+/// The busiest station, if any station was busy at all.
+fn bottleneck(s: &StrategySummary) -> Option<(&str, f64)> {
+    stations(s)
+        .filter(|(_, u)| *u > 0.0)
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+}
+
+/// Strategies as rows, stations as columns: utilization in percent, then the bottleneck (the
+/// busiest station).
+fn utilization_table(strategies: &[StrategySummary]) -> Option<Table> {
+    let mut names: Vec<&str> = Vec::new();
+    for s in strategies {
+        for (n, _) in stations(s) {
+            if !names.contains(&n) {
+                names.push(n);
+            }
+        }
+    }
+    if !strategies.iter().any(|s| bottleneck(s).is_some()) {
+        return None;
+    }
+    let mut header = vec!["Strategy"];
+    header.extend(&names);
+    header.push("Bottleneck");
+    let mut table = Table::new(&header);
+    for s in strategies {
+        let mut row = vec![Cell::plain(&s.name)];
+        for n in &names {
+            let u = stations(s).find(|(m, _)| m == n).map(|(_, u)| u);
+            row.push(Cell::plain(
+                &u.map_or("–".to_string(), |u| format!("{:.1}", u * 100.0)),
+            ));
+        }
+        row.push(Cell::plain(bottleneck(s).map_or("–", |(name, _)| name)));
+        table.rows.push(row);
+    }
+    Some(table)
+}
+
+/// Sweep points as rows, strategies as columns: `p99 ms VERDICT` in each cell.
+fn sweep_table(summary: &Summary) -> Table {
+    let first = &summary.points[0];
+    let mut header = vec![first.parameter.as_str()];
+    header.extend(first.strategies.iter().map(|s| s.name.as_str()));
+    let mut table = Table::new(&header);
+    let d = column_decimals(
+        summary
+            .points
+            .iter()
+            .flat_map(|p| &p.strategies)
+            .map(|s| s.latency_ms.p99),
+    );
+    for p in &summary.points {
+        let mut row = vec![Cell::plain(&plain(p.value))];
+        for s in &p.strategies {
+            let v = verdict(s);
+            row.push(Cell {
+                text: format!("{} {}", fixed(s.latency_ms.p99, d), v.text),
+                style: v.style,
+            });
+        }
+        table.rows.push(row);
     }
     table
 }
@@ -182,24 +364,43 @@ fn slo_failures(strategies: &[StrategySummary], paint: Paint) -> String {
     out
 }
 
-/// One line per paired difference; `*` marks a CI that excludes zero.
+/// A paired-difference metric in words, its unit, and the factor to that unit.
+fn diff_metric(metric: &str) -> (&str, &str, f64) {
+    match metric {
+        "latency_ms.mean" => ("mean latency", " ms", 1.0),
+        "latency_ms.p99" => ("p99 latency", " ms", 1.0),
+        "throughput_rps" => ("completed requests", " req/s", 1.0),
+        "error_rate" => ("error rate", " percentage points", 100.0),
+        other => (other, "", 1.0),
+    }
+}
+
+/// One line per paired difference, in its unit; `*` marks a CI that excludes zero. Rows that
+/// are exactly zero (mean and half-width) say nothing and are left out.
 fn paired_diffs(strategies: &[StrategySummary]) -> String {
     let diffs: Vec<_> = strategies
         .iter()
         .flat_map(|s| s.vs_baseline.iter().map(move |d| (s, d)))
+        .filter(|(_, d)| d.mean != 0.0 || d.ci95 != 0.0)
         .collect();
     let Some((_, first)) = diffs.first() else {
         return String::new();
     };
-    let mut out = format!(
-        "  Paired differences vs {} (this − baseline, 95 % CI; * = CI excludes 0):\n",
+    let title = format!(
+        "Paired differences vs {} (this − baseline, 95 % CI; * = CI excludes 0; rows that are \
+         exactly 0 left out):",
         first.baseline
     );
+    let mut out: String = wrap(&title, MAX_WIDTH - 2)
+        .iter()
+        .map(|l| format!("  {l}\n"))
+        .collect();
     for (s, d) in diffs {
+        let (what, unit, k) = diff_metric(&d.metric);
         let star = if d.mean.abs() > d.ci95 { " *" } else { "" };
-        let diff = with_ci(d.mean, d.ci95);
+        let diff = half_width(d.mean * k, d.ci95 * k, decimals(d.mean * k));
         let sign = if d.mean > 0.0 { "+" } else { "" };
-        let _ = writeln!(out, "    {}: {} {sign}{diff}{star}", s.name, d.metric);
+        let _ = writeln!(out, "    {}: {what} {sign}{diff}{unit}{star}", s.name);
     }
     out
 }
@@ -269,22 +470,33 @@ impl Table {
         out += &format!("│ {} │\n", header.join(" │ "));
         out += &rule(&widths, '├', '┼', '┤');
         for row in &self.rows {
-            let cells: Vec<String> = row
-                .iter()
-                .zip(&widths)
-                .enumerate()
-                .map(|(i, (c, w))| paint.cell(c, &pad(&c.text, *w, self.left(i))))
-                .collect();
-            out += &format!("│ {} │\n", cells.join(" │ "));
+            // A long name wraps onto more lines; the other cells sit on its first line.
+            for (k, line) in wrap(&row[0].text, widths[0]).iter().enumerate() {
+                let cells: Vec<String> = row
+                    .iter()
+                    .zip(&widths)
+                    .enumerate()
+                    .map(|(i, (c, w))| {
+                        let text = match (i, k) {
+                            (0, _) => line.as_str(),
+                            (_, 0) => c.text.as_str(),
+                            _ => "",
+                        };
+                        paint.cell(c, &pad(text, *w, self.left(i)))
+                    })
+                    .collect();
+                out += &format!("│ {} │\n", cells.join(" │ "));
+            }
         }
         out + &rule(&widths, '└', '┴', '┘')
     }
 
     fn left(&self, column: usize) -> bool {
-        column == 0 || self.header[column] == "SLO"
+        column == 0 || ["SLO", "Bottleneck"].contains(&self.header[column].as_str())
     }
 
-    /// Column widths; the first column shrinks (down to 12) to keep the table in [`MAX_WIDTH`].
+    /// Column widths; the first column shrinks (down to 12, its names then wrap) to keep the
+    /// table in [`MAX_WIDTH`].
     fn widths(&self) -> Vec<usize> {
         let mut widths: Vec<usize> = self.header.iter().map(|h| width(h)).collect();
         for row in &self.rows {
@@ -308,6 +520,34 @@ fn rule(widths: &[usize], left: char, mid: char, right: char) -> String {
 /// Display width, counting characters (names are expected to be mostly ASCII).
 fn width(text: &str) -> usize {
     text.chars().count()
+}
+
+/// `text` in lines of at most `w` characters, broken at spaces (a longer word is split).
+fn wrap(text: &str, w: usize) -> Vec<String> {
+    let w = w.max(1);
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let mut word: Vec<char> = word.chars().collect();
+        while word.len() > w {
+            if !line.is_empty() {
+                lines.push(std::mem::take(&mut line));
+            }
+            lines.push(word.drain(..w).collect());
+        }
+        let word: String = word.into_iter().collect();
+        if line.is_empty() {
+            line = word;
+        } else if width(&line) + 1 + width(&word) <= w {
+            line = format!("{line} {word}");
+        } else {
+            lines.push(std::mem::replace(&mut line, word));
+        }
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
 }
 
 /// Pads (or shortens with `…`) `text` to exactly `w` characters.
@@ -358,12 +598,107 @@ impl Paint {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::summary::{PairedDiff, SweepPoint};
 
     #[test]
     fn pad_aligns_and_shortens() {
         assert_eq!(pad("ab", 4, true), "ab  ");
         assert_eq!(pad("ab", 4, false), "  ab");
         assert_eq!(pad("abcdef", 4, true), "abc…");
+    }
+
+    #[test]
+    fn long_names_wrap_and_are_never_cut() {
+        assert_eq!(wrap("3 replicas, 2x pods", 12), ["3 replicas,", "2x pods"]);
+        assert_eq!(wrap("abcdefghij", 4), ["abcd", "efgh", "ij"]);
+        let long = "a strategy whose name is far longer than any terminal column would hold";
+        let mut summary = one(long);
+        summary.strategies[0].slo.checks.push(Default::default());
+        let text = render_table(&summary, false);
+        for word in long.split(' ') {
+            assert!(text.contains(word), "`{word}` cut from:\n{text}");
+        }
+        assert!(!text.contains('…'), "{text}");
+        assert!(
+            text.lines().all(|l| l.chars().count() <= MAX_WIDTH),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn exact_zero_half_width_shows_and_heading_says_the_warmup() {
+        let mut summary = one("a");
+        summary.replications = 3;
+        summary.warmup_s = 120.0;
+        summary.horizon_s = 1800.0;
+        summary.strategies[0].latency_ms.p99 = 68.0;
+        let text = render_table(&summary, false);
+        assert!(text.contains("68.0 ±0"), "{text}");
+        assert!(
+            text.contains("3 replications × 1800 s after 120 s warm-up"),
+            "{text}"
+        );
+        assert_eq!(latency(13.0, 0.2, 0, 3), "13 ±0.2");
+        assert_eq!(latency(13.0, 0.0, 0, 1), "13");
+    }
+
+    #[test]
+    fn paired_differences_have_units_and_skip_zero_rows() {
+        let mut summary = one("base");
+        let mut other = summary.strategies[0].clone();
+        other.name = "other".into();
+        let diff = |metric: &str, mean: f64, ci95: f64| PairedDiff {
+            metric: metric.into(),
+            baseline: "base".into(),
+            mean,
+            ci95,
+        };
+        other.vs_baseline = vec![
+            diff("latency_ms.p99", -15.0, 1.5),
+            diff("error_rate", 0.0, 0.0),
+        ];
+        summary.strategies.push(other);
+        let text = render_table(&summary, false);
+        assert!(text.contains("p99 latency -15.0 ±1.5 ms *"), "{text}");
+        assert!(!text.contains("error rate"), "{text}");
+    }
+
+    #[test]
+    fn sweep_is_one_compact_table() {
+        let mut summary = one("a");
+        summary.points = [1.0, 2.0]
+            .iter()
+            .map(|&value| SweepPoint {
+                parameter: "rate".into(),
+                value,
+                strategies: summary.strategies.clone(),
+            })
+            .collect();
+        let text = render_table(&summary, false);
+        assert!(text.contains("Sweep over rate"), "{text}");
+        assert!(!text.contains("Sweep point"), "{text}");
+        // One header line for the base table and one for the sweep.
+        assert_eq!(text.matches('┌').count(), 2, "{text}");
+    }
+
+    fn one(name: &str) -> Summary {
+        Summary {
+            schema: 1,
+            scenario: "x".into(),
+            scenario_hash: "h".into(),
+            seed: 1,
+            replications: 1,
+            mode: "sim".into(),
+            horizon_s: 1.0,
+            warmup_s: 0.0,
+            strategies: vec![StrategySummary {
+                name: name.into(),
+                ..Default::default()
+            }],
+            points: vec![],
+            capacity: vec![],
+            cost_growth: vec![],
+        }
     }
 
     #[test]
@@ -380,6 +715,7 @@ mod tests {
             replications: 1,
             mode: "sim".into(),
             horizon_s: 1.0,
+            warmup_s: 0.0,
             strategies: vec![s],
             points: vec![],
             capacity: vec![],

@@ -397,6 +397,7 @@ pub fn summary_for(
         replications: reps,
         mode: "sim".into(),
         horizon_s: horizon,
+        warmup_s: loaded.base.system.warmup as f64 / 1e9,
         strategies,
         points: Vec::new(),
         capacity: Vec::new(),

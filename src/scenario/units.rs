@@ -33,30 +33,45 @@ pub fn parse_duration(s: &str) -> Result<f64, String> {
     Ok(total)
 }
 
+/// Every accepted unit spelling and its length in seconds; the error hint lists them all.
+const UNITS: [(&str, f64); 10] = [
+    ("ns", 1e-9),
+    ("us", 1e-6),
+    ("µs", 1e-6),
+    ("ms", 1e-3),
+    ("s", 1.0),
+    ("sec", 1.0),
+    ("m", 60.0),
+    ("min", 60.0),
+    ("h", 3600.0),
+    ("d", 86400.0),
+];
+
 fn unit_seconds(unit: &str) -> Option<f64> {
-    Some(match unit {
-        "ns" => 1e-9,
-        "us" | "µs" => 1e-6,
-        "ms" => 1e-3,
-        "s" | "sec" => 1.0,
-        "m" | "min" => 60.0,
-        "h" => 3600.0,
-        "d" => 86400.0,
-        _ => return None,
-    })
+    UNITS
+        .iter()
+        .find(|(name, _)| *name == unit)
+        .map(|&(_, secs)| secs)
+}
+
+/// "ns, us, µs, ms, s, sec, m, min, h or d": every spelling [`unit_seconds`] accepts.
+fn unit_list() -> String {
+    let names: Vec<&str> = UNITS.iter().map(|(n, _)| *n).collect();
+    let (last, rest) = names.split_last().expect("units");
+    format!("{} or {last}", rest.join(", "))
 }
 
 fn unit_error(s: &str, unit: &str) -> String {
     if unit.is_empty() {
-        format!("`{s}` has no unit (use ns, us, ms, s, m, h or d, e.g. `{s}ms`)")
+        format!("`{s}` has no unit (use {}, e.g. `{s}ms`)", unit_list())
     } else {
-        format!("`{s}`: unknown unit `{unit}` (use ns, us, ms, s, m, h or d)")
+        format!("`{s}`: unknown unit `{unit}` (use {})", unit_list())
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::parse_duration;
+    use super::{UNITS, parse_duration};
 
     #[test]
     fn units() {
@@ -71,5 +86,16 @@ mod tests {
                 .contains("unknown unit")
         );
         assert!(parse_duration("fast").is_err());
+    }
+
+    /// The hint lists every spelling the parser accepts, so a user never has to guess one.
+    #[test]
+    fn unit_hint_lists_every_spelling() {
+        let hint = parse_duration("5 parsecs").unwrap_err();
+        let listed: Vec<&str> = hint.split([',', ' ', '(', ')']).collect();
+        for (name, secs) in UNITS {
+            assert!(listed.contains(&name), "`{name}` missing from: {hint}");
+            assert_eq!(parse_duration(&format!("2{name}")).unwrap(), 2.0 * secs);
+        }
     }
 }

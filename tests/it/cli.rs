@@ -318,6 +318,123 @@ fn malformed_set_is_bad_input() {
     );
 }
 
+/// A `--set` naming a table entry the file lacks is refused with the nearest name, instead of
+/// creating a table nothing uses; a strategy's `set` gets the same check, and bare names are
+/// checked against the parameters. Neither blames a line for a `--set`.
+#[test]
+fn override_of_a_missing_name_suggests_the_nearest() {
+    let dir = Scratch::new("set-missing");
+    let file = dir.write("scenario.toml", VALID);
+    let err = expect_bad_run(
+        &dir,
+        &file,
+        &["--set", "stations.sever.workers=3"],
+        &[
+            "(--set stations.sever.workers=3)",
+            "names no station `sever`",
+            "[stations] has server",
+            "did you mean `server`",
+        ],
+    );
+    assert!(
+        err.contains(&format!("{}: field", file.display())),
+        "a --set error blames a line of the file: {err}"
+    );
+    expect_bad_run(
+        &dir,
+        &file,
+        &["--set", "params.rat=3"],
+        &["names no parameter `rat`", "did you mean `rate`"],
+    );
+    expect_bad_run(
+        &dir,
+        &file,
+        &["--set", "rat=3"],
+        &["names no [params] entry", "did you mean `rate`"],
+    );
+    // Tables documented to gain entries still may: a price for a station without one.
+    let o = scalesim(&[
+        "check",
+        file.to_str().expect("utf-8"),
+        "--set",
+        "prices.worker_hour.server=0.1",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    // A strategy's `set`: the parameters are suggested too, at the strategy's table.
+    for (set, wanted) in [
+        ("rat = 3", "did you mean `rate`"),
+        (r#""stations.sever.workers" = 3"#, "did you mean `server`"),
+    ] {
+        let text = format!("{VALID}\n[[strategies]]\nname = \"more\"\nset = {{ {set} }}\n");
+        expect_bad_file(
+            "strategy-set",
+            &text,
+            "[[strategies]]",
+            &[wanted, "strategy \"more\""],
+        );
+    }
+    // A sweep over a misspelt parameter.
+    let text = format!("{VALID}\n[sweep]\nparam = \"rat\"\nvalues = [1, 2]\n");
+    expect_bad_file(
+        "sweep-param",
+        &text,
+        "param = ",
+        &["sweep.param", "did you mean `rate`"],
+    );
+}
+
+/// A `[params]` entry that no field refers to changes nothing when set: a warning names it.
+#[test]
+fn unreferenced_param_is_a_warning() {
+    let dir = Scratch::new("unused-param");
+    let file = dir.write("scenario.toml", &edit("rate = 2", "rate = 2\nspare = 7"));
+    let o = scalesim(&["check", file.to_str().expect("utf-8")]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("warning:") && err.contains("params.spare") && err.contains("\"$spare\""),
+        "{err}"
+    );
+    assert!(!err.contains("params.rate"), "{err}");
+}
+
+/// `--fail-on-slo` covers every sweep point: here the base point meets the SLO and only the
+/// last sweep point misses it.
+#[test]
+fn fail_on_slo_covers_every_sweep_point() {
+    let dir = Scratch::new("slo-sweep");
+    let text =
+        format!("{VALID}\n[slo]\np99 = \"2s\"\n\n[sweep]\nparam = \"rate\"\nvalues = [2, 40]\n");
+    let file = dir.write("scenario.toml", &text);
+    let run = |name: &str, fail: bool| {
+        let out = dir.join(name);
+        let mut args = vec![
+            "run",
+            file.to_str().expect("utf-8"),
+            "--quiet",
+            "--out",
+            out.to_str().expect("utf-8"),
+        ];
+        if fail {
+            args.push("--fail-on-slo");
+        }
+        let o = scalesim(&args);
+        (code(&o), stderr(&o), out)
+    };
+    let (status, err, out) = run("fail", true);
+    assert_eq!(status, 1, "{err}");
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).expect("summary"))
+            .expect("json");
+    assert_eq!(summary["strategies"][0]["slo"]["passed"], true, "{summary}");
+    assert_eq!(
+        summary["points"][1]["strategies"][0]["slo"]["passed"],
+        false
+    );
+    let (status, err, _) = run("report", false);
+    assert_eq!(status, 0, "{err}");
+}
+
 #[test]
 fn bad_shard_is_bad_input() {
     let dir = Scratch::new("shard");
@@ -501,11 +618,17 @@ fn r_override_error_positions() {
         err.contains(&format!("{}: field", file.display())),
         "a position outside the file: {err}"
     );
-    expect_bad_run(
+    // A `--set` that changes a value in place is still the `--set`'s fault: it is named, and
+    // no line of the file is blamed.
+    let err = expect_bad_run(
         &dir,
         &file,
         &["--set", "rate=-1"],
-        &[&at(line_of(VALID, r#"rate = "$rate""#)), "workload.rate"],
+        &["workload.rate", "(--set rate=-1)"],
+    );
+    assert!(
+        err.contains(&format!("{}: field", file.display())),
+        "a --set error blames a line of the file: {err}"
     );
 }
 

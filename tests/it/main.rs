@@ -6,6 +6,7 @@ mod determinism;
 mod fuzz;
 mod patterns;
 mod properties;
+mod readme;
 #[cfg(feature = "real")]
 mod real_infra;
 #[cfg(feature = "real")]

@@ -7,7 +7,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use scalesim::report::summary::*;
-use scalesim::report::{self, Formats, Manifest, ReportError};
+use scalesim::report::{self, Formats, Manifest, ReportError, RunFacts};
 
 type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
 
@@ -144,6 +144,7 @@ fn summary() -> Summary {
         replications: 3,
         mode: "sim".into(),
         horizon_s: 600.0,
+        warmup_s: 0.0,
         strategies: strategies(1.0),
         points: [0.5, 1.0, 1.5, 2.0, 2.5]
             .iter()
@@ -225,10 +226,12 @@ fn manifest() -> Manifest {
         scenario_hash: "3f2a9c01d4e5b6a7".into(),
         seed: 42,
         version: "0.1.0".into(),
-        git_revision: None,
-        command_line: vec!["scalesim".into(), "run".into(), "sims/shop.toml".into()],
-        wall_time_s: 1.5,
         mode: "sim".into(),
+        run: RunFacts {
+            git_revision: None,
+            command_line: vec!["scalesim".into(), "run".into(), "sims/shop.toml".into()],
+            wall_time_s: 1.5,
+        },
     }
 }
 
@@ -355,7 +358,9 @@ fn table_lists_every_strategy_with_its_numbers() {
         table.contains("single-db: p99 <= 40ms (measured 45.0 ms)"),
         "{table}"
     );
-    assert!(table.contains("Sweep point load_scale = 2.5"), "{table}");
+    // A sweep is one compact table: a row per point, p99 and verdict per strategy.
+    assert!(table.contains("Sweep over load_scale"), "{table}");
+    assert!(table.contains("│ 2.5        │ 92.2 FAIL 1/2 │"), "{table}");
     assert!(table.contains("Capacity"), "{table}");
     assert!(!table.contains('\x1b'));
 }
@@ -523,6 +528,7 @@ fn write_all_produces_every_file_and_no_temp_files() -> Result {
         "summary.csv",
         "timeseries.csv",
         "manifest.json",
+        "run.json",
         "report.html",
     ] {
         assert!(out.join(name).is_file(), "{name} missing");
@@ -531,8 +537,20 @@ fn write_all_produces_every_file_and_no_temp_files() -> Result {
     assert_eq!(written.files.last(), Some(&out.join("manifest.json")));
     let summary: Summary = serde_json::from_slice(&fs::read(out.join("summary.json"))?)?;
     assert_eq!(summary, r.summary);
+    // What changes from run to run is kept out of manifest.json, in run.json.
     let m: Manifest = serde_json::from_slice(&fs::read(out.join("manifest.json"))?)?;
-    assert_eq!(m, manifest());
+    let facts: RunFacts = serde_json::from_slice(&fs::read(out.join("run.json"))?)?;
+    assert_eq!(
+        Manifest {
+            run: facts,
+            ..m.clone()
+        },
+        manifest()
+    );
+    let text = fs::read_to_string(out.join("manifest.json"))?;
+    for volatile in ["command_line", "wall_time_s", "git_revision"] {
+        assert!(!text.contains(volatile), "{volatile} in manifest.json");
+    }
     #[cfg(feature = "plot")]
     for plot in report::plots(&r) {
         assert!(
@@ -579,11 +597,15 @@ fn rewriting_a_directory_drops_charts_the_new_report_lacks() -> Result {
 fn write_all_honours_formats() -> Result {
     let out = scratch("formats");
     let written = report::write_all(&full_report(), &out, &manifest(), &Formats::none())?;
-    assert_eq!(written.files, vec![out.join("manifest.json")]);
-    let names: Vec<_> = fs::read_dir(&out)?
+    assert_eq!(
+        written.files,
+        vec![out.join("run.json"), out.join("manifest.json")]
+    );
+    let mut names: Vec<_> = fs::read_dir(&out)?
         .map(|e| e.map(|e| e.file_name()))
         .collect::<std::result::Result<_, _>>()?;
-    assert_eq!(names, vec![std::ffi::OsString::from("manifest.json")]);
+    names.sort();
+    assert_eq!(names, ["manifest.json", "run.json"]);
     assert!(Formats::parse("json,pdf").is_err());
     Ok(())
 }
