@@ -628,3 +628,35 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn peek_sees_an_expired_entry_without_counting_or_removing_it() {
+    let spec = CacheSpec {
+        capacity: 4,
+        bytes: None,
+        policy: Policy::Lru,
+        ttl: Some(Ttl {
+            ns: 100,
+            jitter: 0.0,
+            mode: TtlMode::FromInsert,
+        }),
+    };
+    let mut c = Cache::new(&spec, 10, 1).unwrap();
+    assert_eq!(c.peek(3), None);
+    c.insert(3, 7, 1, 50);
+    assert_eq!(c.peek(3), Some((7, 150)));
+    let before = c.stats();
+    // Past its expiry: peek still sees it, and counts nothing.
+    assert_eq!(c.peek(3), Some((7, 150)));
+    assert_eq!(c.stats(), before);
+    assert_eq!(c.lookup(3, 200), Lookup::Expired);
+    assert_eq!(c.peek(3), None);
+}
+
+#[test]
+fn a_transposed_policy_name_suggests_the_policy() {
+    let e = Policy::parse("lur").unwrap_err();
+    assert!(e.contains("`lru`"), "{e}");
+    let e = Policy::parse("s3-fifo").unwrap_err();
+    assert!(e.contains("`s3fifo`"), "{e}");
+}
