@@ -20,6 +20,7 @@
 //! | [`hpa`] | Kubernetes' HorizontalPodAutoscaler decision, one sync at a time (pure) |
 //! | [`vpa`] | Kubernetes' VerticalPodAutoscaler recommender: request bounds from usage samples (pure) |
 //! | [`nodes`] | a node pool and the cluster autoscaler: pending pods, binpacking scale-up, unneeded-node scale-down (pure) |
+//! | [`databases`] | replicated databases in paths: `db_read` / `db_write` steps, log shipping over FIFO links, replay workers competing with reads, sync/quorum waits, failover and outages |
 //! | [`replication`] | a primary and N replicas: async/sync/quorum commit, lag, stale reads, read routing, failover with lost writes (pure: events in, positions and verdicts out) |
 //! | [`shard`] | shard routers (letter ranges, hash mod N, consistent, bounded loads, jump) and resharding moves (pure: key in, shard out) |
 //! | `system` | the node table, the calendar and the interpreter of paths |
@@ -41,6 +42,7 @@ pub mod balance;
 pub mod breaker;
 pub mod cache;
 pub mod controller;
+pub mod databases;
 pub mod dist;
 pub mod hpa;
 pub mod nodes;

@@ -55,6 +55,11 @@ pub enum Step {
     CacheRead(Box<ReadSpec>),
     /// Write the request key, keeping cache tiers in step.
     CacheWrite(Box<WriteSpec>),
+    /// Read the request key from replicated database `i` (primary or a replica, as its
+    /// router picks).
+    DbRead(u32),
+    /// Write the request key on replicated database `i`'s primary.
+    DbWrite(u32),
 }
 
 /// A `try` scope.
@@ -158,6 +163,7 @@ pub fn ops_bound(path: &[Step]) -> f64 {
     path.iter()
         .map(|s| match s {
             Step::Visit(_) | Step::Delay(_) | Step::ReadVersion(_) | Step::WriteIf(_) => 1.0,
+            Step::DbRead(_) | Step::DbWrite(_) => 2.0,
             Step::Fork(arms) => 1.0 + arms.iter().map(|a| ops_bound(a)).sum::<f64>(),
             Step::Branch(arms) => 1.0 + arms.iter().map(|(_, a)| ops_bound(a)).fold(0.0, f64::max),
             Step::ByKey(_, arms, _) => 1.0 + arms.iter().map(|a| ops_bound(a)).fold(0.0, f64::max),
@@ -268,6 +274,19 @@ pub enum Op {
     WriteTier(u32),
     /// Queue the write for the write-behind worker of `writes[i]`.
     WriteQueue(u32),
+    /// Route a read of database `i` and visit the node's service.
+    DbRead(u32),
+    /// The read's visit ended: the model judges it fresh or stale (or the node is gone).
+    DbReadEnd(u32),
+    /// Visit database `i`'s primary for a write (refused at once while it is down).
+    DbWrite(u32),
+    /// Commit the write and ship it; with a quorum, wait for its acknowledgement.
+    DbCommit(u32),
+    /// A replay worker of database `i` (a hidden class): visit the replica with the next
+    /// record, or stop when there is none.
+    Replay(u32),
+    /// The record is replayed; go on with the next one.
+    Replayed(u32),
     /// End of a block: the request (or child) returns.
     Return,
 }
@@ -536,6 +555,14 @@ impl<'a> Compiler<'a, '_> {
             }
             Step::CacheRead(r) => self.cache_read(r),
             Step::CacheWrite(w) => self.cache_write(w),
+            Step::DbRead(d) => {
+                self.emit(Op::DbRead(*d));
+                self.emit(Op::DbReadEnd(*d));
+            }
+            Step::DbWrite(d) => {
+                self.emit(Op::DbWrite(*d));
+                self.emit(Op::DbCommit(*d));
+            }
         }
     }
 
@@ -684,6 +711,14 @@ impl<'a> Compiler<'a, '_> {
 }
 
 impl Program {
+    /// The program of database `d`'s replay workers (run under a hidden class).
+    pub fn replay(d: u32) -> Program {
+        Program {
+            ops: vec![Op::Replay(d), Op::Replayed(d), Op::Return],
+            ..Program::default()
+        }
+    }
+
     /// The arm a probabilistic branch takes for the uniform draw `u`.
     #[inline]
     pub fn branch_target(&self, b: u32, u: f64) -> u32 {

@@ -63,6 +63,9 @@ pub struct Request {
     pub mark: u64,
     /// For a background request: what it does (see the system's `JOB_FLUSH`).
     pub job: u32,
+    /// During a database read's visit, the node it reads (0: the primary, r + 1: replica r);
+    /// during a write's or a replay's visit, the failover epoch it started in.
+    pub db: u16,
 }
 
 impl Default for Request {
@@ -94,6 +97,7 @@ impl Default for Request {
             next: NONE,
             mark: 0,
             job: 0,
+            db: 0,
         }
     }
 }

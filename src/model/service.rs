@@ -365,6 +365,12 @@ impl Service {
         (i as u32, x.memory)
     }
 
+    /// Requests in service or waiting, over all instances.
+    #[inline]
+    pub fn outstanding(&self) -> u32 {
+        self.load.iter().sum()
+    }
+
     /// What a controller reads.
     pub fn snapshot(&mut self, now: u64) -> Snapshot {
         let mut s = Snapshot {

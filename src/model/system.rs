@@ -20,7 +20,9 @@ use std::collections::HashMap;
 
 use super::breaker::{self, Breaker};
 use super::controller::{Controller, ControllerSpec};
+use super::databases::{Databases, DbSpec, Fault};
 use super::program::{CallPolicy, Op, Program, QueueDecl, Step, compile_class};
+use super::replication::{Node, Read};
 use super::request::{NONE, Request, Requests};
 use super::resilience::{Budget, Bulkhead};
 use super::service::{Service, ServiceSpec, Visit};
@@ -82,6 +84,8 @@ pub struct Shared {
     pub degrades: Vec<DegradeSpec>,
     /// Cache tiers, by index.
     pub tiers: Vec<TierSpec>,
+    /// Replicated databases, by index.
+    pub databases: Vec<DbSpec>,
 }
 
 /// A chain of fallbacks (`degrade` step): level `k` is the try scope named `levels[k].0`,
@@ -109,6 +113,7 @@ fn path_reads_keys(path: &[Step]) -> bool {
         Step::Visit(_) | Step::Delay(_) => false,
         Step::ReadVersion(_) | Step::WriteIf(_) => true,
         Step::CacheRead(_) | Step::CacheWrite(_) => true,
+        Step::DbRead(_) | Step::DbWrite(_) => true,
         Step::ByKey(..) => true,
         Step::Fork(arms) => arms.iter().any(|a| path_reads_keys(a)),
         Step::Branch(arms) => arms.iter().any(|(_, a)| path_reads_keys(a)),
@@ -133,10 +138,16 @@ const HEDGE: u32 = 7;
 const INVALIDATE: u32 = 8;
 const FLUSH: u32 = 9;
 const WORKER_CRASH: u32 = 10;
+const SHIP: u32 = 11;
+const DB_FAULT: u32 = 12;
+const LAG_SAMPLE: u32 = 13;
 
 /// A background request's `job`: flush write-behind queue `job & !JOB_FLUSH`; below it, refresh
 /// the read `job` of its class.
 const JOB_FLUSH: u32 = 1 << 31;
+/// A background request's `job`: replay on replica `job & !JOB_REPLAY` (its class is its
+/// database's hidden class).
+const JOB_REPLAY: u32 = 1 << 30;
 
 /// Counters of one try scope.
 #[derive(Debug, Clone, Copy, Default)]
@@ -290,19 +301,27 @@ pub struct System {
     /// instance the request is at).
     hosts_tiers: Vec<bool>,
     tier_rng: Rng,
+    dbs: Databases,
 }
 
 impl System {
     /// Builds a replication of `spec` seeded with `seed`, scheduling its first events.
     pub fn new(spec: &SystemSpec, seed: u64) -> System {
         let controlled: Vec<u32> = spec.controllers.iter().flat_map(|c| c.targets()).collect();
+        let replay = replay_classes(spec);
         let services = spec
             .services
             .iter()
             .enumerate()
             .map(|(i, s)| {
                 let fleet = s.instances != 1 || controlled.contains(&(i as u32));
-                Service::new(Arc::new(s.clone()), i as u32, seed, fleet)
+                let mut s = s.clone();
+                if let Some((class, d)) = replay[i] {
+                    let d = spec.shared.databases[d].replay.clone();
+                    s.station.service.resize(class + 1, d.clone());
+                    s.station.service[class] = d;
+                }
+                Service::new(Arc::new(s), i as u32, seed, fleet)
             })
             .collect::<Vec<_>>();
         let mut scope_names = Vec::new();
@@ -316,7 +335,7 @@ impl System {
                 TierAt::Instance(_) => None,
             })
             .collect();
-        let programs = spec
+        let mut programs = spec
             .classes
             .iter()
             .enumerate()
@@ -331,6 +350,7 @@ impl System {
                 )
             })
             .collect::<Vec<Program>>();
+        programs.extend((0..spec.shared.databases.len()).map(|d| Program::replay(d as u32)));
         let mut hosts_tiers = vec![false; spec.services.len()];
         for t in &spec.shared.tiers {
             if let TierAt::Instance(s) = t.at {
@@ -365,6 +385,14 @@ impl System {
             ),
             Load::Closed(u) => (None, Some(u.clone())),
         };
+        let names: Vec<String> = spec.services.iter().map(|s| s.name().to_string()).collect();
+        let dbs = Databases::new(
+            &spec.shared.databases,
+            spec.mix.keys.space(),
+            users.as_ref().map(|u| u.target.max().ceil() as usize),
+            seed,
+            &names,
+        );
         let route_hits: Vec<Vec<Vec<u64>>> = programs
             .iter()
             .map(|p| p.routes.iter().map(|r| vec![0; r.1.len()]).collect())
@@ -425,6 +453,7 @@ impl System {
             tiers,
             hosts_tiers,
             tier_rng: Rng::stream(seed, "router.tiers"),
+            dbs,
         };
         sys.start();
         sys
@@ -468,6 +497,12 @@ impl System {
             if let Some((at, _)) = b.crash {
                 self.system_event(at, WORKER_CRASH, q as u64);
             }
+        }
+        for (at, data) in self.dbs.faults() {
+            self.system_event(at, DB_FAULT, data);
+        }
+        for d in 0..self.dbs.len() {
+            self.system_event(self.dbs.spec(d).lag_sample, LAG_SAMPLE, d as u64);
         }
         let first = self.services.len() as u32;
         for (i, c) in self.controllers.iter().enumerate() {
@@ -513,6 +548,9 @@ impl System {
                 INVALIDATE => self.on_invalidate(ev.data),
                 FLUSH => self.on_flush_timer(now, ev.data as u32),
                 WORKER_CRASH => self.on_worker_crash(now, ev.data as u32),
+                SHIP => self.on_ship(now, ev.data),
+                DB_FAULT => self.on_db_fault(now, ev.data),
+                LAG_SAMPLE => self.on_lag_sample(now, ev.data as usize),
                 SAMPLE => self.on_sample(now),
                 _ => self.on_warmup_end(now),
             },
@@ -785,8 +823,210 @@ impl System {
                         self.try_flush(now, queue);
                     }
                 }
+                Op::DbRead(d) => return self.db_read(now, req, d as usize),
+                Op::DbReadEnd(d) => {
+                    let node = match self.reqs.get(req).db {
+                        0 => Node::Primary,
+                        r => Node::Replica(usize::from(r) - 1),
+                    };
+                    if self.dbs.read(d as usize, node, r.key) == Read::Unavailable {
+                        return self.fail(now, req, ErrorKind::Connection);
+                    }
+                    self.reqs.get_mut(req).pc += 1;
+                }
+                Op::DbWrite(d) => return self.db_write(now, req, d as usize),
+                Op::DbCommit(d) => {
+                    if !self.db_commit(now, req, d as usize) {
+                        return;
+                    }
+                }
+                Op::Replay(d) => {
+                    let d = d as usize;
+                    let rep = (self.reqs.get(req).job & !JOB_REPLAY) as usize;
+                    match self.dbs.next_replay(d, rep) {
+                        Some(lsn) => {
+                            let epoch = self.dbs.epoch(d);
+                            let q = self.reqs.get_mut(req);
+                            (q.version, q.db) = (lsn, epoch);
+                            let svc = self.dbs.service(d, Node::Replica(rep));
+                            return self.visit(now, req, svc);
+                        }
+                        // Idle: the program's `Return`.
+                        None => self.reqs.get_mut(req).pc = 2,
+                    }
+                }
+                Op::Replayed(d) => {
+                    let q = self.reqs.get_mut(req);
+                    let rep = (q.job & !JOB_REPLAY) as usize;
+                    let (lsn, epoch) = (q.version, q.db);
+                    q.pc = 0;
+                    self.dbs.replayed(d as usize, rep, lsn, epoch);
+                }
                 Op::Return => return self.returned(now, req),
             }
+        }
+    }
+
+    /// `req` visits service `n` (a database node).
+    fn visit(&mut self, now: u64, req: u32, n: u32) {
+        let q = self.reqs.get(req);
+        let v = Visit {
+            req,
+            class: q.class,
+            deadline: q.deadline,
+            key: q.key,
+            user: self.root_user(req),
+        };
+        let mut ctx = Ctx::new(SimTime(now), &mut self.cal);
+        let (inst, epoch) = self.services[n as usize].arrive(v, &mut ctx, &mut self.out);
+        if self.hosts_tiers[n as usize] && inst != u32::MAX {
+            let q = self.reqs.get_mut(req);
+            (q.instance, q.epoch) = (inst, epoch);
+        }
+    }
+
+    /// A read of database `d`: the router picks a node, and the read visits its service (or
+    /// fails at once when that node is down).
+    fn db_read(&mut self, now: u64, req: u32, d: usize) {
+        let key = self.reqs.get(req).key;
+        let user = self.root_user(req);
+        let services = &self.services;
+        let (node, svc) = self
+            .dbs
+            .route(d, user, key, now, |s| services[s as usize].outstanding());
+        if self.dbs.peek(d, node, key) == Read::Unavailable {
+            self.dbs.read(d, node, key);
+            return self.fail(now, req, ErrorKind::Connection);
+        }
+        self.reqs.get_mut(req).db = match node {
+            Node::Primary => 0,
+            Node::Replica(r) => r as u16 + 1,
+        };
+        self.visit(now, req, svc);
+    }
+
+    /// A write of database `d` visits its primary (refused at once while it is down).
+    fn db_write(&mut self, now: u64, req: u32, d: usize) {
+        if !self.dbs.primary_up(d) {
+            let key = self.reqs.get(req).key;
+            // Refused, and counted as such (`writes_failed`).
+            let _ = self.dbs.commit(d, NONE, key, now);
+            return self.fail(now, req, ErrorKind::Connection);
+        }
+        self.reqs.get_mut(req).db = self.dbs.epoch(d);
+        let svc = self.dbs.primary(d);
+        self.visit(now, req, svc);
+    }
+
+    /// The write's visit to the primary ended: commit and ship. Returns whether `req` goes on
+    /// at once (acknowledged); otherwise it failed or waits for its acknowledgement.
+    fn db_commit(&mut self, now: u64, req: u32, d: usize) -> bool {
+        let q = *self.reqs.get(req);
+        if q.db != self.dbs.epoch(d) {
+            // It reached a primary that has since been replaced.
+            self.fail(now, req, ErrorKind::Connection);
+            return false;
+        }
+        let user = self.root_user(req);
+        let committed = self.dbs.commit(d, user, q.key, now);
+        self.schedule_ships();
+        match committed {
+            Err(_) => {
+                self.fail(now, req, ErrorKind::Connection);
+                false
+            }
+            Ok(None) => {
+                self.reqs.get_mut(req).pc += 1;
+                true
+            }
+            Ok(Some(lsn)) => {
+                let h = self.reqs.handle(req);
+                self.dbs.park(d, lsn, h);
+                false
+            }
+        }
+    }
+
+    /// Puts the shipments the databases sent into the calendar.
+    fn schedule_ships(&mut self) {
+        for &(at, data) in self.dbs.due() {
+            self.cal.push(
+                at,
+                Event {
+                    target: SYSTEM,
+                    kind: SHIP,
+                    data,
+                },
+            );
+        }
+        self.dbs.clear_due();
+    }
+
+    /// Starts the replay worker of replica `r` of database `d`: a background request of the
+    /// database's hidden class.
+    fn start_replay(&mut self, now: u64, d: usize, r: usize) {
+        let req = self.reqs.insert(Request {
+            class: (self.deadlines.len() + d) as u16,
+            created: now,
+            background: true,
+            job: JOB_REPLAY | r as u32,
+            ..Request::default()
+        });
+        self.advance(now, req);
+    }
+
+    /// A shipment arrived (or was lost on the way).
+    fn on_ship(&mut self, now: u64, data: u64) {
+        let Some(a) = self.dbs.arrive(data) else {
+            return;
+        };
+        if let Some(r) = a.start_replay {
+            self.start_replay(now, a.db, r);
+        }
+        if a.release {
+            self.release_writers(now, a.db);
+        }
+        self.drain(now);
+    }
+
+    /// Writers of database `d` whose writes are now acknowledged go on.
+    fn release_writers(&mut self, now: u64, d: usize) {
+        while let Some(h) = self.dbs.pop_acked(d) {
+            if let Some(req) = self.reqs.resolve(h) {
+                self.next_op(now, req);
+            }
+        }
+    }
+
+    /// A database's primary fails, is replaced, or a replica goes down or comes back.
+    fn on_db_fault(&mut self, now: u64, data: u64) {
+        let (d, fault) = Fault::decode(data);
+        self.dbs.fault(d, fault, now);
+        self.schedule_ships();
+        if fault == Fault::PrimaryFails {
+            // Writers waiting for an acknowledgement lose their connection.
+            while let Some(h) = self.dbs.pop_waiter(d) {
+                if let Some(req) = self.reqs.resolve(h) {
+                    self.fail(now, req, ErrorKind::Connection);
+                }
+            }
+        }
+        for r in 0..self.dbs.replicas(d) {
+            if self.dbs.claim_replay(d, r) {
+                self.start_replay(now, d, r);
+            }
+        }
+        if self.dbs.may_release(d) {
+            self.release_writers(now, d);
+        }
+        self.drain(now);
+    }
+
+    fn on_lag_sample(&mut self, now: u64, d: usize) {
+        self.dbs.sample_lag(d, now);
+        let next = now.saturating_add(self.dbs.spec(d).lag_sample);
+        if next <= self.duration {
+            self.system_event(next, LAG_SAMPLE, d as u64);
         }
     }
 
@@ -873,6 +1113,13 @@ impl System {
     fn background_done(&mut self, now: u64, req: u32, failed: Option<ErrorKind>) {
         let r = *self.reqs.get(req);
         self.reqs.remove(req);
+        if r.job & JOB_REPLAY != 0 && r.job & JOB_FLUSH == 0 {
+            if failed.is_some() {
+                let d = usize::from(r.class) - self.deadlines.len();
+                self.dbs.replay_stopped(d, (r.job & !JOB_REPLAY) as usize);
+            }
+            return;
+        }
         if r.job & JOB_FLUSH != 0 {
             let q = r.job & !JOB_FLUSH;
             if self.tiers.end_flush(q, r.version, failed.is_none()) {
@@ -1418,6 +1665,7 @@ impl System {
             });
         }
         self.tiers.sample(now, &mut self.gauges);
+        self.dbs.sample(now, &mut self.gauges);
         self.rec.sample_gauges(now, self.gauges.clone());
         if now < self.duration {
             let next = (now + self.bucket).min(self.duration);
@@ -1442,6 +1690,7 @@ impl System {
         self.warm_tables = self.tables.iter().map(|t| t.counts).collect();
         self.warm_breakers = self.breakers.iter().map(Breaker::metrics).collect();
         self.tiers.mark_warm();
+        self.dbs.mark_warm();
     }
 
     /// Named key switches: requests per arm after warm-up (`requests.0`, `requests.1`, ...)
@@ -1502,6 +1751,7 @@ impl System {
             names.push(format!("open.{b}"));
         }
         names.extend(self.tiers.gauge_names());
+        names.extend(self.dbs.gauge_names());
         names
     }
 
@@ -1520,6 +1770,7 @@ impl System {
         }));
         out.extend(self.router_stats());
         out.extend(self.tiers.metrics(self.duration - self.warmup));
+        out.extend(self.dbs.metrics());
         // Scopes of the same name (one dependency called from several classes) share a
         // component.
         let mut names: Vec<&str> = self.scope_names.iter().map(String::as_str).collect();
@@ -1625,6 +1876,18 @@ impl System {
         }
         out
     }
+}
+
+/// Per service: the hidden class of its replays and its database, when it is a replica (a
+/// replay visit takes the database's `replay` time: see [`super::databases`]).
+fn replay_classes(spec: &SystemSpec) -> Vec<Option<(usize, usize)>> {
+    let mut out = vec![None; spec.services.len()];
+    for (d, db) in spec.shared.databases.iter().enumerate() {
+        for &r in &db.replicas {
+            out[r as usize] = Some((spec.classes.len() + d, d));
+        }
+    }
+    out
 }
 
 /// The flight of `key` at read `read` of class `class`: loads are coalesced per read step

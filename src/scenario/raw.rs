@@ -55,6 +55,8 @@ pub struct RawScenario {
     #[serde(default)]
     pub caches: BTreeMap<String, RawCache>,
     #[serde(default)]
+    pub databases: BTreeMap<String, RawDatabase>,
+    #[serde(default)]
     pub strategies: Vec<RawStrategy>,
     #[serde(default)]
     pub slo: RawSlo,
@@ -409,6 +411,8 @@ pub struct RawSpecialStep {
     pub batch: Option<i64>,
     pub interval: Option<RawDur>,
     pub crash: Option<RawWorkerCrash>,
+    pub db_read: Option<String>,
+    pub db_write: Option<String>,
 }
 
 /// `crash = { at = "10m", restart = "1m" }` of a write-behind worker.
@@ -417,6 +421,67 @@ pub struct RawSpecialStep {
 pub struct RawWorkerCrash {
     pub at: RawDur,
     pub restart: RawDur,
+}
+
+/// `[databases.NAME]`: a primary and its read replicas, each a service.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDatabase {
+    pub primary: String,
+    #[serde(default)]
+    pub replicas: Vec<String>,
+    pub ship: Option<RawDist>,
+    pub replay: Option<RawDist>,
+    pub commit: Option<RawCommit>,
+    pub routing: Option<String>,
+    pub window: Option<RawDur>,
+    pub max_lag: Option<RawDur>,
+    pub failover: Option<RawFailover>,
+    pub replica_down: Option<RawOutage>,
+    pub lag_sample: Option<RawDur>,
+}
+
+/// `commit = "async"`, `"sync"` or `{ quorum = k }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum RawCommit {
+    Mode(String),
+    Quorum(RawQuorum),
+}
+
+/// `{ quorum = k }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawQuorum {
+    pub quorum: i64,
+}
+
+/// `failover = { at = "10m", detect = "10s", promote = "20s" }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFailover {
+    pub at: RawDur,
+    pub detect: RawDur,
+    pub promote: RawDur,
+}
+
+/// `replica_down = { replica = 1, at = "5m", for = "2m" }` (`replica`: a slot from 0, or the
+/// replica's service name).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOutage {
+    pub replica: RawReplicaRef,
+    pub at: RawDur,
+    #[serde(rename = "for")]
+    pub duration: RawDur,
+}
+
+/// A replica by slot or by service name.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum RawReplicaRef {
+    Slot(i64),
+    Service(String),
 }
 
 /// `[caches.NAME]`: a cache tier.

@@ -188,6 +188,7 @@ pub fn validate(raw: &RawScenario, file: &Path) -> Res<Scenario> {
         ("bulkheads", raw.bulkheads.keys().collect()),
         ("breakers", raw.breakers.keys().collect()),
         ("caches", raw.caches.keys().collect()),
+        ("databases", raw.databases.keys().collect()),
     ] {
         if let Some(n) = names
             .iter()
@@ -210,10 +211,14 @@ pub fn validate(raw: &RawScenario, file: &Path) -> Res<Scenario> {
         ..Default::default()
     };
     let tiers = topology::tiers(&v, raw, &station_names, &keys)?;
+    let db_names: Vec<String> = raw.databases.keys().cloned().collect();
     let classes = raw
         .classes
         .iter()
-        .map(|(n, c)| topology::class(&v, n, c, &station_names, &keys, &mut registry, &tiers))
+        .map(|(n, c)| {
+            let (names, tiers) = (&station_names, &tiers);
+            topology::class(&v, n, c, names, &keys, &mut registry, tiers, &db_names)
+        })
         .collect::<Res<Vec<_>>>()?;
     let controllers = topology::controllers(&v, raw, &station_names)?;
     let weights: Vec<f64> = raw
@@ -235,6 +240,11 @@ pub fn validate(raw: &RawScenario, file: &Path) -> Res<Scenario> {
         .collect();
     *cumulative.last_mut().expect("non-empty") = 1.0;
     let load = workload(&v, &raw.workload, warmup)?;
+    let readers = match &load {
+        Load::Closed(u) => u.target.max().ceil() as u64,
+        Load::Open(_) => keys.space(),
+    };
+    let databases = topology::databases(&v, raw, &station_names, keys.space(), readers)?;
     let slo = slo(&v, &raw.slo)?;
     let prices = prices(&v, &raw.prices, &station_names)?;
     Ok(Scenario {
@@ -259,6 +269,7 @@ pub fn validate(raw: &RawScenario, file: &Path) -> Res<Scenario> {
                 tables: registry.tables,
                 degrades: registry.degrades,
                 tiers,
+                databases,
             },
         },
         slo,

@@ -13,6 +13,7 @@ mod real_infra;
 mod real_load;
 #[cfg(feature = "real")]
 mod real_session;
+mod replication;
 mod report;
 mod resilience;
 mod sims;

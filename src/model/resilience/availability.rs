@@ -85,7 +85,9 @@ pub fn of_system(spec: &crate::model::SystemSpec) -> Option<f64> {
             | Step::ByKey(..)
             | Step::Try(_)
             | Step::CacheRead(_)
-            | Step::CacheWrite(_) => false,
+            | Step::CacheWrite(_)
+            | Step::DbRead(_)
+            | Step::DbWrite(_) => false,
         })
     }
     let mut total = 0.0;

@@ -395,6 +395,7 @@ fn component_labels(metric: &str) -> Option<(String, String)> {
             format!("Oldest write waiting in {c}"),
             "Age of the oldest queued write (ms)",
         ),
+        "lag_ms" => (format!("Replication lag of {c}"), "Replication lag (ms)"),
         _ => return None,
     };
     Some((title, label.to_string()))

@@ -22,7 +22,9 @@ use crate::observe::{ErrorKind, ErrorSet};
 use crate::scenario::raw::*;
 
 mod caching;
+mod databases;
 pub(super) use caching::tiers;
+pub(super) use databases::databases;
 
 /// At most this many instances in one service (instance ids live in 24 bits of event kinds).
 const MAX_INSTANCES: i64 = 100_000;
@@ -212,6 +214,8 @@ struct Paths<'a> {
     shared: &'a mut Registry,
     /// Cache tiers (`[caches]`).
     tiers: &'a [crate::model::tiers::TierSpec],
+    /// Replicated databases (`[databases]`), by name.
+    databases: &'a [String],
     /// Services visited so far along the path, in reading order (an in-process tier is read
     /// after a visit to its service).
     visited: Vec<u32>,
@@ -530,6 +534,7 @@ pub(super) fn bulkheads(v: &V<'_>, raw: &RawScenario) -> Res<Vec<(String, Bulkhe
 }
 
 /// A class: its path tree, timeout and weight.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn class(
     v: &V<'_>,
     name: &str,
@@ -538,6 +543,7 @@ pub(super) fn class(
     keys: &KeyDist,
     shared: &mut Registry,
     tiers: &[crate::model::tiers::TierSpec],
+    databases: &[String],
 ) -> Res<ClassSpec> {
     let field = format!("classes.{name}.path");
     if c.path.is_empty() {
@@ -552,6 +558,7 @@ pub(super) fn class(
         scopes: 0,
         shared: &mut *shared,
         tiers,
+        databases,
         visited: Vec::new(),
     }
     .path(&field, &c.path, 0)?;
@@ -663,6 +670,8 @@ impl Paths<'_> {
             ("degrade", t.degrade.is_some()),
             ("cache", t.cache.is_some()),
             ("write", t.write.is_some()),
+            ("db_read", t.db_read.is_some()),
+            ("db_write", t.db_write.is_some()),
         ];
         let present: Vec<&str> = kinds.iter().filter(|k| k.1).map(|k| k.0).collect();
         let [kind] = present.as_slice() else {
@@ -671,7 +680,7 @@ impl Paths<'_> {
                 format!(
                     "a step is a service name or a table with exactly one of `fork`, `delay`, \
                      `branch`, `by_key`, `repeat`, `try`, `read_version`, `write_if`, \
-                     `degrade`, `cache`, `write` (found {})",
+                     `degrade`, `cache`, `write`, `db_read`, `db_write` (found {})",
                     if present.is_empty() {
                         "none".to_string()
                     } else {
@@ -705,6 +714,7 @@ impl Paths<'_> {
             "degrade" => self.degrade(field, t, depth),
             "cache" => self.cache_read(field, t, depth),
             "write" => self.cache_write(field, t, depth),
+            "db_read" | "db_write" => self.db_step(field, t),
             _ => self.try_scope(field, t, depth),
         }
     }
