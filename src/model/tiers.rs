@@ -314,16 +314,21 @@ impl Tiers {
     }
 
     /// The cache of tier `t` a request at `instance` (memory `epoch`) uses: the shared one, or
-    /// that instance's, made (cold) when the instance's memory is new.
-    fn cache(&mut self, t: u32, instance: u32, epoch: u32) -> &mut Cache {
+    /// that instance's, made (cold) when the instance's memory is new. `None` when that memory
+    /// is gone: the request left a pod that has since crashed or been replaced in its slot (a
+    /// late fill must not wipe the new pod's cache).
+    fn cache(&mut self, t: u32, instance: u32, epoch: u32) -> Option<&mut Cache> {
         let t = t as usize;
         if self.shared[t].is_some() {
-            return self.shared[t].as_mut().expect("shared");
+            return self.shared[t].as_mut();
         }
         let slots = &mut self.local[t];
         let i = instance as usize;
         if slots.len() <= i {
             slots.resize_with(i + 1, || None);
+        }
+        if slots[i].as_ref().is_some_and(|l| l.epoch > epoch) {
+            return None;
         }
         if slots[i].as_ref().is_none_or(|l| l.epoch != epoch) {
             if let Some(old) = slots[i].take() {
@@ -337,7 +342,7 @@ impl Tiers {
                     .expect("validated cache"),
             });
         }
-        &mut slots[i].as_mut().expect("made").cache
+        slots[i].as_mut().map(|l| &mut l.cache)
     }
 
     /// Looks `key` up in tier `t` for a request at `instance`: the version found on a hit.
@@ -375,7 +380,9 @@ impl Tiers {
         grace: Option<u64>,
         early: Option<(f64, f64)>,
     ) -> TierAnswer {
-        let cache = self.cache(t, instance, epoch);
+        let Some(cache) = self.cache(t, instance, epoch) else {
+            return TierAnswer::Miss;
+        };
         if let Some(g) = grace
             && let Some((version, expires)) = cache.peek(key)
             && now >= expires
@@ -422,13 +429,16 @@ impl Tiers {
         if self.specs[t as usize].value_size.is_some() {
             self.counts[t as usize].filled_bytes += size;
         }
-        self.cache(t, instance, epoch)
-            .insert(key, version, size, now);
+        if let Some(c) = self.cache(t, instance, epoch) {
+            c.insert(key, version, size, now);
+        }
     }
 
     /// Deletes `key` from tier `t` (for `instance`).
     pub fn invalidate(&mut self, t: u32, instance: u32, epoch: u32, key: u64) {
-        self.cache(t, instance, epoch).invalidate(key);
+        if let Some(c) = self.cache(t, instance, epoch) {
+            c.invalidate(key);
+        }
     }
 
     /// Deletes `key` from every instance's cache of in-process tier `t` but `except`'s (the
