@@ -207,6 +207,8 @@ pub struct Service {
     /// Brownout: this share of visits fails at once.
     error_rate: f64,
     fault_rng: Rng,
+    /// Slots whose instance is stopped (reused before new slots are made).
+    stopped: u32,
 }
 
 /// A view of the instances for the balancer: outstanding requests from the compact `load`
@@ -278,6 +280,7 @@ impl Service {
             slow: 1.0,
             error_rate: 0.0,
             fault_rng: Rng::stream(seed, &format!("{name}.faults")),
+            stopped: 0,
             spec,
         };
         for _ in 0..s.desired {
@@ -306,7 +309,11 @@ impl Service {
 
     /// A new slot in state `Starting`, or a stopped one reused; returns its id.
     fn new_slot(&mut self) -> u32 {
-        if let Some(i) = self.inst.iter().position(|x| x.state == State::Stopped) {
+        // Counted, so that starting n instances is not a quadratic scan.
+        if self.stopped > 0
+            && let Some(i) = self.inst.iter().position(|x| x.state == State::Stopped)
+        {
+            self.stopped -= 1;
             let x = &mut self.inst[i];
             x.state = State::Starting;
             x.life += 1;
@@ -360,7 +367,8 @@ impl Service {
             .balancer
             .pick(&self.ready, &view, v.key, v.user, &mut self.lb_rng) as usize;
         let x = &mut self.inst[i];
-        x.station.arrive(v.req, v.class, v.deadline, ctx, out);
+        x.station
+            .arrive(v.req, v.class, v.deadline, v.work, ctx, out);
         self.load[i] = x.station.outstanding();
         (i as u32, x.memory)
     }
@@ -482,6 +490,7 @@ impl Service {
             x.state = State::Draining;
         } else {
             x.state = State::Stopped;
+            self.stopped += 1;
             self.life.stopped += 1;
         }
     }
@@ -595,6 +604,15 @@ impl Service {
     /// The instance slots (for a controller that acts on each instance).
     pub fn slots(&self) -> u32 {
         self.inst.len() as u32
+    }
+
+    /// The memory epoch of instance `i` while it lives (starting, ready or draining); `None`
+    /// once it is down or stopped. What it held in memory (caches, open connections) belongs
+    /// to that epoch.
+    pub fn memory(&self, i: u32) -> Option<u32> {
+        self.inst.get(i as usize).and_then(|x| {
+            matches!(x.state, State::Starting | State::Ready | State::Draining).then_some(x.memory)
+        })
     }
 
     /// Whether instance `i` is ready.
@@ -743,6 +761,8 @@ pub struct Visit {
     pub key: u64,
     /// Closed-loop user, or `u32::MAX`.
     pub user: u32,
+    /// Work on top of the class's service time, ns (a query's rows; 0 for most visits).
+    pub work: u64,
 }
 
 impl Component for Service {
@@ -772,6 +792,7 @@ impl Component for Service {
                 if x.state == State::Draining && x.station.outstanding() == 0 {
                     self.account(ctx.now().0);
                     self.inst[i as usize].state = State::Stopped;
+                    self.stopped += 1;
                     self.life.stopped += 1;
                 }
             }

@@ -16,6 +16,18 @@
 //! request arriving at `V = v` with work `s` finishes when `V = v + s`, so the next departure is
 //! the smallest finish tag. Departure events carry a generation number so superseded ones are
 //! ignored (no cancellation needed).
+//!
+//! Contention (processor sharing only): a database slows down as it runs more queries at once
+//! (lock waits, context switches, cache-line traffic). With [`Contention`] `(σ, κ)` each
+//! request progresses at rate `min(1, c/n) / (1 + σ(n-1) + κn(n-1))`, so the throughput of `n`
+//! requests that never stop arriving is Gunther's universal scalability law capped at `c`
+//! cores: `X(n) = min(n, c) / (S (1 + σ(n-1) + κn(n-1)))`. It rises almost linearly to `c`, peaks
+//! near `min(c, sqrt((1-σ)/κ))`, then falls: past the knee, more concurrency (a bigger
+//! connection pool) buys less throughput and more latency. `(0, 0)` is plain processor
+//! sharing.
+//!
+//! A visit may carry extra work (ns) on top of its class's service time: a query whose cost
+//! depends on the rows it reads ([`super::program::QuerySpec`]).
 
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap, VecDeque};
@@ -66,6 +78,36 @@ pub struct StationSpec {
     pub shed: Shed,
     /// Service time per class (index = class).
     pub service: Vec<Dist>,
+    /// Contention and coherency coefficients (processor sharing only).
+    pub contention: Contention,
+}
+
+/// The universal scalability law's coefficients: `sigma` (contention: the serialized share)
+/// and `kappa` (coherency: the pairwise crosstalk).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Contention {
+    /// σ >= 0.
+    pub sigma: f64,
+    /// κ >= 0.
+    pub kappa: f64,
+}
+
+impl Contention {
+    /// The slowdown with `n` requests present: `1 + σ(n-1) + κn(n-1)`.
+    #[inline]
+    pub fn slowdown(&self, n: f64) -> f64 {
+        1.0 + self.sigma * (n - 1.0) + self.kappa * n * (n - 1.0)
+    }
+
+    /// Throughput of `n` requests kept present at a station of `c` servers, in units of one
+    /// server's service rate: `min(n, c) / slowdown(n)`.
+    pub fn throughput(&self, n: f64, c: f64) -> f64 {
+        if n <= 0.0 {
+            0.0
+        } else {
+            n.min(c) / self.slowdown(n)
+        }
+    }
 }
 
 /// Load shedding at a FIFO station: a bound on the waiting requests per class (shed browse
@@ -133,6 +175,8 @@ struct Waiting {
     class: u16,
     deadline: u64,
     since: u64,
+    /// Extra work, ns.
+    extra: u64,
 }
 
 /// Where a station's events go and how fast it serves.
@@ -244,21 +288,23 @@ impl Station {
         }
     }
 
-    /// A request of `class` with `deadline` arrives. Pushes an outcome only on rejection.
+    /// A request of `class` with `deadline` arrives, bringing `extra` ns of work on top of
+    /// its class's service time. Pushes an outcome only on rejection.
     #[inline]
     pub fn arrive(
         &mut self,
         req: u32,
         class: u16,
         deadline: u64,
+        extra: u64,
         ctx: &mut Ctx<'_>,
         out: &mut Vec<Outcome>,
     ) {
         self.account(ctx.now().0);
         self.counts.arrivals += 1;
         match self.spec.discipline {
-            Discipline::Fifo => self.arrive_fifo(req, class, deadline, ctx, out),
-            Discipline::ProcessorSharing => self.arrive_ps(req, class, deadline, ctx, out),
+            Discipline::Fifo => self.arrive_fifo(req, class, deadline, extra, ctx, out),
+            Discipline::ProcessorSharing => self.arrive_ps(req, class, deadline, extra, ctx, out),
         }
     }
 
@@ -292,12 +338,13 @@ impl Station {
         req: u32,
         class: u16,
         deadline: u64,
+        extra: u64,
         ctx: &mut Ctx<'_>,
         out: &mut Vec<Outcome>,
     ) {
         if self.busy < self.spec.workers {
             self.busy += 1;
-            self.start(req, class, ctx);
+            self.start(req, class, extra, ctx);
         } else if self.full() || self.class_full(class) {
             self.counts.rejected += 1;
             out.push(Outcome::Failed(req, ErrorKind::Rejected));
@@ -308,6 +355,7 @@ impl Station {
                 class,
                 deadline,
                 since: ctx.now().0,
+                extra,
             });
         }
     }
@@ -343,8 +391,10 @@ impl Station {
     }
 
     #[inline]
-    fn work(&mut self, class: u16) -> u64 {
-        let s = self.spec.service[class as usize].sample_ns(&mut self.rng);
+    fn work(&mut self, class: u16, extra: u64) -> u64 {
+        let s = self.spec.service[class as usize]
+            .sample_ns(&mut self.rng)
+            .saturating_add(extra);
         if self.speed == 1.0 {
             s
         } else {
@@ -353,8 +403,8 @@ impl Station {
     }
 
     #[inline]
-    fn start(&mut self, req: u32, class: u16, ctx: &mut Ctx<'_>) {
-        let s = self.work(class);
+    fn start(&mut self, req: u32, class: u16, extra: u64, ctx: &mut Ctx<'_>) {
+        let s = self.work(class, extra);
         ctx.schedule_in(
             s,
             Event {
@@ -376,7 +426,7 @@ impl Station {
                 out.push(Outcome::Failed(w.req, ErrorKind::Timeout));
                 continue;
             }
-            self.start(w.req, w.class, ctx);
+            self.start(w.req, w.class, w.extra, ctx);
             return true;
         }
         false
@@ -400,7 +450,7 @@ impl Station {
         if n == 0.0 {
             1.0
         } else {
-            (f64::from(self.spec.workers) / n).min(1.0)
+            (f64::from(self.spec.workers) / n).min(1.0) / self.spec.contention.slowdown(n)
         }
     }
 
@@ -409,6 +459,7 @@ impl Station {
         req: u32,
         class: u16,
         deadline: u64,
+        extra: u64,
         ctx: &mut Ctx<'_>,
         out: &mut Vec<Outcome>,
     ) {
@@ -417,7 +468,7 @@ impl Station {
             out.push(Outcome::Failed(req, ErrorKind::Rejected));
             return;
         }
-        let work = self.work(class);
+        let work = self.work(class, extra);
         self.ps_sync(ctx.now().0);
         let tag = (self.ps.vtime + work as f64).ceil() as u64;
         let n = self.ps.arrivals;

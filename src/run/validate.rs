@@ -89,6 +89,7 @@ impl Model {
                     queue_capacity: self.k.map(|k| k - self.c),
                     shed: Default::default(),
                     service: vec![self.service.clone()],
+                    contention: Default::default(),
                 },
                 1,
             )],

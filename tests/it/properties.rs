@@ -183,6 +183,7 @@ impl Shape {
                     queue_capacity: s.cap.filter(|_| allow.caps),
                     shed: Default::default(),
                     service: vec![s.dist(allow); n],
+                    contention: Default::default(),
                 };
                 ServiceSpec::plain(station, 1)
             })
@@ -534,7 +535,7 @@ proptest! {
         let times: Vec<u64> = ArrivalIter::new(process, mix, seed, end).map(|a| a.at_ns).collect();
         let run = |workers: u32| {
             let spec = SystemSpec {
-                services: vec![ServiceSpec::plain(StationSpec { name: "server".into(), workers, discipline: Discipline::Fifo, queue_capacity: None, shed: Default::default(), service: vec![Dist::Exponential { mean: mean_ms * MS }] }, 1)],
+                services: vec![ServiceSpec::plain(StationSpec { name: "server".into(), workers, discipline: Discipline::Fifo, queue_capacity: None, shed: Default::default(), service: vec![Dist::Exponential { mean: mean_ms * MS }], contention: Default::default() }, 1)],
                 controllers: Vec::new(),
                 classes: vec![ClassSpec { name: "job".into(), path: vec![Step::Visit(0)], deadline: None }],
                 load: Load::Open(Arrivals::Replay(times.clone().into())),
@@ -597,6 +598,7 @@ fn one_station(load: Load, duration: u64) -> SystemSpec {
                 queue_capacity: None,
                 shed: Default::default(),
                 service: vec![Dist::Exponential { mean: 0.01 }],
+                contention: Default::default(),
             },
             1,
         )],
