@@ -22,6 +22,7 @@
 //! | [`nodes`] | a node pool and the cluster autoscaler: pending pods, binpacking scale-up, unneeded-node scale-down (pure) |
 //! | [`databases`] | replicated databases in paths: `db_read` / `db_write` steps, log shipping over FIFO links, replay workers competing with reads, sync/quorum waits, failover and outages |
 //! | [`replication`] | a primary and N replicas: async/sync/quorum commit, lag, stale reads, read routing, failover with lost writes (pure: events in, positions and verdicts out) |
+//! | [`pools`] | connection pools per instance: min/max, acquire and idle timeouts, a server's `max_connections`; with the stations' contention (USL) and queries' row costs, the data tier's concurrency |
 //! | [`shard`] | shard routers (letter ranges, hash mod N, consistent, bounded loads, jump) and resharding moves (pure: key in, shard out) |
 //! | `system` | the node table, the calendar and the interpreter of paths |
 //!
@@ -47,6 +48,7 @@ pub mod dist;
 pub mod hpa;
 pub mod nodes;
 pub mod policy;
+pub mod pools;
 pub mod program;
 pub mod replication;
 pub mod request;

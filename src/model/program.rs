@@ -60,6 +60,83 @@ pub enum Step {
     DbRead(u32),
     /// Write the request key on replicated database `i`'s primary.
     DbWrite(u32),
+    /// Take a connection of pool `i` (of the instance the request is at), run the sub-path
+    /// holding it, give it back.
+    Pool(u32, Vec<Step>),
+    /// Visit a database node with a query whose cost depends on the rows it reads.
+    Query(Box<QuerySpec>),
+}
+
+/// How a query finds its rows: what it reads to return `rows` of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scan {
+    /// Through an index: reads the rows it returns.
+    Index,
+    /// `ORDER BY id LIMIT n OFFSET page * n`: reads and discards the rows of every page
+    /// before (the database cannot jump to an offset).
+    Offset,
+    /// `WHERE id > cursor ORDER BY id LIMIT n`: an index seek, then the page's rows.
+    Cursor,
+    /// No usable index: reads the whole table.
+    Seq,
+}
+
+impl Scan {
+    /// Every scan, by its name in scenarios.
+    pub const ALL: [(&'static str, Scan); 4] = [
+        ("index", Scan::Index),
+        ("offset", Scan::Offset),
+        ("cursor", Scan::Cursor),
+        ("seq", Scan::Seq),
+    ];
+}
+
+/// A query step: `{ query = "pg", scan = "offset", rows = 20, page = { dist = "geometric",
+/// mean = 10 }, row_cost = "0.4us" }`. The visit's service time is the node's own (parsing,
+/// planning, the round trip inside the server) plus `row_cost` per row read:
+///
+/// | scan | rows read |
+/// |---|---|
+/// | `index`, `cursor` | `rows` |
+/// | `offset` | `(page + 1) * rows` (page 0 is the first) |
+/// | `seq` | `table` |
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuerySpec {
+    /// The node (service) visited.
+    pub node: u32,
+    /// How rows are found.
+    pub scan: Scan,
+    /// Rows returned (a page's size).
+    pub rows: Count,
+    /// The page number, from 0 (`offset` and `cursor`).
+    pub page: Count,
+    /// Rows in the table (`seq`).
+    pub table: u64,
+    /// Cost of reading one row, ns.
+    pub row_ns: f64,
+}
+
+impl QuerySpec {
+    /// Rows the query reads, for `rows` returned at page `page`.
+    #[inline]
+    pub fn rows_read(&self, rows: u32, page: u32) -> u64 {
+        match self.scan {
+            Scan::Index | Scan::Cursor => u64::from(rows),
+            Scan::Offset => (u64::from(page) + 1) * u64::from(rows),
+            Scan::Seq => self.table,
+        }
+    }
+
+    /// Draws the extra work of one execution, ns.
+    #[inline]
+    pub fn work(&self, rng: &mut Rng) -> u64 {
+        let rows = self.rows.sample(rng);
+        let page = match self.scan {
+            Scan::Offset => self.page.sample(rng),
+            _ => 0,
+        };
+        (self.rows_read(rows, page) as f64 * self.row_ns).round() as u64
+    }
 }
 
 /// A `try` scope.
@@ -164,6 +241,8 @@ pub fn ops_bound(path: &[Step]) -> f64 {
         .map(|s| match s {
             Step::Visit(_) | Step::Delay(_) | Step::ReadVersion(_) | Step::WriteIf(_) => 1.0,
             Step::DbRead(_) | Step::DbWrite(_) => 2.0,
+            Step::Query(_) => 1.0,
+            Step::Pool(_, body) => 1.0 + ops_bound(body),
             Step::Fork(arms) => 1.0 + arms.iter().map(|a| ops_bound(a)).sum::<f64>(),
             Step::Branch(arms) => 1.0 + arms.iter().map(|(_, a)| ops_bound(a)).fold(0.0, f64::max),
             Step::ByKey(_, arms, _) => 1.0 + arms.iter().map(|a| ops_bound(a)).fold(0.0, f64::max),
@@ -278,6 +357,11 @@ pub enum Op {
     DbRead(u32),
     /// The read's visit ended: the model judges it fresh or stale (or the node is gone).
     DbReadEnd(u32),
+    /// Take a connection of `pools[i]`, then run its body as a child holding it; give it back
+    /// when the child returns or fails.
+    Pool(u32),
+    /// Visit a node with the query `queries[i]`.
+    Query(u32),
     /// Visit database `i`'s primary for a write (refused at once while it is down).
     DbWrite(u32),
     /// Commit the write and ship it; with a quorum, wait for its acknowledgement.
@@ -347,6 +431,10 @@ pub struct Program {
     pub writes: Vec<WriteOp>,
     /// Per write and tier: (write, tier).
     pub write_tiers: Vec<(u32, u32)>,
+    /// Pool steps: the pool (global index) and the body block.
+    pub pools: Vec<(u32, u32)>,
+    /// Query steps.
+    pub queries: Vec<QuerySpec>,
 }
 
 /// A compiled read through tiers.
@@ -417,6 +505,7 @@ enum Patch {
     Fallback(usize),
     Load(usize),
     Store(usize),
+    Pool(usize),
 }
 
 /// Compiles `path`; try scopes are numbered from `first_scope` and their names listed in
@@ -457,6 +546,7 @@ pub fn compile_class(
             Patch::Body(s) => c.p.scopes[s].body = pc,
             Patch::Fallback(s) => c.p.scopes[s].fallback = Some(pc),
             Patch::Load(r) => c.p.reads[r].load = pc,
+            Patch::Pool(k) => c.p.pools[k].1 = pc,
             Patch::Store(w) => {
                 c.p.writes[w].store = pc;
                 let q = &mut c.queues[c.p.writes[w].queue as usize];
@@ -562,6 +652,16 @@ impl<'a> Compiler<'a, '_> {
             Step::DbWrite(d) => {
                 self.emit(Op::DbWrite(*d));
                 self.emit(Op::DbCommit(*d));
+            }
+            Step::Pool(pool, body) => {
+                let k = self.p.pools.len();
+                self.p.pools.push((*pool, 0));
+                self.pending.push((body, Patch::Pool(k)));
+                self.emit(Op::Pool(k as u32));
+            }
+            Step::Query(q) => {
+                self.p.queries.push((**q).clone());
+                self.emit(Op::Query(self.p.queries.len() as u32 - 1));
             }
         }
     }

@@ -21,6 +21,7 @@ use std::collections::HashMap;
 use super::breaker::{self, Breaker};
 use super::controller::{Controller, ControllerSpec};
 use super::databases::{Databases, DbSpec, Fault};
+use super::pools::{Acquire, Offer, PoolSpec, Pools, Waiter};
 use super::program::{CallPolicy, Op, Program, QueueDecl, Step, compile_class};
 use super::replication::{Node, Read};
 use super::request::{NONE, Request, Requests};
@@ -86,6 +87,8 @@ pub struct Shared {
     pub tiers: Vec<TierSpec>,
     /// Replicated databases, by index.
     pub databases: Vec<DbSpec>,
+    /// Connection pools, by index.
+    pub pools: Vec<PoolSpec>,
 }
 
 /// A chain of fallbacks (`degrade` step): level `k` is the try scope named `levels[k].0`,
@@ -110,7 +113,8 @@ impl SystemSpec {
 
 fn path_reads_keys(path: &[Step]) -> bool {
     path.iter().any(|s| match s {
-        Step::Visit(_) | Step::Delay(_) => false,
+        Step::Visit(_) | Step::Delay(_) | Step::Query(_) => false,
+        Step::Pool(_, b) => path_reads_keys(b),
         Step::ReadVersion(_) | Step::WriteIf(_) => true,
         Step::CacheRead(_) | Step::CacheWrite(_) => true,
         Step::DbRead(_) | Step::DbWrite(_) => true,
@@ -141,6 +145,9 @@ const WORKER_CRASH: u32 = 10;
 const SHIP: u32 = 11;
 const DB_FAULT: u32 = 12;
 const LAG_SAMPLE: u32 = 13;
+const POOL_CONNECTED: u32 = 14;
+const POOL_TIMEOUT: u32 = 15;
+const POOL_EVICT: u32 = 16;
 
 /// A background request's `job`: flush write-behind queue `job & !JOB_FLUSH`; below it, refresh
 /// the read `job` of its class.
@@ -297,11 +304,13 @@ pub struct System {
     bucket: u64,
     events: u64,
     tiers: Tiers,
-    /// Per service: whether it holds in-process cache tiers (a visit there records the
-    /// instance the request is at).
+    /// Per service: whether it holds per-instance state, in-process cache tiers or
+    /// connection pools (a visit there records the instance the request is at).
     hosts_tiers: Vec<bool>,
     tier_rng: Rng,
     dbs: Databases,
+    pools: Pools,
+    query_rng: Rng,
 }
 
 impl System {
@@ -356,6 +365,9 @@ impl System {
             if let TierAt::Instance(s) = t.at {
                 hosts_tiers[s as usize] = true;
             }
+        }
+        for p in &spec.shared.pools {
+            hosts_tiers[p.host as usize] = true;
         }
         let mut used = vec![false; spec.shared.tiers.len()];
         for p in &programs {
@@ -454,6 +466,8 @@ impl System {
             hosts_tiers,
             tier_rng: Rng::stream(seed, "router.tiers"),
             dbs,
+            pools: Pools::new(&spec.shared.pools, Rng::stream(seed, "router.pools")),
+            query_rng: Rng::stream(seed, "router.queries"),
         };
         sys.start();
         sys
@@ -504,6 +518,9 @@ impl System {
         for d in 0..self.dbs.len() {
             self.system_event(self.dbs.spec(d).lag_sample, LAG_SAMPLE, d as u64);
         }
+        for p in 0..self.pools.len() {
+            self.system_event(self.pools.spec(p).evict, POOL_EVICT, p as u64);
+        }
         let first = self.services.len() as u32;
         for (i, c) in self.controllers.iter().enumerate() {
             if let Some(t) = c.first_wake() {
@@ -551,6 +568,9 @@ impl System {
                 SHIP => self.on_ship(now, ev.data),
                 DB_FAULT => self.on_db_fault(now, ev.data),
                 LAG_SAMPLE => self.on_lag_sample(now, ev.data as usize),
+                POOL_CONNECTED => self.on_pool_connected(now, ev.data),
+                POOL_TIMEOUT => self.on_pool_timeout(now, ev.data),
+                POOL_EVICT => self.on_pool_evict(now, ev.data as usize),
                 SAMPLE => self.on_sample(now),
                 _ => self.on_warmup_end(now),
             },
@@ -639,6 +659,7 @@ impl System {
                         deadline: r.deadline,
                         key: r.key,
                         user: self.root_user(req),
+                        work: 0,
                     };
                     let mut ctx = Ctx::new(SimTime(now), &mut self.cal);
                     let (inst, epoch) =
@@ -824,6 +845,15 @@ impl System {
                     }
                 }
                 Op::DbRead(d) => return self.db_read(now, req, d as usize),
+                Op::Query(q) => {
+                    let q = &prog.queries[q as usize];
+                    let (node, work) = (q.node, q.work(&mut self.query_rng));
+                    return self.visit_with(now, req, node, work);
+                }
+                Op::Pool(k) => {
+                    let (pool, body) = prog.pools[k as usize];
+                    return self.pool_acquire(now, req, pool as usize, body);
+                }
                 Op::DbReadEnd(d) => {
                     let node = match self.reqs.get(req).db {
                         0 => Node::Primary,
@@ -869,6 +899,11 @@ impl System {
 
     /// `req` visits service `n` (a database node).
     fn visit(&mut self, now: u64, req: u32, n: u32) {
+        self.visit_with(now, req, n, 0)
+    }
+
+    /// `req` visits service `n`, bringing `work` ns on top of its class's service time.
+    fn visit_with(&mut self, now: u64, req: u32, n: u32, work: u64) {
         let q = self.reqs.get(req);
         let v = Visit {
             req,
@@ -876,6 +911,7 @@ impl System {
             deadline: q.deadline,
             key: q.key,
             user: self.root_user(req),
+            work,
         };
         let mut ctx = Ctx::new(SimTime(now), &mut self.cal);
         let (inst, epoch) = self.services[n as usize].arrive(v, &mut ctx, &mut self.out);
@@ -1403,6 +1439,11 @@ impl System {
                 self.scopes[id].hedge_wins += 1;
             }
         }
+        if let Op::Pool(k) = op {
+            // The body ended: give its connection back, then go on (or fail) as usual.
+            let pool = self.programs[p.class as usize].pools[k as usize].0 as usize;
+            self.pool_free(now, pool, p.instance, p.epoch, false);
+        }
         match (op, failed) {
             (Op::Fork(_), _) => {
                 let pr = self.reqs.get_mut(parent);
@@ -1575,6 +1616,139 @@ impl System {
         self.drain(now);
     }
 
+    /// `req` asks pool `p` of the instance it is at for a connection; with one, it runs the
+    /// body at `body` as a child holding it.
+    fn pool_acquire(&mut self, now: u64, req: u32, p: usize, body: u32) {
+        let r = *self.reqs.get(req);
+        let dead = self.pools.sync(p, r.instance, Some(r.epoch), now);
+        self.fail_waiters(now, p, dead);
+        match self.pools.acquire(p, r.instance, (req, r.generation), now) {
+            Acquire::Granted => self.pool_enter(now, req, body),
+            Acquire::Refused => self.fail(now, req, ErrorKind::Connection),
+            Acquire::Wait { connect } => {
+                self.reqs.get_mut(req).mark = now;
+                if let Some(delay) = connect {
+                    let data = pool_event(p, r.instance, r.epoch);
+                    self.system_event(now.saturating_add(delay), POOL_CONNECTED, data);
+                }
+                match self.pools.spec(p).acquire_timeout {
+                    Some(0) => {
+                        self.pools.gave_up(p, now, true);
+                        self.fail(now, req, ErrorKind::Timeout);
+                    }
+                    Some(t) => {
+                        let handle = self.reqs.handle(req);
+                        self.system_event(now.saturating_add(t), POOL_TIMEOUT, handle);
+                    }
+                    None => {}
+                }
+            }
+        }
+    }
+
+    /// `req` holds a connection: its pool step's body runs as its child.
+    fn pool_enter(&mut self, now: u64, req: u32, body: u32) {
+        let deadline = self.reqs.get(req).deadline;
+        self.reqs.get_mut(req).pending = 1;
+        self.spawn(now, req, body, deadline);
+    }
+
+    /// The pool step `req` waits at for a connection (pool and body), if it still waits.
+    fn pool_waiting(&self, req: u32) -> Option<(usize, u32)> {
+        let r = self.reqs.get(req);
+        match self.programs[r.class as usize].ops[r.pc as usize] {
+            Op::Pool(k) if r.pending == 0 => {
+                let (pool, body) = self.programs[r.class as usize].pools[k as usize];
+                Some((pool as usize, body))
+            }
+            _ => None,
+        }
+    }
+
+    /// A connection of pool `p` at `inst` (life `epoch`) is free, given back or just opened
+    /// (`opened`): the first waiter still waiting takes it; waiters whose deadline passed
+    /// fail as they are reached.
+    fn pool_free(&mut self, now: u64, p: usize, inst: u32, epoch: u32, opened: bool) {
+        let mut expired: Vec<u32> = Vec::new();
+        let mut taker = None;
+        {
+            let (reqs, programs) = (&self.reqs, &self.programs);
+            self.pools
+                .free(p, inst, epoch, opened, now, |(slot, generation)| {
+                    if !reqs.is_live(slot, generation) {
+                        return Offer::Gone;
+                    }
+                    let r = reqs.get(slot);
+                    if !matches!(programs[r.class as usize].ops[r.pc as usize], Op::Pool(_))
+                        || r.pending != 0
+                    {
+                        return Offer::Gone;
+                    }
+                    if r.detached || now > r.deadline {
+                        expired.push(slot);
+                        return Offer::Expired;
+                    }
+                    taker = Some(slot);
+                    Offer::Took(now - r.mark)
+                });
+        }
+        for req in expired {
+            self.fail(now, req, ErrorKind::Timeout);
+        }
+        if let Some(req) = taker
+            && let Some((_, body)) = self.pool_waiting(req)
+        {
+            self.pool_enter(now, req, body);
+        }
+    }
+
+    /// Waiters of an instance that is gone: those still waiting fail (their connection
+    /// broke with the instance).
+    fn fail_waiters(&mut self, now: u64, p: usize, waiters: Vec<Waiter>) {
+        for (slot, generation) in waiters {
+            if self.reqs.is_live(slot, generation) && self.pool_waiting(slot).is_some() {
+                self.pools.gave_up(p, now, false);
+                self.fail(now, slot, ErrorKind::Connection);
+            }
+        }
+    }
+
+    fn on_pool_connected(&mut self, now: u64, data: u64) {
+        let (p, inst, epoch) = pool_event_parts(data);
+        self.pool_free(now, p, inst, epoch, true);
+        self.drain(now);
+    }
+
+    fn on_pool_timeout(&mut self, now: u64, handle: u64) {
+        let Some(req) = self.reqs.resolve(handle) else {
+            return;
+        };
+        let Some((p, _)) = self.pool_waiting(req) else {
+            return;
+        };
+        // An event of an earlier wait of the same request (a pool step in a repeat) is not
+        // this wait's: this one's ends at its own start plus the timeout.
+        let timeout = self.pools.spec(p).acquire_timeout.unwrap_or(u64::MAX);
+        if self.reqs.get(req).mark.saturating_add(timeout) != now {
+            return;
+        }
+        self.pools.gave_up(p, now, true);
+        self.fail(now, req, ErrorKind::Timeout);
+        self.drain(now);
+    }
+
+    fn on_pool_evict(&mut self, now: u64, p: usize) {
+        let host = self.pools.spec(p).host as usize;
+        let service = &self.services[host];
+        let dead = self.pools.evict(p, now, |i| service.memory(i));
+        self.fail_waiters(now, p, dead);
+        self.drain(now);
+        let next = now.saturating_add(self.pools.spec(p).evict);
+        if next <= self.duration {
+            self.system_event(next, POOL_EVICT, p as u64);
+        }
+    }
+
     /// Cuts `req` (and its descendants, which it waits for) from its parent.
     fn detach(&mut self, req: u32) {
         self.reqs.get_mut(req).detached = true;
@@ -1666,6 +1840,7 @@ impl System {
         }
         self.tiers.sample(now, &mut self.gauges);
         self.dbs.sample(now, &mut self.gauges);
+        self.pools.sample(now, width, &mut self.gauges);
         self.rec.sample_gauges(now, self.gauges.clone());
         if now < self.duration {
             let next = (now + self.bucket).min(self.duration);
@@ -1691,6 +1866,7 @@ impl System {
         self.warm_breakers = self.breakers.iter().map(Breaker::metrics).collect();
         self.tiers.mark_warm();
         self.dbs.mark_warm();
+        self.pools.mark_warm(now);
     }
 
     /// Named key switches: requests per arm after warm-up (`requests.0`, `requests.1`, ...)
@@ -1752,6 +1928,8 @@ impl System {
         }
         names.extend(self.tiers.gauge_names());
         names.extend(self.dbs.gauge_names());
+        let services: Vec<&str> = self.services.iter().map(Service::name).collect();
+        names.extend(self.pools.gauge_names(&services));
         names
     }
 
@@ -1771,6 +1949,19 @@ impl System {
         out.extend(self.router_stats());
         out.extend(self.tiers.metrics(self.duration - self.warmup));
         out.extend(self.dbs.metrics());
+        for p in 0..self.pools.len() {
+            out.push(ComponentStats {
+                name: self.pools.spec(p).name.clone(),
+                kind: "pool",
+                metrics: self
+                    .pools
+                    .metrics(p, self.duration, window)
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v))
+                    .collect(),
+                ..ComponentStats::default()
+            });
+        }
         // Scopes of the same name (one dependency called from several classes) share a
         // component.
         let mut names: Vec<&str> = self.scope_names.iter().map(String::as_str).collect();
@@ -1892,6 +2083,19 @@ fn replay_classes(spec: &SystemSpec) -> Vec<Option<(usize, usize)>> {
 
 /// The flight of `key` at read `read` of class `class`: loads are coalesced per read step
 /// (a nested read of the same key, a CDN edge over a shield, has its own flights).
+/// A pool event's data: pool (12 bits), instance slot (20 bits), the instance's life.
+fn pool_event(p: usize, inst: u32, epoch: u32) -> u64 {
+    (p as u64) << 52 | u64::from(inst & 0xF_FFFF) << 32 | u64::from(epoch)
+}
+
+fn pool_event_parts(data: u64) -> (usize, u32, u32) {
+    (
+        (data >> 52) as usize,
+        ((data >> 32) & 0xF_FFFF) as u32,
+        data as u32,
+    )
+}
+
 fn flight(class: u16, read: u32, key: u64) -> u64 {
     (u64::from(class) << 48) | (u64::from(read & 0xFFFF) << 32) | (key & 0xFFFF_FFFF)
 }

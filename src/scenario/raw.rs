@@ -57,6 +57,8 @@ pub struct RawScenario {
     #[serde(default)]
     pub databases: BTreeMap<String, RawDatabase>,
     #[serde(default)]
+    pub pools: BTreeMap<String, RawPool>,
+    #[serde(default)]
     pub strategies: Vec<RawStrategy>,
     #[serde(default)]
     pub slo: RawSlo,
@@ -413,6 +415,28 @@ pub struct RawSpecialStep {
     pub crash: Option<RawWorkerCrash>,
     pub db_read: Option<String>,
     pub db_write: Option<String>,
+    pub pool: Option<String>,
+    pub query: Option<String>,
+    pub scan: Option<String>,
+    pub rows: Option<RawCount>,
+    pub page: Option<RawCount>,
+    pub table: Option<i64>,
+    pub row_cost: Option<RawDur>,
+}
+
+/// `[pools.NAME]`: a connection pool in each instance of a service.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPool {
+    pub per_instance: String,
+    pub server: String,
+    #[serde(default)]
+    pub min: i64,
+    pub max: i64,
+    pub acquire_timeout: Option<RawDur>,
+    pub idle_timeout: Option<RawDur>,
+    pub evict: Option<RawDur>,
+    pub connect: Option<RawDist>,
 }
 
 /// `crash = { at = "10m", restart = "1m" }` of a write-behind worker.
@@ -438,6 +462,7 @@ pub struct RawDatabase {
     pub max_lag: Option<RawDur>,
     pub failover: Option<RawFailover>,
     pub replica_down: Option<RawOutage>,
+    pub replica_cut: Option<RawOutage>,
     pub lag_sample: Option<RawDur>,
 }
 
@@ -534,6 +559,19 @@ pub struct RawStation {
     pub restart: Option<RawDist>,
     pub speeds: Option<Vec<f64>>,
     pub weights: Option<Vec<f64>>,
+    pub contention: Option<RawContention>,
+    pub max_connections: Option<i64>,
+}
+
+/// `contention = { sigma = 0.02, kappa = 0.0005 }`: the universal scalability law's
+/// coefficients of a processor-sharing service.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawContention {
+    #[serde(default)]
+    pub sigma: f64,
+    #[serde(default)]
+    pub kappa: f64,
 }
 
 fn one_u32() -> i64 {

@@ -189,6 +189,7 @@ pub fn validate(raw: &RawScenario, file: &Path) -> Res<Scenario> {
         ("breakers", raw.breakers.keys().collect()),
         ("caches", raw.caches.keys().collect()),
         ("databases", raw.databases.keys().collect()),
+        ("pools", raw.pools.keys().collect()),
     ] {
         if let Some(n) = names
             .iter()
@@ -212,13 +213,17 @@ pub fn validate(raw: &RawScenario, file: &Path) -> Res<Scenario> {
     };
     let tiers = topology::tiers(&v, raw, &station_names, &keys)?;
     let db_names: Vec<String> = raw.databases.keys().cloned().collect();
+    let pools = topology::pools(&v, raw, &station_names)?;
+    registry.warnings.extend(topology::unused_limits(&v, raw));
+    let declared = topology::Declared {
+        tiers: &tiers,
+        databases: &db_names,
+        pools: &pools,
+    };
     let classes = raw
         .classes
         .iter()
-        .map(|(n, c)| {
-            let (names, tiers) = (&station_names, &tiers);
-            topology::class(&v, n, c, names, &keys, &mut registry, tiers, &db_names)
-        })
+        .map(|(n, c)| topology::class(&v, n, c, &station_names, &keys, &mut registry, &declared))
         .collect::<Res<Vec<_>>>()?;
     let controllers = topology::controllers(&v, raw, &station_names)?;
     let weights: Vec<f64> = raw
@@ -270,6 +275,7 @@ pub fn validate(raw: &RawScenario, file: &Path) -> Res<Scenario> {
                 degrades: registry.degrades,
                 tiers,
                 databases,
+                pools,
             },
         },
         slo,

@@ -5,6 +5,7 @@ mod common;
 mod determinism;
 mod fuzz;
 mod patterns;
+mod pools;
 mod properties;
 mod readme;
 #[cfg(feature = "real")]

@@ -65,10 +65,15 @@ impl LagStats {
 
     /// The 99th percentile, ms, within 1 % (0 without samples).
     pub fn p99_ms(&self) -> f64 {
+        self.quantile_ms(0.99)
+    }
+
+    /// The `q` quantile, ms, within 1 % (0 without samples).
+    pub fn quantile_ms(&self, q: f64) -> f64 {
         if self.n == 0 {
             0.0
         } else {
-            self.hist.value_at_quantile(0.99).min(self.max) as f64 / 1e6
+            self.hist.value_at_quantile(q).min(self.max) as f64 / 1e6
         }
     }
 

@@ -80,7 +80,13 @@ pub fn of_system(spec: &crate::model::SystemSpec) -> Option<f64> {
             }
             Step::Delay(_) | Step::ReadVersion(_) | Step::WriteIf(_) => true,
             Step::Fork(arms) => arms.iter().all(|a| visits(a, out)),
-            Step::Repeat(_, b) => visits(b, out),
+            Step::Repeat(_, b) | Step::Pool(_, b) => visits(b, out),
+            Step::Query(q) => {
+                if !out.contains(&q.node) {
+                    out.push(q.node);
+                }
+                true
+            }
             Step::Branch(_)
             | Step::ByKey(..)
             | Step::Try(_)

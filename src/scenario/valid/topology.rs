@@ -16,15 +16,17 @@ use crate::model::program::{CallPolicy, Count, KeyRoute, Step, TrySpec, ops_boun
 use crate::model::resilience::bulkhead::Limit;
 use crate::model::resilience::{Backoff, Budget, Bulkhead};
 use crate::model::service::ServiceSpec;
-use crate::model::station::{Discipline, Shed, StationSpec};
+use crate::model::station::{Contention, Discipline, Shed, StationSpec};
 use crate::model::workload::KeyDist;
 use crate::observe::{ErrorKind, ErrorSet};
 use crate::scenario::raw::*;
 
 mod caching;
 mod databases;
+mod pools;
 pub(super) use caching::tiers;
 pub(super) use databases::databases;
+pub(super) use pools::{pools, unused_limits};
 
 /// At most this many instances in one service (instance ids live in 24 bits of event kinds).
 const MAX_INSTANCES: i64 = 100_000;
@@ -184,6 +186,30 @@ fn station(
             "`codel` and `queue_limit_by_class` shed from a FIFO queue: processor sharing has none",
         ));
     }
+    let contention = match &s.contention {
+        None => Contention::default(),
+        Some(_) if discipline != Discipline::ProcessorSharing => {
+            return Err(v.err(
+                f("contention"),
+                "contention slows the requests sharing the servers: it needs \
+                 `discipline = \"ps\"` (a database's backends share its cores)",
+            ));
+        }
+        Some(c) => {
+            for (k, x) in [("sigma", c.sigma), ("kappa", c.kappa)] {
+                if !(x.is_finite() && (0.0..=1.0).contains(&x)) {
+                    return Err(v.err(
+                        f(&format!("contention.{k}")),
+                        format!("must be between 0 and 1, got {x}"),
+                    ));
+                }
+            }
+            Contention {
+                sigma: c.sigma,
+                kappa: c.kappa,
+            }
+        }
+    };
     Ok(StationSpec {
         name: name.to_string(),
         workers: s.workers as u32,
@@ -191,6 +217,7 @@ fn station(
         queue_capacity,
         shed,
         service,
+        contention,
     })
 }
 
@@ -216,6 +243,8 @@ struct Paths<'a> {
     tiers: &'a [crate::model::tiers::TierSpec],
     /// Replicated databases (`[databases]`), by name.
     databases: &'a [String],
+    /// Connection pools (`[pools]`).
+    pools: &'a [crate::model::pools::PoolSpec],
     /// Services visited so far along the path, in reading order (an in-process tier is read
     /// after a visit to its service).
     visited: Vec<u32>,
@@ -533,8 +562,17 @@ pub(super) fn bulkheads(v: &V<'_>, raw: &RawScenario) -> Res<Vec<(String, Bulkhe
         .collect()
 }
 
+/// The components paths may name, declared in their own sections.
+pub(super) struct Declared<'a> {
+    /// Cache tiers (`[caches]`).
+    pub tiers: &'a [crate::model::tiers::TierSpec],
+    /// Replicated databases (`[databases]`), by name.
+    pub databases: &'a [String],
+    /// Connection pools (`[pools]`).
+    pub pools: &'a [crate::model::pools::PoolSpec],
+}
+
 /// A class: its path tree, timeout and weight.
-#[allow(clippy::too_many_arguments)]
 pub(super) fn class(
     v: &V<'_>,
     name: &str,
@@ -542,8 +580,7 @@ pub(super) fn class(
     services: &[String],
     keys: &KeyDist,
     shared: &mut Registry,
-    tiers: &[crate::model::tiers::TierSpec],
-    databases: &[String],
+    declared: &Declared<'_>,
 ) -> Res<ClassSpec> {
     let field = format!("classes.{name}.path");
     if c.path.is_empty() {
@@ -557,8 +594,9 @@ pub(super) fn class(
         class: name,
         scopes: 0,
         shared: &mut *shared,
-        tiers,
-        databases,
+        tiers: declared.tiers,
+        databases: declared.databases,
+        pools: declared.pools,
         visited: Vec::new(),
     }
     .path(&field, &c.path, 0)?;
@@ -597,7 +635,7 @@ fn unbounded_retries(path: &[Step]) -> bool {
         Step::CacheRead(r) => unbounded_retries(&r.load),
         Step::CacheWrite(w) => unbounded_retries(&w.store),
         Step::Branch(arms) => arms.iter().any(|(_, a)| unbounded_retries(a)),
-        Step::Repeat(_, b) => unbounded_retries(b),
+        Step::Repeat(_, b) | Step::Pool(_, b) => unbounded_retries(b),
         _ => false,
     })
 }
@@ -672,6 +710,8 @@ impl Paths<'_> {
             ("write", t.write.is_some()),
             ("db_read", t.db_read.is_some()),
             ("db_write", t.db_write.is_some()),
+            ("pool", t.pool.is_some()),
+            ("query", t.query.is_some()),
         ];
         let present: Vec<&str> = kinds.iter().filter(|k| k.1).map(|k| k.0).collect();
         let [kind] = present.as_slice() else {
@@ -680,7 +720,8 @@ impl Paths<'_> {
                 format!(
                     "a step is a service name or a table with exactly one of `fork`, `delay`, \
                      `branch`, `by_key`, `repeat`, `try`, `read_version`, `write_if`, \
-                     `degrade`, `cache`, `write`, `db_read`, `db_write` (found {})",
+                     `degrade`, `cache`, `write`, `db_read`, `db_write`, `pool`, `query` \
+                     (found {})",
                     if present.is_empty() {
                         "none".to_string()
                     } else {
@@ -715,6 +756,8 @@ impl Paths<'_> {
             "cache" => self.cache_read(field, t, depth),
             "write" => self.cache_write(field, t, depth),
             "db_read" | "db_write" => self.db_step(field, t),
+            "pool" => self.pool_step(field, t, depth),
+            "query" => self.query_step(field, t),
             _ => self.try_scope(field, t, depth),
         }
     }
@@ -747,6 +790,8 @@ impl Paths<'_> {
                 "key_mod",
             ],
             "write" => &["name", "policy", "store", "batch", "interval", "crash"],
+            "pool" => &["path"],
+            "query" => &["scan", "rows", "page", "table", "row_cost"],
             _ => &[],
         };
         let options = [
@@ -776,6 +821,11 @@ impl Paths<'_> {
             ("batch", t.batch.is_some()),
             ("interval", t.interval.is_some()),
             ("crash", t.crash.is_some()),
+            ("scan", t.scan.is_some()),
+            ("rows", t.rows.is_some()),
+            ("page", t.page.is_some()),
+            ("table", t.table.is_some()),
+            ("row_cost", t.row_cost.is_some()),
         ];
         match options.iter().find(|(k, set)| *set && !allowed.contains(k)) {
             Some((k, _)) => Err(self.v.err(
