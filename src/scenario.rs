@@ -341,12 +341,7 @@ fn check_set_name(d: &DocumentMut, set: &str, path: &Path) -> Result<(), Scenari
 /// Warnings for `[params]` entries that no field refers to as `"$name"`: setting one (in the
 /// file, by `--set`, by a strategy or a sweep) changes nothing.
 fn unused_params(d: &DocumentMut, path: &Path) -> Vec<ScenarioError> {
-    let mut refs = d.clone();
-    refs.remove("params");
-    let used: Vec<String> = doc::substitute_params(&mut refs)
-        .into_iter()
-        .map(|(_, name)| name)
-        .collect();
+    let used = doc::param_refs(d);
     doc::param_names(d)
         .into_iter()
         .filter(|p| !used.contains(p))

@@ -67,7 +67,26 @@ fn child_mut<'a>(item: &'a mut Item, seg: &str) -> Option<&'a mut Item> {
 
 /// Replaces every string `"$name"` outside `[params]` by the parameter's value. Returns the
 /// paths of references to unknown parameters.
+///
+/// A strategy's `set` is left as written: its values are substituted once applied, with the
+/// parameters of that strategy and sweep point (`set = { scan = "$scan" }` at a point of a
+/// sweep over `scan` takes the point's value, not the file's).
 pub fn substitute_params(doc: &mut DocumentMut) -> Vec<(String, String)> {
+    substitute(doc, false)
+}
+
+/// Every `"$name"` reference (strategies' `set` included), as [`substitute_params`] reports
+/// unknown ones, with `[params]` removed: the parameters the file uses.
+pub fn param_refs(doc: &DocumentMut) -> Vec<String> {
+    let mut d = doc.clone();
+    d.remove("params");
+    substitute(&mut d, true)
+        .into_iter()
+        .map(|(_, name)| name)
+        .collect()
+}
+
+fn substitute(doc: &mut DocumentMut, strategy_sets: bool) -> Vec<(String, String)> {
     let params: Vec<(String, Value)> = doc
         .get("params")
         .and_then(Item::as_table_like)
@@ -79,8 +98,17 @@ pub fn substitute_params(doc: &mut DocumentMut) -> Vec<(String, String)> {
         .unwrap_or_default();
     let mut dangling = Vec::new();
     for (key, item) in doc.as_table_mut().iter_mut() {
-        if key.get() != "params" {
-            walk_item(item, key.get().to_string(), &params, &mut dangling);
+        match (key.get(), item) {
+            ("params", _) => {}
+            ("strategies", Item::ArrayOfTables(a)) if !strategy_sets => {
+                for (i, t) in a.iter_mut().enumerate() {
+                    for (k, it) in t.iter_mut().filter(|(k, _)| k.get() != "set") {
+                        let path = format!("strategies.{i}.{}", k.get());
+                        walk_item(it, path, &params, &mut dangling);
+                    }
+                }
+            }
+            (key, item) => walk_item(item, key.to_string(), &params, &mut dangling),
         }
     }
     dangling
