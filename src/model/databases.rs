@@ -74,6 +74,11 @@
 //! that long; reads in flight there fail; the router sends reads elsewhere. It then catches up
 //! with one shipment of everything it lacks.
 //!
+//! `replica_cut = { replica, at, for }`: the network between the primary and the replica is
+//! cut (a real run's `disconnect replica-N`): the replica goes on serving reads, ever staler,
+//! and what the primary sends it meanwhile arrives once the cut ends (the WAL sender resends
+//! from the replica's position). Lag grows for the whole cut.
+//!
 //! # Users
 //!
 //! `read_your_writes` and `read_your_writes_lsn` track each reader's last write. With closed
@@ -148,6 +153,9 @@ pub struct DbSpec {
     pub failover: Option<Failover>,
     /// A replica is down for a while.
     pub outage: Option<Outage>,
+    /// A replica is cut off from the primary for a while: it serves reads but receives
+    /// nothing (what it is sent then arrives when the cut ends).
+    pub cut: Option<Outage>,
     /// Lag sampling period for the statistics, ns.
     pub lag_sample: u64,
 }
@@ -401,7 +409,14 @@ impl Databases {
         let delay = db.spec.ship.sample_ns(&mut db.ship_rng);
         let id = db.first_link + r;
         let link = &mut self.links[id];
-        let at = now.saturating_add(delay).max(link.last);
+        let mut at = now.saturating_add(delay);
+        if let Some(c) = db.spec.cut
+            && c.replica == r
+            && (c.at..c.at.saturating_add(c.duration)).contains(&now)
+        {
+            at = at.max(c.at.saturating_add(c.duration).saturating_add(delay));
+        }
+        let at = at.max(link.last);
         if let Some(back) = link.queue.back_mut()
             && back.0 == at
         {

@@ -6,7 +6,9 @@ use crate::model::databases::{DbSpec, Failover, Outage};
 use crate::model::dist::Dist;
 use crate::model::program::Step;
 use crate::model::replication::{ReplicationSpec, Routing};
-use crate::scenario::raw::{RawCommit, RawDatabase, RawReplicaRef, RawScenario, RawSpecialStep};
+use crate::scenario::raw::{
+    RawCommit, RawDatabase, RawOutage, RawReplicaRef, RawScenario, RawSpecialStep,
+};
 
 /// Lag samples every 10 ms unless `lag_sample` says otherwise.
 const LAG_SAMPLE_NS: u64 = 10_000_000;
@@ -153,37 +155,39 @@ fn database(
             promote: v.ns(&f("failover.promote"), &x.promote)?,
         }),
     };
-    let outage = match &d.replica_down {
-        None => None,
-        Some(o) => {
-            let slot = match &o.replica {
-                RawReplicaRef::Slot(i) if (0..replicas.len() as i64).contains(i) => *i as usize,
-                RawReplicaRef::Slot(i) => {
-                    return Err(v.err(
-                        f("replica_down.replica"),
-                        format!(
-                            "replica slots are 0 to {} (or name the replica's service), got {i}",
-                            replicas.len() as i64 - 1
-                        ),
-                    ));
-                }
-                RawReplicaRef::Service(s) => {
-                    d.replicas.iter().position(|r| r == s).ok_or_else(|| {
-                        v.err(
-                            f("replica_down.replica"),
-                            format!("`{s}` is not a replica of `{name}`"),
-                        )
-                        .suggest(s, d.replicas.iter().map(String::as_str))
-                    })?
-                }
-            };
-            Some(Outage {
-                replica: slot,
-                at: v.ns(&f("replica_down.at"), &o.at)?,
-                duration: v.ns(&f("replica_down.for"), &o.duration)?,
-            })
-        }
+    let outage = |key: &str, o: &Option<RawOutage>| -> Res<Option<Outage>> {
+        let Some(o) = o else {
+            return Ok(None);
+        };
+        let slot = match &o.replica {
+            RawReplicaRef::Slot(i) if (0..replicas.len() as i64).contains(i) => *i as usize,
+            RawReplicaRef::Slot(i) => {
+                return Err(v.err(
+                    f(&format!("{key}.replica")),
+                    format!(
+                        "replica slots are 0 to {} (or name the replica's service), got {i}",
+                        replicas.len() as i64 - 1
+                    ),
+                ));
+            }
+            RawReplicaRef::Service(s) => {
+                d.replicas.iter().position(|r| r == s).ok_or_else(|| {
+                    v.err(
+                        f(&format!("{key}.replica")),
+                        format!("`{s}` is not a replica of `{name}`"),
+                    )
+                    .suggest(s, d.replicas.iter().map(String::as_str))
+                })?
+            }
+        };
+        Ok(Some(Outage {
+            replica: slot,
+            at: v.ns(&f(&format!("{key}.at")), &o.at)?,
+            duration: v.ns(&f(&format!("{key}.for")), &o.duration)?,
+        }))
     };
+    let cut = outage("replica_cut", &d.replica_cut)?;
+    let outage = outage("replica_down", &d.replica_down)?;
     let lag_sample = v
         .opt_ns(&f("lag_sample"), &d.lag_sample)?
         .unwrap_or(LAG_SAMPLE_NS);
@@ -200,6 +204,7 @@ fn database(
         routing,
         failover,
         outage,
+        cut,
         lag_sample,
     })
 }
