@@ -3,6 +3,7 @@ mod caching;
 mod cli;
 mod common;
 mod determinism;
+mod diff;
 mod fuzz;
 mod patterns;
 mod properties;
