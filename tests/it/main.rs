@@ -1,5 +1,6 @@
 mod autoscale;
 mod caching;
+mod ci_recipe;
 mod cli;
 mod common;
 mod determinism;
