@@ -290,6 +290,7 @@ fn main() {
         .block_on(data(&e))
         .unwrap_or_else(|err| fail(&format!("data: {err:#}")));
     let mut c = Criterion::default()
+        .without_plots()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3))
         .configure_from_args();

@@ -13,10 +13,12 @@
 //! over all strategies), so criterion reports simulated requests per second of wall time; a
 //! slowdown in any pattern shows up in its scenario.
 //!
-//! The horizon D of each scenario is the first of 1 s, 2 s, 4 s, ... (capped at the file's own
-//! duration) at which one iteration simulates at least [`TARGET`] requests, found once by
-//! simulating, so every iteration costs a fraction of a second whatever the scenario's load;
-//! it is printed with the requests per iteration. In test mode (`--test`, or no `--bench` as
+//! The horizon D of each scenario is found once, by simulating: the first of 1 s, 2 s, 4 s, ...
+//! (capped at the file's own duration) at which one iteration simulates at least [`TARGET`]
+//! requests, then bisected down while a spike makes it more than twice that; so every iteration
+//! costs a fraction of a second to a second or so whatever the scenario's load. It is printed
+//! with the requests per iteration. The horizons are found for every file even when a filter
+//! selects a few (criterion filters after they are registered): about half a minute. In test mode (`--test`, or no `--bench` as
 //! under `cargo test`) the target is [`TEST_TARGET`]. The horizon cuts off what a file
 //! schedules later (a spike at 10 minutes, a fault): the figures measure the engine and the
 //! patterns on the first part of each scenario.
@@ -73,8 +75,10 @@ fn simulate(loaded: &Loaded) -> f64 {
     report.summary.strategies.iter().map(|s| s.requests).sum()
 }
 
-/// The shortest doubling horizon (seconds) reaching `target` requests, capped at the file's
-/// own duration, with the scenario loaded over it and its requests per iteration.
+/// The horizon (whole seconds, capped at the file's own duration) at which one iteration
+/// simulates from `target` to twice as many requests when the load allows, with the scenario
+/// loaded over it and its requests per iteration: doubling from 1 s until `target` is reached,
+/// then halving the last step while a spike makes it overshoot.
 fn horizon(path: &Path, target: f64) -> (u64, Loaded, f64) {
     let own = scenario::load(path, &[])
         .unwrap_or_else(|e| panic!("{} does not load: {e}", path.display()))
@@ -82,15 +86,25 @@ fn horizon(path: &Path, target: f64) -> (u64, Loaded, f64) {
         .system
         .duration
         .div_ceil(1_000_000_000);
-    let mut seconds = 1u64.min(own);
-    loop {
+    let probe = |seconds: u64| {
         let loaded = short(path, seconds);
         let requests = simulate(&loaded);
-        if requests >= target || seconds >= own {
-            return (seconds, loaded, requests);
-        }
-        seconds = (seconds * 2).min(own);
+        (seconds, loaded, requests)
+    };
+    let (mut lo, mut hi) = (0, probe(1u64.min(own)));
+    while hi.2 < target && hi.0 < own {
+        lo = hi.0;
+        hi = probe((hi.0 * 2).min(own));
     }
+    while hi.2 > 2.0 * target && hi.0 - lo > 1 {
+        let mid = probe(lo + (hi.0 - lo) / 2);
+        if mid.2 >= target {
+            hi = mid;
+        } else {
+            lo = mid.0;
+        }
+    }
+    hi
 }
 
 fn test_mode() -> bool {
@@ -101,6 +115,7 @@ fn test_mode() -> bool {
 fn main() {
     let target = if test_mode() { TEST_TARGET } else { TARGET };
     let mut c = Criterion::default()
+        .without_plots()
         .sample_size(10)
         .warm_up_time(std::time::Duration::from_secs(1))
         .configure_from_args();
