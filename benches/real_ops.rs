@@ -146,8 +146,10 @@ fn bench<T, F>(g: &mut BenchmarkGroup<'_, WallTime>, rt: &Runtime, name: &str, m
 where
     F: AsyncFnMut(u64) -> anyhow::Result<T>,
 {
+    // Criterion calls the closure again for each phase: the count goes on across them, so a
+    // key is never used twice (`cache/miss_fill` needs fresh keys).
+    let mut i = 0u64;
     g.bench_function(name, |b| {
-        let mut i = 0u64;
         b.iter(|| {
             i += 1;
             rt.block_on(op(i))
