@@ -33,6 +33,7 @@
 use std::time::Duration;
 
 use criterion::{BenchmarkGroup, Criterion, measurement::WallTime};
+use redis::aio::MultiplexedConnection;
 use sqlx::{Connection, PgConnection, Row};
 use tokio::runtime::Runtime;
 
@@ -201,6 +202,41 @@ fn postgres_benches(
     Ok(())
 }
 
+/// Caches products `1..=hot` for `cache/hit`.
+async fn warm(redis: &mut MultiplexedConnection, hot: u64) -> anyhow::Result<()> {
+    for id in 1..=hot {
+        let () = redis::cmd("SET")
+            .arg(format!("ss-bench:p:{id}"))
+            .arg("1|0|100|10|product")
+            .arg("EX")
+            .arg(600)
+            .query_async(redis)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Cache-aside on a miss: GET (which must miss), the product query, SET with a TTL.
+async fn miss_fill(
+    redis: &mut MultiplexedConnection,
+    pg: &mut PgConnection,
+    cache_key: &str,
+    id: i64,
+) -> anyhow::Result<()> {
+    let v: Option<String> = redis::cmd("GET").arg(cache_key).query_async(redis).await?;
+    anyhow::ensure!(v.is_none(), "a fresh key was in the cache");
+    let row = sqlx::query(READ_PRODUCT).bind(id).fetch_one(pg).await?;
+    let (version, name): (i64, String) = (row.try_get(0)?, row.try_get(1)?);
+    let () = redis::cmd("SET")
+        .arg(cache_key)
+        .arg(format!("{version}|{name}"))
+        .arg("EX")
+        .arg(60)
+        .query_async(redis)
+        .await?;
+    Ok(())
+}
+
 fn cache_benches(
     g: &mut BenchmarkGroup<'_, WallTime>,
     rt: &Runtime,
@@ -215,18 +251,7 @@ fn cache_benches(
     let mut redis = rt.block_on(client.get_multiplexed_async_connection())?;
     let mut pg = rt.block_on(PgConnection::connect(&e.primary))?;
     let hot = HOT.min(d.products);
-    rt.block_on(async {
-        for id in 1..=hot {
-            let () = redis::cmd("SET")
-                .arg(format!("ss-bench:p:{id}"))
-                .arg("1|0|100|10|product")
-                .arg("EX")
-                .arg(600)
-                .query_async(&mut redis)
-                .await?;
-        }
-        anyhow::Ok(())
-    })?;
+    rt.block_on(warm(&mut redis, hot))?;
     bench(g, rt, "cache/hit", async |i| {
         let v: Option<String> = redis::cmd("GET")
             .arg(format!("ss-bench:p:{}", key(i, hot)))
@@ -241,25 +266,13 @@ fn cache_benches(
         .map_or(0, |t| t.as_nanos());
     let n = d.products;
     bench(g, rt, "cache/miss_fill", async |i| {
-        let cache_key = format!("ss-bench:miss:{run}:{i}");
-        let v: Option<String> = redis::cmd("GET")
-            .arg(&cache_key)
-            .query_async(&mut redis)
-            .await?;
-        anyhow::ensure!(v.is_none(), "a fresh key was in the cache");
-        let row = sqlx::query(READ_PRODUCT)
-            .bind(key(i, n))
-            .fetch_one(&mut pg)
-            .await?;
-        let (version, name): (i64, String) = (row.try_get(0)?, row.try_get(1)?);
-        let () = redis::cmd("SET")
-            .arg(&cache_key)
-            .arg(format!("{version}|{name}"))
-            .arg("EX")
-            .arg(60)
-            .query_async(&mut redis)
-            .await?;
-        Ok(())
+        miss_fill(
+            &mut redis,
+            &mut pg,
+            &format!("ss-bench:miss:{run}:{i}"),
+            key(i, n),
+        )
+        .await
     });
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! Every shipped scenario on a short horizon: simulated requests per second of wall time.
 //!
 //! ```text
-//! cargo bench --bench scenarios              # all of them, a few minutes
+//! cargo bench --bench scenarios              # all of them, about six minutes
 //! cargo bench --bench scenarios -- caching   # those whose name contains `caching`
 //! cargo bench --bench scenarios -- --test    # each once, a few seconds (scripts/test.sh)
 //! ```

@@ -578,34 +578,7 @@ fn is_fraction(metric: &str) -> bool {
 
 fn judge(o: &Value, n: &Value, tolerance: f64) -> DiffRow {
     let change = n.value - o.value;
-    let both_ci = o.ci95.zip(n.ci95).filter(|(a, b)| a + b > 0.0);
-    let rule = if both_ci.is_some() {
-        Rule::Ci
-    } else {
-        Rule::Tolerance
-    };
-    let beyond = match both_ci {
-        _ if same(o.value, n.value) => false,
-        _ if !(o.value.is_finite() && n.value.is_finite()) => true,
-        Some((a, b)) => change.abs() > a + b,
-        None => {
-            let floor = if is_fraction(&n.key.metric) {
-                FRACTION_FLOOR
-            } else {
-                0.0
-            };
-            change.abs() > (tolerance * o.value.abs().max(n.value.abs())).max(floor)
-        }
-    };
-    let verdict = match (same(o.value, n.value), beyond, n.direction) {
-        (true, _, _) => Verdict::Unchanged,
-        (false, false, _) => Verdict::WithinNoise,
-        (_, true, Direction::Neutral) => Verdict::Changed,
-        _ if !change.is_finite() => Verdict::Changed,
-        (_, true, Direction::LowerIsBetter) if change > 0.0 => Verdict::Worse,
-        (_, true, Direction::HigherIsBetter) if change < 0.0 => Verdict::Worse,
-        _ => Verdict::Better,
-    };
+    let (rule, verdict) = verdict(o, n, tolerance);
     DiffRow {
         point_parameter: n.key.point.as_ref().map(|p| p.0.clone()),
         point_value: n.key.point.as_ref().map(|p| p.1),
@@ -623,6 +596,37 @@ fn judge(o: &Value, n: &Value, tolerance: f64) -> DiffRow {
         rule,
         verdict,
     }
+}
+
+/// The rule that applies to a pair and its verdict (see the [module docs](self)).
+fn verdict(o: &Value, n: &Value, tolerance: f64) -> (Rule, Verdict) {
+    let change = n.value - o.value;
+    let both_ci = o.ci95.zip(n.ci95).filter(|(a, b)| a + b > 0.0);
+    let rule = if both_ci.is_some() {
+        Rule::Ci
+    } else {
+        Rule::Tolerance
+    };
+    let floor = if is_fraction(&n.key.metric) {
+        FRACTION_FLOOR
+    } else {
+        0.0
+    };
+    let beyond = match both_ci {
+        _ if !(o.value.is_finite() && n.value.is_finite()) => true,
+        Some((a, b)) => change.abs() > a + b,
+        None => change.abs() > (tolerance * o.value.abs().max(n.value.abs())).max(floor),
+    };
+    let verdict = match (beyond, n.direction) {
+        _ if same(o.value, n.value) => Verdict::Unchanged,
+        (false, _) => Verdict::WithinNoise,
+        (true, Direction::Neutral) => Verdict::Changed,
+        _ if !change.is_finite() => Verdict::Changed,
+        (true, Direction::LowerIsBetter) if change > 0.0 => Verdict::Worse,
+        (true, Direction::HigherIsBetter) if change < 0.0 => Verdict::Worse,
+        _ => Verdict::Better,
+    };
+    (rule, verdict)
 }
 
 /// Equal, counting two NaNs as equal (a metric undefined in both runs has not changed).
