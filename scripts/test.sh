@@ -68,7 +68,8 @@ if [ "$status" = 0 ] && [ "${#groups[@]}" -gt 0 ]; then
 	cargo test --release --test it -- --ignored "${groups[@]}" || status=$?
 fi
 # Benches never rot: each criterion benchmark compiles and runs once in test mode (about a
-# minute in all; driver_overhead says in one line when it has no servers to measure).
+# minute in all; driver_overhead and real_ops say in one line when they have no servers to
+# measure, and measure the loopback servers when this script started them).
 if [ "$status" = 0 ]; then
 	cargo test --release --bench '*' || status=$?
 fi

@@ -3,6 +3,7 @@
 //! or usage (a flag, a scenario, a file named on the command line that is missing or
 //! malformed); 3 a real run could not use its servers (they could not be started or reached);
 //! 4 an I/O or internal failure (results could not be written, a determinism check failed).
+//! `diff` (and `run --baseline`) exits 1 when a watched metric got worse beyond noise.
 //! Errors are printed with their whole cause chain; nothing panics on bad input.
 
 use std::error::Error as StdError;
@@ -17,6 +18,10 @@ use scalesim::report::summary::Summary;
 use scalesim::report::{self, Formats, Manifest, RunFacts};
 use scalesim::run::{self, RunOptions, Shard};
 use scalesim::scenario;
+
+mod diff;
+
+use diff::{Baseline, GateArgs, Print};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -50,6 +55,16 @@ enum Command {
     /// of totals: `cpu` cores, `memory` bytes, custom metrics by name)? No queueing model: for
     /// that, simulate the trace as a `trace` workload with the HPA as a controller.
     HpaDryRun(DryRunArgs),
+    /// Compare two result folders per strategy, class and metric; exit 1 when a watched
+    /// metric (`--fail-on`) got worse beyond noise.
+    Diff {
+        /// The old (accepted) result folder, e.g. the committed `results/<scenario>/`.
+        old: PathBuf,
+        /// The new result folder.
+        new: PathBuf,
+        #[command(flatten)]
+        gate: GateArgs,
+    },
     /// Merge the outputs of `run --shard I/N` into the single-run result.
     Merge {
         /// Shard output folders.
@@ -91,6 +106,12 @@ struct RunArgs {
     /// Run twice and fail unless both summaries are identical.
     #[arg(long)]
     check_determinism: bool,
+    /// After the run, compare it with this result folder as `scalesim diff DIR OUT` does
+    /// (exit 1 when a watched metric got worse beyond noise).
+    #[arg(long, value_name = "DIR", conflicts_with = "shard")]
+    baseline: Option<PathBuf>,
+    #[command(flatten)]
+    gate: GateArgs,
 }
 
 #[cfg(feature = "real")]
@@ -280,6 +301,7 @@ fn dispatch(cmd: Command) -> Result<i32> {
         Command::Validate(a) => cmd_validate(a),
         Command::List { dir } => cmd_list(&dir),
         Command::Merge { dirs, out } => cmd_merge(&dirs, &out),
+        Command::Diff { old, new, gate } => diff::cmd_diff(&old, &new, &gate),
         Command::HpaDryRun(a) => cmd_dry_run(a),
         #[cfg(feature = "real")]
         Command::Real(a) => cmd_real(a),
@@ -369,6 +391,7 @@ fn cmd_check(a: CheckArgs) -> Result<i32> {
 fn cmd_run(a: RunArgs) -> Result<i32> {
     let started = Instant::now();
     let loaded = load(&a.file, &a.common.sets)?;
+    let baseline = baseline(&a)?;
     let opts = RunOptions {
         jobs: a.jobs,
         replications: a.replications,
@@ -401,7 +424,16 @@ fn cmd_run(a: RunArgs) -> Result<i32> {
         rep.summary.capacity =
             run::with_pool(a.jobs, || run::capacity_search(&loaded, cap, seed, reps));
     }
-    let code = a.output.finish(&loaded, &rep, started)?;
+    let mut code = a.output.finish(&loaded, &rep, started)?;
+    if let Some(b) = &baseline {
+        let print = match (a.output.quiet, a.output.format) {
+            (true, _) => Print::Quiet,
+            (false, Format::Table) => Print::Stdout,
+            (false, _) => Print::Stderr,
+        };
+        let out = a.output.dir(&loaded, "sim");
+        code = code.max(b.compare(&rep.summary, &out, &a.gate, print)?);
+    }
     if let Some(shard) = a.shard {
         write_shard(&a.output.dir(&loaded, "sim"), shard, &rep)?;
     }
@@ -413,6 +445,17 @@ fn cmd_run(a: RunArgs) -> Result<i32> {
         );
     }
     Ok(code)
+}
+
+/// The `--baseline` of `run`, read before the run; the gate's flags without it are an error.
+fn baseline(a: &RunArgs) -> Result<Option<Baseline>> {
+    match &a.baseline {
+        Some(dir) => Baseline::read(dir, &a.gate).map(Some),
+        None if a.gate.given() => Err(bad_input(
+            "--fail-on, --tolerance, --all and --json compare with a baseline: add --baseline DIR",
+        )),
+        None => Ok(None),
+    }
 }
 
 /// The command that reproduces this run's results: the file, the seed and replications it

@@ -12,6 +12,7 @@
 //! | [`plots`] | PNG + SVG charts with plotters (empty without the `plot` feature) |
 //! | [`html`](fn@html) | one self-contained page: inline CSS and SVG, no scripts, no network |
 //! | [`write_all`] | all of the above into a directory, atomically per file |
+//! | [`diff::render`] | `scalesim diff`: two results compared, changed rows only (or all) |
 //!
 //! [`write_all`] renders everything in memory first, writes it into a staging directory
 //! `out/.tmp-*` (each file fsync'ed), and only then renames the files into `out/`, so a failure
@@ -41,6 +42,7 @@
 //! assert!(csv.starts_with("scenario,point_parameter,point_value,strategy,class,component,metric,value,ci95"));
 //! ```
 
+pub mod diff;
 mod files;
 mod format;
 pub mod html;

@@ -173,7 +173,8 @@ fn leading_number(v: &str) -> Option<i64> {
     v.split('|').next()?.parse().ok()
 }
 
-const READ_PRODUCT: &str =
+/// The product-page query (`read_product`), as `benches/real_ops.rs` also times it.
+pub const READ_PRODUCT: &str =
     "SELECT version, name, category, price_cents, stock FROM products WHERE id = $1";
 const SEARCH: &str = "SELECT id, name, price_cents FROM products WHERE category = $1 \
                       ORDER BY price_cents, id LIMIT 20";

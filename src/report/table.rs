@@ -422,19 +422,19 @@ fn capacity_table(capacity: &[Capacity]) -> Table {
 
 /// How a cell is coloured when colour is on.
 #[derive(Clone, Copy, PartialEq)]
-enum Style {
+pub(super) enum Style {
     Plain,
     Good,
     Bad,
 }
 
-struct Cell {
-    text: String,
-    style: Style,
+pub(super) struct Cell {
+    pub(super) text: String,
+    pub(super) style: Style,
 }
 
 impl Cell {
-    fn plain(text: &str) -> Self {
+    pub(super) fn plain(text: &str) -> Self {
         Self {
             text: text.to_string(),
             style: Style::Plain,
@@ -442,22 +442,31 @@ impl Cell {
     }
 }
 
-/// A box-drawn table; the first column (names) and the `SLO` column are left-aligned, the
-/// numbers right-aligned.
-struct Table {
+/// Text columns besides the first: left-aligned like it, unlike the numbers.
+const LEFT_ALIGNED: [&str; 5] = [
+    "SLO",
+    "Bottleneck",
+    "Class / component",
+    "Metric",
+    "Verdict",
+];
+
+/// A box-drawn table; the first column (names) and the text columns ([`LEFT_ALIGNED`]) are
+/// left-aligned, the numbers right-aligned.
+pub(super) struct Table {
     header: Vec<String>,
-    rows: Vec<Vec<Cell>>,
+    pub(super) rows: Vec<Vec<Cell>>,
 }
 
 impl Table {
-    fn new(header: &[&str]) -> Self {
+    pub(super) fn new(header: &[&str]) -> Self {
         Self {
             header: header.iter().map(|h| h.to_string()).collect(),
             rows: Vec::new(),
         }
     }
 
-    fn render(&self, paint: Paint) -> String {
+    pub(super) fn render(&self, paint: Paint) -> String {
         let widths = self.widths();
         let mut out = rule(&widths, '┌', '┬', '┐');
         let header: Vec<String> = self
@@ -492,7 +501,7 @@ impl Table {
     }
 
     fn left(&self, column: usize) -> bool {
-        column == 0 || ["SLO", "Bottleneck"].contains(&self.header[column].as_str())
+        column == 0 || LEFT_ALIGNED.contains(&self.header[column].as_str())
     }
 
     /// Column widths; the first column shrinks (down to 12, its names then wrap) to keep the
@@ -567,7 +576,7 @@ fn pad(text: &str, w: usize, left: bool) -> String {
 
 /// ANSI styling, or nothing when colour is off.
 #[derive(Clone, Copy)]
-struct Paint(bool);
+pub(super) struct Paint(pub(super) bool);
 
 impl Paint {
     fn wrap(self, code: &str, text: &str) -> String {

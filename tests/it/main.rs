@@ -1,8 +1,10 @@
 mod autoscale;
 mod caching;
+mod ci_recipe;
 mod cli;
 mod common;
 mod determinism;
+mod diff;
 mod fuzz;
 mod patterns;
 mod pools;
