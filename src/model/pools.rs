@@ -35,9 +35,9 @@
 //!    fails at once with a connection error (Postgres' "sorry, too many clients already",
 //!    which node-postgres hands to the caller);
 //! 3. else wait, first come first served, for a connection given back or newly opened. A
-//!    request still waiting after `acquire_timeout` fails with a timeout; one whose own
-//!    deadline passed while it waited fails as a timeout when its turn comes, without using
-//!    the connection.
+//!    request still waiting after `acquire_timeout`, or past its own deadline (the client
+//!    left), fails with a timeout then (counted in `acquire_timeouts` only in the first
+//!    case).
 //!
 //! A newly opened connection joins the pool as if given back, so it goes to the first waiter
 //! (the request that asked for it waits in line like the others).

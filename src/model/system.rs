@@ -1631,16 +1631,16 @@ impl System {
                     let data = pool_event(p, r.instance, r.epoch);
                     self.system_event(now.saturating_add(delay), POOL_CONNECTED, data);
                 }
-                match self.pools.spec(p).acquire_timeout {
-                    Some(0) => {
-                        self.pools.gave_up(p, now, true);
-                        self.fail(now, req, ErrorKind::Timeout);
-                    }
-                    Some(t) => {
-                        let handle = self.reqs.handle(req);
-                        self.system_event(now.saturating_add(t), POOL_TIMEOUT, handle);
-                    }
-                    None => {}
+                if self.pools.spec(p).acquire_timeout == Some(0) {
+                    self.pools.gave_up(p, now, true);
+                    return self.fail(now, req, ErrorKind::Timeout);
+                }
+                // It gives up at its acquire timeout or just past its own deadline, whichever
+                // comes first.
+                let due = wait_limit(self.pools.spec(p).acquire_timeout, now, r.deadline);
+                if due != u64::MAX {
+                    let handle = self.reqs.handle(req);
+                    self.system_event(due, POOL_TIMEOUT, handle);
                 }
             }
         }
@@ -1727,12 +1727,15 @@ impl System {
             return;
         };
         // An event of an earlier wait of the same request (a pool step in a repeat) is not
-        // this wait's: this one's ends at its own start plus the timeout.
-        let timeout = self.pools.spec(p).acquire_timeout.unwrap_or(u64::MAX);
-        if self.reqs.get(req).mark.saturating_add(timeout) != now {
+        // this wait's: this one's is due at its own start plus the timeout, or past the
+        // deadline.
+        let r = self.reqs.get(req);
+        let timeout = self.pools.spec(p).acquire_timeout;
+        if wait_limit(timeout, r.mark, r.deadline) != now {
             return;
         }
-        self.pools.gave_up(p, now, true);
+        let acquire = timeout.is_some_and(|t| r.mark.saturating_add(t) == now);
+        self.pools.gave_up(p, now, acquire);
         self.fail(now, req, ErrorKind::Timeout);
         self.drain(now);
     }
@@ -2083,6 +2086,13 @@ fn replay_classes(spec: &SystemSpec) -> Vec<Option<(usize, usize)>> {
 
 /// The flight of `key` at read `read` of class `class`: loads are coalesced per read step
 /// (a nested read of the same key, a CDN edge over a shield, has its own flights).
+/// When a wait for a connection that started at `since` ends unserved: at the pool's acquire
+/// timeout or just past the request's deadline (`u64::MAX`: never).
+fn wait_limit(acquire_timeout: Option<u64>, since: u64, deadline: u64) -> u64 {
+    let acquire = acquire_timeout.map_or(u64::MAX, |t| since.saturating_add(t));
+    acquire.min(deadline.saturating_add(1))
+}
+
 /// A pool event's data: pool (12 bits), instance slot (20 bits), the instance's life.
 fn pool_event(p: usize, inst: u32, epoch: u32) -> u64 {
     (p as u64) << 52 | u64::from(inst & 0xF_FFFF) << 32 | u64::from(epoch)
