@@ -44,6 +44,7 @@
 mod files;
 mod format;
 pub mod html;
+pub mod labels;
 pub mod plot;
 pub mod summary;
 pub mod table;
