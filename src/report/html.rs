@@ -368,8 +368,9 @@ fn sweep_strategies(s: &Summary) -> Vec<String> {
 
 fn capacity(capacity: &[Capacity]) -> String {
     let mut out = String::from(
-        "<p class=\"muted\">Highest load at which every SLO still held.</p>\n<table>\n\
-         <thead><tr><th>Strategy</th><th>Max load scale</th><th>Max load<br><small>req/s or users</small></th></tr></thead>\n<tbody>\n",
+        "<p class=\"muted\">Highest load at which every SLO still held; the headroom is how far \
+         the scenario's own load can grow before the first SLO fails.</p>\n<table>\n\
+         <thead><tr><th>Strategy</th><th>Headroom</th><th>Max load scale</th><th>Max load<br><small>req/s or users</small></th></tr></thead>\n<tbody>\n",
     );
     let scale_d = column_decimals(capacity.iter().map(|c| c.max_load_scale));
     let load_d = column_decimals(capacity.iter().map(|c| c.max_load));
@@ -377,8 +378,9 @@ fn capacity(capacity: &[Capacity]) -> String {
         let (scale, load) = (fixed(c.max_load_scale, scale_d), fixed(c.max_load, load_d));
         let _ = writeln!(
             out,
-            "<tr><th scope=\"row\">{}</th><td class=\"num\">{scale}</td><td class=\"num\">{load}</td></tr>",
-            escape(&c.strategy)
+            "<tr><th scope=\"row\">{}</th><td class=\"num\">{}</td><td class=\"num\">{scale}</td><td class=\"num\">{load}</td></tr>",
+            escape(&c.strategy),
+            super::table::headroom(c.max_load_scale)
         );
     }
     out + "</tbody>\n</table>\n"
