@@ -473,7 +473,10 @@ fn identical_everywhere(plots: &[Plot]) -> Vec<String> {
     for plot in comparable {
         common = Some(match common {
             None => plot.identical.clone(),
-            Some(c) => c.into_iter().filter(|g| plot.identical.contains(g)).collect(),
+            Some(c) => c
+                .into_iter()
+                .filter(|g| plot.identical.contains(g))
+                .collect(),
         });
     }
     common.unwrap_or_default()

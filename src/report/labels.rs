@@ -10,8 +10,16 @@
 /// `Component: what`, e.g. `App: busy workers`.
 pub const GAUGES: [(&str, &str, &str); 13] = [
     ("busy", "busy workers", "Busy workers (time average)"),
-    ("queue", "requests waiting", "Requests waiting (time average)"),
-    ("instances", "instances", "Instances (starting, ready or draining)"),
+    (
+        "queue",
+        "requests waiting",
+        "Requests waiting (time average)",
+    ),
+    (
+        "instances",
+        "instances",
+        "Instances (starting, ready or draining)",
+    ),
     ("ready", "ready instances", "Ready instances (count)"),
     (
         "spread",
@@ -19,21 +27,33 @@ pub const GAUGES: [(&str, &str, &str); 13] = [
         "Busiest / mean instance utilization (ratio)",
     ),
     ("limit", "concurrency limit", "Limit (requests in flight)"),
-    ("in_flight", "requests in flight", "Requests in flight (count)"),
+    (
+        "in_flight",
+        "requests in flight",
+        "Requests in flight (count)",
+    ),
     (
         "open",
         "breaker state",
         "State (0 closed, 0.5 half-open, 1 open)",
     ),
     ("hit_ratio", "cache hit ratio", "Hits / lookups (ratio)"),
-    ("queue_depth", "write-behind queue", "Writes waiting (count)"),
+    (
+        "queue_depth",
+        "write-behind queue",
+        "Writes waiting (count)",
+    ),
     (
         "queue_age_ms",
         "oldest write waiting",
         "Age of the oldest queued write (ms)",
     ),
     ("lag_ms", "replication lag", "Replication lag (ms)"),
-    ("probe_stale", "stale probe reads", "Stale probe reads (per bucket)"),
+    (
+        "probe_stale",
+        "stale probe reads",
+        "Stale probe reads (per bucket)",
+    ),
 ];
 
 /// Whole-run series (no component): `(name, title, y axis label with unit)`.
@@ -44,14 +64,22 @@ const SERIES: [(&str, &str, &str); 7] = [
         "Throughput (requests/s)",
     ),
     ("p99_ms", "p99 latency", "p99 latency (ms)"),
-    ("errors", "Failed requests per second", "Errors (requests/s)"),
+    (
+        "errors",
+        "Failed requests per second",
+        "Errors (requests/s)",
+    ),
     (
         "lag_ms",
         "Replication lag (max over replicas)",
         "Replication lag (ms)",
     ),
     ("stale_reads", "Stale reads", "Stale reads (per bucket)"),
-    ("queue", "Requests waiting", "Requests waiting (time average)"),
+    (
+        "queue",
+        "Requests waiting",
+        "Requests waiting (time average)",
+    ),
     ("instances", "Instances", "Instances (count)"),
 ];
 
@@ -64,10 +92,15 @@ pub fn series_labels(metric: &str) -> (String, String) {
     if let Some((family, component)) = metric.split_once('.')
         && let Some((_, what, y)) = GAUGES.iter().find(|(f, _, _)| *f == family)
     {
-        return (format!("{}: {what}", capitalized(component)), (*y).to_string());
+        return (
+            format!("{}: {what}", capitalized(component)),
+            (*y).to_string(),
+        );
     }
     match metric.rsplit_once('_') {
-        Some((p, "ms")) if is_percentile(p) => (format!("{p} latency"), format!("{p} latency (ms)")),
+        Some((p, "ms")) if is_percentile(p) => {
+            (format!("{p} latency"), format!("{p} latency (ms)"))
+        }
         Some((stem, "ms")) => (words(stem), format!("{} (ms)", words(stem))),
         Some((stem, "rps")) => (words(stem), format!("{} (requests/s)", words(stem))),
         _ => (metric.to_string(), metric.to_string()),
@@ -115,7 +148,10 @@ pub fn parameter_unit(scenario_text: &str, parameter: &str) -> Option<&'static s
         let table: toml::Table = scenario_text.parse().ok()?;
         referrer(&toml::Value::Table(table), &format!("${parameter}"), "")?
     };
-    let keys: Vec<&str> = path.split('.').filter(|k| k.parse::<usize>().is_err()).collect();
+    let keys: Vec<&str> = path
+        .split('.')
+        .filter(|k| k.parse::<usize>().is_err())
+        .collect();
     let last_two = keys[keys.len().saturating_sub(2)..].join(".");
     let last = keys.last()?;
     FIELD_UNITS
@@ -166,9 +202,18 @@ mod tests {
             )
         );
         assert_eq!(series_labels("hit_ratio.l1").0, "L1: cache hit ratio");
-        assert_eq!(series_labels("queue_depth.orders").0, "Orders: write-behind queue");
-        assert_eq!(series_labels("queue_age_ms.orders").1, "Age of the oldest queued write (ms)");
-        assert_eq!(series_labels("lag_ms.replica-1").0, "Replica-1: replication lag");
+        assert_eq!(
+            series_labels("queue_depth.orders").0,
+            "Orders: write-behind queue"
+        );
+        assert_eq!(
+            series_labels("queue_age_ms.orders").1,
+            "Age of the oldest queued write (ms)"
+        );
+        assert_eq!(
+            series_labels("lag_ms.replica-1").0,
+            "Replica-1: replication lag"
+        );
         assert_eq!(series_labels("lag_ms").1, "Replication lag (ms)");
         assert_eq!(series_labels("errors").1, "Errors (requests/s)");
         assert_eq!(series_labels("p99.9_ms").1, "p99.9 latency (ms)");
@@ -192,7 +237,10 @@ mod tests {
                     [services.app]\ninstances = \"$pods\"\n[[strategies]]\nname = \"x\"\n";
         assert_eq!(parameter_label(text, "rate"), "rate (requests/s)");
         assert_eq!(parameter_label(text, "pods"), "pods (instances)");
-        assert_eq!(parameter_label(text, "workload.count"), "workload.count (clients)");
+        assert_eq!(
+            parameter_label(text, "workload.count"),
+            "workload.count (clients)"
+        );
         assert_eq!(parameter_label(text, "other"), "other");
         assert_eq!(parameter_label("not toml [", "rate"), "rate");
     }

@@ -73,9 +73,7 @@ pub fn render_table(summary: &Summary, color: bool) -> String {
         let _ = writeln!(
             out,
             "\n{}",
-            paint.bold(
-                "Capacity: headroom, how far the load can grow before the first SLO fails"
-            )
+            paint.bold("Capacity: headroom, how far the load can grow before the first SLO fails")
         );
         out += &capacity_table(&summary.capacity).render(paint);
     }

@@ -718,7 +718,9 @@ fn with_flat(metric: &str, value: f64) -> Report {
 fn svg_of(r: &Report, name: &str) -> String {
     let plots = report::plots(r);
     let plot = plots.iter().find(|p| p.name == name);
-    plot.unwrap_or_else(|| panic!("no chart {name}")).svg.clone()
+    plot.unwrap_or_else(|| panic!("no chart {name}"))
+        .svg
+        .clone()
 }
 
 #[cfg(feature = "plot")]
@@ -726,7 +728,10 @@ fn svg_of(r: &Report, name: &str) -> String {
 fn r14_a_constant_gauge_is_not_plotted_but_named_in_one_line() {
     let r = with_flat("instances.app", 12.0);
     let names: Vec<String> = report::plots(&r).into_iter().map(|p| p.name).collect();
-    assert!(!names.contains(&"timeseries_instances_app".to_string()), "{names:?}");
+    assert!(
+        !names.contains(&"timeseries_instances_app".to_string()),
+        "{names:?}"
+    );
     let line = "App: instances (instances.app): constant 12 in every strategy";
     assert_eq!(report::plot::folded(&r), [line]);
     let page = report::html(&r, &report::plots(&r));
@@ -747,11 +752,18 @@ fn r14_titles_and_axes_are_words_with_units() {
     }
     let svg = svg_of(&r, "timeseries_busy_app");
     assert!(svg.contains("App: busy workers"), "title in words");
-    assert!(svg.contains("Busy workers (time average)"), "y axis with its unit");
+    assert!(
+        svg.contains("Busy workers (time average)"),
+        "y axis with its unit"
+    );
     assert!(svg.contains("Time since start (s)"));
     // A sweep's x axis carries the unit of the field its parameter sets.
-    r.summary.points.iter_mut().for_each(|p| p.parameter = "rate".into());
-    r.scenario_text = "[params]\nrate = 400\n[workload]\ntype = \"poisson\"\nrate = \"$rate\"\n".into();
+    r.summary
+        .points
+        .iter_mut()
+        .for_each(|p| p.parameter = "rate".into());
+    r.scenario_text =
+        "[params]\nrate = 400\n[workload]\ntype = \"poisson\"\nrate = \"$rate\"\n".into();
     assert!(svg_of(&r, "latency_vs_load").contains("rate (requests/s)"));
     assert!(report::html(&r, &[]).contains("Sweep over rate (requests/s)"));
 }
@@ -771,7 +783,10 @@ fn r14_identical_strategies_are_noted_and_drawn_distinguishably() {
         .collect();
     r.timeseries.extend(copy);
     let plots = report::plots(&r);
-    let p99 = plots.iter().find(|p| p.name == "timeseries_p99_ms").unwrap();
+    let p99 = plots
+        .iter()
+        .find(|p| p.name == "timeseries_p99_ms")
+        .unwrap();
     assert_eq!(p99.identical, ["single-db = single-db copy"]);
     // The legend note says so too (wrapped, so word by word).
     assert!(p99.svg.contains("identical:") && p99.svg.contains("single-db copy"));
@@ -795,16 +810,24 @@ fn r14_warmup_is_shaded_and_slo_thresholds_are_drawn() {
     assert!(svg_of(&r, "latency_bars").contains("SLO p99 ≤ 40 ms"));
     assert!(svg_of(&r, "latency_vs_load").contains("SLO p99 ≤ 40 ms"));
     let throughput = svg_of(&r, "timeseries_throughput_rps");
-    assert!(!throughput.contains("SLO"), "no latency line on the throughput chart");
+    assert!(
+        !throughput.contains("SLO"),
+        "no latency line on the throughput chart"
+    );
     assert!(throughput.contains("warm-up"));
 }
 
 #[cfg(feature = "plot")]
 #[test]
 fn r14_legends_never_cut_a_name() {
-    let long = "three read replicas behind a lag-aware router, twenty pods, and a write-behind cache";
+    let long =
+        "three read replicas behind a lag-aware router, twenty pods, and a write-behind cache";
     let mut r = full_report();
-    for row in r.timeseries.iter_mut().filter(|x| x.strategy == "cache-aside") {
+    for row in r
+        .timeseries
+        .iter_mut()
+        .filter(|x| x.strategy == "cache-aside")
+    {
         row.strategy = long.into();
     }
     for s in &mut r.summary.strategies {

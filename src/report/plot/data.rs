@@ -228,7 +228,9 @@ fn flat_summary(chart: &Chart) -> Option<String> {
 fn flat_level(points: &[(f64, f64)]) -> Option<f64> {
     let (lo, hi) = points
         .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), p| (l.min(p.1), h.max(p.1)));
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), p| {
+            (l.min(p.1), h.max(p.1))
+        });
     let flat = hi - lo <= 1e-9 * hi.abs().max(lo.abs()).max(1.0);
     flat.then_some(if lo == 0.0 { 0.0 } else { lo })
 }
@@ -283,7 +285,10 @@ impl Slo {
             label: format!("SLO throughput ≥ {} requests/s", plain(*v)),
             vertical: false,
         };
-        let min = self.0.iter().filter(|(m, v)| m == "throughput_rps" && v.is_finite());
+        let min = self
+            .0
+            .iter()
+            .filter(|(m, v)| m == "throughput_rps" && v.is_finite());
         min.map(line).collect()
     }
 }
@@ -530,7 +535,11 @@ fn series_chart(
         colors.line(name, finite(means))
     };
     let (title, y_label) = labels::series_labels(metric);
-    let mut body = LineChart::new("Time since start (s)", &y_label, present.map(line).collect());
+    let mut body = LineChart::new(
+        "Time since start (s)",
+        &y_label,
+        present.map(line).collect(),
+    );
     body.thresholds = match metric {
         "p99_ms" => slo.latency_lines(&["p99"]),
         "throughput_rps" => slo.throughput_line(),
@@ -654,7 +663,10 @@ mod tests {
             ("c", "busy.app", 30.0, 4.0),
         ]);
         let (charts, _) = charts(&r);
-        assert_eq!(charts[0].identical, [vec!["a".to_string(), "b".to_string()]]);
+        assert_eq!(
+            charts[0].identical,
+            [vec!["a".to_string(), "b".to_string()]]
+        );
         let Body::Lines(c) = &charts[0].body else {
             panic!("a line chart")
         };

@@ -33,8 +33,13 @@ const GRID_LIGHT: RGBColor = RGBColor(238, 238, 238);
 const SLO_INK: RGBColor = RGBColor(170, 30, 30);
 
 /// Dash patterns `(dash, gap)` in pixels by strategy position; `None` is solid.
-const PATTERNS: [Option<(u32, u32)>; 5] =
-    [None, Some((14, 6)), Some((3, 5)), Some((9, 4)), Some((22, 8))];
+const PATTERNS: [Option<(u32, u32)>; 5] = [
+    None,
+    Some((14, 6)),
+    Some((3, 5)),
+    Some((9, 4)),
+    Some((22, 8)),
+];
 
 /// Marker shapes by strategy position.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -97,7 +102,10 @@ pub(super) fn draw<DB: DrawingBackend>(
         }
         Body::Bars(b) => {
             draw_bars(&plot, b, &layout.groups)?;
-            b.series.iter().map(|s| Sample::Swatch(rgb(s.color))).collect()
+            b.series
+                .iter()
+                .map(|s| Sample::Swatch(rgb(s.color)))
+                .collect()
         }
     };
     draw_legend(&legend, &entries, layout)?;

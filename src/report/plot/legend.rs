@@ -150,10 +150,10 @@ mod tests {
     #[test]
     fn wrap_keeps_every_character() {
         let m: Measure<'_> = &mono;
-        assert_eq!(wrap("whiskers: 95 % CI over replications", 160, 14, m), [
-            "whiskers: 95 % CI",
-            "over replications"
-        ]);
+        assert_eq!(
+            wrap("whiskers: 95 % CI over replications", 160, 14, m),
+            ["whiskers: 95 % CI", "over replications"]
+        );
         assert!(wrap("", 100, 14, m).is_empty());
         let long = "a".repeat(50);
         let lines = wrap(&long, 80, 14, m);
