@@ -46,6 +46,7 @@ pub mod diff;
 mod files;
 mod format;
 pub mod html;
+pub mod labels;
 pub mod plot;
 pub mod summary;
 pub mod table;

@@ -28,7 +28,7 @@ pub fn html(report: &Report, plots: &[Plot]) -> String {
     page += &section("Comparison", &comparison(&s.strategies));
     page += &section("SLO verdicts", &verdicts(&s.strategies));
     page += &paired(&s.strategies);
-    page += &sweep(s);
+    page += &sweep(s, &report.scenario_text);
     if !s.capacity.is_empty() {
         page += &section("Capacity", &capacity(&s.capacity));
     }
@@ -36,7 +36,8 @@ pub fn html(report: &Report, plots: &[Plot]) -> String {
         page += &section("Cost growth", &cost_growth(&s.cost_growth));
     }
     if !plots.is_empty() {
-        page += &section("Charts", &charts(plots));
+        let folded = super::plot::folded(report);
+        page += &section("Charts", &charts(plots, &folded));
     }
     page += &section("Details per strategy", &details(&s.strategies));
     page += &section(
@@ -267,7 +268,7 @@ fn paired(strategies: &[StrategySummary]) -> String {
 
 /// The sweep at a glance (matrices: strategies × points), then the full table per point,
 /// collapsed.
-fn sweep(s: &Summary) -> String {
+fn sweep(s: &Summary, scenario_text: &str) -> String {
     let Some(first) = s.points.first() else {
         return String::new();
     };
@@ -291,7 +292,8 @@ fn sweep(s: &Summary) -> String {
         out += &comparison(&point.strategies);
     }
     out += "</details>\n";
-    section(&format!("Sweep over {}", first.parameter), &out)
+    let parameter = super::labels::parameter_label(scenario_text, &first.parameter);
+    section(&format!("Sweep over {parameter}"), &out)
 }
 
 /// One metric across the sweep: a row per strategy, a column per point; with `verdicts`, each
@@ -366,8 +368,9 @@ fn sweep_strategies(s: &Summary) -> Vec<String> {
 
 fn capacity(capacity: &[Capacity]) -> String {
     let mut out = String::from(
-        "<p class=\"muted\">Highest load at which every SLO still held.</p>\n<table>\n\
-         <thead><tr><th>Strategy</th><th>Max load scale</th><th>Max load<br><small>req/s or users</small></th></tr></thead>\n<tbody>\n",
+        "<p class=\"muted\">Highest load at which every SLO still held; the headroom is how far \
+         the scenario's own load can grow before the first SLO fails.</p>\n<table>\n\
+         <thead><tr><th>Strategy</th><th>Headroom</th><th>Max load scale</th><th>Max load<br><small>req/s or users</small></th></tr></thead>\n<tbody>\n",
     );
     let scale_d = column_decimals(capacity.iter().map(|c| c.max_load_scale));
     let load_d = column_decimals(capacity.iter().map(|c| c.max_load));
@@ -375,8 +378,9 @@ fn capacity(capacity: &[Capacity]) -> String {
         let (scale, load) = (fixed(c.max_load_scale, scale_d), fixed(c.max_load, load_d));
         let _ = writeln!(
             out,
-            "<tr><th scope=\"row\">{}</th><td class=\"num\">{scale}</td><td class=\"num\">{load}</td></tr>",
-            escape(&c.strategy)
+            "<tr><th scope=\"row\">{}</th><td class=\"num\">{}</td><td class=\"num\">{scale}</td><td class=\"num\">{load}</td></tr>",
+            escape(&c.strategy),
+            super::table::headroom(c.max_load_scale)
         );
     }
     out + "</tbody>\n</table>\n"
@@ -418,21 +422,64 @@ fn cost_growth(rows: &[CostGrowth]) -> String {
     out + "</tbody>\n</table>\n"
 }
 
-fn charts(plots: &[Plot]) -> String {
+/// The charts, each with a caption naming the strategies whose series coincide; first the
+/// strategies identical in every chart, and after the charts the ones left out as flat.
+fn charts(plots: &[Plot], folded: &[String]) -> String {
     let mut out = String::new();
+    for group in identical_everywhere(plots) {
+        let _ = writeln!(
+            out,
+            "<p class=\"note\">Identical in every chart: {} (same series; their lines lie on \
+             top of each other, told apart by pattern and marker).</p>",
+            escape(&group)
+        );
+    }
     for plot in plots {
         let svg = plot
             .svg
             .replacen(" xmlns=\"http://www.w3.org/2000/svg\"", "", 1);
+        let caption = if plot.identical.is_empty() {
+            String::new()
+        } else {
+            let groups: Vec<String> = plot.identical.iter().map(|g| escape(g)).collect();
+            format!(
+                "\n<figcaption>Identical series: {}.</figcaption>",
+                groups.join("; ")
+            )
+        };
         let _ = writeln!(
             out,
-            "<figure id=\"{}\" aria-label=\"{}\">\n{}\n</figure>",
+            "<figure id=\"{}\" aria-label=\"{}\">\n{}{caption}\n</figure>",
             escape(&plot.name),
             escape(&plot.title),
             svg.trim()
         );
     }
+    if !folded.is_empty() {
+        out += "<h3>Not drawn: flat in every strategy</h3>\n<ul class=\"folded\">\n";
+        for line in folded {
+            let _ = writeln!(out, "<li>{}</li>", escape(line));
+        }
+        out += "</ul>\n";
+    }
     out
+}
+
+/// The `a = b` groups that every chart comparing strategies (line charts: those that can
+/// have groups) reports as identical.
+fn identical_everywhere(plots: &[Plot]) -> Vec<String> {
+    let comparable = plots.iter().filter(|p| p.name != "latency_bars");
+    let mut common: Option<Vec<String>> = None;
+    for plot in comparable {
+        common = Some(match common {
+            None => plot.identical.clone(),
+            Some(c) => c
+                .into_iter()
+                .filter(|g| plot.identical.contains(g))
+                .collect(),
+        });
+    }
+    common.unwrap_or_default()
 }
 
 fn details(strategies: &[StrategySummary]) -> String {

@@ -1,22 +1,38 @@
-//! Charts with plotters, each rendered twice: PNG (bitmap, 1000×600) and SVG.
+//! Charts with plotters, each rendered twice: PNG (bitmap, 1000 pixels wide, at least 600
+//! high) and SVG.
 //!
 //! [`plots`] turns a [`Report`] into these charts, each only when its data exist:
 //!
 //! | file stem | chart | data |
 //! |---|---|---|
-//! | `latency_vs_load` | p50 (solid) and p99 (dashed) latency per strategy vs the swept parameter | `summary.points` |
+//! | `latency_vs_load` | p99 (thick) and p50 (thin) latency per strategy vs the swept parameter, with its unit | `summary.points` |
 //! | `cost_vs_load` | cost per hour per strategy vs the swept parameter | `summary.points` |
 //! | `latency_cdf` | empirical latency CDF per strategy, log x axis when the range is wide | `cdfs` |
 //! | `timeseries_<metric>` | one chart per metric, one line per strategy (mean over replications) | `timeseries` |
 //! | `latency_bars` | mean and p99 per strategy with 95 % CI whiskers | `summary.strategies` |
 //!
-//! The work is split in three: `plot/data.rs` turns the report into chart specifications
-//! (plain data: lines, bars, labels; non-finite values dropped), `plot/axis.rs` chooses ranges
-//! and ticks (padding empty or flat data so no range is ever empty), and `plot/draw.rs` draws a
-//! specification on any plotters backend, which `plot/render.rs` runs for PNG and SVG. Text is
-//! drawn with the DejaVu Sans font embedded in the binary, so rendering needs no system fonts.
+//! The rules every chart follows:
+//! - titles and axes in words with units (`App: busy workers`, `Busy workers (time average)`;
+//!   the table is `report::labels`), and a sweep's x axis carries its parameter's unit;
+//! - each strategy keeps one colour, dash pattern, marker and width everywhere, drawn in a
+//!   fixed order (the report's), so coinciding curves stay distinguishable; strategies whose
+//!   series are identical are named in the legend and under the chart in the HTML;
+//! - a time series whose every line is flat (all zeros, or a constant such as a fixed fleet)
+//!   is not drawn: [`folded`] gives one line of text for it instead;
+//! - the warm-up is shaded on time series, and the `[slo]` thresholds are dashed red lines on
+//!   the charts they apply to (latency percentiles, throughput);
+//! - the legend column is as wide as its longest name needs, wraps what is wider, and the
+//!   chart grows taller rather than dropping an entry: no name is cut.
 //!
-//! Without the `plot` feature, [`plots`] returns nothing and the HTML page has no charts.
+//! The work is split in four: `plot/data.rs` turns the report into chart specifications
+//! (plain data: lines, bars, labels; non-finite values dropped), `plot/axis.rs` chooses ranges
+//! and ticks (padding empty or flat data so no range is ever empty), `plot/legend.rs` lays out
+//! the legend and sizes the chart, and `plot/draw.rs` draws a specification on any plotters
+//! backend, which `plot/render.rs` runs for PNG and SVG. Text is drawn with the DejaVu Sans
+//! font embedded in the binary, so rendering needs no system fonts.
+//!
+//! Without the `plot` feature, [`plots`] and [`folded`] return nothing and the HTML page has
+//! no charts.
 
 use super::summary::Report;
 
@@ -26,6 +42,8 @@ mod axis;
 mod data;
 #[cfg(feature = "plot")]
 mod draw;
+#[cfg(feature = "plot")]
+mod legend;
 #[cfg(feature = "plot")]
 mod render;
 
@@ -40,6 +58,8 @@ pub struct Plot {
     pub svg: String,
     /// The PNG file bytes.
     pub png: Vec<u8>,
+    /// Strategies whose series in this chart are identical, one `a = b` per group.
+    pub identical: Vec<String>,
 }
 
 impl std::fmt::Debug for Plot {
@@ -49,6 +69,7 @@ impl std::fmt::Debug for Plot {
             .field("title", &self.title)
             .field("svg_bytes", &self.svg.len())
             .field("png_bytes", &self.png.len())
+            .field("identical", &self.identical)
             .finish()
     }
 }
@@ -62,9 +83,24 @@ pub fn plots(report: &Report) -> Vec<Plot> {
     #[cfg(feature = "plot")]
     {
         data::charts(report)
+            .0
             .iter()
             .filter_map(|chart| render::render(chart).ok())
             .collect()
+    }
+    #[cfg(not(feature = "plot"))]
+    {
+        let _ = report;
+        Vec::new()
+    }
+}
+
+/// One line of text per chart left out because it says nothing (every line flat), e.g.
+/// `App: instances (instances.app): constant 12 in every strategy`.
+pub fn folded(report: &Report) -> Vec<String> {
+    #[cfg(feature = "plot")]
+    {
+        data::charts(report).1
     }
     #[cfg(not(feature = "plot"))]
     {

@@ -32,7 +32,8 @@
 //! bottleneck, and the paired differences against the baseline (rows that are exactly zero left
 //! out), in their units. A sweep adds
 //! one compact table: a row per point, a column per strategy, p99 and verdict in each cell.
-//! Then the capacity results. Cells are padded before colouring, so ANSI codes (only when
+//! Then the capacity results with the headroom (how far the load can grow before the first SLO
+//! fails: the highest passing load scale minus one). Cells are padded before colouring, so ANSI codes (only when
 //! `color` is true) never break the alignment. The table stays within [`MAX_WIDTH`] columns
 //! by wrapping long strategy names onto more lines; names are never cut.
 
@@ -72,7 +73,7 @@ pub fn render_table(summary: &Summary, color: bool) -> String {
         let _ = writeln!(
             out,
             "\n{}",
-            paint.bold("Capacity (highest load meeting every SLO)")
+            paint.bold("Capacity: headroom, how far the load can grow before the first SLO fails")
         );
         out += &capacity_table(&summary.capacity).render(paint);
     }
@@ -406,18 +407,43 @@ fn paired_diffs(strategies: &[StrategySummary]) -> String {
 }
 
 fn capacity_table(capacity: &[Capacity]) -> Table {
-    let mut table = Table::new(&["Strategy", "Max load scale", "Max load (req/s or users)"]);
+    let mut table = Table::new(&[
+        "Strategy",
+        "Headroom",
+        "Max load scale",
+        "Max load (req/s or users)",
+    ]);
     let scale_d = column_decimals(capacity.iter().map(|c| c.max_load_scale));
     let load_d = column_decimals(capacity.iter().map(|c| c.max_load));
     for c in capacity {
         let scale = Cell::plain(&fixed(c.max_load_scale, scale_d));
+        let room = headroom(c.max_load_scale);
+        let style = if c.max_load_scale >= 1.0 {
+            Style::Good
+        } else {
+            Style::Bad
+        };
         table.rows.push(vec![
             Cell::plain(&c.strategy),
+            Cell { text: room, style },
             scale,
             Cell::plain(&fixed(c.max_load, load_d)),
         ]);
     }
     table
+}
+
+/// How far the load can grow from the scenario's own before the first SLO fails, from the
+/// highest passing load scale: `+35 %`, or `none` when the scenario's own load already fails.
+pub(crate) fn headroom(max_load_scale: f64) -> String {
+    if !max_load_scale.is_finite() {
+        return "–".to_string();
+    }
+    if max_load_scale < 1.0 {
+        return "none".to_string();
+    }
+    let pct = (max_load_scale - 1.0) * 100.0;
+    format!("+{} %", fixed(pct, if pct < 10.0 { 1 } else { 0 }))
 }
 
 /// How a cell is coloured when colour is on.
@@ -632,6 +658,16 @@ mod tests {
             text.lines().all(|l| l.chars().count() <= MAX_WIDTH),
             "{text}"
         );
+    }
+
+    #[test]
+    fn headroom_is_the_growth_before_the_first_slo_fails() {
+        assert_eq!(headroom(1.35), "+35 %");
+        assert_eq!(headroom(1.0), "+0.0 %");
+        assert_eq!(headroom(1.052), "+5.2 %");
+        assert_eq!(headroom(0.8), "none");
+        assert_eq!(headroom(0.0), "none");
+        assert_eq!(headroom(f64::NAN), "–");
     }
 
     #[test]

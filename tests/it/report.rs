@@ -693,19 +693,155 @@ fn every_plot_renders_for_a_full_report() {
 #[test]
 fn plots_survive_degenerate_reports() {
     check_plots(&zero_report(), &["latency_bars"]);
-    let hostile = [
-        "latency_vs_load",
-        "cost_vs_load",
-        "latency_cdf",
-        "timeseries_queue",
-        "timeseries_lag_ms",
-        "latency_bars",
-    ];
-    check_plots(&hostile_report(), &hostile);
+    // The one-point sweep, the single queue point and the flat lag say nothing: folded into
+    // text, not drawn.
+    check_plots(&hostile_report(), &["latency_cdf", "latency_bars"]);
+    assert_eq!(report::plot::folded(&hostile_report()).len(), 4);
     let mut nothing = zero_report();
     nothing.summary.strategies.clear();
     nothing.cdfs.clear();
     assert!(report::plots(&nothing).is_empty());
+}
+
+/// The full report with `metric` flat at `value` for every strategy.
+#[cfg(feature = "plot")]
+fn with_flat(metric: &str, value: f64) -> Report {
+    let mut r = full_report();
+    for row in r.timeseries.iter_mut().filter(|x| x.metric == "instances") {
+        row.metric = metric.into();
+        row.value = value;
+    }
+    r
+}
+
+#[cfg(feature = "plot")]
+fn svg_of(r: &Report, name: &str) -> String {
+    let plots = report::plots(r);
+    let plot = plots.iter().find(|p| p.name == name);
+    plot.unwrap_or_else(|| panic!("no chart {name}"))
+        .svg
+        .clone()
+}
+
+#[cfg(feature = "plot")]
+#[test]
+fn r14_a_constant_gauge_is_not_plotted_but_named_in_one_line() {
+    let r = with_flat("instances.app", 12.0);
+    let names: Vec<String> = report::plots(&r).into_iter().map(|p| p.name).collect();
+    assert!(
+        !names.contains(&"timeseries_instances_app".to_string()),
+        "{names:?}"
+    );
+    let line = "App: instances (instances.app): constant 12 in every strategy";
+    assert_eq!(report::plot::folded(&r), [line]);
+    let page = report::html(&r, &report::plots(&r));
+    assert!(page.contains(line), "the HTML names the folded chart");
+    let zeros = with_flat("errors", 0.0);
+    assert_eq!(
+        report::plot::folded(&zeros),
+        ["Failed requests per second (errors): 0 throughout in every strategy"]
+    );
+}
+
+#[cfg(feature = "plot")]
+#[test]
+fn r14_titles_and_axes_are_words_with_units() {
+    let mut r = full_report();
+    for row in r.timeseries.iter_mut().filter(|x| x.metric == "queue") {
+        row.metric = "busy.app".into();
+    }
+    let svg = svg_of(&r, "timeseries_busy_app");
+    assert!(svg.contains("App: busy workers"), "title in words");
+    assert!(
+        svg.contains("Busy workers (time average)"),
+        "y axis with its unit"
+    );
+    assert!(svg.contains("Time since start (s)"));
+    // A sweep's x axis carries the unit of the field its parameter sets.
+    r.summary
+        .points
+        .iter_mut()
+        .for_each(|p| p.parameter = "rate".into());
+    r.scenario_text =
+        "[params]\nrate = 400\n[workload]\ntype = \"poisson\"\nrate = \"$rate\"\n".into();
+    assert!(svg_of(&r, "latency_vs_load").contains("rate (requests/s)"));
+    assert!(report::html(&r, &[]).contains("Sweep over rate (requests/s)"));
+}
+
+#[cfg(feature = "plot")]
+#[test]
+fn r14_identical_strategies_are_noted_and_drawn_distinguishably() {
+    let mut r = full_report();
+    let copy: Vec<SeriesRow> = r
+        .timeseries
+        .iter()
+        .filter(|x| x.strategy == "single-db")
+        .map(|x| SeriesRow {
+            strategy: "single-db copy".into(),
+            ..x.clone()
+        })
+        .collect();
+    r.timeseries.extend(copy);
+    let plots = report::plots(&r);
+    let p99 = plots
+        .iter()
+        .find(|p| p.name == "timeseries_p99_ms")
+        .unwrap();
+    assert_eq!(p99.identical, ["single-db = single-db copy"]);
+    // The legend note says so too (wrapped, so word by word).
+    assert!(p99.svg.contains("identical:") && p99.svg.contains("single-db copy"));
+    let page = report::html(&r, &plots);
+    assert!(page.contains("Identical series: single-db = single-db copy."));
+    // Four strategies, four marker shapes: circles, triangles, squares, diamonds.
+    assert!(p99.svg.contains("<circle"), "circles");
+    let polygons = p99.svg.matches("<polygon").count();
+    assert!(polygons >= 3, "triangles and diamonds: {polygons}");
+    assert!(p99.svg.matches("<rect").count() >= 3, "squares");
+}
+
+#[cfg(feature = "plot")]
+#[test]
+fn r14_warmup_is_shaded_and_slo_thresholds_are_drawn() {
+    let mut r = full_report();
+    r.summary.warmup_s = 120.0;
+    let p99 = svg_of(&r, "timeseries_p99_ms");
+    assert!(p99.contains("warm-up"));
+    assert!(p99.contains("SLO p99 ≤ 40 ms"));
+    assert!(svg_of(&r, "latency_bars").contains("SLO p99 ≤ 40 ms"));
+    assert!(svg_of(&r, "latency_vs_load").contains("SLO p99 ≤ 40 ms"));
+    let throughput = svg_of(&r, "timeseries_throughput_rps");
+    assert!(
+        !throughput.contains("SLO"),
+        "no latency line on the throughput chart"
+    );
+    assert!(throughput.contains("warm-up"));
+}
+
+#[cfg(feature = "plot")]
+#[test]
+fn r14_legends_never_cut_a_name() {
+    let long =
+        "three read replicas behind a lag-aware router, twenty pods, and a write-behind cache";
+    let mut r = full_report();
+    for row in r
+        .timeseries
+        .iter_mut()
+        .filter(|x| x.strategy == "cache-aside")
+    {
+        row.strategy = long.into();
+    }
+    for s in &mut r.summary.strategies {
+        if s.name == "cache-aside" {
+            s.name = long.into();
+        }
+    }
+    for name in ["timeseries_p99_ms", "latency_bars"] {
+        let svg = svg_of(&r, name);
+        assert!(!svg.contains('…'), "{name}: a name was cut");
+        for word in long.split_whitespace() {
+            assert!(svg.contains(word), "{name}: `{word}` missing");
+        }
+    }
 }
 
 #[cfg(not(feature = "plot"))]

@@ -7,6 +7,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::report::format::plain;
+use crate::report::labels;
 use crate::report::summary::{Cdf, Latency, Report, StrategySummary, SweepPoint};
 
 /// Tableau 10, reordered so the first colours are the most distinct; readable on white.
@@ -30,6 +32,9 @@ pub(super) struct Chart {
     pub(super) title: String,
     /// A short line under the legend (e.g. how replications were combined).
     pub(super) note: Option<String>,
+    /// Groups of strategies whose series in this chart are identical (drawn on top of each
+    /// other), each group in strategy order.
+    pub(super) identical: Vec<Vec<String>>,
     pub(super) body: Body,
 }
 
@@ -47,36 +52,89 @@ pub(super) struct LineChart {
     /// Fixed y range, e.g. `0..1` for a CDF; otherwise from the data, including zero.
     pub(super) y_range: Option<(f64, f64)>,
     pub(super) lines: Vec<Line>,
+    /// SLO thresholds drawn as reference lines.
+    pub(super) thresholds: Vec<Threshold>,
+    /// The warm-up, `(from, to)` in x units, shaded.
+    pub(super) warmup: Option<(f64, f64)>,
+}
+
+/// A reference line: horizontal at a y value, or vertical at an x value.
+#[derive(Clone, Debug, PartialEq)]
+pub(super) struct Threshold {
+    pub(super) value: f64,
+    pub(super) label: String,
+    pub(super) vertical: bool,
 }
 
 pub(super) struct Line {
-    pub(super) label: String,
+    /// The strategy the line belongs to.
+    pub(super) strategy: String,
+    /// Legend label; `None` keeps the line out of the legend (a strategy's second line).
+    pub(super) label: Option<String>,
     pub(super) color: (u8, u8, u8),
-    pub(super) dashed: bool,
+    /// The strategy's position, which picks its dash pattern, marker and width.
+    pub(super) style: usize,
+    /// Drawn thin (a secondary statistic, e.g. p50 under p99).
+    pub(super) thin: bool,
     /// Finite points, sorted by x.
     pub(super) points: Vec<(f64, f64)>,
 }
 
-impl Line {
-    fn solid(label: &str, color: (u8, u8, u8), points: Vec<(f64, f64)>) -> Self {
-        Self {
-            label: label.to_string(),
-            color,
-            dashed: false,
-            points,
-        }
-    }
-}
-
 impl Chart {
     fn lines(name: String, title: String, note: Option<String>, body: LineChart) -> Self {
+        let identical = identical_groups(&body.lines);
         Self {
             name,
             title,
             note,
+            identical,
             body: Body::Lines(body),
         }
     }
+}
+
+impl LineChart {
+    fn new(x_label: &str, y_label: &str, lines: Vec<Line>) -> Self {
+        Self {
+            x_label: x_label.to_string(),
+            y_label: y_label.to_string(),
+            log_x: false,
+            y_range: None,
+            lines,
+            thresholds: Vec::new(),
+            warmup: None,
+        }
+    }
+}
+
+/// Strategies whose lines are all equal (and not empty), grouped, in strategy order.
+fn identical_groups(lines: &[Line]) -> Vec<Vec<String>> {
+    let mut by_strategy: Vec<(&str, Vec<&[(f64, f64)]>)> = Vec::new();
+    for line in lines {
+        match by_strategy.iter_mut().find(|(s, _)| *s == line.strategy) {
+            Some((_, pts)) => pts.push(&line.points),
+            None => by_strategy.push((&line.strategy, vec![&line.points])),
+        }
+    }
+    by_strategy.retain(|(_, pts)| pts.iter().any(|p| !p.is_empty()));
+    let mut groups: Vec<Vec<String>> = Vec::new();
+    let mut taken = vec![false; by_strategy.len()];
+    for i in 0..by_strategy.len() {
+        if taken[i] {
+            continue;
+        }
+        let mut group = vec![by_strategy[i].0.to_string()];
+        for j in i + 1..by_strategy.len() {
+            if !taken[j] && by_strategy[j].1 == by_strategy[i].1 {
+                taken[j] = true;
+                group.push(by_strategy[j].0.to_string());
+            }
+        }
+        if group.len() > 1 {
+            groups.push(group);
+        }
+    }
+    groups
 }
 
 /// Grouped bars (one group per strategy) with CI whiskers.
@@ -84,6 +142,8 @@ pub(super) struct BarChart {
     pub(super) y_label: String,
     pub(super) groups: Vec<String>,
     pub(super) series: Vec<BarSeries>,
+    /// SLO thresholds drawn as horizontal lines.
+    pub(super) thresholds: Vec<Threshold>,
 }
 
 pub(super) struct BarSeries {
@@ -93,20 +153,42 @@ pub(super) struct BarSeries {
     pub(super) values: Vec<Option<(f64, f64)>>,
 }
 
-/// Every chart the report has data for.
-pub(super) fn charts(report: &Report) -> Vec<Chart> {
+/// Every chart the report has data for, and one line of text for each chart left out
+/// because it says nothing (every line flat: all zeros, or a constant such as a fixed fleet).
+pub(super) fn charts(report: &Report) -> (Vec<Chart>, Vec<String>) {
     let colors = Colors::new(report);
-    let mut charts = Vec::new();
+    let slo = Slo::of(&report.summary);
+    let (mut charts, mut folded) = (Vec::new(), Vec::new());
     if let Some(first) = report.summary.points.first() {
         let points = &report.summary.points;
-        charts.push(latency_vs_load(points, &first.parameter, &colors));
-        charts.push(cost_vs_load(points, &first.parameter, &colors));
+        let x_label = labels::parameter_label(&report.scenario_text, &first.parameter);
+        let latency = latency_vs_load(points, &x_label, &colors, &slo);
+        keep_unless_flat(&mut charts, &mut folded, "p99 and p50", latency);
+        let cost = cost_vs_load(points, &x_label, &colors);
+        keep_unless_flat(&mut charts, &mut folded, "cost per hour", cost);
     }
-    charts.push(latency_cdf(report, &colors));
-    charts.extend(timeseries(report, &colors));
-    charts.push(latency_bars(&report.summary.strategies));
+    charts.push(latency_cdf(report, &colors, &slo));
+    let warmup = report.summary.warmup_s;
+    for (metric, mut chart) in timeseries(report, &colors, &slo) {
+        if let Body::Lines(c) = &mut chart.body
+            && warmup > 0.0
+        {
+            c.warmup = Some((0.0, warmup));
+        }
+        keep_unless_flat(&mut charts, &mut folded, &metric, chart);
+    }
+    charts.push(latency_bars(&report.summary.strategies, &slo));
     charts.retain(has_data);
-    charts
+    (charts, folded)
+}
+
+/// Adds `chart` to `charts`, or, when every line is flat, a line about it (`what` names
+/// what it plots) to `folded`.
+fn keep_unless_flat(charts: &mut Vec<Chart>, folded: &mut Vec<String>, what: &str, chart: Chart) {
+    match flat_summary(&chart) {
+        Some(text) => folded.push(format!("{} ({what}): {text}", chart.title)),
+        None => charts.push(chart),
+    }
 }
 
 fn has_data(chart: &Chart) -> bool {
@@ -116,7 +198,103 @@ fn has_data(chart: &Chart) -> bool {
     }
 }
 
-/// Strategy name → palette colour, in order of first appearance in the report.
+/// When every line of a line chart with data is flat, what the chart would have shown:
+/// `constant 12 in every strategy`, or the constant of each strategy.
+fn flat_summary(chart: &Chart) -> Option<String> {
+    let Body::Lines(c) = &chart.body else {
+        return None;
+    };
+    let mut levels: Vec<(&str, f64)> = Vec::new();
+    for line in c.lines.iter().filter(|l| !l.points.is_empty()) {
+        levels.push((&line.strategy, flat_level(&line.points)?));
+    }
+    let (_, first) = *levels.first()?;
+    if levels.iter().all(|(_, v)| *v == first) {
+        let what = if first == 0.0 {
+            "0 throughout".to_string()
+        } else {
+            format!("constant {}", plain(first))
+        };
+        return Some(format!("{what} in every strategy"));
+    }
+    let each: Vec<String> = levels
+        .iter()
+        .map(|(s, v)| format!("{s} {}", plain(*v)))
+        .collect();
+    Some(format!("constant in each strategy: {}", each.join(", ")))
+}
+
+/// The value of a flat series (every y equal to within a part in 10⁹), else `None`.
+fn flat_level(points: &[(f64, f64)]) -> Option<f64> {
+    let (lo, hi) = points
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), p| {
+            (l.min(p.1), h.max(p.1))
+        });
+    let flat = hi - lo <= 1e-9 * hi.abs().max(lo.abs()).max(1.0);
+    flat.then_some(if lo == 0.0 { 0.0 } else { lo })
+}
+
+/// The scenario's SLO thresholds, from the checks of the first strategy that has any (every
+/// strategy is judged against the same `[slo]`).
+struct Slo(Vec<(String, f64)>);
+
+impl Slo {
+    fn of(summary: &crate::report::summary::Summary) -> Self {
+        let checks = summary
+            .strategies
+            .iter()
+            .chain(summary.points.iter().flat_map(|p| &p.strategies))
+            .map(|s| &s.slo.checks)
+            .find(|c| !c.is_empty());
+        let pairs = checks.into_iter().flatten();
+        Self(pairs.map(|c| (c.metric.clone(), c.threshold)).collect())
+    }
+
+    /// The latency thresholds, `(statistic, ms)`, e.g. `("p99", 100.0)`.
+    fn latency(&self) -> Vec<(&str, f64)> {
+        let mut out = Vec::new();
+        for (m, v) in &self.0 {
+            if let Some(s) = m.strip_prefix("latency_ms.")
+                && v.is_finite()
+            {
+                out.push((s, *v));
+            }
+        }
+        out
+    }
+
+    /// Horizontal lines for the latency statistics in `stats`.
+    fn latency_lines(&self, stats: &[&str]) -> Vec<Threshold> {
+        let line = |(stat, ms): (&str, f64)| Threshold {
+            value: ms,
+            label: format!("SLO {stat} ≤ {} ms", plain(ms)),
+            vertical: false,
+        };
+        self.latency()
+            .into_iter()
+            .filter(|(s, _)| stats.contains(s))
+            .map(line)
+            .collect()
+    }
+
+    /// The minimum throughput, as a horizontal line.
+    fn throughput_line(&self) -> Vec<Threshold> {
+        let line = |(_, v): &(String, f64)| Threshold {
+            value: *v,
+            label: format!("SLO throughput ≥ {} requests/s", plain(*v)),
+            vertical: false,
+        };
+        let min = self
+            .0
+            .iter()
+            .filter(|(m, v)| m == "throughput_rps" && v.is_finite());
+        min.map(line).collect()
+    }
+}
+
+/// Strategy name → its position in the report, which picks its colour and line style, in
+/// order of first appearance.
 struct Colors(Vec<String>);
 
 impl Colors {
@@ -138,13 +316,25 @@ impl Colors {
         Self(order)
     }
 
-    fn of(&self, name: &str) -> (u8, u8, u8) {
-        let i = self.0.iter().position(|n| n == name).unwrap_or(0);
-        PALETTE[i % PALETTE.len()]
+    fn index(&self, name: &str) -> usize {
+        self.0.iter().position(|n| n == name).unwrap_or(0)
     }
 
     fn names(&self) -> &[String] {
         &self.0
+    }
+
+    /// The line of strategy `name`, styled by its position, in the legend under its name.
+    fn line(&self, name: &str, points: Vec<(f64, f64)>) -> Line {
+        let i = self.index(name);
+        Line {
+            strategy: name.to_string(),
+            label: Some(name.to_string()),
+            color: PALETTE[i % PALETTE.len()],
+            style: i,
+            thin: false,
+            points,
+        }
     }
 }
 
@@ -200,57 +390,39 @@ fn sweep_names(points: &[SweepPoint], colors: &Colors) -> Vec<String> {
         .collect()
 }
 
-fn latency_vs_load(points: &[SweepPoint], parameter: &str, colors: &Colors) -> Chart {
+fn latency_vs_load(points: &[SweepPoint], x_label: &str, colors: &Colors, slo: &Slo) -> Chart {
     let mut lines = Vec::new();
     for name in sweep_names(points, colors) {
-        let color = colors.of(&name);
-        let p50 = along_sweep(points, &name, |s| s.latency_ms.p50);
-        lines.push(Line::solid(&format!("{name} p50"), color, p50));
         let p99 = along_sweep(points, &name, |s| s.latency_ms.p99);
+        lines.push(colors.line(&name, p99));
+        let p50 = along_sweep(points, &name, |s| s.latency_ms.p50);
         lines.push(Line {
-            dashed: true,
-            ..Line::solid(&format!("{name} p99"), color, p99)
+            label: None,
+            thin: true,
+            ..colors.line(&name, p50)
         });
     }
-    let body = sweep_body(parameter, "Latency (ms)", lines);
-    let note = Some("solid: p50, dashed: p99".into());
-    Chart::lines(
-        "latency_vs_load".into(),
-        format!("Latency vs {parameter}"),
-        note,
-        body,
-    )
+    let mut body = LineChart::new(x_label, "Latency (ms)", lines);
+    body.thresholds = slo.latency_lines(&["p50", "p99"]);
+    let note = Some("thick: p99, thin: p50".into());
+    let title = "p99 and p50 latency across the sweep".to_string();
+    Chart::lines("latency_vs_load".into(), title, note, body)
 }
 
-fn cost_vs_load(points: &[SweepPoint], parameter: &str, colors: &Colors) -> Chart {
+fn cost_vs_load(points: &[SweepPoint], x_label: &str, colors: &Colors) -> Chart {
     let line = |name: String| {
         let cost = along_sweep(points, &name, |s| s.cost.per_hour);
-        Line::solid(&name, colors.of(&name), cost)
+        colors.line(&name, cost)
     };
     let lines = sweep_names(points, colors).into_iter().map(line).collect();
-    let body = sweep_body(parameter, "Cost per hour", lines);
-    Chart::lines(
-        "cost_vs_load".into(),
-        format!("Cost vs {parameter}"),
-        None,
-        body,
-    )
+    let body = LineChart::new(x_label, "Cost (currency units per hour)", lines);
+    let title = "Cost per hour across the sweep".to_string();
+    Chart::lines("cost_vs_load".into(), title, None, body)
 }
 
-/// Lines over the swept parameter, y from zero.
-fn sweep_body(parameter: &str, y_label: &str, lines: Vec<Line>) -> LineChart {
-    let (x_label, y_label) = (parameter.to_string(), y_label.to_string());
-    LineChart {
-        x_label,
-        y_label,
-        log_x: false,
-        y_range: None,
-        lines,
-    }
-}
-
-/// The CDF, with a log x axis when latencies span more than a factor of 20.
-fn latency_cdf(report: &Report, colors: &Colors) -> Chart {
+/// The CDF, with a log x axis when latencies span more than a factor of 20; latency SLOs as
+/// vertical lines.
+fn latency_cdf(report: &Report, colors: &Colors, slo: &Slo) -> Chart {
     let log_x = spans_decades(
         report
             .cdfs
@@ -259,20 +431,22 @@ fn latency_cdf(report: &Report, colors: &Colors) -> Chart {
     );
     let line = |c: &Cdf| {
         let points = finite(c.points.iter().copied().filter(|p| !log_x || p.0 > 0.0));
-        Line::solid(&c.strategy, colors.of(&c.strategy), points)
+        colors.line(&c.strategy, points)
     };
     let x_label = if log_x {
         "Latency (ms, log scale)"
     } else {
         "Latency (ms)"
     };
-    let body = LineChart {
-        x_label: x_label.into(),
-        y_label: "Fraction of requests ≤ latency".into(),
-        log_x,
-        y_range: Some((0.0, 1.0)),
-        lines: report.cdfs.iter().map(line).collect(),
-    };
+    let lines = report.cdfs.iter().map(line).collect();
+    let mut body = LineChart::new(x_label, "Fraction of requests ≤ latency", lines);
+    body.log_x = log_x;
+    body.y_range = Some((0.0, 1.0));
+    let percentiles = ["p50", "p90", "p95", "p99", "p999"];
+    body.thresholds = slo.latency_lines(&percentiles);
+    for t in &mut body.thresholds {
+        t.vertical = true;
+    }
     let title = "Latency distribution (CDF)".to_string();
     Chart::lines("latency_cdf".into(), title, None, body)
 }
@@ -300,8 +474,9 @@ const SERIES_ORDER: [&str; 9] = [
 /// Per strategy, per time (keyed by the bits of `t_s`, for exact grouping): `(t_s, sum, n)`.
 type Sums<'a> = BTreeMap<&'a str, BTreeMap<u64, (f64, f64, u32)>>;
 
-/// One chart per metric; each line is the mean over replications at each time.
-fn timeseries(report: &Report, colors: &Colors) -> Vec<Chart> {
+/// One chart per metric, with the metric's name; each line is the mean over replications at
+/// each time.
+fn timeseries(report: &Report, colors: &Colors, slo: &Slo) -> Vec<(String, Chart)> {
     let mut acc: BTreeMap<&str, Sums<'_>> = BTreeMap::new();
     for row in report
         .timeseries
@@ -328,9 +503,10 @@ fn timeseries(report: &Report, colors: &Colors) -> Vec<Chart> {
         )
     });
     let replications = count_replications(report);
+    let chart = |metric: &str| series_chart(metric, &acc[metric], colors, replications, slo);
     metrics
         .into_iter()
-        .map(|metric| series_chart(metric, &acc[metric], colors, replications))
+        .map(|metric| (metric.to_string(), chart(metric)))
         .collect()
 }
 
@@ -346,6 +522,7 @@ fn series_chart(
     by_strategy: &Sums<'_>,
     colors: &Colors,
     replications: usize,
+    slo: &Slo,
 ) -> Chart {
     let present = colors
         .names()
@@ -355,76 +532,22 @@ fn series_chart(
         let means = by_strategy[name.as_str()]
             .values()
             .map(|(t, sum, n)| (*t, sum / f64::from(*n)));
-        Line::solid(name, colors.of(name), finite(means))
+        colors.line(name, finite(means))
     };
-    let (title, y_label) = metric_labels(metric);
-    let lines = present.map(line).collect();
-    let body = LineChart {
-        x_label: "Time (s)".into(),
-        y_label,
-        log_x: false,
-        y_range: None,
-        lines,
+    let (title, y_label) = labels::series_labels(metric);
+    let mut body = LineChart::new(
+        "Time since start (s)",
+        &y_label,
+        present.map(line).collect(),
+    );
+    body.thresholds = match metric {
+        "p99_ms" => slo.latency_lines(&["p99"]),
+        "throughput_rps" => slo.throughput_line(),
+        _ => Vec::new(),
     };
     let note = (replications > 1).then(|| format!("mean of {replications} replications"));
     let name = format!("timeseries_{}", file_stem(metric));
-    Chart::lines(name, format!("{title} over time"), note, body)
-}
-
-/// Labels of a component gauge, `KIND.COMPONENT` (`instances.app`).
-fn component_labels(metric: &str) -> Option<(String, String)> {
-    let (kind, c) = metric.split_once('.')?;
-    let (title, label) = match kind {
-        "busy" => (format!("Busy workers at {c}"), "Busy workers"),
-        "queue" => (format!("Queue at {c}"), "Requests waiting"),
-        "instances" => (
-            format!("Instances of {c}"),
-            "Instances (starting, ready, draining)",
-        ),
-        "ready" => (format!("Ready instances of {c}"), "Ready instances"),
-        "spread" => (
-            format!("Load spread across the instances of {c}"),
-            "Max / mean instance utilization",
-        ),
-        "hit_ratio" => (format!("Hit ratio of cache {c}"), "Hits / lookups"),
-        "queue_depth" => (
-            format!("Write-behind queue {c}"),
-            "Writes waiting for the store",
-        ),
-        "queue_age_ms" => (
-            format!("Oldest write waiting in {c}"),
-            "Age of the oldest queued write (ms)",
-        ),
-        "lag_ms" => (format!("Replication lag of {c}"), "Replication lag (ms)"),
-        _ => return None,
-    };
-    Some((title, label.to_string()))
-}
-
-/// `(title, y axis label)` for a time-series metric name.
-fn metric_labels(metric: &str) -> (String, String) {
-    let known = match metric {
-        "throughput_rps" => Some(("Throughput", "Throughput (req/s)")),
-        "errors" => Some(("Errors", "Errors")),
-        "queue" => Some(("Queue length", "Requests waiting")),
-        "instances" => Some(("Instances", "Instances")),
-        "lag_ms" => Some(("Replication lag", "Replication lag (ms)")),
-        _ => None,
-    };
-    if let Some((title, label)) = known {
-        return (title.into(), label.into());
-    }
-    if let Some(labels) = component_labels(metric) {
-        return labels;
-    }
-    match metric.split_once('_') {
-        Some((p, "ms")) if p.starts_with('p') => {
-            (format!("{p} latency"), format!("{p} latency (ms)"))
-        }
-        Some((stem, "ms")) => (stem.to_string(), format!("{stem} (ms)")),
-        Some((stem, "rps")) => (stem.to_string(), format!("{stem} (req/s)")),
-        _ => (metric.to_string(), metric.to_string()),
-    }
+    Chart::lines(name, title, note, body)
 }
 
 /// Keeps ASCII letters, digits, `-` and `_`; anything else becomes `_`.
@@ -436,7 +559,7 @@ fn file_stem(metric: &str) -> String {
         .collect()
 }
 
-fn latency_bars(strategies: &[StrategySummary]) -> Chart {
+fn latency_bars(strategies: &[StrategySummary], slo: &Slo) -> Chart {
     let series = |label: &str, color, stat: fn(&Latency) -> f64| {
         let pair = |s: &StrategySummary| bar_value(stat(&s.latency_ms), stat(&s.latency_ms_ci95));
         BarSeries {
@@ -454,11 +577,13 @@ fn latency_bars(strategies: &[StrategySummary]) -> Chart {
         y_label: "Latency (ms)".into(),
         groups,
         series,
+        thresholds: slo.latency_lines(&["mean", "p99"]),
     };
     Chart {
         name: "latency_bars".into(),
-        title: "Latency by strategy".into(),
+        title: "Mean and p99 latency by strategy".into(),
         note: Some("whiskers: 95 % CI over replications".into()),
+        identical: Vec::new(),
         body: Body::Bars(body),
     }
 }
@@ -473,22 +598,110 @@ fn bar_value(value: f64, ci: f64) -> Option<(f64, f64)> {
 mod tests {
     use super::*;
 
+    use crate::report::summary::{SeriesRow, SloCheck, Summary};
+
+    fn report(rows: &[(&str, &str, f64, f64)]) -> Report {
+        let summary: Summary = serde_json::from_str(
+            r#"{"schema":1,"scenario":"s","scenario_hash":"h","seed":1,"replications":1,
+                "mode":"sim","horizon_s":1.0,"strategies":[]}"#,
+        )
+        .unwrap();
+        let row = |&(strategy, metric, t_s, value): &(&str, &str, f64, f64)| SeriesRow {
+            strategy: strategy.into(),
+            replication: 0,
+            t_s,
+            metric: metric.into(),
+            value,
+        };
+        Report {
+            summary,
+            timeseries: rows.iter().map(row).collect(),
+            cdfs: vec![],
+            description: String::new(),
+            scenario_text: String::new(),
+        }
+    }
+
+    fn names(charts: &[Chart]) -> Vec<&str> {
+        charts.iter().map(|c| c.name.as_str()).collect()
+    }
+
     #[test]
-    fn component_gauges_get_their_own_labels() {
-        assert_eq!(metric_labels("instances.app").0, "Instances of app");
+    fn constant_and_zero_series_are_folded_into_a_line_of_text() {
+        let r = report(&[
+            ("a", "instances.app", 0.0, 12.0),
+            ("a", "instances.app", 30.0, 12.0),
+            ("b", "instances.app", 0.0, 12.0),
+            ("b", "instances.app", 30.0, 12.0),
+            ("a", "errors", 0.0, 0.0),
+            ("a", "errors", 30.0, 0.0),
+            ("a", "busy.app", 0.0, 3.0),
+            ("a", "busy.app", 30.0, 4.0),
+            ("a", "ready.app", 0.0, 2.0),
+            ("b", "ready.app", 0.0, 4.0),
+        ]);
+        let (charts, folded) = charts(&r);
+        assert_eq!(names(&charts), ["timeseries_busy_app"]);
         assert_eq!(
-            metric_labels("spread.db").1,
-            "Max / mean instance utilization"
+            folded,
+            [
+                "Failed requests per second (errors): 0 throughout in every strategy",
+                "App: instances (instances.app): constant 12 in every strategy",
+                "App: ready instances (ready.app): constant in each strategy: a 2, b 4",
+            ]
         );
     }
 
     #[test]
-    fn metric_labels_know_units() {
-        assert_eq!(metric_labels("p99_ms").1, "p99 latency (ms)");
-        assert_eq!(metric_labels("lag_ms").1, "Replication lag (ms)");
-        assert_eq!(metric_labels("db_rps").1, "db (req/s)");
-        assert_eq!(metric_labels("weird").0, "weird");
-        assert_eq!(file_stem("a b/c"), "a_b_c");
+    fn identical_strategies_are_named_and_keep_distinct_styles() {
+        let r = report(&[
+            ("a", "busy.app", 0.0, 3.0),
+            ("a", "busy.app", 30.0, 4.0),
+            ("b", "busy.app", 0.0, 3.0),
+            ("b", "busy.app", 30.0, 4.0),
+            ("c", "busy.app", 0.0, 1.0),
+            ("c", "busy.app", 30.0, 4.0),
+        ]);
+        let (charts, _) = charts(&r);
+        assert_eq!(
+            charts[0].identical,
+            [vec!["a".to_string(), "b".to_string()]]
+        );
+        let Body::Lines(c) = &charts[0].body else {
+            panic!("a line chart")
+        };
+        let styles: Vec<usize> = c.lines.iter().map(|l| l.style).collect();
+        assert_eq!(styles, [0, 1, 2]);
+    }
+
+    #[test]
+    fn time_series_get_the_warmup_and_their_slo_lines() {
+        let mut r = report(&[
+            ("a", "p99_ms", 0.0, 30.0),
+            ("a", "p99_ms", 30.0, 50.0),
+            ("a", "busy.app", 0.0, 1.0),
+            ("a", "busy.app", 30.0, 2.0),
+        ]);
+        r.summary.warmup_s = 30.0;
+        let mut s = StrategySummary::default();
+        s.slo.checks = vec![SloCheck {
+            name: "p99 <= 100ms".into(),
+            metric: "latency_ms.p99".into(),
+            threshold: 100.0,
+            value: 50.0,
+            passed: true,
+        }];
+        r.summary.strategies = vec![s];
+        let (charts, _) = charts(&r);
+        let lines = |name: &str| match &charts.iter().find(|c| c.name == name).unwrap().body {
+            Body::Lines(c) => (c.thresholds.clone(), c.warmup),
+            Body::Bars(_) => panic!("a line chart"),
+        };
+        let (p99, warmup) = lines("timeseries_p99_ms");
+        assert_eq!(p99.len(), 1);
+        assert_eq!(p99[0].value, 100.0);
+        assert_eq!(warmup, Some((0.0, 30.0)));
+        assert!(lines("timeseries_busy_app").0.is_empty());
     }
 
     #[test]

@@ -1,60 +1,115 @@
 //! Drawing a chart specification on any plotters backend.
 //!
-//! Layout (1000×600): the title across the top, the plot on the left, and the legend in its
-//! own column on the right, so it never hides data however many lines there are. Lines with
-//! few points get markers, so a single time point or a two-point sweep stays visible.
+//! Layout (see `legend.rs`): the title across the top, the plot on the left, and the legend in
+//! its own column on the right, as wide as its longest label needs, so it never hides data
+//! and never cuts a name. Each strategy keeps its colour, dash pattern, marker shape and line
+//! width in every chart (by its position in the report), and lines are drawn in that order,
+//! the first widest, so strategies whose curves coincide stay visible one on top of the
+//! other. Markers sit on every point of short lines and on a few points of long ones,
+//! staggered per strategy. SLO thresholds are dashed dark-red reference lines with their
+//! label; the warm-up is a grey band.
 
 use plotters::coord::Shift;
+use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::axis::Axis;
-use super::data::{BarChart, BarSeries, Body, Chart, Line, LineChart};
+use super::data::{BarChart, Body, Chart, Line, LineChart, Threshold};
+use super::legend::{self, Layout};
 
 /// The result of drawing on backend `DB`.
 pub(super) type DrawResult<DB> =
     Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
 
-/// Width of the legend column, pixels.
-const LEGEND_WIDTH: u32 = 220;
-/// Characters of a legend label that fit in the legend column.
-const LEGEND_CHARS: usize = 22;
-/// Lines with at most this many points also get a marker per point.
+/// Lines with at most this many points get a marker on every point; longer ones about
+/// [`SPARSE_MARKERS`] markers.
 const MARKER_LIMIT: usize = 40;
+const SPARSE_MARKERS: usize = 10;
 const FONT: &str = "sans-serif";
 const INK: RGBColor = RGBColor(40, 40, 40);
 const GRID: RGBColor = RGBColor(215, 215, 215);
 const GRID_LIGHT: RGBColor = RGBColor(238, 238, 238);
+const SLO_INK: RGBColor = RGBColor(170, 30, 30);
 
-/// Draws `chart` filling `root`.
+/// Dash patterns `(dash, gap)` in pixels by strategy position; `None` is solid.
+const PATTERNS: [Option<(u32, u32)>; 5] = [
+    None,
+    Some((14, 6)),
+    Some((3, 5)),
+    Some((9, 4)),
+    Some((22, 8)),
+];
+
+/// Marker shapes by strategy position.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Marker {
+    Circle,
+    Triangle,
+    Square,
+    Diamond,
+    Cross,
+}
+
+const MARKERS: [Marker; 5] = [
+    Marker::Circle,
+    Marker::Triangle,
+    Marker::Square,
+    Marker::Diamond,
+    Marker::Cross,
+];
+
+/// How a strategy's line looks: colour, dash pattern, marker and width.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Look {
+    color: RGBColor,
+    pattern: Option<(u32, u32)>,
+    marker: Marker,
+    width: u32,
+}
+
+impl Look {
+    /// The look of strategy `style`; the first strategies are drawn widest, so a later line
+    /// drawn on top of an identical one leaves its edges visible.
+    fn of(line: &Line) -> Self {
+        let i = line.style;
+        let wide = 5u32.saturating_sub(i.min(3) as u32);
+        Self {
+            color: rgb(line.color),
+            pattern: PATTERNS[i % PATTERNS.len()],
+            marker: MARKERS[(i / PATTERNS.len() + i) % MARKERS.len()],
+            width: if line.thin { (wide / 2).max(1) } else { wide },
+        }
+    }
+}
+
+/// Draws `chart` filling `root`, laid out by `layout`.
 pub(super) fn draw<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     chart: &Chart,
+    layout: &Layout,
 ) -> DrawResult<DB> {
     root.fill(&WHITE)?;
     let title = TextStyle::from((FONT, 26, FontStyle::Bold).into_font()).color(&INK);
     let body = root.margin(14, 0, 0, 0).titled(&chart.title, title)?;
     let width = body.dim_in_pixel().0;
-    let (plot, legend) = body.split_horizontally(width.saturating_sub(LEGEND_WIDTH));
-    let entries: Vec<Entry<'_>> = match &chart.body {
+    let (plot, legend) = body.split_horizontally(width.saturating_sub(layout.legend_width));
+    let entries: Vec<Sample> = match &chart.body {
         Body::Lines(c) => {
             draw_lines(&plot, c)?;
-            c.lines
-                .iter()
-                .map(|l| Entry::line(l, c.lines.iter().any(has_markers)))
-                .collect()
+            let labelled = c.lines.iter().filter(|l| l.label.is_some());
+            labelled.map(|l| Sample::Line(Look::of(l))).collect()
         }
         Body::Bars(b) => {
-            draw_bars(&plot, b)?;
-            b.series.iter().map(Entry::swatch).collect()
+            draw_bars(&plot, b, &layout.groups)?;
+            b.series
+                .iter()
+                .map(|s| Sample::Swatch(rgb(s.color)))
+                .collect()
         }
     };
-    draw_legend(&legend, &entries, chart.note.as_deref())?;
+    draw_legend(&legend, &entries, layout)?;
     root.present()
-}
-
-fn has_markers(line: &Line) -> bool {
-    line.points.len() <= MARKER_LIMIT
 }
 
 fn rgb((r, g, b): (u8, u8, u8)) -> RGBColor {
@@ -62,16 +117,19 @@ fn rgb((r, g, b): (u8, u8, u8)) -> RGBColor {
 }
 
 fn draw_lines<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, c: &LineChart) -> DrawResult<DB> {
-    let xs = c.lines.iter().flat_map(|l| l.points.iter().map(|p| p.0));
+    let (vertical, horizontal): (Vec<&Threshold>, Vec<&Threshold>) =
+        c.thresholds.iter().partition(|t| t.vertical);
+    let data_x = c.lines.iter().flat_map(|l| l.points.iter().map(|p| p.0));
+    let xs = data_x.chain(vertical.iter().map(|t| t.value));
     let x = if c.log_x {
         Axis::log(xs)
     } else {
         Axis::exact(xs)
     };
-    let ys = c.lines.iter().flat_map(|l| l.points.iter().map(|p| p.1));
+    let data_y = c.lines.iter().flat_map(|l| l.points.iter().map(|p| p.1));
     let y = match c.y_range {
         Some((lo, hi)) => Axis::fixed(lo, hi),
-        None => Axis::from_zero(ys),
+        None => Axis::from_zero(data_y.chain(horizontal.iter().map(|t| t.value))),
     };
     let (x_fmt, y_fmt) = (|v: &f64| x.label(*v), |v: &f64| y.label(*v));
     let frame = Frame {
@@ -81,16 +139,88 @@ fn draw_lines<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, c: &LineChart) 
         y_label: &c.y_label,
         x_fmt: &x_fmt,
         y_fmt: &y_fmt,
+        x_label_area: 56,
     };
     let mut chart = frame.draw(area)?;
-    for line in &c.lines {
-        let points: Vec<(f64, f64)> = line
-            .points
+    if let Some(band) = c.warmup {
+        draw_warmup(&mut chart, band, (&x, &y))?;
+    }
+    let coords = |line: &Line| -> Vec<(f64, f64)> {
+        line.points
             .iter()
             .map(|&(px, py)| (x.coord(px), py))
-            .collect();
-        draw_line(&mut chart, line, points)?;
+            .collect()
+    };
+    for line in &c.lines {
+        draw_line(&mut chart, Look::of(line), coords(line))?;
     }
+    let styles = c.lines.iter().map(|l| l.style + 1).max().unwrap_or(1);
+    for line in c.lines.iter().filter(|l| !l.thin) {
+        let points = marker_points(&coords(line), line.style, styles);
+        draw_markers(&mut chart, Look::of(line), points)?;
+    }
+    for t in horizontal {
+        draw_threshold(&mut chart, t, t.value, (&x, &y))?;
+    }
+    for t in vertical {
+        draw_threshold(&mut chart, t, x.coord(t.value), (&x, &y))?;
+    }
+    Ok(())
+}
+
+/// The points that get a marker: all of a short line; about [`SPARSE_MARKERS`] of a long one,
+/// shifted by the strategy's share of a step so coinciding lines show each marker.
+fn marker_points(points: &[(f64, f64)], style: usize, styles: usize) -> Vec<(f64, f64)> {
+    if points.len() <= MARKER_LIMIT {
+        return points.to_vec();
+    }
+    let step = points.len() / SPARSE_MARKERS;
+    let offset = step * (style % styles) / styles;
+    points.iter().skip(offset).step_by(step).copied().collect()
+}
+
+/// A grey band over the warm-up, labelled at its top.
+fn draw_warmup<DB: DrawingBackend>(
+    chart: &mut ChartContext<'_, DB, Coords>,
+    (from, to): (f64, f64),
+    (x, y): (&Axis, &Axis),
+) -> DrawResult<DB> {
+    let (from, to) = (x.coord(from).max(x.lo), x.coord(to).min(x.hi));
+    if to <= from {
+        return Ok(());
+    }
+    let band = Rectangle::new([(from, y.lo), (to, y.hi)], INK.mix(0.08).filled());
+    chart.draw_series(std::iter::once(band))?;
+    let grey = INK.mix(0.7);
+    let style = TextStyle::from((FONT, 13).into_font())
+        .color(&grey)
+        .pos(Pos::new(HPos::Left, VPos::Top));
+    let label = EmptyElement::at((from, y.hi)) + Text::new("warm-up", (5, 5), style);
+    chart.draw_series(std::iter::once(label))?;
+    Ok(())
+}
+
+/// An SLO threshold: a dashed line across the plot at `at` (y, or x when vertical), labelled.
+fn draw_threshold<DB: DrawingBackend>(
+    chart: &mut ChartContext<'_, DB, Coords>,
+    t: &Threshold,
+    at: f64,
+    (x, y): (&Axis, &Axis),
+) -> DrawResult<DB> {
+    let style = SLO_INK.stroke_width(2);
+    let (ends, anchor, offset, pos) = if t.vertical {
+        let pos = Pos::new(HPos::Left, VPos::Bottom);
+        ([(at, y.lo), (at, y.hi)], (at, y.lo), (6, -12), pos)
+    } else {
+        let pos = Pos::new(HPos::Right, VPos::Bottom);
+        ([(x.lo, at), (x.hi, at)], (x.hi, at), (-6, -4), pos)
+    };
+    chart.draw_series(DashedLineSeries::new(ends, 10, 6, style))?;
+    let text = TextStyle::from((FONT, 14).into_font())
+        .color(&SLO_INK)
+        .pos(pos);
+    let label = EmptyElement::at(anchor) + Text::new(t.label.clone(), offset, text);
+    chart.draw_series(std::iter::once(label))?;
     Ok(())
 }
 
@@ -102,6 +232,8 @@ struct Frame<'a> {
     y_label: &'a str,
     x_fmt: &'a dyn Fn(&f64) -> String,
     y_fmt: &'a dyn Fn(&f64) -> String,
+    /// Height of the area under the plot, pixels.
+    x_label_area: u32,
 }
 
 impl Frame<'_> {
@@ -114,7 +246,7 @@ impl Frame<'_> {
         let mut chart = ChartBuilder::on(area)
             .margin(12)
             .margin_right(24)
-            .x_label_area_size(56)
+            .x_label_area_size(self.x_label_area)
             .y_label_area_size(84)
             .build_cartesian_2d(self.x.clone(), self.y.clone())?;
         let mut mesh = chart.configure_mesh();
@@ -140,40 +272,69 @@ type Coords = Cartesian2d<Axis, Axis>;
 
 fn draw_line<DB: DrawingBackend>(
     chart: &mut ChartContext<'_, DB, Coords>,
-    line: &Line,
+    look: Look,
     points: Vec<(f64, f64)>,
 ) -> DrawResult<DB> {
-    let color = rgb(line.color);
-    let style = color.stroke_width(3);
-    if line.dashed {
-        chart.draw_series(DashedLineSeries::new(points.clone(), 10, 6, style))?;
-    } else {
-        chart.draw_series(LineSeries::new(points.clone(), style))?;
-    }
-    if has_markers(line) {
-        let marker = |p: (f64, f64)| Circle::new(p, 4, color.filled());
-        chart.draw_series(points.into_iter().map(marker))?;
+    let style = look.color.stroke_width(look.width);
+    match look.pattern {
+        Some((dash, gap)) => {
+            chart.draw_series(DashedLineSeries::new(points, dash, gap, style))?;
+        }
+        None => {
+            chart.draw_series(LineSeries::new(points, style))?;
+        }
     }
     Ok(())
 }
 
-fn draw_bars<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, b: &BarChart) -> DrawResult<DB> {
+/// The marker of `look` at each of `points` (data coordinates).
+fn draw_markers<DB: DrawingBackend>(
+    chart: &mut ChartContext<'_, DB, Coords>,
+    look: Look,
+    points: Vec<(f64, f64)>,
+) -> DrawResult<DB> {
+    let (fill, stroke) = (look.color.filled(), look.color.stroke_width(3));
+    let at = points.into_iter().map(EmptyElement::at);
+    match look.marker {
+        Marker::Circle => chart.draw_series(at.map(|e| e + Circle::new((0, 0), 5, fill)))?,
+        Marker::Triangle => {
+            chart.draw_series(at.map(|e| e + TriangleMarker::new((0, 0), 7, fill)))?
+        }
+        Marker::Square => {
+            chart.draw_series(at.map(|e| e + Rectangle::new([(-5, -5), (5, 5)], fill)))?
+        }
+        Marker::Diamond => {
+            let diamond = || Polygon::new(vec![(0, -7), (7, 0), (0, 7), (-7, 0)], fill);
+            chart.draw_series(at.map(|e| e + diamond()))?
+        }
+        Marker::Cross => chart.draw_series(at.map(|e| e + Cross::new((0, 0), 5, stroke)))?,
+    };
+    Ok(())
+}
+
+fn draw_bars<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    b: &BarChart,
+    names: &[Vec<String>],
+) -> DrawResult<DB> {
     let n = b.groups.len();
     let values = || b.series.iter().flat_map(|s| s.values.iter().flatten());
-    let y = Axis::from_zero(values().map(|(v, ci)| v + ci).chain(values().map(|p| p.0)));
+    let tops = values().map(|(v, ci)| v + ci).chain(values().map(|p| p.0));
+    let y = Axis::from_zero(tops.chain(b.thresholds.iter().map(|t| t.value)));
     let x = Axis::categories(n);
-    let fits = (area.dim_in_pixel().0 as usize / n.max(1) / 9).max(4);
-    let x_fmt = |v: &f64| group_label(&b.groups, *v, fits);
     let y_fmt = |v: &f64| y.label(*v);
+    let rows = names.iter().map(Vec::len).max().unwrap_or(1) as u32;
     let frame = Frame {
         x: &x,
         y: &y,
         x_label: "",
         y_label: &b.y_label,
-        x_fmt: &x_fmt,
+        x_fmt: &|_| String::new(),
         y_fmt: &y_fmt,
+        x_label_area: 16 + rows * legend::LABEL_LINE as u32,
     };
     let mut chart = frame.draw(area)?;
+    draw_group_names(&mut chart, names, y.lo)?;
     let width = 0.7 / b.series.len().max(1) as f64;
     for (k, series) in b.series.iter().enumerate() {
         for (g, value) in series.values.iter().enumerate() {
@@ -195,6 +356,28 @@ fn draw_bars<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, b: &BarChart) ->
             }
         }
     }
+    for t in &b.thresholds {
+        draw_threshold(&mut chart, t, t.value, (&x, &y))?;
+    }
+    Ok(())
+}
+
+/// Each category's name under its slot, on as many lines as it was wrapped to.
+fn draw_group_names<DB: DrawingBackend>(
+    chart: &mut ChartContext<'_, DB, Coords>,
+    names: &[Vec<String>],
+    floor: f64,
+) -> DrawResult<DB> {
+    let style = TextStyle::from((FONT, legend::LABEL_FONT).into_font())
+        .color(&INK)
+        .pos(Pos::new(HPos::Center, VPos::Top));
+    for (g, lines) in names.iter().enumerate() {
+        for (k, line) in lines.iter().enumerate() {
+            let dy = 10 + k as i32 * legend::LABEL_LINE;
+            let text = Text::new(line.clone(), (0, dy), style.clone());
+            chart.draw_series(std::iter::once(EmptyElement::at((g as f64, floor)) + text))?;
+        }
+    }
     Ok(())
 }
 
@@ -211,23 +394,6 @@ fn draw_above<DB: DrawingBackend>(
         EmptyElement::at(at) + Text::new(text, (0, -5), style),
     ))?;
     Ok(())
-}
-
-/// The name of the group at tick `v`, shortened to `fits` characters.
-fn group_label(groups: &[String], v: f64, fits: usize) -> String {
-    let i = v.round();
-    if i < 0.0 || (i as usize) >= groups.len() {
-        return String::new();
-    }
-    shorten(&groups[i as usize], fits)
-}
-
-fn shorten(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_string();
-    }
-    let cut: String = text.chars().take(max.saturating_sub(1)).collect();
-    format!("{cut}…")
 }
 
 /// One bar in data coordinates, with its whisker and the visible y range.
@@ -277,128 +443,72 @@ fn value_label(v: f64) -> String {
     super::axis::number(v, magnitude.max(0.001))
 }
 
-/// One legend row.
-struct Entry<'a> {
-    label: &'a str,
-    color: (u8, u8, u8),
-    sample: Sample,
-}
-
-impl<'a> Entry<'a> {
-    fn swatch(series: &'a BarSeries) -> Self {
-        Self {
-            label: &series.label,
-            color: series.color,
-            sample: Sample::Swatch,
-        }
-    }
-
-    fn line(line: &'a Line, marker: bool) -> Self {
-        Self {
-            label: &line.label,
-            color: line.color,
-            sample: Sample::Line {
-                dashed: line.dashed,
-                marker,
-            },
-        }
-    }
-}
-
-/// What a legend row shows next to its label.
+/// What a legend row shows left of its label.
 enum Sample {
-    /// A line sample, as drawn in the chart.
-    Line { dashed: bool, marker: bool },
+    /// A line as drawn in the chart, with its marker.
+    Line(Look),
     /// A filled square, for bars.
-    Swatch,
+    Swatch(RGBColor),
 }
 
-/// The legend column: a sample and a label per entry, then the note (wrapped); rows that do
-/// not fit are summarised as `+ n more`.
+/// The legend column: a sample and the (wrapped) label per entry, then the note.
 fn draw_legend<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
-    entries: &[Entry<'_>],
-    note: Option<&str>,
+    samples: &[Sample],
+    layout: &Layout,
 ) -> DrawResult<DB> {
-    const ROW: i32 = 24;
-    let height = area.dim_in_pixel().1 as i32;
-    let fit = ((height - 100) / ROW).max(1) as usize;
-    let text = TextStyle::from((FONT, 14).into_font())
+    let text = TextStyle::from((FONT, legend::LABEL_FONT).into_font())
         .color(&INK)
         .pos(Pos::new(HPos::Left, VPos::Center));
     let mut y = 24;
-    for (i, entry) in entries.iter().enumerate() {
-        if i + 1 == fit && entries.len() > fit {
-            area.draw(&Text::new(
-                format!("+ {} more", entries.len() - i),
-                (8, y),
-                text.clone(),
-            ))?;
-            y += ROW;
-            break;
+    for (sample, lines) in samples.iter().zip(&layout.entries) {
+        draw_sample(area, sample, y)?;
+        for line in lines {
+            area.draw(&Text::new(line.clone(), (legend::LABEL_X, y), text.clone()))?;
+            y += legend::LABEL_LINE;
         }
-        draw_sample(area, entry, y)?;
-        area.draw(&Text::new(
-            shorten(entry.label, LEGEND_CHARS),
-            (44, y),
-            text.clone(),
-        ))?;
-        y += ROW;
+        y += legend::ENTRY_GAP;
     }
     let grey = INK.mix(0.75);
-    let small = TextStyle::from((FONT, 12).into_font())
+    let small = TextStyle::from((FONT, legend::NOTE_FONT).into_font())
         .color(&grey)
         .pos(Pos::new(HPos::Left, VPos::Center));
-    for line in wrap(note.unwrap_or(""), LEGEND_CHARS + 6) {
-        area.draw(&Text::new(line, (8, y + 8), small.clone()))?;
-        y += 16;
+    for line in &layout.note {
+        area.draw(&Text::new(line.clone(), (8, y + 8), small.clone()))?;
+        y += legend::NOTE_LINE;
     }
     Ok(())
 }
 
-/// Splits `text` into lines of at most `width` characters at spaces (longer words are kept).
-fn wrap(text: &str, width: usize) -> Vec<String> {
-    let mut lines: Vec<String> = Vec::new();
-    for word in text.split_whitespace() {
-        match lines.last_mut() {
-            Some(line) if line.chars().count() + 1 + word.chars().count() <= width => {
-                line.push(' ');
-                line.push_str(word);
-            }
-            _ => lines.push(word.to_string()),
-        }
-    }
-    lines
-}
-
-/// The sample of a legend row.
+/// The sample of a legend row, centred on `y`.
 fn draw_sample<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
-    entry: &Entry<'_>,
+    sample: &Sample,
     y: i32,
 ) -> DrawResult<DB> {
-    let color = rgb(entry.color);
-    let (dashed, marker) = match entry.sample {
-        Sample::Swatch => {
+    let look = match sample {
+        Sample::Swatch(color) => {
             return area.draw(&Rectangle::new([(12, y - 8), (28, y + 8)], color.filled()));
         }
-        Sample::Line { dashed, marker } => (dashed, marker),
+        Sample::Line(look) => *look,
     };
-    let segments: &[(i32, i32)] = if dashed {
-        &[(4, 13), (17, 26), (30, 38)]
-    } else {
-        &[(4, 38)]
-    };
-    for &(a, b) in segments {
-        area.draw(&PathElement::new(
-            vec![(a, y), (b, y)],
-            color.stroke_width(3),
-        ))?;
+    let style = look.color.stroke_width(look.width);
+    let ends = vec![(2, y), (42, y)];
+    match look.pattern {
+        Some((dash, gap)) => area.draw(&DashedPathElement::new(ends, dash, gap, style))?,
+        None => area.draw(&PathElement::new(ends, style))?,
     }
-    if marker {
-        area.draw(&Circle::new((21, y), 4, color.filled()))?;
+    let fill = look.color.filled();
+    let at = EmptyElement::at((22, y));
+    match look.marker {
+        Marker::Circle => area.draw(&(at + Circle::new((0, 0), 5, fill))),
+        Marker::Triangle => area.draw(&(at + TriangleMarker::new((0, 0), 7, fill))),
+        Marker::Square => area.draw(&(at + Rectangle::new([(-5, -5), (5, 5)], fill))),
+        Marker::Diamond => {
+            area.draw(&(at + Polygon::new(vec![(0, -7), (7, 0), (0, 7), (-7, 0)], fill)))
+        }
+        Marker::Cross => area.draw(&(at + Cross::new((0, 0), 5, look.color.stroke_width(3)))),
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -406,13 +516,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn wrap_breaks_at_spaces() {
-        assert_eq!(
-            wrap("whiskers: 95 % CI over replications", 20),
-            ["whiskers: 95 % CI", "over replications"]
-        );
-        assert!(wrap("", 10).is_empty());
-        assert_eq!(shorten("abcdef", 4), "abc…");
-        assert_eq!(group_label(&["a".into()], 3.0, 5), "");
+    fn strategies_get_distinct_looks_in_a_fixed_order() {
+        let line = |style| Line {
+            strategy: String::new(),
+            label: None,
+            color: (0, 0, 0),
+            style,
+            thin: false,
+            points: vec![],
+        };
+        let looks: Vec<Look> = (0..10).map(|i| Look::of(&line(i))).collect();
+        for (i, a) in looks.iter().enumerate() {
+            for b in &looks[i + 1..] {
+                assert!((a.pattern, a.marker) != (b.pattern, b.marker));
+            }
+        }
+        assert!(looks[0].width > looks[1].width && looks[1].width > looks[2].width);
+    }
+
+    #[test]
+    fn long_lines_get_staggered_sparse_markers() {
+        let pts: Vec<(f64, f64)> = (0..100).map(|i| (f64::from(i), 0.0)).collect();
+        let a = marker_points(&pts, 0, 2);
+        let b = marker_points(&pts, 1, 2);
+        assert_eq!(a.len(), 10);
+        assert_ne!(a[0], b[0]);
+        assert_eq!(marker_points(&pts[..5], 1, 2).len(), 5);
     }
 }

@@ -11,9 +11,7 @@ use plotters::prelude::*;
 use super::Plot;
 use super::data::Chart;
 use super::draw::draw;
-
-/// Chart size in pixels.
-pub(super) const SIZE: (u32, u32) = (1000, 600);
+use super::legend::{self, Layout};
 
 /// Why a chart could not be rendered.
 #[derive(Debug, thiserror::Error)]
@@ -36,17 +34,30 @@ pub(super) enum PlotError {
 /// Renders `chart` as SVG and PNG.
 pub(super) fn render(chart: &Chart) -> Result<Plot, PlotError> {
     register_fonts()?;
-    let svg = svg(chart)?;
-    let png = png_bytes(chart)?;
+    let layout = legend::layout(chart, &text_width);
+    let svg = svg(chart, &layout)?;
+    let png = png_bytes(chart, &layout)?;
+    let identical = chart.identical.iter().map(|g| g.join(" = ")).collect();
     Ok(Plot {
         name: chart.name.clone(),
         title: chart.title.clone(),
         svg,
         png,
+        identical,
     })
 }
 
-fn register_fonts() -> Result<(), PlotError> {
+/// The width of `text` in pixels at `font` pixels, in the embedded font (registered by
+/// [`register_fonts`]); a generous estimate if the font cannot measure it.
+pub(super) fn text_width(text: &str, font: u32) -> u32 {
+    let desc = FontDesc::new(FontFamily::SansSerif, f64::from(font), FontStyle::Normal);
+    match desc.box_size(text) {
+        Ok((w, _)) => w,
+        Err(_) => text.chars().count() as u32 * font * 7 / 10,
+    }
+}
+
+pub(super) fn register_fonts() -> Result<(), PlotError> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
     let ok = REGISTERED.get_or_init(|| {
         let regular = plotters::style::register_font(
@@ -68,23 +79,23 @@ fn draw_error(chart: &Chart) -> impl FnOnce(String) -> PlotError + '_ {
     }
 }
 
-fn svg(chart: &Chart) -> Result<String, PlotError> {
+fn svg(chart: &Chart, layout: &Layout) -> Result<String, PlotError> {
     let mut text = String::new();
     {
-        let root = SVGBackend::with_string(&mut text, SIZE).into_drawing_area();
-        draw(&root, chart).map_err(|e| draw_error(chart)(e.to_string()))?;
+        let root = SVGBackend::with_string(&mut text, layout.size).into_drawing_area();
+        draw(&root, chart, layout).map_err(|e| draw_error(chart)(e.to_string()))?;
     }
     Ok(text)
 }
 
-fn png_bytes(chart: &Chart) -> Result<Vec<u8>, PlotError> {
-    let (w, h) = SIZE;
+fn png_bytes(chart: &Chart, layout: &Layout) -> Result<Vec<u8>, PlotError> {
+    let (w, h) = layout.size;
     let mut rgb = vec![0u8; (w * h * 3) as usize];
     {
-        let root = BitMapBackend::with_buffer(&mut rgb, SIZE).into_drawing_area();
-        draw(&root, chart).map_err(|e| draw_error(chart)(e.to_string()))?;
+        let root = BitMapBackend::with_buffer(&mut rgb, layout.size).into_drawing_area();
+        draw(&root, chart, layout).map_err(|e| draw_error(chart)(e.to_string()))?;
     }
-    encode_png(&rgb, SIZE).map_err(|source| PlotError::Png {
+    encode_png(&rgb, layout.size).map_err(|source| PlotError::Png {
         chart: chart.name.clone(),
         source,
     })
@@ -122,7 +133,7 @@ mod tests {
             description: String::new(),
             scenario_text: String::new(),
         };
-        for chart in super::super::data::charts(&report) {
+        for chart in super::super::data::charts(&report).0 {
             render(&chart).unwrap();
         }
     }
