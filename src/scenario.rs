@@ -56,6 +56,9 @@ pub struct CapacitySpec {
     pub to: f64,
     /// Relative precision of the answer.
     pub tolerance: f64,
+    /// Horizon of each probe, ns (`None`: the scenario's): a shorter one makes the search
+    /// cheaper where the steady state comes early.
+    pub duration: Option<u64>,
 }
 
 /// A loaded scenario file.
@@ -190,7 +193,7 @@ fn load_with_sets(text: &str, path: &Path, sets: &[String]) -> Result<Loaded, Sc
     let capacity = raw
         .capacity
         .as_ref()
-        .map(|c| capacity(c, path, &effective))
+        .map(|c| capacity(c, path, &effective, base.system.warmup))
         .transpose()?;
     let mut warnings: Vec<String> = Vec::new();
     let unused = unused_params(&base_doc, path);
@@ -515,7 +518,12 @@ fn sweep(
     })
 }
 
-fn capacity(c: &raw::RawCapacity, path: &Path, text: &str) -> Result<CapacitySpec, ScenarioError> {
+fn capacity(
+    c: &raw::RawCapacity,
+    path: &Path,
+    text: &str,
+    warmup: u64,
+) -> Result<CapacitySpec, ScenarioError> {
     if !(c.from > 0.0
         && c.to > c.from
         && c.to.is_finite()
@@ -531,10 +539,38 @@ fn capacity(c: &raw::RawCapacity, path: &Path, text: &str) -> Result<CapacitySpe
             text,
         ));
     }
+    let duration = match &c.duration {
+        None => None,
+        Some(d) => {
+            let secs = match d {
+                raw::RawDur::Secs(s) => Ok(*s),
+                raw::RawDur::Text(t) => units::parse_duration(t),
+            };
+            let ns = secs.map(|s| crate::engine::SimTime::from_secs_f64(s.max(0.0)).0);
+            match ns {
+                Ok(ns) if ns > warmup => Some(ns),
+                Ok(_) => {
+                    let e = ScenarioError::new(
+                        path,
+                        "capacity.duration",
+                        "each probe must run past the warm-up: make it longer than `warmup`",
+                    );
+                    return Err(located(e, text));
+                }
+                Err(m) => {
+                    return Err(located(
+                        ScenarioError::new(path, "capacity.duration", m),
+                        text,
+                    ));
+                }
+            }
+        }
+    };
     Ok(CapacitySpec {
         from: c.from,
         to: c.to,
         tolerance: c.tolerance,
+        duration,
     })
 }
 

@@ -3,7 +3,9 @@
 //! For each strategy, bisection on the load scale `k` (arrival rates, or users, multiplied by
 //! `k`) between the `[capacity]` bounds, until the bracket is narrower than the tolerance
 //! (relative). Each probe runs the scenario's replications with the same seeds, so the search is
-//! deterministic; SLO verdicts use the means over replications.
+//! deterministic; SLO verdicts use the means over replications. A probe runs the scenario's
+//! horizon, or `[capacity] duration` when given and shorter (a cheaper search where the
+//! steady state comes early).
 
 use rayon::prelude::*;
 
@@ -42,7 +44,14 @@ pub fn capacity_search(
 }
 
 fn search(sc: &Scenario, name: &str, spec: &CapacitySpec, seed: u64, reps: u32) -> f64 {
-    let ok = |k: f64| passes(&sc.scaled(k), name, seed, reps);
+    let ok = |k: f64| {
+        let mut probe = sc.scaled(k);
+        if let Some(d) = spec.duration {
+            // Never longer than the scenario's own horizon (a `--set duration=...` wins).
+            probe.system.duration = probe.system.duration.min(d);
+        }
+        passes(&probe, name, seed, reps)
+    };
     if ok(spec.to) {
         return spec.to;
     }

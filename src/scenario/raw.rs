@@ -719,6 +719,7 @@ pub struct RawCapacity {
     pub to: f64,
     #[serde(default = "cap_tol")]
     pub tolerance: f64,
+    pub duration: Option<RawDur>,
 }
 
 fn cap_lo() -> f64 {

@@ -204,6 +204,27 @@ fn capacity_searches_finish_within_their_bounds() {
     assert!(searched >= 1, "no shipped scenario has [capacity]");
 }
 
+/// `[capacity] duration` bounds each probe's horizon: a probe as long as the warm-up is
+/// refused with the field named; a shorter horizon is kept, and never exceeds the scenario's.
+#[test]
+fn capacity_probes_take_their_own_horizon() {
+    let path = common::sim("load-peak.toml");
+    let text = std::fs::read_to_string(&path).expect("load-peak.toml");
+    assert!(
+        text.contains("duration = \"6m\""),
+        "load-peak's probes run 6 minutes"
+    );
+    let e = scalesim::scenario::load_str(&text, &path, &["capacity.duration=2m".to_string()])
+        .err()
+        .expect("a probe no longer than the 2 m warm-up is refused");
+    assert!(e.to_string().contains("capacity.duration"), "{e}");
+    let loaded = scalesim::scenario::load_str(&text, &path, &[]).expect("loads");
+    assert_eq!(
+        loaded.capacity.expect("a search").duration,
+        Some(360_000_000_000)
+    );
+}
+
 /// The binary, run as a user would, writes a complete results folder, and `--format json`
 /// prints the same summary it writes.
 #[test]
