@@ -48,8 +48,9 @@
 //! instance crashes or stops, its connections close and its waiting requests fail with a
 //! connection error. The eviction pass, every `evict`, notices it (so the server's count stays
 //! high for up to `evict` after a crash, as it does until Postgres notices the dead client);
-//! a request that arrives at a new life resets the pool first. A pool opens its `min`
-//! connections when its instance first uses it, as far as the server allows.
+//! a request that arrives at a new life resets the pool first. A request that reaches a pool
+//! step after the instance it was at crashed or stopped fails with a connection error. A pool
+//! opens its `min` connections when its instance first uses it, as far as the server allows.
 //!
 //! # Metrics
 //!

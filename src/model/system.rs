@@ -1620,6 +1620,12 @@ impl System {
     /// body at `body` as a child holding it.
     fn pool_acquire(&mut self, now: u64, req: u32, p: usize, body: u32) {
         let r = *self.reqs.get(req);
+        let host = self.pools.spec(p).host as usize;
+        if self.services[host].memory(r.instance) != Some(r.epoch) {
+            // The instance it was at has crashed or stopped since (its slot may hold a new
+            // life): its pool went with it, and a new life's pool is not this request's.
+            return self.fail(now, req, ErrorKind::Connection);
+        }
         let dead = self.pools.sync(p, r.instance, Some(r.epoch), now);
         self.fail_waiters(now, p, dead);
         match self.pools.acquire(p, r.instance, (req, r.generation), now) {

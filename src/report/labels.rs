@@ -8,7 +8,7 @@
 
 /// A gauge family: `(family, what it measures, y axis label with unit)`. The chart title is
 /// `Component: what`, e.g. `App: busy workers`.
-pub const GAUGES: [(&str, &str, &str); 13] = [
+pub const GAUGES: [(&str, &str, &str); 16] = [
     ("busy", "busy workers", "Busy workers (time average)"),
     (
         "queue",
@@ -53,6 +53,21 @@ pub const GAUGES: [(&str, &str, &str); 13] = [
         "probe_stale",
         "stale probe reads",
         "Stale probe reads (per bucket)",
+    ),
+    (
+        "pool_in_use",
+        "pooled connections in use",
+        "Connections in use (time average, all instances)",
+    ),
+    (
+        "pool_waiting",
+        "requests waiting for a connection",
+        "Requests waiting for a connection (time average)",
+    ),
+    (
+        "connections",
+        "open connections",
+        "Connections open at the server (count)",
     ),
 ];
 

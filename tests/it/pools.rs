@@ -187,6 +187,61 @@ fn more_pool_connections_than_the_database_takes_are_refused() {
     assert!(errors > 0, "refused connections are errors");
 }
 
+/// Pods crash (every 10 s on average) and come back while requests hold and wait for
+/// connections: a crashed pod's connections close with it, requests that were at it fail
+/// with connection errors, and the server never counts more than its limit nor loses count
+/// (every counter stays within pods x max).
+#[test]
+fn crashed_pods_take_their_connections_with_them() {
+    let text = r#"
+name = "crash"
+duration = "120s"
+warmup = "5s"
+[workload]
+type = "poisson"
+rate = 400
+[classes.q]
+path = ["app", { delay = "5ms" }, { pool = "db", path = ["pg", { delay = "20ms" }] }]
+timeout = "2s"
+[services.app]
+instances = 3
+workers = 100
+service = "1ms"
+[services.pg]
+workers = 8
+discipline = "ps"
+max_connections = 30
+service = { dist = "exponential", mean = "0.5ms" }
+[pools.db]
+per_instance = "app"
+server = "pg"
+min = 2
+max = 10
+acquire_timeout = "1s"
+idle_timeout = "5s"
+[controllers.crashes]
+type = "failures"
+service = "app"
+mtbf = { dist = "exponential", mean = "10s" }
+mttr = { dist = "exponential", mean = "2s" }
+"#;
+    let s = run_text(text, &[], 9);
+    assert!(pool(&s, "server_connections_max") <= 30.0);
+    assert!(pool(&s, "open_max") <= 30.0);
+    assert!(pool(&s, "in_use_mean") > 5.0 && pool(&s, "in_use_mean") < 30.0);
+    let c = &s.classes[0];
+    assert!(
+        c.failed[scalesim::observe::ErrorKind::Connection.index()] > 0,
+        "requests at crashed pods fail"
+    );
+    assert!(
+        c.completed as f64 > 0.8 * c.arrived as f64,
+        "{} of {}",
+        c.completed,
+        c.arrived
+    );
+}
+
 /// A query's time is the node's own plus `row_cost` per row read: offset pagination reads
 /// every earlier page, a cursor only its own, a sequential scan the whole table. At light load
 /// on many workers the mean latency is that sum.
