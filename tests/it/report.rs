@@ -914,3 +914,23 @@ fn demo() -> Result {
     println!("wrote {}", out.display());
     Ok(())
 }
+
+/// Every gauge any shipped scenario's strategies emit has a family in the labels table, so
+/// its chart gets words and a unit, not its raw name.
+#[test]
+fn every_gauge_the_models_emit_has_words_and_a_unit() {
+    let mut missing = std::collections::BTreeSet::new();
+    for path in crate::common::all_sims() {
+        let loaded = crate::common::load_short(&path, "2s", "0s", &[]);
+        for s in &loaded.strategies {
+            let stats = scalesim::model::System::new(&s.scenario.system, 1).run();
+            for g in &stats.gauge_names {
+                let (title, _) = report::labels::series_labels(g);
+                if &title == g {
+                    missing.insert(g.clone());
+                }
+            }
+        }
+    }
+    assert!(missing.is_empty(), "gauges without a labels row: {missing:?}");
+}
