@@ -600,22 +600,27 @@ mod tests {
     fn idle_connections_close_down_to_min_and_dead_pods_close_all() {
         let mut pools = Pools::new(&[spec(1, 4, None)], Rng::stream(1, "t"));
         pools.sync(0, 0, Some(7), 0);
-        for r in 0..3 {
+        // One idle (the `min`), then two opened for requests that gave up meanwhile.
+        assert_eq!(pools.acquire(0, 0, (0, 0), 0), Acquire::Granted);
+        for r in 1..3 {
             pools.acquire(0, 0, (r, 0), 0);
+            pools.gave_up(0, 1, true);
         }
         for _ in 0..2 {
             pools.free(0, 0, 7, true, 3, |_| Offer::Gone);
         }
-        for _ in 0..3 {
-            pools.free(0, 0, 7, false, 5, |_| Offer::Gone);
-        }
+        pools.free(0, 0, 7, false, 5, |_| Offer::Gone);
         assert_eq!(pools.servers().next(), Some((1, 3)));
-        pools.evict(0, 14, |_| Some(7));
+        pools.evict(0, 12, |_| Some(7));
         assert_eq!(pools.servers().next(), Some((1, 3)), "not idle long enough");
-        pools.evict(0, 15, |_| Some(7));
+        pools.evict(0, 13, |_| Some(7));
         assert_eq!(pools.servers().next(), Some((1, 1)), "down to min");
-        pools.acquire(0, 0, (9, 0), 20);
-        pools.acquire(0, 0, (10, 0), 20);
+        // The one left is the most recently used; a second request opens another.
+        assert_eq!(pools.acquire(0, 0, (9, 0), 20), Acquire::Granted);
+        assert_eq!(
+            pools.acquire(0, 0, (10, 0), 20),
+            Acquire::Wait { connect: Some(3) }
+        );
         let failed = pools.evict(0, 21, |_| None);
         assert_eq!(failed, vec![(10, 0)], "the waiter of the dead pod fails");
         assert_eq!(pools.servers().next(), Some((1, 0)));

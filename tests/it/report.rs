@@ -932,5 +932,8 @@ fn every_gauge_the_models_emit_has_words_and_a_unit() {
             }
         }
     }
-    assert!(missing.is_empty(), "gauges without a labels row: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "gauges without a labels row: {missing:?}"
+    );
 }
