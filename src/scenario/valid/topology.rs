@@ -640,17 +640,22 @@ fn unbounded_retries(path: &[Step]) -> bool {
     })
 }
 
+/// The index of service `s` among `services`, or an error at `field` suggesting the nearest
+/// name.
+fn service_index(v: &V<'_>, field: &str, s: &str, services: &[String]) -> Res<u32> {
+    services
+        .iter()
+        .position(|x| x == s)
+        .map(|i| i as u32)
+        .ok_or_else(|| {
+            v.err(field, format!("no service or station named `{s}`"))
+                .suggest(s, services.iter().map(String::as_str))
+        })
+}
+
 impl Paths<'_> {
     fn service(&self, field: &str, s: &str) -> Res<u32> {
-        self.services
-            .iter()
-            .position(|x| x == s)
-            .map(|i| i as u32)
-            .ok_or_else(|| {
-                self.v
-                    .err(field, format!("no service or station named `{s}`"))
-                    .suggest(s, self.services.iter().map(String::as_str))
-            })
+        service_index(self.v, field, s, self.services)
     }
 
     fn path(&mut self, field: &str, steps: &[RawStep], depth: usize) -> Res<Vec<Step>> {

@@ -1,6 +1,6 @@
 //! `[caches.NAME]` tiers and the `cache` / `write` steps that use them.
 
-use super::{Paths, Res, V, dist};
+use super::{Paths, Res, V, dist, service_index};
 use crate::model::cache::{CacheSpec, MAX_KEY_SPACE, Policy, Ttl, TtlMode};
 use crate::model::dist::Dist;
 use crate::model::program::Step;
@@ -23,16 +23,7 @@ pub(in crate::scenario::valid) fn tiers(
 
 fn tier(v: &V<'_>, name: &str, c: &RawCache, services: &[String], keys: &KeyDist) -> Res<TierSpec> {
     let f = |k: &str| format!("caches.{name}.{k}");
-    let service = |k: &str, s: &str| -> Res<u32> {
-        services
-            .iter()
-            .position(|x| x == s)
-            .map(|i| i as u32)
-            .ok_or_else(|| {
-                v.err(f(k), format!("no service or station named `{s}`"))
-                    .suggest(s, services.iter().map(String::as_str))
-            })
-    };
+    let service = |k: &str, s: &str| service_index(v, &f(k), s, services);
     let at = match (&c.per_instance, &c.service) {
         (Some(s), None) => TierAt::Instance(service("per_instance", s)?),
         (None, Some(s)) => TierAt::Service(service("service", s)?),

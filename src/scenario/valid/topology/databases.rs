@@ -1,7 +1,7 @@
 //! `[databases.NAME]` (a primary and its read replicas) and the `db_read` / `db_write` steps
 //! that use them.
 
-use super::{Paths, Res, V, dist};
+use super::{Paths, Res, V, dist, service_index};
 use crate::model::databases::{DbSpec, Failover, Outage};
 use crate::model::dist::Dist;
 use crate::model::program::Step;
@@ -61,16 +61,7 @@ fn database(
     readers: u64,
 ) -> Res<DbSpec> {
     let f = |k: &str| format!("databases.{name}.{k}");
-    let service = |field: &str, s: &str| -> Res<u32> {
-        services
-            .iter()
-            .position(|x| x == s)
-            .map(|i| i as u32)
-            .ok_or_else(|| {
-                v.err(field, format!("no service or station named `{s}`"))
-                    .suggest(s, services.iter().map(String::as_str))
-            })
-    };
+    let service = |field: &str, s: &str| service_index(v, field, s, services);
     if key_space == 0 {
         return Err(v.err(
             format!("databases.{name}"),

@@ -1,7 +1,7 @@
 //! `[pools.NAME]` (a connection pool in each instance of a service), the `pool` step that
 //! holds one of its connections, and the `query` step whose cost grows with the rows it reads.
 
-use super::{Paths, Res, V, dist};
+use super::{Paths, Res, V, dist, service_index};
 use crate::model::dist::Dist;
 use crate::model::pools::PoolSpec;
 use crate::model::program::{Count, QuerySpec, Scan, Step};
@@ -48,16 +48,7 @@ fn pool(
     services: &[String],
 ) -> Res<PoolSpec> {
     let f = |k: &str| format!("pools.{name}.{k}");
-    let service = |k: &str, s: &str| -> Res<u32> {
-        services
-            .iter()
-            .position(|x| x == s)
-            .map(|i| i as u32)
-            .ok_or_else(|| {
-                v.err(f(k), format!("no service or station named `{s}`"))
-                    .suggest(s, services.iter().map(String::as_str))
-            })
-    };
+    let service = |k: &str, s: &str| service_index(v, &f(k), s, services);
     let host = service("per_instance", &p.per_instance)?;
     let server = service("server", &p.server)?;
     if host == server {
