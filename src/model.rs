@@ -24,6 +24,8 @@
 //! | [`replication`] | a primary and N replicas: async/sync/quorum commit, lag, stale reads, read routing, failover with lost writes (pure: events in, positions and verdicts out) |
 //! | [`pools`] | connection pools per instance: min/max, acquire and idle timeouts, a server's `max_connections`; with the stations' contention (USL) and queries' row costs, the data tier's concurrency |
 //! | [`shard`] | shard routers (letter ranges, hash mod N, consistent, bounded loads, jump) and resharding moves (pure: key in, shard out) |
+//! | [`saga`] | sagas: steps with compensations run in reverse on a failure, retried compensations, outcomes (completed, compensated, inconsistent), resources held |
+//! | [`topics`] | topics with partitions and consumer groups: per-partition order, at-least-once with commits and redelivery on a crash, retries and a dead-letter queue, lag |
 //! | `system` | the node table, the calendar and the interpreter of paths |
 //!
 //! A [`System`] owns every component and the event calendar of one replication. Components
@@ -53,11 +55,13 @@ pub mod program;
 pub mod replication;
 pub mod request;
 pub mod resilience;
+pub mod saga;
 pub mod service;
 pub mod shard;
 pub mod station;
 mod system;
 pub mod tiers;
+pub mod topics;
 pub mod vpa;
 pub mod workload;
 

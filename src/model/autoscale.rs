@@ -361,6 +361,10 @@ impl HpaController {
             });
             per_pod.push((name, values));
         }
+        // Messages waiting for the service's consumers count in its queue.
+        let backlog = f64::from(svc.backlog());
+        total[1] += backlog;
+        total[2] += backlog;
         self.last
             .retain(|slot, _| views.iter().any(|v| v.slot == *slot));
         let mut metrics = hpa::StaticMetrics::default();

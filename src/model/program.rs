@@ -65,6 +65,11 @@ pub enum Step {
     Pool(u32, Vec<Step>),
     /// Visit a database node with a query whose cost depends on the rows it reads.
     Query(Box<QuerySpec>),
+    /// A saga ([`super::saga`]): its global index and each step's forward and compensation
+    /// sub-paths.
+    Saga(u32, Vec<(Vec<Step>, Option<Vec<Step>>)>),
+    /// Publish a message to topic `i` ([`super::topics`]) and go on once the broker has it.
+    Publish(u32),
 }
 
 /// How a query finds its rows: what it reads to return `rows` of them.
@@ -241,7 +246,13 @@ pub fn ops_bound(path: &[Step]) -> f64 {
         .map(|s| match s {
             Step::Visit(_) | Step::Delay(_) | Step::ReadVersion(_) | Step::WriteIf(_) => 1.0,
             Step::DbRead(_) | Step::DbWrite(_) => 2.0,
-            Step::Query(_) => 1.0,
+            Step::Query(_) | Step::Publish(_) => 1.0,
+            Step::Saga(_, steps) => {
+                1.0 + steps
+                    .iter()
+                    .map(|(run, undo)| ops_bound(run) + undo.as_deref().map_or(0.0, ops_bound))
+                    .sum::<f64>()
+            }
             Step::Pool(_, body) => 1.0 + ops_bound(body),
             Step::Fork(arms) => 1.0 + arms.iter().map(|a| ops_bound(a)).sum::<f64>(),
             Step::Branch(arms) => 1.0 + arms.iter().map(|(_, a)| ops_bound(a)).fold(0.0, f64::max),
@@ -362,6 +373,13 @@ pub enum Op {
     Pool(u32),
     /// Visit a node with the query `queries[i]`.
     Query(u32),
+    /// Run saga `sagas[i]`: its steps' blocks as children, one at a time.
+    Saga(u32),
+    /// Publish to topic `i` (the request waits for the broker's acknowledgement).
+    Publish(u32),
+    /// A consumer of group `i` (a hidden class): its message's processing visit, at the
+    /// consumer's own instance.
+    Consume(u32),
     /// Visit database `i`'s primary for a write (refused at once while it is down).
     DbWrite(u32),
     /// Commit the write and ship it; with a quorum, wait for its acknowledgement.
@@ -435,6 +453,8 @@ pub struct Program {
     pub pools: Vec<(u32, u32)>,
     /// Query steps.
     pub queries: Vec<QuerySpec>,
+    /// Saga steps: the saga (global index) and each step's blocks.
+    pub sagas: Vec<(u32, Vec<super::saga::StepPcs>)>,
 }
 
 /// A compiled read through tiers.
@@ -506,6 +526,8 @@ enum Patch {
     Load(usize),
     Store(usize),
     Pool(usize),
+    SagaRun(usize, usize),
+    SagaUndo(usize, usize),
 }
 
 /// Compiles `path`; try scopes are numbered from `first_scope` and their names listed in
@@ -547,6 +569,8 @@ pub fn compile_class(
             Patch::Fallback(s) => c.p.scopes[s].fallback = Some(pc),
             Patch::Load(r) => c.p.reads[r].load = pc,
             Patch::Pool(k) => c.p.pools[k].1 = pc,
+            Patch::SagaRun(k, i) => c.p.sagas[k].1[i].run = pc,
+            Patch::SagaUndo(k, i) => c.p.sagas[k].1[i].undo = Some(pc),
             Patch::Store(w) => {
                 c.p.writes[w].store = pc;
                 let q = &mut c.queues[c.p.writes[w].queue as usize];
@@ -662,6 +686,21 @@ impl<'a> Compiler<'a, '_> {
             Step::Query(q) => {
                 self.p.queries.push((**q).clone());
                 self.emit(Op::Query(self.p.queries.len() as u32 - 1));
+            }
+            Step::Saga(id, steps) => {
+                let k = self.p.sagas.len();
+                let pcs = vec![super::saga::StepPcs { run: 0, undo: None }; steps.len()];
+                self.p.sagas.push((*id, pcs));
+                for (i, (run, undo)) in steps.iter().enumerate() {
+                    self.pending.push((run, Patch::SagaRun(k, i)));
+                    if let Some(u) = undo {
+                        self.pending.push((u, Patch::SagaUndo(k, i)));
+                    }
+                }
+                self.emit(Op::Saga(k as u32));
+            }
+            Step::Publish(t) => {
+                self.emit(Op::Publish(*t));
             }
         }
     }
@@ -817,6 +856,22 @@ impl Program {
             ops: vec![Op::Replay(d), Op::Replayed(d), Op::Return],
             ..Program::default()
         }
+    }
+
+    /// The program of consumer group `g`'s consumers (run under a hidden class): the
+    /// processing visit at the consumer's instance, then the group's handler `path`.
+    pub fn consumer(
+        g: u32,
+        path: &[Step],
+        first_scope: u32,
+        scope_names: &mut Vec<String>,
+    ) -> Program {
+        let mut steps = Vec::with_capacity(path.len() + 1);
+        steps.push(Step::Publish(u32::MAX));
+        steps.extend_from_slice(path);
+        let mut p = compile(&steps, first_scope, scope_names);
+        p.ops[0] = Op::Consume(g);
+        p
     }
 
     /// The arm a probabilistic branch takes for the uniform draw `u`.

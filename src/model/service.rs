@@ -209,6 +209,9 @@ pub struct Service {
     fault_rng: Rng,
     /// Slots whose instance is stopped (reused before new slots are made).
     stopped: u32,
+    /// Work waiting for this service outside its instances (a consumer group's messages),
+    /// counted in what controllers read as its queue.
+    backlog: u32,
 }
 
 /// A view of the instances for the balancer: outstanding requests from the compact `load`
@@ -281,6 +284,7 @@ impl Service {
             error_rate: 0.0,
             fault_rng: Rng::stream(seed, &format!("{name}.faults")),
             stopped: 0,
+            backlog: 0,
             spec,
         };
         for _ in 0..s.desired {
@@ -396,7 +400,48 @@ impl Service {
             s.busy_area += x.station.areas(now).0;
             s.arrivals += x.station.counts().arrivals;
         }
+        s.waiting += self.backlog;
+        s.outstanding += self.backlog;
         s
+    }
+
+    /// Sets the work waiting for this service outside its instances.
+    #[inline]
+    pub fn set_backlog(&mut self, n: u64) {
+        self.backlog = n.min(u64::from(u32::MAX)) as u32;
+    }
+
+    /// Work waiting for this service outside its instances.
+    pub fn backlog(&self) -> u32 {
+        self.backlog
+    }
+
+    /// A request arrives at instance `i` itself (a consumer's own work), which must be ready;
+    /// else it fails at once as in [`Service::arrive`].
+    pub fn arrive_at(
+        &mut self,
+        i: u32,
+        v: Visit,
+        ctx: &mut Ctx<'_>,
+        out: &mut Vec<Outcome>,
+    ) -> (u32, u32) {
+        if !self.is_ready(i) {
+            self.life.no_instance += 1;
+            out.push(Outcome::Failed(v.req, ErrorKind::Connection));
+            return (u32::MAX, 0);
+        }
+        let x = &mut self.inst[i as usize];
+        x.station
+            .arrive(v.req, v.class, v.deadline, v.work, ctx, out);
+        self.load[i as usize] = x.station.outstanding();
+        (i, x.memory)
+    }
+
+    /// Whether instance `i` is down (crashed, restarting).
+    pub fn is_down(&self, i: u32) -> bool {
+        self.inst
+            .get(i as usize)
+            .is_some_and(|x| x.state == State::Down)
     }
 
     #[inline]

@@ -26,9 +26,11 @@ use super::program::{CallPolicy, Op, Program, QueueDecl, Step, compile_class};
 use super::replication::{Node, Read};
 use super::request::{NONE, Request, Requests};
 use super::resilience::{Budget, Bulkhead};
+use super::saga::{self, SagaConfig, Sagas};
 use super::service::{Service, ServiceSpec, Visit};
 use super::station::Outcome;
 use super::tiers::{TierAnswer, TierAt, TierSpec, Tiers, WritePolicy};
+use super::topics::{GroupSpec, InFlight, TopicSpec, Topics};
 use super::workload::{
     ArrivalState, Load, Mix, STREAM_ARRIVALS, STREAM_KEYS, STREAM_MIX, STREAM_THINK, Users,
 };
@@ -89,6 +91,12 @@ pub struct Shared {
     pub databases: Vec<DbSpec>,
     /// Connection pools, by index.
     pub pools: Vec<PoolSpec>,
+    /// Sagas, by index.
+    pub sagas: Vec<SagaConfig>,
+    /// Topics, by index.
+    pub topics: Vec<TopicSpec>,
+    /// Consumer groups, by index.
+    pub groups: Vec<GroupSpec>,
 }
 
 /// A chain of fallbacks (`degrade` step): level `k` is the try scope named `levels[k].0`,
@@ -114,6 +122,10 @@ impl SystemSpec {
 fn path_reads_keys(path: &[Step]) -> bool {
     path.iter().any(|s| match s {
         Step::Visit(_) | Step::Delay(_) | Step::Query(_) => false,
+        Step::Publish(_) => true,
+        Step::Saga(_, steps) => steps.iter().any(|(run, undo)| {
+            path_reads_keys(run) || undo.as_deref().is_some_and(path_reads_keys)
+        }),
         Step::Pool(_, b) => path_reads_keys(b),
         Step::ReadVersion(_) | Step::WriteIf(_) => true,
         Step::CacheRead(_) | Step::CacheWrite(_) => true,
@@ -148,6 +160,8 @@ const LAG_SAMPLE: u32 = 13;
 const POOL_CONNECTED: u32 = 14;
 const POOL_TIMEOUT: u32 = 15;
 const POOL_EVICT: u32 = 16;
+const GROUP_POLL: u32 = 17;
+const SAGA_RETRY: u32 = 18;
 
 /// A background request's `job`: flush write-behind queue `job & !JOB_FLUSH`; below it, refresh
 /// the read `job` of its class.
@@ -155,6 +169,11 @@ const JOB_FLUSH: u32 = 1 << 31;
 /// A background request's `job`: replay on replica `job & !JOB_REPLAY` (its class is its
 /// database's hidden class).
 const JOB_REPLAY: u32 = 1 << 30;
+/// Marks a background request as a consumer's processing: group in bits 16..29, consumer
+/// (instance) in bits 0..16.
+const JOB_CONSUME: u32 = 1 << 29;
+/// "No hold taken" in a saga's `sleep` field.
+const NO_HOLD: u64 = u64::MAX;
 
 /// Counters of one try scope.
 #[derive(Debug, Clone, Copy, Default)]
@@ -311,6 +330,12 @@ pub struct System {
     dbs: Databases,
     pools: Pools,
     query_rng: Rng,
+    sagas: Sagas,
+    topics: Topics,
+    /// The class of group 0's consumers (the others follow).
+    consumer_class: u16,
+    /// Scratch: a group's live consumers.
+    live: Vec<u32>,
 }
 
 impl System {
@@ -318,6 +343,7 @@ impl System {
     pub fn new(spec: &SystemSpec, seed: u64) -> System {
         let controlled: Vec<u32> = spec.controllers.iter().flat_map(|c| c.targets()).collect();
         let replay = replay_classes(spec);
+        let hidden = spec.classes.len() + spec.shared.databases.len() + spec.shared.groups.len();
         let services = spec
             .services
             .iter()
@@ -329,6 +355,12 @@ impl System {
                     let d = spec.shared.databases[d].replay.clone();
                     s.station.service.resize(class + 1, d.clone());
                     s.station.service[class] = d;
+                }
+                if !spec.shared.groups.is_empty() && s.station.service.len() < hidden {
+                    // Consumers' processing runs under hidden classes: their service time at
+                    // a station is its first class's.
+                    let first = s.station.service[0].clone();
+                    s.station.service.resize(hidden, first);
                 }
                 Service::new(Arc::new(s), i as u32, seed, fleet)
             })
@@ -360,6 +392,23 @@ impl System {
             })
             .collect::<Vec<Program>>();
         programs.extend((0..spec.shared.databases.len()).map(|d| Program::replay(d as u32)));
+        let consumer_class = programs.len() as u16;
+        for (g, group) in spec.shared.groups.iter().enumerate() {
+            // The processing visit at the consumer's own instance, then the handler: compiled
+            // with a placeholder first step that becomes `Consume`.
+            let mut steps = vec![Step::Publish(u32::MAX)];
+            steps.extend_from_slice(&group.path);
+            let mut p = compile_class(
+                &steps,
+                programs.len() as u16,
+                scope_names.len() as u32,
+                &mut scope_names,
+                &mut queues,
+                &tier_services,
+            );
+            p.ops[0] = Op::Consume(g as u32);
+            programs.push(p);
+        }
         let mut hosts_tiers = vec![false; spec.services.len()];
         for t in &spec.shared.tiers {
             if let TierAt::Instance(s) = t.at {
@@ -368,6 +417,9 @@ impl System {
         }
         for p in &spec.shared.pools {
             hosts_tiers[p.host as usize] = true;
+        }
+        for o in spec.shared.sagas.iter().filter_map(|s| s.orchestrator) {
+            hosts_tiers[o as usize] = true;
         }
         let mut used = vec![false; spec.shared.tiers.len()];
         for p in &programs {
@@ -468,6 +520,10 @@ impl System {
             dbs,
             pools: Pools::new(&spec.shared.pools, Rng::stream(seed, "router.pools")),
             query_rng: Rng::stream(seed, "router.queries"),
+            sagas: Sagas::new(spec.shared.sagas.clone()),
+            topics: Topics::new(spec.shared.topics.clone(), spec.shared.groups.clone(), seed),
+            consumer_class,
+            live: Vec::new(),
         };
         sys.start();
         sys
@@ -521,6 +577,10 @@ impl System {
         for p in 0..self.pools.len() {
             self.system_event(self.pools.spec(p).evict, POOL_EVICT, p as u64);
         }
+        for g in 0..self.topics.groups.len() {
+            let poll = self.topics.groups[g].spec.poll;
+            self.system_event(poll, GROUP_POLL, g as u64);
+        }
         let first = self.services.len() as u32;
         for (i, c) in self.controllers.iter().enumerate() {
             if let Some(t) = c.first_wake() {
@@ -571,6 +631,8 @@ impl System {
                 POOL_CONNECTED => self.on_pool_connected(now, ev.data),
                 POOL_TIMEOUT => self.on_pool_timeout(now, ev.data),
                 POOL_EVICT => self.on_pool_evict(now, ev.data as usize),
+                GROUP_POLL => self.on_group_poll(now, ev.data as usize),
+                SAGA_RETRY => self.on_saga_retry(now, ev.data),
                 SAMPLE => self.on_sample(now),
                 _ => self.on_warmup_end(now),
             },
@@ -853,6 +915,31 @@ impl System {
                 Op::Pool(k) => {
                     let (pool, body) = prog.pools[k as usize];
                     return self.pool_acquire(now, req, pool as usize, body);
+                }
+                Op::Saga(k) => return self.saga_start(now, req, k),
+                Op::Publish(t) => {
+                    let ack = self.topics.publish(t as usize, r.key, now);
+                    self.system_event(now.saturating_add(ack), DELAY_DONE, u64::from(req));
+                    for i in 0..self.topics.subscribers(t as usize).len() {
+                        let g = self.topics.subscribers(t as usize)[i];
+                        self.group_dispatch(now, g);
+                    }
+                    return;
+                }
+                Op::Consume(g) => {
+                    let c = self.reqs.get(req).job & 0xFFFF;
+                    let svc = self.topics.groups[g as usize].spec.service as usize;
+                    let v = Visit {
+                        req,
+                        class: r.class,
+                        deadline: r.deadline,
+                        key: r.key,
+                        user: NONE,
+                        work: 0,
+                    };
+                    let mut ctx = Ctx::new(SimTime(now), &mut self.cal);
+                    self.services[svc].arrive_at(c, v, &mut ctx, &mut self.out);
+                    return;
                 }
                 Op::DbReadEnd(d) => {
                     let node = match self.reqs.get(req).db {
@@ -1148,7 +1235,12 @@ impl System {
     /// A background request (a refresh or a flush) ended.
     fn background_done(&mut self, now: u64, req: u32, failed: Option<ErrorKind>) {
         let r = *self.reqs.get(req);
+        let handle = self.reqs.handle(req);
         self.reqs.remove(req);
+        if r.job & JOB_CONSUME != 0 {
+            let (g, c) = (((r.job >> 16) & 0x1FFF) as usize, r.job & 0xFFFF);
+            return self.consumed(now, g, c, handle, failed.is_none());
+        }
         if r.job & JOB_REPLAY != 0 && r.job & JOB_FLUSH == 0 {
             if failed.is_some() {
                 let d = usize::from(r.class) - self.deadlines.len();
@@ -1445,6 +1537,7 @@ impl System {
             self.pool_free(now, pool, p.instance, p.epoch, false);
         }
         match (op, failed) {
+            (Op::Saga(k), failed) => self.saga_child(now, parent, k, failed),
             (Op::Fork(_), _) => {
                 let pr = self.reqs.get_mut(parent);
                 pr.pending -= 1;
@@ -1850,6 +1943,8 @@ impl System {
         self.tiers.sample(now, &mut self.gauges);
         self.dbs.sample(now, &mut self.gauges);
         self.pools.sample(now, width, &mut self.gauges);
+        self.sagas.sample(&mut self.gauges);
+        self.topics.sample(now, &mut self.gauges);
         self.rec.sample_gauges(now, self.gauges.clone());
         if now < self.duration {
             let next = (now + self.bucket).min(self.duration);
@@ -1876,6 +1971,8 @@ impl System {
         self.tiers.mark_warm();
         self.dbs.mark_warm();
         self.pools.mark_warm(now);
+        self.sagas.mark_warm(now);
+        self.topics.mark_warm(now);
     }
 
     /// Named key switches: requests per arm after warm-up (`requests.0`, `requests.1`, ...)
@@ -1939,6 +2036,8 @@ impl System {
         names.extend(self.dbs.gauge_names());
         let services: Vec<&str> = self.services.iter().map(Service::name).collect();
         names.extend(self.pools.gauge_names(&services));
+        names.extend(self.sagas.gauge_names());
+        names.extend(self.topics.gauge_names());
         names
     }
 
@@ -2074,7 +2173,352 @@ impl System {
                 ..ComponentStats::default()
             });
         }
+        let window = self.duration.saturating_sub(self.warmup) as f64;
+        for (name, metrics) in self.sagas.metrics(self.duration, window) {
+            out.push(ComponentStats {
+                name,
+                kind: "saga",
+                metrics,
+                ..ComponentStats::default()
+            });
+        }
+        for (name, kind, metrics) in self.topics.metrics(self.duration, window) {
+            out.push(ComponentStats {
+                name,
+                kind,
+                metrics,
+                ..ComponentStats::default()
+            });
+        }
         out
+    }
+
+    /// Whole-run totals of saga `s` (started, completed, compensated, inconsistent, in
+    /// progress) and of group `g` (published, consumed, dlq, queued, in flight, duplicates,
+    /// redelivered): what the invariants tests check.
+    pub fn flow_totals(&self) -> (Vec<(u64, u64, u64, u64, u64)>, Vec<[u64; 7]>) {
+        (
+            (0..self.sagas.len())
+                .map(|s| self.sagas.totals(s))
+                .collect(),
+            self.topics.groups.iter().map(|g| g.totals()).collect(),
+        )
+    }
+
+    /// Runs to the end of the horizon, then lets the flows finish without new arrivals (for
+    /// invariants): returns the flow totals after the drain.
+    pub fn run_and_drain(mut self, extra: u64) -> (Vec<(u64, u64, u64, u64, u64)>, Vec<[u64; 7]>) {
+        let end = self.duration.saturating_add(extra);
+        while let Some((t, ev)) = self.cal.pop() {
+            if t.0 > end {
+                break;
+            }
+            if t.0 > self.duration && ev.target == SYSTEM && matches!(ev.kind, ARRIVE | USER_WAKE) {
+                continue;
+            }
+            self.dispatch(t.0, ev);
+        }
+        self.flow_totals()
+    }
+
+    // ---- sagas ------------------------------------------------------------------------------
+
+    /// `req` reaches saga step `k`: it runs the first step's block.
+    fn saga_start(&mut self, now: u64, req: u32, k: u32) {
+        let r = *self.reqs.get(req);
+        let (id, steps) = &self.programs[r.class as usize].sagas[k as usize];
+        let (id, first) = (*id as usize, steps[0].run);
+        self.sagas.start(id);
+        let q = self.reqs.get_mut(req);
+        q.attempt_child = 0;
+        q.in_fallback = false;
+        q.started = now;
+        q.sleep = NO_HOLD;
+        q.hit = false;
+        q.pending = 1;
+        self.spawn(now, req, first, r.deadline);
+    }
+
+    /// A block of the saga `req` runs returned (`failed: None`) or failed.
+    fn saga_child(&mut self, now: u64, req: u32, k: u32, failed: Option<ErrorKind>) {
+        let p = *self.reqs.get(req);
+        let (id, steps) = &self.programs[p.class as usize].sagas[k as usize];
+        let (id, n) = (*id as usize, steps.len());
+        let step = p.attempt_child as usize;
+        let cfg = self.sagas.config(id);
+        let (hold, attempts, backoff) = (cfg.hold, cfg.undo_attempts, cfg.undo_backoff);
+        // The orchestrator kept the saga's state in the memory of the instance it was at.
+        let crashed = cfg
+            .orchestrator
+            .is_some_and(|o| self.services[o as usize].memory(p.instance) != Some(p.epoch));
+        let holding = (p.sleep != NO_HOLD).then_some(p.sleep);
+        if !p.in_fallback {
+            match failed {
+                None => {
+                    let mut holding = holding;
+                    if let Some((from, to)) = hold {
+                        if to == step
+                            && let Some(since) = holding.take()
+                        {
+                            self.sagas.release(id, since, now);
+                        }
+                        if from == step {
+                            self.sagas.take(id, now);
+                            holding = Some(now);
+                        }
+                    }
+                    self.reqs.get_mut(req).sleep = holding.unwrap_or(NO_HOLD);
+                    if crashed {
+                        return self.saga_end(
+                            now,
+                            req,
+                            id,
+                            saga::Outcome::Inconsistent,
+                            Some(ErrorKind::Connection),
+                        );
+                    }
+                    if step + 1 == n {
+                        return self.saga_end(now, req, id, saga::Outcome::Completed, None);
+                    }
+                    let run = self.programs[p.class as usize].sagas[k as usize].1[step + 1].run;
+                    let q = self.reqs.get_mut(req);
+                    q.attempt_child = (step + 1) as u32;
+                    q.pending = 1;
+                    self.spawn(now, req, run, p.deadline);
+                }
+                Some(kind) => {
+                    self.sagas.failed_at(id, step);
+                    if step == 0 {
+                        return self.saga_end(now, req, id, saga::Outcome::Compensated, Some(kind));
+                    }
+                    if crashed {
+                        return self.saga_end(
+                            now,
+                            req,
+                            id,
+                            saga::Outcome::Inconsistent,
+                            Some(kind),
+                        );
+                    }
+                    let q = self.reqs.get_mut(req);
+                    q.in_fallback = true;
+                    q.failed = Some(kind);
+                    self.saga_undo(now, req, k, step - 1, attempts, false);
+                }
+            }
+            return;
+        }
+        // Compensating `step`.
+        match failed {
+            None => {
+                if let (Some((from, _)), Some(since)) = (hold, holding)
+                    && from == step
+                {
+                    self.sagas.release(id, since, now);
+                    self.reqs.get_mut(req).sleep = NO_HOLD;
+                }
+            }
+            Some(_) if p.tries_left > 0 && !crashed => {
+                self.reqs.get_mut(req).tries_left -= 1;
+                let handle = self.reqs.handle(req);
+                return self.system_event(now.saturating_add(backoff), SAGA_RETRY, handle);
+            }
+            Some(_) => {
+                self.sagas.undo_failed(id);
+                self.reqs.get_mut(req).hit = true;
+            }
+        }
+        let kind = self.reqs.get(req).failed.unwrap_or(ErrorKind::Failed);
+        if crashed {
+            return self.saga_end(now, req, id, saga::Outcome::Inconsistent, Some(kind));
+        }
+        if step == 0 {
+            let outcome = if self.reqs.get(req).hit {
+                saga::Outcome::Inconsistent
+            } else {
+                saga::Outcome::Compensated
+            };
+            return self.saga_end(now, req, id, outcome, Some(kind));
+        }
+        self.saga_undo(now, req, k, step - 1, attempts, false);
+    }
+
+    /// Runs the compensation of `step` (`retry`: again).
+    fn saga_undo(&mut self, now: u64, req: u32, k: u32, step: usize, attempts: u32, retry: bool) {
+        let p = *self.reqs.get(req);
+        let (id, steps) = &self.programs[p.class as usize].sagas[k as usize];
+        let id = *id as usize;
+        let undo = steps[step]
+            .undo
+            .expect("validation: every step but the last has undo");
+        self.sagas.compensation(id, retry);
+        let q = self.reqs.get_mut(req);
+        q.attempt_child = step as u32;
+        if !retry {
+            q.tries_left = attempts.saturating_sub(1);
+        }
+        q.pending = 1;
+        // The orchestrator finishes its compensations even when the client has left.
+        self.spawn(now, req, undo, u64::MAX);
+    }
+
+    fn on_saga_retry(&mut self, now: u64, data: u64) {
+        let Some(req) = self.reqs.resolve(data) else {
+            return;
+        };
+        let r = *self.reqs.get(req);
+        let Op::Saga(k) = self.programs[r.class as usize].ops[r.pc as usize] else {
+            unreachable!("a compensation retry's request waits at its saga")
+        };
+        self.saga_undo(now, req, k, r.attempt_child as usize, 0, true);
+        self.drain(now);
+    }
+
+    /// The saga `req` runs ends with `outcome`: the request goes on, or fails with `error`.
+    fn saga_end(
+        &mut self,
+        now: u64,
+        req: u32,
+        id: usize,
+        outcome: saga::Outcome,
+        error: Option<ErrorKind>,
+    ) {
+        let q = self.reqs.get_mut(req);
+        let holding = (q.sleep != NO_HOLD).then_some(q.sleep);
+        let started = q.started;
+        (q.sleep, q.failed, q.hit, q.in_fallback, q.attempt_child) =
+            (NO_HOLD, None, false, false, NONE);
+        // A completed saga whose hold ends with it (no `to` step reached) gives it back; an
+        // inconsistent one leaks it.
+        let leaked = match outcome {
+            saga::Outcome::Inconsistent => holding,
+            _ => {
+                if let Some(since) = holding {
+                    self.sagas.release(id, since, now);
+                }
+                None
+            }
+        };
+        self.sagas.end(id, outcome, started, leaked, now);
+        match error {
+            None => self.next_op(now, req),
+            Some(kind) => {
+                self.reqs.get_mut(req).pending = 0;
+                self.fail(now, req, kind)
+            }
+        }
+    }
+
+    // ---- consumer groups --------------------------------------------------------------------
+
+    /// Looks at group `g`'s consumers: a crashed one's uncommitted messages go back to their
+    /// partitions, one that left gracefully commits; fills `self.live` with the ready ones.
+    fn group_check(&mut self, now: u64, g: usize) {
+        let svc = self.topics.groups[g].spec.service as usize;
+        let slots = self.services[svc].slots() as usize;
+        let group = &mut self.topics.groups[g];
+        if group.inflight.len() < slots {
+            group.inflight.resize(slots, None);
+            group.seen.resize(slots, None);
+        }
+        self.live.clear();
+        for c in 0..slots as u32 {
+            let s = &self.services[svc];
+            let memory = s.memory(c);
+            let group = &mut self.topics.groups[g];
+            if let Some(e) = group.seen[c as usize]
+                && memory != Some(e)
+            {
+                if s.is_down(c) || memory.is_some() {
+                    if let Some(h) = group.crashed(now, c)
+                        && let Some(r) = self.reqs.resolve(h)
+                    {
+                        self.reqs.get_mut(r).detached = true;
+                    }
+                } else {
+                    group.commit_of(c);
+                }
+            }
+            let group = &mut self.topics.groups[g];
+            group.seen[c as usize] = memory;
+            if self.services[svc].is_ready(c) {
+                self.live.push(c);
+            }
+        }
+        let live = self.live.len() as u32;
+        self.topics.groups[g].set_live(now, live);
+    }
+
+    /// Hands group `g`'s idle live consumers their next messages.
+    fn group_dispatch(&mut self, now: u64, g: usize) {
+        if self.topics.groups[g].queued() > 0 {
+            self.group_check(now, g);
+            let n = self.live.len() as u32;
+            let mut started = Vec::new();
+            for k in 0..n {
+                let c = self.live[k as usize];
+                let group = &mut self.topics.groups[g];
+                if group.inflight[c as usize].is_some() {
+                    continue;
+                }
+                if let Some((p, msg)) = group.take(now, c, k, n) {
+                    let bg = self.reqs.insert(Request {
+                        class: self.consumer_class + g as u16,
+                        created: now,
+                        key: msg.key,
+                        background: true,
+                        job: JOB_CONSUME | ((g as u32) << 16) | c,
+                        ..Request::default()
+                    });
+                    let handle = self.reqs.handle(bg);
+                    self.topics.groups[g].inflight[c as usize] = Some(InFlight {
+                        msg,
+                        partition: p,
+                        handle,
+                    });
+                    started.push(bg);
+                }
+            }
+            for bg in started {
+                self.advance(now, bg);
+            }
+        }
+        self.update_backlog(g);
+    }
+
+    /// The consumers' service sees the messages waiting for them.
+    fn update_backlog(&mut self, g: usize) {
+        let svc = self.topics.groups[g].spec.service;
+        let backlog: u64 = self
+            .topics
+            .groups
+            .iter()
+            .filter(|x| x.spec.service == svc)
+            .map(|x| x.queued())
+            .sum();
+        self.services[svc as usize].set_backlog(backlog);
+    }
+
+    /// Consumer `c` of group `g` finished processing (`ok`) in the request `handle`.
+    fn consumed(&mut self, now: u64, g: usize, c: u32, handle: u64, ok: bool) {
+        let group = &self.topics.groups[g];
+        if group.inflight[c as usize].map(|f| f.handle) != Some(handle) {
+            // Abandoned: its consumer crashed and the message was delivered again.
+            return;
+        }
+        let svc = group.spec.service as usize;
+        let ready = self.services[svc].is_ready(c);
+        self.topics.groups[g].processed(now, c, ok, ok || ready);
+        self.group_dispatch(now, g);
+    }
+
+    fn on_group_poll(&mut self, now: u64, g: usize) {
+        self.group_check(now, g);
+        self.topics.groups[g].maybe_commit(now);
+        self.group_dispatch(now, g);
+        self.drain(now);
+        let poll = self.topics.groups[g].spec.poll;
+        self.system_event(now.saturating_add(poll), GROUP_POLL, g as u64);
     }
 }
 

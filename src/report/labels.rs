@@ -8,7 +8,7 @@
 
 /// A gauge family: `(family, what it measures, y axis label with unit)`. The chart title is
 /// `Component: what`, e.g. `App: busy workers`.
-pub const GAUGES: [(&str, &str, &str); 16] = [
+pub const GAUGES: [(&str, &str, &str); 20] = [
     ("busy", "busy workers", "Busy workers (time average)"),
     (
         "queue",
@@ -49,6 +49,22 @@ pub const GAUGES: [(&str, &str, &str); 16] = [
         "Age of the oldest queued write (ms)",
     ),
     ("lag_ms", "replication lag", "Replication lag (ms)"),
+    (
+        "lag",
+        "consumer lag",
+        "Messages waiting for a consumer (count)",
+    ),
+    (
+        "oldest_age_ms",
+        "oldest message waiting",
+        "Age of the oldest unconsumed message (ms)",
+    ),
+    (
+        "sagas_in_flight",
+        "sagas in progress",
+        "Sagas started, not yet ended (count)",
+    ),
+    ("held", "resources held", "Held by sagas (count)"),
     (
         "probe_stale",
         "stale probe reads",

@@ -59,6 +59,10 @@ pub struct RawScenario {
     #[serde(default)]
     pub pools: BTreeMap<String, RawPool>,
     #[serde(default)]
+    pub topics: BTreeMap<String, RawTopic>,
+    #[serde(default)]
+    pub consumers: BTreeMap<String, RawConsumers>,
+    #[serde(default)]
     pub strategies: Vec<RawStrategy>,
     #[serde(default)]
     pub slo: RawSlo,
@@ -422,6 +426,53 @@ pub struct RawSpecialStep {
     pub page: Option<RawCount>,
     pub table: Option<i64>,
     pub row_cost: Option<RawDur>,
+    pub saga: Option<String>,
+    pub steps: Option<Vec<RawSagaStep>>,
+    pub undo_attempts: Option<i64>,
+    pub undo_backoff: Option<RawDur>,
+    pub hold: Option<RawHold>,
+    pub orchestrator: Option<String>,
+    pub publish: Option<String>,
+}
+
+/// One step of a saga: `{ name = "charge", do = [...], undo = [...] }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSagaStep {
+    pub name: String,
+    #[serde(rename = "do")]
+    pub run: Vec<RawStep>,
+    pub undo: Option<Vec<RawStep>>,
+}
+
+/// `hold = { from = "reserve", to = "charge" }` of a saga.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHold {
+    pub from: String,
+    pub to: Option<String>,
+}
+
+/// `[topics.NAME]`: a topic with partitions.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTopic {
+    pub partitions: i64,
+    pub append: Option<RawDist>,
+}
+
+/// `[consumers.NAME]`: a consumer group reading a topic.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConsumers {
+    pub topic: String,
+    pub service: String,
+    #[serde(default)]
+    pub path: Vec<RawStep>,
+    pub attempts: Option<i64>,
+    pub poison: Option<f64>,
+    pub commit_interval: Option<RawDur>,
+    pub poll: Option<RawDur>,
 }
 
 /// `[pools.NAME]`: a connection pool in each instance of a service.

@@ -190,6 +190,8 @@ pub fn validate(raw: &RawScenario, file: &Path) -> Res<Scenario> {
         ("caches", raw.caches.keys().collect()),
         ("databases", raw.databases.keys().collect()),
         ("pools", raw.pools.keys().collect()),
+        ("topics", raw.topics.keys().collect()),
+        ("consumers", raw.consumers.keys().collect()),
     ] {
         if let Some(n) = names
             .iter()
@@ -215,16 +217,20 @@ pub fn validate(raw: &RawScenario, file: &Path) -> Res<Scenario> {
     let db_names: Vec<String> = raw.databases.keys().cloned().collect();
     let pools = topology::pools(&v, raw, &station_names)?;
     registry.warnings.extend(topology::unused_limits(&v, raw));
+    let topics = topology::topics(&v, raw)?;
+    let topic_names: Vec<String> = raw.topics.keys().cloned().collect();
     let declared = topology::Declared {
         tiers: &tiers,
         databases: &db_names,
         pools: &pools,
+        topics: &topic_names,
     };
     let classes = raw
         .classes
         .iter()
         .map(|(n, c)| topology::class(&v, n, c, &station_names, &keys, &mut registry, &declared))
         .collect::<Res<Vec<_>>>()?;
+    let groups = topology::groups(&v, raw, &station_names, &keys, &mut registry, &declared)?;
     let controllers = topology::controllers(&v, raw, &station_names)?;
     let weights: Vec<f64> = raw
         .classes
@@ -276,6 +282,9 @@ pub fn validate(raw: &RawScenario, file: &Path) -> Res<Scenario> {
                 tiers,
                 databases,
                 pools,
+                sagas: registry.sagas,
+                topics,
+                groups,
             },
         },
         slo,

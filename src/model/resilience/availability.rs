@@ -78,7 +78,7 @@ pub fn of_system(spec: &crate::model::SystemSpec) -> Option<f64> {
                 }
                 true
             }
-            Step::Delay(_) | Step::ReadVersion(_) | Step::WriteIf(_) => true,
+            Step::Delay(_) | Step::ReadVersion(_) | Step::WriteIf(_) | Step::Publish(_) => true,
             Step::Fork(arms) => arms.iter().all(|a| visits(a, out)),
             Step::Repeat(_, b) | Step::Pool(_, b) => visits(b, out),
             Step::Query(q) => {
@@ -93,7 +93,8 @@ pub fn of_system(spec: &crate::model::SystemSpec) -> Option<f64> {
             | Step::CacheRead(_)
             | Step::CacheWrite(_)
             | Step::DbRead(_)
-            | Step::DbWrite(_) => false,
+            | Step::DbWrite(_)
+            | Step::Saga(..) => false,
         })
     }
     let mut total = 0.0;

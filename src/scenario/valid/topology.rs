@@ -23,9 +23,11 @@ use crate::scenario::raw::*;
 
 mod caching;
 mod databases;
+mod flows;
 mod pools;
 pub(super) use caching::tiers;
 pub(super) use databases::databases;
+pub(super) use flows::{groups, topics};
 pub(super) use pools::{pools, unused_limits};
 
 /// At most this many instances in one service (instance ids live in 24 bits of event kinds).
@@ -245,6 +247,8 @@ struct Paths<'a> {
     databases: &'a [String],
     /// Connection pools (`[pools]`).
     pools: &'a [crate::model::pools::PoolSpec],
+    /// Topics (`[topics]`), by name.
+    topics: &'a [String],
     /// Services visited so far along the path, in reading order (an in-process tier is read
     /// after a visit to its service).
     visited: Vec<u32>,
@@ -261,6 +265,8 @@ pub(super) struct Registry {
     pub breaker_timeouts: Vec<Option<u64>>,
     pub tables: Vec<String>,
     pub degrades: Vec<DegradeSpec>,
+    /// Sagas, in the order their steps were met.
+    pub sagas: Vec<crate::model::saga::SagaConfig>,
     /// Valid but probably not meant.
     pub warnings: Vec<crate::scenario::ScenarioError>,
 }
@@ -570,6 +576,8 @@ pub(super) struct Declared<'a> {
     pub databases: &'a [String],
     /// Connection pools (`[pools]`).
     pub pools: &'a [crate::model::pools::PoolSpec],
+    /// Topics (`[topics]`), by name.
+    pub topics: &'a [String],
 }
 
 /// A class: its path tree, timeout and weight.
@@ -597,6 +605,7 @@ pub(super) fn class(
         tiers: declared.tiers,
         databases: declared.databases,
         pools: declared.pools,
+        topics: declared.topics,
         visited: Vec::new(),
     }
     .path(&field, &c.path, 0)?;
@@ -636,6 +645,9 @@ fn unbounded_retries(path: &[Step]) -> bool {
         Step::CacheWrite(w) => unbounded_retries(&w.store),
         Step::Branch(arms) => arms.iter().any(|(_, a)| unbounded_retries(a)),
         Step::Repeat(_, b) | Step::Pool(_, b) => unbounded_retries(b),
+        Step::Saga(_, steps) => steps.iter().any(|(run, undo)| {
+            unbounded_retries(run) || undo.as_deref().is_some_and(unbounded_retries)
+        }),
         _ => false,
     })
 }
@@ -717,6 +729,8 @@ impl Paths<'_> {
             ("db_write", t.db_write.is_some()),
             ("pool", t.pool.is_some()),
             ("query", t.query.is_some()),
+            ("saga", t.saga.is_some()),
+            ("publish", t.publish.is_some()),
         ];
         let present: Vec<&str> = kinds.iter().filter(|k| k.1).map(|k| k.0).collect();
         let [kind] = present.as_slice() else {
@@ -725,7 +739,8 @@ impl Paths<'_> {
                 format!(
                     "a step is a service name or a table with exactly one of `fork`, `delay`, \
                      `branch`, `by_key`, `repeat`, `try`, `read_version`, `write_if`, \
-                     `degrade`, `cache`, `write`, `db_read`, `db_write`, `pool`, `query` \
+                     `degrade`, `cache`, `write`, `db_read`, `db_write`, `pool`, `query`, \
+                     `saga`, `publish` \
                      (found {})",
                     if present.is_empty() {
                         "none".to_string()
@@ -763,6 +778,8 @@ impl Paths<'_> {
             "db_read" | "db_write" => self.db_step(field, t),
             "pool" => self.pool_step(field, t, depth),
             "query" => self.query_step(field, t),
+            "saga" => self.saga_step(field, t, depth),
+            "publish" => self.publish_step(field, t),
             _ => self.try_scope(field, t, depth),
         }
     }
@@ -797,6 +814,13 @@ impl Paths<'_> {
             "write" => &["name", "policy", "store", "batch", "interval", "crash"],
             "pool" => &["path"],
             "query" => &["scan", "rows", "page", "table", "row_cost"],
+            "saga" => &[
+                "steps",
+                "undo_attempts",
+                "undo_backoff",
+                "hold",
+                "orchestrator",
+            ],
             _ => &[],
         };
         let options = [
@@ -831,6 +855,11 @@ impl Paths<'_> {
             ("page", t.page.is_some()),
             ("table", t.table.is_some()),
             ("row_cost", t.row_cost.is_some()),
+            ("steps", t.steps.is_some()),
+            ("undo_attempts", t.undo_attempts.is_some()),
+            ("undo_backoff", t.undo_backoff.is_some()),
+            ("hold", t.hold.is_some()),
+            ("orchestrator", t.orchestrator.is_some()),
         ];
         match options.iter().find(|(k, set)| *set && !allowed.contains(k)) {
             Some((k, _)) => Err(self.v.err(

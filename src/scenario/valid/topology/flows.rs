@@ -1,0 +1,260 @@
+//! Flows across services: `[topics.NAME]`, `[consumers.NAME]` (a consumer group and its
+//! handler path), the `publish` step, and the `saga` step.
+
+use super::{Declared, MAX_ATTEMPTS, Paths, Registry, Res, V, dist, key_space, service_index};
+use crate::model::dist::Dist;
+use crate::model::program::Step;
+use crate::model::saga::SagaConfig;
+use crate::model::topics::{GroupSpec, TopicSpec};
+use crate::model::workload::KeyDist;
+use crate::scenario::raw::{RawScenario, RawSpecialStep};
+
+/// A broker acknowledges an append in about 2 ms (Kafka with `acks=all` inside one zone).
+const APPEND_S: f64 = 2.0e-3;
+/// Kafka's `auto.commit.interval.ms` default.
+const COMMIT_NS: u64 = 5_000_000_000;
+/// How often an idle consumer polls.
+const POLL_NS: u64 = 100_000_000;
+/// A compensation is retried after this long unless `undo_backoff` says otherwise.
+const UNDO_BACKOFF_NS: u64 = 100_000_000;
+
+/// `[topics]`, in name order.
+pub(in crate::scenario::valid) fn topics(v: &V<'_>, raw: &RawScenario) -> Res<Vec<TopicSpec>> {
+    raw.topics
+        .iter()
+        .map(|(name, t)| {
+            let f = |k: &str| format!("topics.{name}.{k}");
+            if !(1..=10_000).contains(&t.partitions) {
+                return Err(v.err(
+                    f("partitions"),
+                    format!("must be between 1 and 10000, got {}", t.partitions),
+                ));
+            }
+            let append = match &t.append {
+                Some(d) => dist(v, &f("append"), d)?,
+                None => Dist::Constant(APPEND_S),
+            };
+            Ok(TopicSpec {
+                name: name.clone(),
+                partitions: t.partitions as u32,
+                append,
+            })
+        })
+        .collect()
+}
+
+/// `[consumers]`, in name order: each group's topic, consumers and handler path.
+pub(in crate::scenario::valid) fn groups(
+    v: &V<'_>,
+    raw: &RawScenario,
+    services: &[String],
+    keys: &KeyDist,
+    shared: &mut Registry,
+    declared: &Declared<'_>,
+) -> Res<Vec<GroupSpec>> {
+    let mut out = Vec::new();
+    for (name, c) in &raw.consumers {
+        let f = |k: &str| format!("consumers.{name}.{k}");
+        let topic = declared
+            .topics
+            .iter()
+            .position(|t| *t == c.topic)
+            .ok_or_else(|| {
+                v.err(
+                    f("topic"),
+                    format!(
+                        "no topic named `{}` (define it under `[topics.{}]`)",
+                        c.topic, c.topic
+                    ),
+                )
+                .suggest(&c.topic, declared.topics.iter().map(String::as_str))
+            })?;
+        let service = service_index(v, &f("service"), &c.service, services)?;
+        let class = format!("consumers.{name}");
+        let path = Paths {
+            v,
+            services,
+            keys: key_space(keys),
+            class: &class,
+            scopes: 0,
+            shared: &mut *shared,
+            tiers: declared.tiers,
+            databases: declared.databases,
+            pools: declared.pools,
+            topics: declared.topics,
+            // The processing visit comes first, at the consumer's instance.
+            visited: vec![service],
+        }
+        .path(&f("path"), &c.path, 0)?;
+        let attempts = c.attempts.unwrap_or(3);
+        if !(1..=1000).contains(&attempts) {
+            return Err(v.err(
+                f("attempts"),
+                format!("must be between 1 and 1000, got {attempts}"),
+            ));
+        }
+        let poison = v.fraction(&f("poison"), c.poison.unwrap_or(0.0))?;
+        let commit_interval = v
+            .opt_ns(&f("commit_interval"), &c.commit_interval)?
+            .unwrap_or(COMMIT_NS);
+        let poll = v.opt_ns(&f("poll"), &c.poll)?.unwrap_or(POLL_NS);
+        if poll == 0 {
+            return Err(v.err(f("poll"), "must be longer than zero"));
+        }
+        out.push(GroupSpec {
+            name: name.clone(),
+            topic: topic as u32,
+            service,
+            path,
+            attempts: attempts as u32,
+            poison,
+            commit_interval,
+            poll,
+        });
+    }
+    Ok(out)
+}
+
+impl Paths<'_> {
+    /// `{ publish = "orders" }`.
+    pub(super) fn publish_step(&mut self, field: &str, t: &RawSpecialStep) -> Res<Step> {
+        let name = t.publish.as_deref().expect("present");
+        let k = self.topics.iter().position(|x| x == name).ok_or_else(|| {
+            self.v
+                .err(
+                    format!("{field}.publish"),
+                    format!("no topic named `{name}` (define it under `[topics.{name}]`)"),
+                )
+                .suggest(name, self.topics.iter().map(String::as_str))
+        })?;
+        Ok(Step::Publish(k as u32))
+    }
+
+    /// `{ saga = "order", steps = [{ name, do, undo }, ...], undo_attempts, undo_backoff,
+    /// hold = { from, to }, orchestrator }`.
+    pub(super) fn saga_step(&mut self, field: &str, t: &RawSpecialStep, depth: usize) -> Res<Step> {
+        let name = t.saga.as_deref().expect("present");
+        let f = |k: &str| format!("{field}.{k}");
+        if name.is_empty() {
+            return Err(self
+                .v
+                .err(f("saga"), "a saga needs a name (its metrics' component)"));
+        }
+        if self.shared.sagas.iter().any(|s| s.name == name) {
+            return Err(self.v.err(
+                f("saga"),
+                format!("a saga named `{name}` is already declared: saga names are unique"),
+            ));
+        }
+        let raw_steps = t
+            .steps
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| {
+                self.v.err(
+                    f("steps"),
+                    "a saga needs `steps = [{ name, do = [...], undo = [...] }, ...]`",
+                )
+            })?;
+        let mut names: Vec<String> = Vec::new();
+        let mut steps = Vec::new();
+        for (i, s) in raw_steps.iter().enumerate() {
+            let sf = |k: &str| format!("{field}.steps.{i}.{k}");
+            if names.contains(&s.name) {
+                return Err(self
+                    .v
+                    .err(sf("name"), format!("step `{}` is named twice", s.name)));
+            }
+            if s.run.is_empty() {
+                return Err(self.v.err(sf("do"), "a step needs a non-empty `do` path"));
+            }
+            let last = i + 1 == raw_steps.len();
+            if s.undo.is_none() && !last {
+                return Err(self.v.err(
+                    format!("{field}.steps.{i}"),
+                    format!(
+                        "step `{}` needs an `undo` path: a later step can fail, and then the \
+                         saga compensates it (only the last step may go without)",
+                        s.name
+                    ),
+                ));
+            }
+            let run = self.path(&sf("do"), &s.run, depth + 1)?;
+            let undo = match &s.undo {
+                Some(u) if u.is_empty() => {
+                    return Err(self
+                        .v
+                        .err(sf("undo"), "an `undo` path needs at least one step"));
+                }
+                Some(u) => Some(self.path(&sf("undo"), u, depth + 1)?),
+                None => None,
+            };
+            names.push(s.name.clone());
+            steps.push((run, undo));
+        }
+        let undo_attempts = t.undo_attempts.unwrap_or(3);
+        if !(1..=MAX_ATTEMPTS).contains(&undo_attempts) {
+            return Err(self.v.err(
+                f("undo_attempts"),
+                format!("must be between 1 and {MAX_ATTEMPTS}, got {undo_attempts}"),
+            ));
+        }
+        let undo_backoff = self
+            .v
+            .opt_ns(&f("undo_backoff"), &t.undo_backoff)?
+            .unwrap_or(UNDO_BACKOFF_NS);
+        let step_of = |k: &str, s: &str| -> Res<usize> {
+            names.iter().position(|n| n == s).ok_or_else(|| {
+                self.v
+                    .err(
+                        format!("{field}.hold.{k}"),
+                        format!("no step named `{s}` in this saga"),
+                    )
+                    .suggest(s, names.iter().map(String::as_str))
+            })
+        };
+        let hold = match &t.hold {
+            None => None,
+            Some(h) => {
+                let from = step_of("from", &h.from)?;
+                let to = match &h.to {
+                    Some(s) => step_of("to", s)?,
+                    None => names.len(),
+                };
+                if to != names.len() && to <= from {
+                    return Err(self.v.err(
+                        f("hold.to"),
+                        "the hold ends at a step after the one that takes it",
+                    ));
+                }
+                Some((from, to))
+            }
+        };
+        let orchestrator = match &t.orchestrator {
+            None => None,
+            Some(o) => {
+                let n = self.service(&f("orchestrator"), o)?;
+                if !self.visited.contains(&n) {
+                    return Err(self.v.err(
+                        f("orchestrator"),
+                        format!(
+                            "the orchestrator `{o}` holds the saga's state in one of its \
+                             instances: visit it earlier on the path"
+                        ),
+                    ));
+                }
+                Some(n)
+            }
+        };
+        let id = self.shared.sagas.len() as u32;
+        self.shared.sagas.push(SagaConfig {
+            name: name.to_string(),
+            steps: names,
+            undo_attempts: undo_attempts as u32,
+            undo_backoff,
+            hold,
+            orchestrator,
+        });
+        Ok(Step::Saga(id, steps))
+    }
+}
