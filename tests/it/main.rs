@@ -5,6 +5,7 @@ mod cli;
 mod common;
 mod determinism;
 mod diff;
+mod flows;
 mod fuzz;
 mod patterns;
 mod pools;

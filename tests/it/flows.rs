@@ -1,0 +1,276 @@
+//! Flows across services against independent results: saga invariants over many seeds and
+//! failure rates (every saga ends in one outcome; a compensation runs only for a step that
+//! completed), a partition with one consumer is an M/M/1 queue, no message is lost and
+//! duplicates come only from crashes, and bad input is named by file, line and field.
+
+use std::path::Path;
+
+use proptest::prelude::*;
+use scalesim::model::System;
+use scalesim::scenario;
+use scalesim::stats::theory as th;
+
+use crate::common::{component, metric, run_text};
+
+/// A saga of four steps on services `s0..s3`, compensations on `u0..u2`; each service fails
+/// a share of its visits (`fail[i]` for `s_i`, `undo_fail` for every `u_i`); the orchestrator
+/// `app` crashes one instance every `crash_every` when given.
+fn saga(fail: [f64; 4], undo_fail: f64, attempts: u32, crash_every: Option<&str>) -> String {
+    let mut text = format!(
+        r#"
+name = "saga"
+duration = "120s"
+[workload]
+type = "poisson"
+rate = 200
+[classes.order]
+path = ["app", {{ saga = "order", orchestrator = "app", undo_attempts = {attempts}, undo_backoff = "50ms", hold = {{ from = "s0", to = "s1" }}, steps = [
+    {{ name = "s0", do = ["s0"], undo = ["u0"] }},
+    {{ name = "s1", do = ["s1"], undo = ["u1"] }},
+    {{ name = "s2", do = ["s2"], undo = ["u2"] }},
+    {{ name = "s3", do = ["s3"] }},
+] }}]
+[services.app]
+instances = 4
+workers = 64
+service = "1ms"
+restart = "5s"
+"#
+    );
+    for (i, p) in fail.iter().enumerate() {
+        text += &format!(
+            "[services.s{i}]\nworkers = 64\nservice = {{ dist = \"exponential\", mean = \"5ms\" }}\n\
+             [controllers.f{i}]\ntype = \"schedule\"\nservice = \"s{i}\"\nschedule = [{{ at = \"0s\", error_rate = {p} }}]\n"
+        );
+    }
+    for i in 0..3 {
+        text += &format!(
+            "[services.u{i}]\nworkers = 64\nservice = {{ dist = \"exponential\", mean = \"5ms\" }}\n\
+             [controllers.g{i}]\ntype = \"schedule\"\nservice = \"u{i}\"\nschedule = [{{ at = \"0s\", error_rate = {undo_fail} }}]\n"
+        );
+    }
+    if let Some(every) = crash_every {
+        text += &format!(
+            "[controllers.crash]\ntype = \"failures\"\nservice = \"app\"\nmtbf = \"{every}\"\nmttr = \"5s\"\n"
+        );
+    }
+    text
+}
+
+fn drained(text: &str, seed: u64) -> (Vec<(u64, u64, u64, u64, u64)>, Vec<[u64; 7]>) {
+    let loaded = scenario::load_str(text, Path::new("test.toml"), &[]).expect("loads");
+    System::new(&loaded.base.system, seed).run_and_drain(600_000_000_000)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, .. ProptestConfig::default() })]
+
+    /// Every saga ends completed, compensated or inconsistent, none is stuck after a drain,
+    /// and (without crashes) the compensations run are exactly those of the steps completed
+    /// before the failing one: a saga stopped at step k undoes k steps.
+    #[test]
+    fn every_saga_ends_in_one_outcome_and_undoes_only_what_it_did(
+        f0 in 0.0..0.3f64, f1 in 0.0..0.3f64, f2 in 0.0..0.3f64, f3 in 0.0..0.3f64,
+        undo_fail in 0.0..0.6f64, attempts in 1u32..4, seed in 0u64..1000,
+    ) {
+        let text = saga([f0, f1, f2, f3], undo_fail, attempts, None);
+        let (sagas, _) = drained(&text, seed);
+        let (started, completed, compensated, inconsistent, in_progress) = sagas[0];
+        prop_assert_eq!(in_progress, 0);
+        prop_assert_eq!(completed + compensated + inconsistent, started);
+        let s = run_text(&text, &[], seed);
+        let c = component(&s, "order");
+        let first_runs = metric(c, "compensations") - metric(c, "compensation_retries");
+        let owed: f64 = (0..4).map(|k| k as f64 * metric(c, &format!("failed_at.s{k}"))).sum();
+        // Sagas still running at the end of the measured run owe some too.
+        let open = metric(c, "in_progress");
+        prop_assert!(
+            first_runs <= owed && owed - first_runs <= 3.0 * open,
+            "compensations {first_runs} for {owed} completed steps of failed sagas ({open} open)"
+        );
+        if undo_fail == 0.0 || attempts > 1 && undo_fail < 1e-9 {
+            prop_assert_eq!(inconsistent, 0);
+        }
+    }
+
+    /// Orchestrator crashes leave sagas inconsistent, never stuck or uncounted.
+    #[test]
+    fn crashes_of_the_orchestrator_are_counted(seed in 0u64..1000) {
+        let text = saga([0.01, 0.01, 0.01, 0.01], 0.0, 3, Some("20s"));
+        let (sagas, _) = drained(&text, seed);
+        let (started, completed, compensated, inconsistent, in_progress) = sagas[0];
+        prop_assert_eq!(in_progress, 0);
+        prop_assert_eq!(completed + compensated + inconsistent, started);
+        prop_assert!(inconsistent > 0, "4 instances crashing every 20 s, none inconsistent");
+    }
+}
+
+#[test]
+fn failure_free_sagas_all_complete_and_hold_for_the_second_step() {
+    let s = run_text(&saga([0.0; 4], 0.0, 1, None), &[], 3);
+    let c = component(&s, "order");
+    assert_eq!(
+        metric(c, "sagas_compensated") + metric(c, "sagas_inconsistent"),
+        0.0
+    );
+    assert!(metric(c, "sagas_completed") > 20_000.0);
+    // Held from the end of s0 to the end of s1: one exponential 5 ms visit at an idle
+    // station (64 workers, 200/s), mean 5 ms.
+    let hold = metric(c, "hold_ms_mean");
+    assert!((hold - 5.0).abs() < 0.25, "hold {hold} ms");
+    // Little's law: resources held at once = rate x hold time.
+    let held = metric(c, "held_mean");
+    assert!((held - 200.0 * hold / 1000.0).abs() < 0.05, "held {held}");
+}
+
+/// One publisher at `rate`, a one-partition topic, one consumer whose work is exponential
+/// with mean 10 ms.
+fn mm1(rate: f64, commit: &str, extra: &str) -> String {
+    format!(
+        r#"
+name = "mm1"
+duration = "2000s"
+warmup = "100s"
+[workload]
+type = "poisson"
+rate = {rate}
+[classes.publish]
+path = [{{ publish = "events" }}]
+[topics.events]
+partitions = 1
+append = "0ms"
+[services.worker]
+service = {{ dist = "exponential", mean = "10ms" }}
+restart = "2s"
+[consumers.group]
+topic = "events"
+service = "worker"
+commit_interval = "{commit}"
+{extra}
+"#
+    )
+}
+
+/// A partition with one consumer is an M/M/1 queue: the mean time from publish to the end of
+/// processing is 1 / (mu - lambda), and the mean number waiting is rho^2 / (1 - rho).
+#[test]
+fn a_partition_with_one_consumer_is_mm1() {
+    for rate in [50.0, 80.0] {
+        let s = run_text(&mm1(rate, "5s", ""), &[], 11);
+        let g = component(&s, "group");
+        let w = th::mm1_mean_response(rate, 100.0);
+        let lq = rate * th::mm1_mean_wait(rate, 100.0);
+        let e2e = metric(g, "e2e_ms_mean") / 1000.0;
+        let lag = metric(g, "lag_mean");
+        assert!(
+            (e2e - w).abs() < 0.06 * w,
+            "rate {rate}: e2e {e2e} s, M/M/1 {w} s"
+        );
+        assert!(
+            (lag - lq).abs() < 0.08 * lq,
+            "rate {rate}: lag {lag}, M/M/1 Lq {lq}"
+        );
+        assert_eq!(metric(g, "duplicates"), 0.0, "no crash, no duplicate");
+    }
+}
+
+/// Crashes of the consumer: nothing is lost (published = consumed + dead-lettered, after a
+/// drain), what was processed but not committed is delivered again and processed twice;
+/// with a commit after each message, a crash redelivers only the message in processing.
+#[test]
+fn no_message_is_lost_and_duplicates_come_from_crashes() {
+    let crash = "poison = 0.01\n[controllers.crash]\ntype = \"failures\"\nservice = \"worker\"\n\
+                 mtbf = \"60s\"\nmttr = \"2s\"";
+    for (commit, extra, dup) in [
+        ("5s", crash, true),
+        ("0s", crash, false),
+        ("5s", "poison = 0.01", false),
+    ] {
+        let text = mm1(50.0, commit, extra);
+        let (_, groups) = drained(&text, 5);
+        let [
+            published,
+            consumed,
+            dlq,
+            queued,
+            inflight,
+            duplicates,
+            redelivered,
+        ] = groups[0];
+        assert_eq!((queued, inflight), (0, 0), "drained");
+        assert_eq!(published, consumed + dlq, "commit {commit}: lost messages");
+        assert!(dlq > 0, "poison messages reach the dead-letter queue");
+        assert_eq!(
+            duplicates > 0,
+            dup,
+            "commit {commit}, {extra}: {duplicates} duplicates"
+        );
+        assert!(duplicates <= redelivered);
+    }
+}
+
+#[test]
+fn bad_flows_are_named_by_file_line_and_field() {
+    let no_undo = r#"
+name = "x"
+duration = "10s"
+[workload]
+type = "poisson"
+rate = 1
+[classes.order]
+path = [{ saga = "order", steps = [
+    { name = "reserve", do = ["a"] },
+    { name = "charge", do = ["a"] },
+] }]
+[services.a]
+service = "1ms"
+"#;
+    let e = scenario::load_str(no_undo, Path::new("bad.toml"), &[])
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(
+        e.contains("bad.toml:8")
+            && e.contains("classes.order.path.0.steps.0")
+            && e.contains("undo"),
+        "{e}"
+    );
+    let no_topic = r#"
+name = "x"
+duration = "10s"
+[workload]
+type = "poisson"
+rate = 1
+[classes.c]
+path = ["a"]
+[services.a]
+service = "1ms"
+[topics.orders]
+partitions = 3
+[consumers.email]
+topic = "order"
+service = "a"
+"#;
+    let e = scenario::load_str(no_topic, Path::new("bad.toml"), &[])
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(
+        e.contains("bad.toml:14") && e.contains("consumers.email.topic") && e.contains("`orders`"),
+        "{e}"
+    );
+    let publish = no_topic
+        .replace("path = [\"a\"]", "path = [\"a\", { publish = \"ordres\" }]")
+        .replace("topic = \"order\"", "topic = \"orders\"");
+    let e = scenario::load_str(&publish, Path::new("bad.toml"), &[])
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(e.contains("bad.toml:8") && e.contains("publish"), "{e}");
+    let partitions = no_topic.replace("partitions = 3", "partitions = 0");
+    let e = scenario::load_str(&partitions, Path::new("bad.toml"), &[])
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(e.contains("topics.orders.partitions"), "{e}");
+}
