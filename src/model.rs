@@ -52,6 +52,7 @@ pub mod nodes;
 pub mod policy;
 pub mod pools;
 pub mod program;
+pub mod regions;
 pub mod replication;
 pub mod request;
 pub mod resilience;

@@ -70,6 +70,11 @@ pub enum Step {
     Saga(u32, Vec<(Vec<Step>, Option<Vec<Step>>)>),
     /// Publish a message to topic `i` ([`super::topics`]) and go on once the broker has it.
     Publish(u32),
+    /// Send the request to a region ([`super::regions`]): per region, its arm (`None`: the
+    /// region serves none of this), and the kilobytes a response carries across regions.
+    Geo(Vec<Option<Vec<Step>>>, f64),
+    /// Pay the RTT from the region serving the request to region `0`, carrying `1` KB.
+    Rtt(u16, f64),
 }
 
 /// How a query finds its rows: what it reads to return `rows` of them.
@@ -246,7 +251,14 @@ pub fn ops_bound(path: &[Step]) -> f64 {
         .map(|s| match s {
             Step::Visit(_) | Step::Delay(_) | Step::ReadVersion(_) | Step::WriteIf(_) => 1.0,
             Step::DbRead(_) | Step::DbWrite(_) => 2.0,
-            Step::Query(_) | Step::Publish(_) => 1.0,
+            Step::Query(_) | Step::Publish(_) | Step::Rtt(..) => 1.0,
+            Step::Geo(arms, _) => {
+                2.0 + arms
+                    .iter()
+                    .flatten()
+                    .map(|a| ops_bound(a))
+                    .fold(0.0, f64::max)
+            }
             Step::Saga(_, steps) => {
                 1.0 + steps
                     .iter()
@@ -380,6 +392,12 @@ pub enum Op {
     /// A consumer of group `i` (a hidden class): its message's processing visit, at the
     /// consumer's own instance.
     Consume(u32),
+    /// Pick the region serving the request (`geos[i]`) and pay the RTT to it.
+    Geo(u32),
+    /// Go to the arm of the region picked.
+    GeoArm(u32),
+    /// Pay the RTT of `rtts[i]`.
+    Rtt(u32),
     /// Visit database `i`'s primary for a write (refused at once while it is down).
     DbWrite(u32),
     /// Commit the write and ship it; with a quorum, wait for its acknowledgement.
@@ -455,6 +473,10 @@ pub struct Program {
     pub queries: Vec<QuerySpec>,
     /// Saga steps: the saga (global index) and each step's blocks.
     pub sagas: Vec<(u32, Vec<super::saga::StepPcs>)>,
+    /// Geo steps: per region, its arm's first pc; and the kilobytes of a response.
+    pub geos: Vec<(Vec<Option<u32>>, f64)>,
+    /// RTT hops: the region and the kilobytes.
+    pub rtts: Vec<(u16, f64)>,
 }
 
 /// A compiled read through tiers.
@@ -702,6 +724,11 @@ impl<'a> Compiler<'a, '_> {
             Step::Publish(t) => {
                 self.emit(Op::Publish(*t));
             }
+            Step::Geo(arms, kb) => self.geo(arms, *kb),
+            Step::Rtt(region, kb) => {
+                self.p.rtts.push((*region, *kb));
+                self.emit(Op::Rtt(self.p.rtts.len() as u32 - 1));
+            }
         }
     }
 
@@ -835,6 +862,23 @@ impl<'a> Compiler<'a, '_> {
         let t = &mut self.p.branches[b];
         t.arms = starts;
         t.end = end;
+    }
+
+    /// `Geo GeoArm`, then each region's arm inline, each ending with a jump past the last.
+    fn geo(&mut self, arms: &'a [Option<Vec<Step>>], kb: f64) {
+        let g = self.p.geos.len();
+        self.p.geos.push((vec![None; arms.len()], kb));
+        self.emit(Op::Geo(g as u32));
+        self.emit(Op::GeoArm(g as u32));
+        let mut jumps = Vec::new();
+        for (r, a) in arms.iter().enumerate() {
+            if let Some(a) = a {
+                self.p.geos[g].0[r] = Some(self.pc());
+                self.seq(a);
+                jumps.push(self.emit(Op::Jump(0)));
+            }
+        }
+        self.patch_jumps(&jumps);
     }
 
     fn route(&mut self, route: KeyRoute, arms: &'a [Vec<Step>], name: Option<String>) {

@@ -66,6 +66,8 @@ pub struct Request {
     /// During a database read's visit, the node it reads (0: the primary, r + 1: replica r);
     /// during a write's or a replay's visit, the failover epoch it started in.
     pub db: u16,
+    /// The region serving it (its `geo` step's pick), or `u16::MAX`.
+    pub region: u16,
 }
 
 impl Default for Request {
@@ -98,6 +100,7 @@ impl Default for Request {
             mark: 0,
             job: 0,
             db: 0,
+            region: u16::MAX,
         }
     }
 }

@@ -23,6 +23,7 @@ use super::controller::{Controller, ControllerSpec};
 use super::databases::{Databases, DbSpec, Fault};
 use super::pools::{Acquire, Offer, PoolSpec, Pools, Waiter};
 use super::program::{CallPolicy, Op, Program, QueueDecl, Step, compile_class};
+use super::regions::{Pick, Regions, RegionsSpec};
 use super::replication::{Node, Read};
 use super::request::{NONE, Request, Requests};
 use super::resilience::{Budget, Bulkhead};
@@ -97,6 +98,10 @@ pub struct Shared {
     pub topics: Vec<TopicSpec>,
     /// Consumer groups, by index.
     pub groups: Vec<GroupSpec>,
+    /// Regions (none: no `geo` step).
+    pub regions: RegionsSpec,
+    /// Per class: the region of its clients (empty: none).
+    pub class_regions: Vec<Option<u16>>,
 }
 
 /// A chain of fallbacks (`degrade` step): level `k` is the try scope named `levels[k].0`,
@@ -123,6 +128,8 @@ fn path_reads_keys(path: &[Step]) -> bool {
     path.iter().any(|s| match s {
         Step::Visit(_) | Step::Delay(_) | Step::Query(_) => false,
         Step::Publish(_) => true,
+        Step::Rtt(..) => false,
+        Step::Geo(arms, _) => arms.iter().flatten().any(|a| path_reads_keys(a)),
         Step::Saga(_, steps) => steps.iter().any(|(run, undo)| {
             path_reads_keys(run) || undo.as_deref().is_some_and(path_reads_keys)
         }),
@@ -336,6 +343,8 @@ pub struct System {
     consumer_class: u16,
     /// Scratch: a group's live consumers.
     live: Vec<u32>,
+    regions: Regions,
+    class_regions: Vec<Option<u16>>,
 }
 
 impl System {
@@ -524,6 +533,11 @@ impl System {
             topics: Topics::new(spec.shared.topics.clone(), spec.shared.groups.clone(), seed),
             consumer_class,
             live: Vec::new(),
+            regions: Regions::new(
+                spec.shared.regions.clone(),
+                Rng::stream(seed, "router.regions"),
+            ),
+            class_regions: spec.shared.class_regions.clone(),
         };
         sys.start();
         sys
@@ -926,6 +940,50 @@ impl System {
                     }
                     return;
                 }
+                Op::Geo(k) => {
+                    let client = self
+                        .class_regions
+                        .get(r.class as usize)
+                        .copied()
+                        .flatten()
+                        .unwrap_or(0);
+                    let (arms, kb) = &prog.geos[k as usize];
+                    match self
+                        .regions
+                        .pick(client, now, *kb, |x| arms[x as usize].is_some())
+                    {
+                        Pick::Region(region, rtt) => {
+                            self.reqs.get_mut(req).region = region;
+                            return self.system_event(
+                                now.saturating_add(rtt),
+                                DELAY_DONE,
+                                u64::from(req),
+                            );
+                        }
+                        Pick::Down | Pick::None => {
+                            return self.fail(now, req, ErrorKind::Connection);
+                        }
+                    }
+                }
+                Op::GeoArm(k) => {
+                    let q = self.reqs.get_mut(req);
+                    q.pc = prog.geos[k as usize].0[q.region as usize]
+                        .expect("the region picked has an arm");
+                }
+                Op::Rtt(k) => {
+                    let (to, kb) = prog.rtts[k as usize];
+                    let from = match self.reqs.get(req).region {
+                        u16::MAX => self
+                            .class_regions
+                            .get(r.class as usize)
+                            .copied()
+                            .flatten()
+                            .unwrap_or(to),
+                        x => x,
+                    };
+                    let rtt = self.regions.hop(from, to, kb);
+                    return self.system_event(now.saturating_add(rtt), DELAY_DONE, u64::from(req));
+                }
                 Op::Consume(g) => {
                     let c = self.reqs.get(req).job & 0xFFFF;
                     let svc = self.topics.groups[g as usize].spec.service as usize;
@@ -1319,6 +1377,7 @@ impl System {
             version: p.version,
             instance: p.instance,
             epoch: p.epoch,
+            region: p.region,
             parent,
             pc,
             deadline,
@@ -1945,6 +2004,7 @@ impl System {
         self.pools.sample(now, width, &mut self.gauges);
         self.sagas.sample(&mut self.gauges);
         self.topics.sample(now, &mut self.gauges);
+        self.regions.sample(now, &mut self.gauges);
         self.rec.sample_gauges(now, self.gauges.clone());
         if now < self.duration {
             let next = (now + self.bucket).min(self.duration);
@@ -1973,6 +2033,7 @@ impl System {
         self.pools.mark_warm(now);
         self.sagas.mark_warm(now);
         self.topics.mark_warm(now);
+        self.regions.mark_warm();
     }
 
     /// Named key switches: requests per arm after warm-up (`requests.0`, `requests.1`, ...)
@@ -2038,6 +2099,7 @@ impl System {
         names.extend(self.pools.gauge_names(&services));
         names.extend(self.sagas.gauge_names());
         names.extend(self.topics.gauge_names());
+        names.extend(self.regions.gauge_names());
         names
     }
 
@@ -2179,6 +2241,14 @@ impl System {
                 name,
                 kind: "saga",
                 metrics,
+                ..ComponentStats::default()
+            });
+        }
+        if !self.regions.is_empty() {
+            out.push(ComponentStats {
+                name: "regions".to_string(),
+                kind: "regions",
+                metrics: self.regions.metrics(window),
                 ..ComponentStats::default()
             });
         }

@@ -8,7 +8,7 @@
 
 /// A gauge family: `(family, what it measures, y axis label with unit)`. The chart title is
 /// `Component: what`, e.g. `App: busy workers`.
-pub const GAUGES: [(&str, &str, &str); 20] = [
+pub const GAUGES: [(&str, &str, &str); 22] = [
     ("busy", "busy workers", "Busy workers (time average)"),
     (
         "queue",
@@ -65,6 +65,12 @@ pub const GAUGES: [(&str, &str, &str); 20] = [
         "Sagas started, not yet ended (count)",
     ),
     ("held", "resources held", "Held by sagas (count)"),
+    ("up", "region up", "Up (1) or down (0)"),
+    (
+        "dns_away",
+        "clients sent elsewhere",
+        "Share of DNS lookups answered with another region",
+    ),
     (
         "probe_stale",
         "stale probe reads",

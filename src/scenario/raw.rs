@@ -62,6 +62,7 @@ pub struct RawScenario {
     pub topics: BTreeMap<String, RawTopic>,
     #[serde(default)]
     pub consumers: BTreeMap<String, RawConsumers>,
+    pub regions: Option<RawRegions>,
     #[serde(default)]
     pub strategies: Vec<RawStrategy>,
     #[serde(default)]
@@ -266,6 +267,7 @@ pub struct RawClass {
     pub weight: f64,
     pub path: Vec<RawStep>,
     pub timeout: Option<RawDur>,
+    pub region: Option<String>,
 }
 
 fn one() -> f64 {
@@ -433,6 +435,31 @@ pub struct RawSpecialStep {
     pub hold: Option<RawHold>,
     pub orchestrator: Option<String>,
     pub publish: Option<String>,
+    pub geo: Option<BTreeMap<String, Vec<RawStep>>>,
+    pub kb: Option<f64>,
+    pub rtt: Option<String>,
+}
+
+/// `[regions]`: names, RTT matrix, DNS failover, transfer price, an outage.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRegions {
+    pub names: Vec<String>,
+    pub rtt_ms: Option<Vec<Vec<f64>>>,
+    pub detect: Option<RawDur>,
+    pub dns_ttl: Option<RawDur>,
+    pub transfer_price_gb: Option<f64>,
+    pub outage: Option<RawRegionOutage>,
+}
+
+/// `outage = { region = "us-east", at = "20m", for = "15m" }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRegionOutage {
+    pub region: String,
+    pub at: RawDur,
+    #[serde(rename = "for")]
+    pub length: RawDur,
 }
 
 /// One step of a saga: `{ name = "charge", do = [...], undo = [...] }`.

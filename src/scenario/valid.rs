@@ -219,11 +219,14 @@ pub fn validate(raw: &RawScenario, file: &Path) -> Res<Scenario> {
     registry.warnings.extend(topology::unused_limits(&v, raw));
     let topics = topology::topics(&v, raw)?;
     let topic_names: Vec<String> = raw.topics.keys().cloned().collect();
+    let regions = topology::regions(&v, raw)?;
+    let class_regions = topology::class_regions(&v, raw, &regions)?;
     let declared = topology::Declared {
         tiers: &tiers,
         databases: &db_names,
         pools: &pools,
         topics: &topic_names,
+        regions: &regions.names,
     };
     let classes = raw
         .classes
@@ -285,6 +288,8 @@ pub fn validate(raw: &RawScenario, file: &Path) -> Res<Scenario> {
                 sagas: registry.sagas,
                 topics,
                 groups,
+                regions,
+                class_regions,
             },
         },
         slo,

@@ -94,7 +94,9 @@ pub fn of_system(spec: &crate::model::SystemSpec) -> Option<f64> {
             | Step::CacheWrite(_)
             | Step::DbRead(_)
             | Step::DbWrite(_)
-            | Step::Saga(..) => false,
+            | Step::Saga(..)
+            | Step::Geo(..)
+            | Step::Rtt(..) => false,
         })
     }
     let mut total = 0.0;

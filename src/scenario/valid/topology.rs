@@ -27,7 +27,7 @@ mod flows;
 mod pools;
 pub(super) use caching::tiers;
 pub(super) use databases::databases;
-pub(super) use flows::{groups, topics};
+pub(super) use flows::{class_regions, groups, regions, topics};
 pub(super) use pools::{pools, unused_limits};
 
 /// At most this many instances in one service (instance ids live in 24 bits of event kinds).
@@ -249,6 +249,10 @@ struct Paths<'a> {
     pools: &'a [crate::model::pools::PoolSpec],
     /// Topics (`[topics]`), by name.
     topics: &'a [String],
+    /// Regions (`[regions] names`).
+    regions: &'a [String],
+    /// The region of the class's clients.
+    region: Option<u16>,
     /// Services visited so far along the path, in reading order (an in-process tier is read
     /// after a visit to its service).
     visited: Vec<u32>,
@@ -578,6 +582,8 @@ pub(super) struct Declared<'a> {
     pub pools: &'a [crate::model::pools::PoolSpec],
     /// Topics (`[topics]`), by name.
     pub topics: &'a [String],
+    /// Regions (`[regions] names`).
+    pub regions: &'a [String],
 }
 
 /// A class: its path tree, timeout and weight.
@@ -606,6 +612,12 @@ pub(super) fn class(
         databases: declared.databases,
         pools: declared.pools,
         topics: declared.topics,
+        regions: declared.regions,
+        region: c
+            .region
+            .as_ref()
+            .and_then(|r| declared.regions.iter().position(|x| x == r))
+            .map(|i| i as u16),
         visited: Vec::new(),
     }
     .path(&field, &c.path, 0)?;
@@ -648,6 +660,7 @@ fn unbounded_retries(path: &[Step]) -> bool {
         Step::Saga(_, steps) => steps.iter().any(|(run, undo)| {
             unbounded_retries(run) || undo.as_deref().is_some_and(unbounded_retries)
         }),
+        Step::Geo(arms, _) => arms.iter().flatten().any(|a| unbounded_retries(a)),
         _ => false,
     })
 }
@@ -731,6 +744,8 @@ impl Paths<'_> {
             ("query", t.query.is_some()),
             ("saga", t.saga.is_some()),
             ("publish", t.publish.is_some()),
+            ("geo", t.geo.is_some()),
+            ("rtt", t.rtt.is_some()),
         ];
         let present: Vec<&str> = kinds.iter().filter(|k| k.1).map(|k| k.0).collect();
         let [kind] = present.as_slice() else {
@@ -740,7 +755,7 @@ impl Paths<'_> {
                     "a step is a service name or a table with exactly one of `fork`, `delay`, \
                      `branch`, `by_key`, `repeat`, `try`, `read_version`, `write_if`, \
                      `degrade`, `cache`, `write`, `db_read`, `db_write`, `pool`, `query`, \
-                     `saga`, `publish` \
+                     `saga`, `publish`, `geo`, `rtt` \
                      (found {})",
                     if present.is_empty() {
                         "none".to_string()
@@ -780,6 +795,8 @@ impl Paths<'_> {
             "query" => self.query_step(field, t),
             "saga" => self.saga_step(field, t, depth),
             "publish" => self.publish_step(field, t),
+            "geo" => self.geo_step(field, t, depth),
+            "rtt" => self.rtt_step(field, t),
             _ => self.try_scope(field, t, depth),
         }
     }
@@ -821,6 +838,7 @@ impl Paths<'_> {
                 "hold",
                 "orchestrator",
             ],
+            "geo" | "rtt" => &["kb"],
             _ => &[],
         };
         let options = [
@@ -860,6 +878,7 @@ impl Paths<'_> {
             ("undo_backoff", t.undo_backoff.is_some()),
             ("hold", t.hold.is_some()),
             ("orchestrator", t.orchestrator.is_some()),
+            ("kb", t.kb.is_some()),
         ];
         match options.iter().find(|(k, set)| *set && !allowed.contains(k)) {
             Some((k, _)) => Err(self.v.err(

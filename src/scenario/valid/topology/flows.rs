@@ -4,10 +4,134 @@
 use super::{Declared, MAX_ATTEMPTS, Paths, Registry, Res, V, dist, key_space, service_index};
 use crate::model::dist::Dist;
 use crate::model::program::Step;
+use crate::model::regions::{Outage, RegionsSpec, published_rtt};
 use crate::model::saga::SagaConfig;
 use crate::model::topics::{GroupSpec, TopicSpec};
 use crate::model::workload::KeyDist;
 use crate::scenario::raw::{RawScenario, RawSpecialStep};
+
+/// Health checks notice a region down after 30 s (three failed 10 s checks).
+const DETECT_NS: u64 = 30_000_000_000;
+/// A DNS failover record's TTL: 60 s.
+const DNS_TTL_NS: u64 = 60_000_000_000;
+/// Data transfer between AWS regions, per GB.
+const TRANSFER_GB: f64 = 0.02;
+
+/// `[regions]`: names, the RTT matrix (the published one by default), DNS failover, an outage.
+pub(in crate::scenario::valid) fn regions(v: &V<'_>, raw: &RawScenario) -> Res<RegionsSpec> {
+    let Some(r) = &raw.regions else {
+        return Ok(RegionsSpec::default());
+    };
+    if r.names.is_empty() || r.names.len() > 64 {
+        return Err(v.err("regions.names", "needs 1 to 64 region names"));
+    }
+    for (i, n) in r.names.iter().enumerate() {
+        if r.names[..i].contains(n) {
+            return Err(v.err(
+                format!("regions.names.{i}"),
+                format!("`{n}` is listed twice"),
+            ));
+        }
+    }
+    let n = r.names.len();
+    let rtt: Vec<Vec<u64>> = match &r.rtt_ms {
+        Some(m) => {
+            if m.len() != n || m.iter().any(|row| row.len() != n) {
+                return Err(v.err(
+                    "regions.rtt_ms",
+                    format!("must be a square {n} x {n} matrix, one row and column per region in `names` order"),
+                ));
+            }
+            for (i, row) in m.iter().enumerate() {
+                for (j, x) in row.iter().enumerate() {
+                    if !x.is_finite() || *x < 0.0 {
+                        return Err(v.err(
+                            format!("regions.rtt_ms.{i}.{j}"),
+                            format!("an RTT is zero or positive (ms), got {x}"),
+                        ));
+                    }
+                }
+            }
+            m.iter()
+                .map(|row| row.iter().map(|x| (x * 1e6).round() as u64).collect())
+                .collect()
+        }
+        None => {
+            let mut out = vec![vec![0; n]; n];
+            for (i, a) in r.names.iter().enumerate() {
+                for (j, b) in r.names.iter().enumerate() {
+                    let ms = published_rtt(a, b).ok_or_else(|| {
+                        v.err(
+                            "regions.rtt_ms",
+                            format!(
+                                "no published RTT between `{a}` and `{b}` (known: us-east, \
+                                 us-west, eu-west, asia-southeast, sa-east): give `rtt_ms`"
+                            ),
+                        )
+                    })?;
+                    out[i][j] = (ms * 1e6) as u64;
+                }
+            }
+            out
+        }
+    };
+    let outage = match &r.outage {
+        None => None,
+        Some(o) => {
+            let region = r.names.iter().position(|x| *x == o.region).ok_or_else(|| {
+                v.err(
+                    "regions.outage.region",
+                    format!("no region named `{}`", o.region),
+                )
+                .suggest(&o.region, r.names.iter().map(String::as_str))
+            })?;
+            Some(Outage {
+                region: region as u16,
+                at: v.ns("regions.outage.at", &o.at)?,
+                length: v.ns("regions.outage.for", &o.length)?,
+            })
+        }
+    };
+    Ok(RegionsSpec {
+        names: r.names.clone(),
+        rtt,
+        detect: v.opt_ns("regions.detect", &r.detect)?.unwrap_or(DETECT_NS),
+        dns_ttl: v
+            .opt_ns("regions.dns_ttl", &r.dns_ttl)?
+            .unwrap_or(DNS_TTL_NS),
+        transfer_price_gb: v.non_negative(
+            "regions.transfer_price_gb",
+            r.transfer_price_gb.unwrap_or(TRANSFER_GB),
+        )?,
+        outage,
+    })
+}
+
+/// Per class, the index of its clients' region.
+pub(in crate::scenario::valid) fn class_regions(
+    v: &V<'_>,
+    raw: &RawScenario,
+    regions: &RegionsSpec,
+) -> Res<Vec<Option<u16>>> {
+    raw.classes
+        .iter()
+        .map(|(name, c)| match &c.region {
+            None => Ok(None),
+            Some(r) => regions
+                .names
+                .iter()
+                .position(|x| x == r)
+                .map(|i| Some(i as u16))
+                .ok_or_else(|| {
+                    let e = v.err(
+                        format!("classes.{name}.region"),
+                        format!("no region named `{r}` (list it in `[regions] names`)"),
+                    );
+                    e.suggest(r, regions.names.iter().map(String::as_str))
+                }),
+        })
+        .collect()
+}
 
 /// A broker acknowledges an append in about 2 ms (Kafka with `acks=all` inside one zone).
 const APPEND_S: f64 = 2.0e-3;
@@ -82,6 +206,8 @@ pub(in crate::scenario::valid) fn groups(
             databases: declared.databases,
             pools: declared.pools,
             topics: declared.topics,
+            regions: declared.regions,
+            region: None,
             // The processing visit comes first, at the consumer's instance.
             visited: vec![service],
         }
@@ -116,6 +242,65 @@ pub(in crate::scenario::valid) fn groups(
 }
 
 impl Paths<'_> {
+    fn region_index(&self, field: &str, name: &str) -> Res<u16> {
+        self.regions
+            .iter()
+            .position(|x| x == name)
+            .map(|i| i as u16)
+            .ok_or_else(|| {
+                self.v
+                    .err(
+                        field,
+                        format!("no region named `{name}` (list it in `[regions] names`)"),
+                    )
+                    .suggest(name, self.regions.iter().map(String::as_str))
+            })
+    }
+
+    fn kb(&self, field: &str, t: &RawSpecialStep) -> Res<f64> {
+        self.v
+            .non_negative(&format!("{field}.kb"), t.kb.unwrap_or(0.0))
+    }
+
+    /// `{ geo = { us-east = [...], eu-west = [...] }, kb = 60 }`.
+    pub(super) fn geo_step(&mut self, field: &str, t: &RawSpecialStep, depth: usize) -> Res<Step> {
+        let table = t.geo.as_ref().expect("present");
+        if self.region.is_none() {
+            return Err(self.v.err(
+                format!("{field}.geo"),
+                "a `geo` step routes by the clients' region: give the class a `region`",
+            ));
+        }
+        if table.is_empty() {
+            return Err(self
+                .v
+                .err(format!("{field}.geo"), "needs at least one region's path"));
+        }
+        let mut arms = vec![None; self.regions.len()];
+        for (name, path) in table {
+            let f = format!("{field}.geo.{name}");
+            let r = self.region_index(&f, name)?;
+            if path.is_empty() {
+                return Err(self.v.err(f, "a region's path needs at least one step"));
+            }
+            arms[r as usize] = Some(self.path(&f, path, depth + 1)?);
+        }
+        Ok(Step::Geo(arms, self.kb(field, t)?))
+    }
+
+    /// `{ rtt = "us-east", kb = 2 }`.
+    pub(super) fn rtt_step(&mut self, field: &str, t: &RawSpecialStep) -> Res<Step> {
+        let name = t.rtt.as_deref().expect("present");
+        let r = self.region_index(&format!("{field}.rtt"), name)?;
+        if self.region.is_none() {
+            return Err(self.v.err(
+                format!("{field}.rtt"),
+                "an `rtt` hop starts from the region serving the request: give the class a `region`",
+            ));
+        }
+        Ok(Step::Rtt(r, self.kb(field, t)?))
+    }
+
     /// `{ publish = "orders" }`.
     pub(super) fn publish_step(&mut self, field: &str, t: &RawSpecialStep) -> Res<Step> {
         let name = t.publish.as_deref().expect("present");
