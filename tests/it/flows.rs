@@ -274,3 +274,120 @@ service = "a"
         .to_string();
     assert!(e.contains("topics.orders.partitions"), "{e}");
 }
+
+/// Clients in three regions, `rate` requests per second in each; only the regions in `arms`
+/// serve (a 1 ms constant service).
+fn regional(arms: &[&str], extra: &str) -> String {
+    let geo: Vec<String> = arms
+        .iter()
+        .map(|r| format!("{r} = [\"app-{r}\"]"))
+        .collect();
+    let mut text = format!(
+        r#"
+name = "regions"
+duration = "600s"
+[workload]
+type = "poisson"
+rate = 300
+[regions]
+names = ["us-east", "eu-west", "asia-southeast"]
+{extra}
+"#
+    );
+    for r in ["us-east", "eu-west", "asia-southeast"] {
+        text += &format!(
+            "[classes.{r}]\nregion = \"{r}\"\npath = [{{ geo = {{ {} }}, kb = 10 }}]\n\
+             [services.app-{r}]\nworkers = 1000\nservice = \"1ms\"\n",
+            geo.join(", ")
+        );
+    }
+    text
+}
+
+/// A request from region r served in region s takes at least the RTT of (r, s): here every
+/// region's clients are served in eu-west, so their fastest request is RTT + 1 ms.
+#[test]
+fn a_request_pays_at_least_the_rtt_between_its_region_and_the_serving_one() {
+    let s = run_text(&regional(&["eu-west"], ""), &[], 2);
+    for (class, rtt_ms) in [(0, 170.0), (1, 0.0), (2, 68.0)] {
+        // Classes are in name order: asia-southeast, eu-west, us-east.
+        let h = &s.classes[class].latency;
+        // The histogram keeps 3 significant digits: its minimum is within 0.1 %.
+        let min_ms = h.min() as f64 / 1e6;
+        assert!(
+            min_ms >= (rtt_ms + 1.0) * 0.999 && min_ms < (rtt_ms + 1.0) * 1.002,
+            "class {class}: fastest {min_ms} ms, RTT {rtt_ms} ms"
+        );
+    }
+    let r = component(&s, "regions");
+    assert_eq!(
+        metric(r, "served.eu-west"),
+        metric(r, "served_remote") + s.classes[1].completed as f64
+    );
+}
+
+/// An outage of us-east from 100 s to 400 s: requests DNS still sends there fail until the
+/// health checks notice (30 s) and then while the resolvers move over one TTL (60 s, half of
+/// the lookups on average): about rate x (detect + ttl / 2) errors; the others are served
+/// from eu-west, the nearest region, 68 ms away.
+#[test]
+fn a_region_outage_fails_requests_for_detection_plus_half_a_ttl() {
+    let text = regional(
+        &["us-east", "eu-west", "asia-southeast"],
+        "detect = \"30s\"\ndns_ttl = \"60s\"\noutage = { region = \"us-east\", at = \"100s\", for = \"300s\" }",
+    );
+    let mut errors = 0.0;
+    let seeds = 5;
+    for seed in 0..seeds {
+        let s = run_text(&text, &[], seed);
+        errors += metric(component(&s, "regions"), "dns_errors");
+    }
+    let expect = 100.0 * (30.0 + 60.0 / 2.0);
+    let mean = errors / f64::from(seeds as u32);
+    assert!(
+        (mean - expect).abs() < 0.05 * expect,
+        "{mean} errors, expected {expect}"
+    );
+}
+
+#[test]
+fn bad_regions_are_named_by_file_line_and_field() {
+    let base = regional(&["eu-west"], "");
+    let cases = [
+        (
+            "rtt_ms = [[0, 68], [68, 0]]",
+            "regions.rtt_ms",
+            "square 3 x 3",
+        ),
+        (
+            "rtt_ms = [[0, 68, 170], [68, 0, -1], [170, 170, 0]]",
+            "regions.rtt_ms.1.2",
+            "zero or positive",
+        ),
+        (
+            "outage = { region = \"us-eats\", at = \"1m\", for = \"1m\" }",
+            "regions.outage.region",
+            "`us-east`",
+        ),
+    ];
+    for (line, field, words) in cases {
+        let text = base.replace(
+            "names = [\"us-east\", \"eu-west\", \"asia-southeast\"]",
+            &format!("names = [\"us-east\", \"eu-west\", \"asia-southeast\"]\n{line}"),
+        );
+        let e = scenario::load_str(&text, Path::new("bad.toml"), &[])
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(
+            e.contains("bad.toml:") && e.contains(field) && e.contains(words),
+            "{line}: {e}"
+        );
+    }
+    let unknown = base.replace("names = [\"us-east\"", "names = [\"mars-1\"");
+    let e = scenario::load_str(&unknown, Path::new("bad.toml"), &[])
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(e.contains("rtt_ms") && e.contains("mars-1"), "{e}");
+}
