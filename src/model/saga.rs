@@ -27,6 +27,14 @@
 //!   something was done and not undone (the saga's state lived in its memory). Never silently
 //!   dropped.
 //!
+//! **Choreography** (`mode = "choreography"`, each step naming its participant `by = GROUP`):
+//! no orchestrator calls the participants; each step is an event that its participant's
+//! consumer group receives, processes (the step's `do`, or `undo` when compensating) and
+//! answers with the next event. So each step and each compensation waits for a consumer of its
+//! group (behind the other messages of its partition), and a consumer crash delivers the event
+//! again: the step runs twice, as at-least-once delivery does. The outcomes are counted as
+//! above (the saga request stands for the order's state across the events).
+//!
 //! A step without `undo` is allowed only last (nothing after it can fail). `hold` measures a
 //! resource held between two steps (stock reserved but not yet paid for, or released): from
 //! the end of step `from` to the end of step `to`, or of `from`'s compensation, or of the saga
@@ -67,6 +75,9 @@ pub struct SagaConfig {
     /// The orchestrator's service: a crash or stop of the instance the request was at, seen
     /// between steps, leaves the saga inconsistent.
     pub orchestrator: Option<u32>,
+    /// Choreography: per step, the consumer group whose consumers run it (the step's and its
+    /// compensation's events go to that group); `None`: orchestrated.
+    pub participants: Option<Vec<u32>>,
 }
 
 /// The outcome of a saga.
@@ -325,6 +336,7 @@ mod tests {
             undo_backoff: 0,
             hold: Some((0, 1)),
             orchestrator: None,
+            participants: None,
         }
     }
 

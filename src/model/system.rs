@@ -127,12 +127,10 @@ impl SystemSpec {
 fn path_reads_keys(path: &[Step]) -> bool {
     path.iter().any(|s| match s {
         Step::Visit(_) | Step::Delay(_) | Step::Query(_) => false,
-        Step::Publish(_) => true,
+        // A message's partition is its key's (a choreographed saga's events too).
+        Step::Publish(_) | Step::Saga(..) => true,
         Step::Rtt(..) => false,
         Step::Geo(arms, _) => arms.iter().flatten().any(|a| path_reads_keys(a)),
-        Step::Saga(_, steps) => steps.iter().any(|(run, undo)| {
-            path_reads_keys(run) || undo.as_deref().is_some_and(path_reads_keys)
-        }),
         Step::Pool(_, b) => path_reads_keys(b),
         Step::ReadVersion(_) | Step::WriteIf(_) => true,
         Step::CacheRead(_) | Step::CacheWrite(_) => true,
@@ -2305,12 +2303,47 @@ impl System {
         q.started = now;
         q.sleep = NO_HOLD;
         q.hit = false;
-        q.pending = 1;
-        self.spawn(now, req, first, r.deadline);
+        q.mark = 0;
+        self.saga_block(now, req, id, 0, first, false);
     }
 
-    /// A block of the saga `req` runs returned (`failed: None`) or failed.
+    /// Runs block `pc` of step `step` of saga `id` for `req`: as its child (orchestrated), or
+    /// as an event its participant's consumers take (choreographed).
+    fn saga_block(&mut self, now: u64, req: u32, id: usize, step: usize, pc: u32, undo: bool) {
+        let deadline = if undo {
+            u64::MAX
+        } else {
+            self.reqs.get(req).deadline
+        };
+        self.reqs.get_mut(req).pending = 1;
+        match self.sagas.config(id).participants.as_ref().map(|p| p[step]) {
+            None => {
+                self.spawn(now, req, pc, deadline);
+            }
+            Some(g) => {
+                let (key, handle) = (self.reqs.get(req).key, self.reqs.handle(req));
+                self.topics.groups[g as usize].send(now, key, (handle, pc, undo));
+                self.group_dispatch(now, g as usize);
+            }
+        }
+    }
+
+    /// A block of the saga `req` runs returned (`failed: None`) or failed; in a choreography,
+    /// the consumer that ran it is free again.
     fn saga_child(&mut self, now: u64, req: u32, k: u32, failed: Option<ErrorKind>) {
+        let mark = self.reqs.get(req).mark;
+        if mark == 0 {
+            return self.saga_next(now, req, k, failed);
+        }
+        self.reqs.get_mut(req).mark = 0;
+        let (g, c) = (((mark >> 32) - 1) as usize, mark as u32);
+        self.topics.groups[g].processed(now, c, true, true);
+        self.saga_next(now, req, k, failed);
+        self.group_dispatch(now, g);
+    }
+
+    /// The saga `req` runs goes on after a block returned or failed.
+    fn saga_next(&mut self, now: u64, req: u32, k: u32, failed: Option<ErrorKind>) {
         let p = *self.reqs.get(req);
         let (id, steps) = &self.programs[p.class as usize].sagas[k as usize];
         let (id, n) = (*id as usize, steps.len());
@@ -2351,10 +2384,8 @@ impl System {
                         return self.saga_end(now, req, id, saga::Outcome::Completed, None);
                     }
                     let run = self.programs[p.class as usize].sagas[k as usize].1[step + 1].run;
-                    let q = self.reqs.get_mut(req);
-                    q.attempt_child = (step + 1) as u32;
-                    q.pending = 1;
-                    self.spawn(now, req, run, p.deadline);
+                    self.reqs.get_mut(req).attempt_child = (step + 1) as u32;
+                    self.saga_block(now, req, id, step + 1, run, false);
                 }
                 Some(kind) => {
                     self.sagas.failed_at(id, step);
@@ -2427,9 +2458,8 @@ impl System {
         if !retry {
             q.tries_left = attempts.saturating_sub(1);
         }
-        q.pending = 1;
         // The orchestrator finishes its compensations even when the client has left.
-        self.spawn(now, req, undo, u64::MAX);
+        self.saga_block(now, req, id, step, undo, true);
     }
 
     fn on_saga_retry(&mut self, now: u64, data: u64) {
@@ -2532,6 +2562,35 @@ impl System {
                     continue;
                 }
                 if let Some((p, msg)) = group.take(now, c, k, n) {
+                    if let Some((h, pc, undo)) = msg.cont {
+                        // A choreographed saga's event: its consumer runs the step's block as
+                        // a child of the saga's request.
+                        let Some(saga) = self.reqs.resolve(h) else {
+                            let group = &mut self.topics.groups[g];
+                            group.inflight[c as usize] = Some(InFlight {
+                                msg,
+                                partition: p,
+                                handle: u64::MAX,
+                            });
+                            group.processed(now, c, true, true);
+                            continue;
+                        };
+                        let deadline = if undo {
+                            u64::MAX
+                        } else {
+                            self.reqs.get(saga).deadline
+                        };
+                        let child = self.spawn_later(saga, pc, deadline);
+                        self.reqs.get_mut(saga).mark = ((g as u64 + 1) << 32) | u64::from(c);
+                        let handle = self.reqs.handle(child);
+                        self.topics.groups[g].inflight[c as usize] = Some(InFlight {
+                            msg,
+                            partition: p,
+                            handle,
+                        });
+                        started.push(child);
+                        continue;
+                    }
                     let bg = self.reqs.insert(Request {
                         class: self.consumer_class + g as u16,
                         created: now,

@@ -108,6 +108,9 @@ pub struct Msg {
     pub done_before: bool,
     /// It fails every attempt.
     pub poison: bool,
+    /// A choreographed saga's event: the saga request's handle, the block its consumer runs,
+    /// and whether it is a compensation (run without the client's deadline).
+    pub cont: Option<(u64, u32, bool)>,
 }
 
 /// A message being processed.
@@ -227,6 +230,24 @@ impl Group {
         self.lag_changed(now);
     }
 
+    /// Sends a choreographed saga's event (`cont`) to this group, in the partition of `key`.
+    pub fn send(&mut self, now: u64, key: u64, cont: (u64, u32, bool)) {
+        let p = (super::balance::hash64(key) % self.queues.len() as u64) as usize;
+        self.counts.published += 1;
+        self.push(
+            now,
+            p,
+            Msg {
+                published: now,
+                key,
+                attempts: 0,
+                done_before: false,
+                poison: false,
+                cont: Some(cont),
+            },
+        );
+    }
+
     /// The live consumers changed to `live`.
     pub fn set_live(&mut self, now: u64, live: u32) {
         if live != self.live {
@@ -291,7 +312,8 @@ impl Group {
                 self.counts.duplicates += 1;
             }
             msg.done_before = true;
-            if self.spec.commit_interval > 0 {
+            // A saga's event moves the saga on: its offset is committed with the next event.
+            if self.spec.commit_interval > 0 && msg.cont.is_none() {
                 self.uncommitted[p].push(msg);
             }
             return;
@@ -451,6 +473,7 @@ impl Topics {
                     attempts: 0,
                     done_before: false,
                     poison,
+                    cont: None,
                 },
             );
         }

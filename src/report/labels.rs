@@ -69,7 +69,7 @@ pub const GAUGES: [(&str, &str, &str); 22] = [
     (
         "dns_away",
         "clients sent elsewhere",
-        "Share of DNS lookups answered with another region",
+        "Lookups answered with another region (share)",
     ),
     (
         "probe_stale",

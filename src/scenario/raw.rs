@@ -434,6 +434,7 @@ pub struct RawSpecialStep {
     pub undo_backoff: Option<RawDur>,
     pub hold: Option<RawHold>,
     pub orchestrator: Option<String>,
+    pub mode: Option<String>,
     pub publish: Option<String>,
     pub geo: Option<BTreeMap<String, Vec<RawStep>>>,
     pub kb: Option<f64>,
@@ -470,6 +471,7 @@ pub struct RawSagaStep {
     #[serde(rename = "do")]
     pub run: Vec<RawStep>,
     pub undo: Option<Vec<RawStep>>,
+    pub by: Option<String>,
 }
 
 /// `hold = { from = "reserve", to = "charge" }` of a saga.

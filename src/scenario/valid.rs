@@ -220,6 +220,7 @@ pub fn validate(raw: &RawScenario, file: &Path) -> Res<Scenario> {
     let topics = topology::topics(&v, raw)?;
     let topic_names: Vec<String> = raw.topics.keys().cloned().collect();
     let regions = topology::regions(&v, raw)?;
+    let group_names: Vec<String> = raw.consumers.keys().cloned().collect();
     let class_regions = topology::class_regions(&v, raw, &regions)?;
     let declared = topology::Declared {
         tiers: &tiers,
@@ -227,6 +228,7 @@ pub fn validate(raw: &RawScenario, file: &Path) -> Res<Scenario> {
         pools: &pools,
         topics: &topic_names,
         regions: &regions.names,
+        groups: &group_names,
     };
     let classes = raw
         .classes

@@ -391,3 +391,59 @@ fn bad_regions_are_named_by_file_line_and_field() {
         .to_string();
     assert!(e.contains("rtt_ms") && e.contains("mars-1"), "{e}");
 }
+
+/// A choreographed saga: each step waits for a consumer of its participant's group, so with
+/// one consumer per group a step's events queue behind each other; every saga still ends in
+/// one outcome, and a step without a participant is refused.
+#[test]
+fn a_choreographed_saga_runs_its_steps_through_its_participants_consumers() {
+    let text = r#"
+name = "ch"
+duration = "300s"
+[workload]
+type = "poisson"
+rate = 5
+[classes.order]
+path = [{ saga = "order", mode = "choreography", steps = [
+  { name = "a", by = "ga", do = ["sa"], undo = ["sa"] },
+  { name = "b", by = "gb", do = ["sb"] },
+] }]
+[services.sa]
+workers = 100
+service = { dist = "exponential", mean = "50ms" }
+[services.sb]
+workers = 100
+service = { dist = "exponential", mean = "100ms" }
+[services.ha]
+service = "1us"
+[services.hb]
+service = "1us"
+[topics.t]
+partitions = 1
+[consumers.ga]
+topic = "t"
+service = "ha"
+[consumers.gb]
+topic = "t"
+service = "hb"
+"#;
+    let s = run_text(text, &[], 4);
+    let saga = component(&s, "order");
+    // Each participant is one consumer on one partition: an M/M/1 queue per step (rate 5,
+    // means 50 and 100 ms), so the saga takes the sum of the two M/M/1 response times.
+    let expect = th::mm1_mean_response(5.0, 20.0) + th::mm1_mean_response(5.0, 10.0);
+    let mean = metric(saga, "saga_ms_mean") / 1000.0;
+    assert!(
+        (mean - expect).abs() < 0.08 * expect,
+        "saga {mean} s, expected {expect} s"
+    );
+    let (sagas, _) = drained(text, 4);
+    let (started, completed, compensated, inconsistent, open) = sagas[0];
+    assert_eq!((open, completed + compensated + inconsistent), (0, started));
+    let missing = text.replace(", by = \"gb\"", "");
+    let e = scenario::load_str(&missing, Path::new("bad.toml"), &[])
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(e.contains("steps.1") && e.contains("by"), "{e}");
+}

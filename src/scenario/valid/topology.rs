@@ -251,6 +251,8 @@ struct Paths<'a> {
     topics: &'a [String],
     /// Regions (`[regions] names`).
     regions: &'a [String],
+    /// Consumer groups (`[consumers]`), by name.
+    groups: &'a [String],
     /// The region of the class's clients.
     region: Option<u16>,
     /// Services visited so far along the path, in reading order (an in-process tier is read
@@ -584,6 +586,8 @@ pub(super) struct Declared<'a> {
     pub topics: &'a [String],
     /// Regions (`[regions] names`).
     pub regions: &'a [String],
+    /// Consumer groups (`[consumers]`), by name.
+    pub groups: &'a [String],
 }
 
 /// A class: its path tree, timeout and weight.
@@ -613,6 +617,7 @@ pub(super) fn class(
         pools: declared.pools,
         topics: declared.topics,
         regions: declared.regions,
+        groups: declared.groups,
         region: c
             .region
             .as_ref()
@@ -837,6 +842,7 @@ impl Paths<'_> {
                 "undo_backoff",
                 "hold",
                 "orchestrator",
+                "mode",
             ],
             "geo" | "rtt" => &["kb"],
             _ => &[],
@@ -879,6 +885,7 @@ impl Paths<'_> {
             ("hold", t.hold.is_some()),
             ("orchestrator", t.orchestrator.is_some()),
             ("kb", t.kb.is_some()),
+            ("mode", t.mode.is_some()),
         ];
         match options.iter().find(|(k, set)| *set && !allowed.contains(k)) {
             Some((k, _)) => Err(self.v.err(

@@ -207,6 +207,7 @@ pub(in crate::scenario::valid) fn groups(
             pools: declared.pools,
             topics: declared.topics,
             regions: declared.regions,
+            groups: declared.groups,
             region: None,
             // The processing visit comes first, at the consumer's instance.
             visited: vec![service],
@@ -341,6 +342,23 @@ impl Paths<'_> {
                     "a saga needs `steps = [{ name, do = [...], undo = [...] }, ...]`",
                 )
             })?;
+        let choreography = match t.mode.as_deref() {
+            None | Some("orchestration") => false,
+            Some("choreography") => true,
+            Some(other) => {
+                return Err(self
+                    .v
+                    .err(f("mode"), format!("unknown mode `{other}`"))
+                    .suggest(other, ["orchestration", "choreography"]));
+            }
+        };
+        if choreography && t.orchestrator.is_some() {
+            return Err(self.v.err(
+                f("orchestrator"),
+                "a choreography has no orchestrator: its participants' consumers run the steps",
+            ));
+        }
+        let mut participants = Vec::new();
         let mut names: Vec<String> = Vec::new();
         let mut steps = Vec::new();
         for (i, s) in raw_steps.iter().enumerate() {
@@ -374,6 +392,36 @@ impl Paths<'_> {
                 Some(u) => Some(self.path(&sf("undo"), u, depth + 1)?),
                 None => None,
             };
+            match (&s.by, choreography) {
+                (Some(g), true) => {
+                    let k = self.groups.iter().position(|x| x == g).ok_or_else(|| {
+                        self.v
+                            .err(
+                                sf("by"),
+                                format!("no consumer group named `{g}` (define it under `[consumers.{g}]`)"),
+                            )
+                            .suggest(g, self.groups.iter().map(String::as_str))
+                    })?;
+                    participants.push(k as u32);
+                }
+                (None, true) => {
+                    return Err(self.v.err(
+                        format!("{field}.steps.{i}"),
+                        format!(
+                            "in a choreography every step names its participant: `by = \"GROUP\"` \
+                             (the consumer group that runs step `{}`)",
+                            s.name
+                        ),
+                    ));
+                }
+                (Some(_), false) => {
+                    return Err(self.v.err(
+                        sf("by"),
+                        "`by` names a choreography's participant: set `mode = \"choreography\"`",
+                    ));
+                }
+                (None, false) => {}
+            }
             names.push(s.name.clone());
             steps.push((run, undo));
         }
@@ -439,6 +487,7 @@ impl Paths<'_> {
             undo_backoff,
             hold,
             orchestrator,
+            participants: choreography.then_some(participants),
         });
         Ok(Step::Saga(id, steps))
     }
