@@ -26,6 +26,7 @@
 //! | [`shard`] | shard routers (letter ranges, hash mod N, consistent, bounded loads, jump) and resharding moves (pure: key in, shard out) |
 //! | [`saga`] | sagas: steps with compensations run in reverse on a failure, retried compensations, outcomes (completed, compensated, inconsistent), resources held |
 //! | [`topics`] | topics with partitions and consumer groups: per-partition order, at-least-once with commits and redelivery on a crash, retries and a dead-letter queue, lag |
+//! | [`regions`] | regions: an RTT matrix (published defaults), geo-routing to the nearest healthy region, DNS failover over detection and one TTL, cross-region transfer |
 //! | `system` | the node table, the calendar and the interpreter of paths |
 //!
 //! A [`System`] owns every component and the event calendar of one replication. Components

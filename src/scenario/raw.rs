@@ -218,14 +218,44 @@ pub struct RawKeys {
     pub scatter: bool,
 }
 
-/// A distribution: a duration string (constant) or a table.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+/// A distribution: a duration string (constant) or a table. Deserialized by hand so that a
+/// typo in a table names the unknown field (an untagged enum would only say that nothing
+/// matched).
+#[derive(Debug, Clone)]
 pub enum RawDist {
     /// A constant.
     Constant(RawDur),
     /// A parameterised distribution.
     Table(Box<RawDistTable>),
+}
+
+impl<'de> Deserialize<'de> for RawDist {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RawDist;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a duration (\"5ms\", or seconds) or a table `{ dist = ..., ... }`")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawDist, E> {
+                Ok(RawDist::Constant(RawDur::Text(v.to_string())))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<RawDist, E> {
+                Ok(RawDist::Constant(RawDur::Secs(v)))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<RawDist, E> {
+                Ok(RawDist::Constant(RawDur::Secs(v as f64)))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<RawDist, E> {
+                Ok(RawDist::Constant(RawDur::Secs(v as f64)))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, m: A) -> Result<RawDist, A::Error> {
+                let t = RawDistTable::deserialize(serde::de::value::MapAccessDeserializer::new(m))?;
+                Ok(RawDist::Table(Box::new(t)))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// `{ dist = "...", ... }`.

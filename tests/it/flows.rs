@@ -447,3 +447,31 @@ service = "hb"
         .to_string();
     assert!(e.contains("steps.1") && e.contains("by"), "{e}");
 }
+
+/// A typo inside a distribution table names the unknown field (it used to say only that the
+/// value matched no form of a distribution).
+#[test]
+fn a_typo_in_a_distribution_names_the_field() {
+    let text = r#"
+name = "x"
+duration = "10s"
+[workload]
+type = "poisson"
+rate = 1
+[classes.c]
+path = ["a"]
+[services.a]
+service = { dist = "uniform", low = "1ms", high = "2ms" }
+"#;
+    let e = scenario::load_str(text, Path::new("bad.toml"), &[])
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(
+        e.contains("bad.toml:10")
+            && e.contains("services.a.service")
+            && e.contains("unknown field")
+            && e.contains("`min`"),
+        "{e}"
+    );
+}
