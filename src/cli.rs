@@ -313,6 +313,12 @@ fn cmd_real(a: RealArgs) -> Result<i32> {
     use scalesim::real::session::{Servers, parse_targets, run_real, specs};
     let started = Instant::now();
     let loaded = load(&a.file, &a.common.sets)?;
+    if loaded.strategies.iter().any(|s| s.scenario.auto_warmup) {
+        return Err(bad_input(
+            "`warmup = \"auto\"` needs a pilot run of each replication, which the real \
+             drivers do not do: give the warm-up as a duration",
+        ));
+    }
     specs(&loaded).map_err(bad_input)?;
     let servers = if a.targets.is_empty() {
         Servers::Containers
@@ -392,6 +398,12 @@ fn cmd_run(a: RunArgs) -> Result<i32> {
     let started = Instant::now();
     let loaded = load(&a.file, &a.common.sets)?;
     let baseline = baseline(&a)?;
+    if a.shard.is_some() && loaded.base.auto_replications.is_some() && a.replications.is_none() {
+        return Err(bad_input(
+            "`replications = \"auto\"` chooses one count for the whole run, which shards run \
+             apart cannot agree on: give `--replications N` with `--shard`",
+        ));
+    }
     let opts = RunOptions {
         jobs: a.jobs,
         replications: a.replications,
@@ -400,6 +412,9 @@ fn cmd_run(a: RunArgs) -> Result<i32> {
         shard: a.shard,
     };
     let mut rep = run::run(&loaded, &opts);
+    for w in rep.summary.run_warnings() {
+        eprintln!("warning: {w}");
+    }
     // Compared before the capacity search fills `summary.capacity`, which the second run lacks.
     if a.check_determinism {
         let again = run::run(

@@ -21,11 +21,14 @@
 //!
 //! The rule is only trusted when the minimizing `d` lies in the first half of the series
 //! (White 1997): a minimum later means the series is still drifting (a ramp, an overloaded
-//! queue) and the run is too short to have reached steady state. [`mser`] therefore searches
-//! every `d` up to `k - MIN_TAIL` batches (a tail of fewer batches has a sample variance so
-//! noisy that it reaches a spurious minimum by chance: with 2 batches left, in about one series
-//! in ten), truncates at the best `d` of the first half, and flags the series as too short
-//! when the overall minimum lies beyond it.
+//! queue) and the run is too short to have reached steady state. [`mser`] truncates at the
+//! best `d` of the first half, and flags the series as too short when the minimum over every
+//! `d` that keeps at least a quarter of the series ([`MIN_TAIL`]) lies beyond the half. The
+//! statistic of a short tail is too noisy to compare: its sample variance, from few batches,
+//! is small by chance often enough that a stationary but bursty series (a queue at 90 %
+//! utilization, whose busy periods make the batch means heavy-tailed and correlated) would be
+//! flagged. A series that still drifts has its minimum at the far end of any range, so the
+//! quarter costs no power against a ramp.
 //!
 //! The sums run backwards with Welford's update, so each `MSER(d)` costs O(1) and the whole
 //! rule O(n), and it stays accurate when the mean is large next to the spread.
@@ -35,8 +38,12 @@ use super::ci::Welford;
 /// The batch size of MSER-5.
 pub const BATCH: usize = 5;
 
-/// Fewest batches that may be kept when looking for the overall minimum (see the module docs).
-pub const MIN_TAIL: usize = 5;
+/// Fewest batches that may be kept when looking for the overall minimum, as a fraction of the
+/// series (see the module docs); at least 5 batches.
+pub const MIN_TAIL: f64 = 0.25;
+
+/// Fewest batches a series needs to be judged.
+pub const MIN_BATCHES: usize = 10;
 
 /// Where to truncate a series.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,7 +57,7 @@ pub struct Truncation {
 
 /// MSER with batches of `batch` observations (MSER-5 with [`BATCH`]) on the series `xs`.
 ///
-/// A series of fewer than `2 · MIN_TAIL` batches is too short to judge: it is not truncated
+/// A series of fewer than [`MIN_BATCHES`] batches is too short to judge: it is not truncated
 /// and is flagged. Non-finite observations are a caller error: they make every statistic NaN,
 /// and the series is then not truncated.
 pub fn mser(xs: &[f64], batch: usize) -> Truncation {
@@ -60,7 +67,7 @@ pub fn mser(xs: &[f64], batch: usize) -> Truncation {
         .map(|c| c.iter().sum::<f64>() / batch as f64)
         .collect();
     let k = means.len();
-    if k < 2 * MIN_TAIL {
+    if k < MIN_BATCHES {
         return Truncation {
             index: 0,
             too_short: true,
@@ -72,7 +79,8 @@ pub fn mser(xs: &[f64], batch: usize) -> Truncation {
         range.min_by(|&a, &b| stats[a].total_cmp(&stats[b]).then(a.cmp(&b)))
     };
     let first = best_in(0..=half).unwrap_or(0);
-    let overall = best_in(0..=k - MIN_TAIL).unwrap_or(0);
+    let tail = ((k as f64 * MIN_TAIL).ceil() as usize).max(5);
+    let overall = best_in(0..=k - tail).unwrap_or(0);
     Truncation {
         index: first * batch,
         too_short: overall > half,
