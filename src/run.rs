@@ -6,6 +6,10 @@
 //! collected in task order, so the output is bit-identical for any number of threads. Each task
 //! reduces its replication to compact [`RepMetrics`] at once, so memory does not grow with the
 //! number of requests or of tasks' histograms.
+//!
+//! `warmup = "auto"` adds a pilot run of each replication before it, and `replications =
+//! "auto"` runs the replications in rounds until they are precise enough ([`auto`]); both keep
+//! the results independent of the number of threads.
 
 mod aggregate;
 pub mod auto;
