@@ -114,7 +114,10 @@ pub fn run(loaded: &Loaded, opts: &RunOptions) -> Report {
     let progress = Progress::new(opts.progress);
     let mut results: Vec<Vec<RepMetrics>> = groups.iter().map(|_| Vec::new()).collect();
     progress.run(|| {
-        let warmups = warmups(&groups, seed, reps, opts.jobs, &progress);
+        // With `replications = "auto"`, more pilots than the first round: three pooled series
+        // are too few to average a busy queue's excursions out.
+        let pilots = rule.map_or(reps, |r| reps.max(r.max.min(AUTO_PILOTS)));
+        let warmups = warmups(&groups, seed, pilots, opts.jobs, &progress);
         let mut have = 0;
         loop {
             let round: Vec<Task> = (0..groups.len())
@@ -154,6 +157,10 @@ pub fn run(loaded: &Loaded, opts: &RunOptions) -> Report {
     }
     report
 }
+
+/// Pilot replications of `warmup = "auto"` with `replications = "auto"` (or `max_replications`
+/// if fewer); with a fixed count, every replication is a pilot.
+const AUTO_PILOTS: u32 = 10;
 
 /// For each group of a `warmup = "auto"` scenario, the warm-up MSER-5 picks from the pooled
 /// series of `reps` pilot replications (run in parallel, collected in task order).

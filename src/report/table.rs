@@ -188,7 +188,13 @@ fn strategies_block(summary: &Summary, paint: Paint) -> String {
 }
 
 /// Offered arrivals per second: requests that arrived after the warm-up over the horizon.
-fn offered_rps(s: &StrategySummary, horizon_s: f64) -> f64 {
+/// With `warmup = "auto"`, over the strategy's own measured horizon (its warm-up differs from
+/// the mean in the summary's).
+fn offered_rps(s: &StrategySummary, summary: &Summary) -> f64 {
+    let horizon_s = match &s.auto_warmup {
+        Some(w) => summary.horizon_s + summary.warmup_s - w.warmup_s,
+        None => summary.horizon_s,
+    };
     if horizon_s > 0.0 {
         s.requests / horizon_s
     } else {
@@ -199,7 +205,7 @@ fn offered_rps(s: &StrategySummary, horizon_s: f64) -> f64 {
 /// Whether the offered rate differs from the completed rate anywhere (beyond 0.5 %).
 fn offered_differs(summary: &Summary) -> bool {
     summary.strategies.iter().any(|s| {
-        let offered = offered_rps(s, summary.horizon_s);
+        let offered = offered_rps(s, summary);
         (offered - s.throughput_rps).abs() > 0.005 * offered.max(s.throughput_rps)
     })
 }
@@ -239,7 +245,7 @@ fn comparison_table(summary: &Summary) -> Table {
         d(&|s| s.latency_ms.p50),
         d(&|s| s.latency_ms.p99),
     );
-    let offered_d = d(&|s| offered_rps(s, summary.horizon_s));
+    let offered_d = d(&|s| offered_rps(s, summary));
     let reps = summary.replications;
     for s in strategies {
         let (l, ci) = (&s.latency_ms, &s.latency_ms_ci95);
@@ -248,7 +254,7 @@ fn comparison_table(summary: &Summary) -> Table {
             Cell::plain(&fixed(s.throughput_rps, rps)),
         ];
         if offered {
-            let o = offered_rps(s, summary.horizon_s);
+            let o = offered_rps(s, summary);
             row.push(Cell::plain(&fixed(o, offered_d)));
         }
         row.extend([

@@ -9,8 +9,9 @@
 //! point) are pooled slot by slot (the latencies of all pilots' completions in the slot over
 //! their count), MSER-5 ([`mser5`]) picks the truncation point of the pooled series, and every
 //! replication of the strategy runs again from its own seed with that warm-up. The pilots are
-//! the replications of the first round (all of them with a fixed count; the first
-//! `AUTO_MIN_REPLICATIONS` with `replications = "auto"`).
+//! every replication with a fixed count; with `replications = "auto"`, the first 10 (or
+//! `max_replications` if fewer), whether or not the rounds reach them: the same seeds, so the
+//! same trajectories as the replications they stand for.
 //!
 //! Why one warm-up per strategy from the pooled series rather than one per replication from
 //! its own: MSER-5 on a single replication of a busy queue confuses the random excursions of
@@ -264,6 +265,46 @@ mod tests {
         assert_eq!(needed(3, 10.0, 5.0, 100), 18);
         assert_eq!(needed(3, 10.0, 5.0, 10), 10);
         assert_eq!(needed(3, 0.0, 5.0, 10), 4);
+    }
+
+    /// A pilot of 1000 slots of 1 s: `f(slot)` ms of latency over 10 completions, but none
+    /// in every seventh slot.
+    fn pilot(f: impl Fn(usize) -> f64) -> Pilot {
+        let slots = (0..1000)
+            .map(|i| {
+                if i % 7 == 3 {
+                    (0.0, 0)
+                } else {
+                    (10.0 * f(i) * 1e6, 10)
+                }
+            })
+            .collect();
+        Pilot {
+            slots,
+            slot_ns: 1_000_000_000,
+            end_ns: 1_000_000_000_000,
+        }
+    }
+
+    #[test]
+    fn pooled_pilots_are_cut_where_the_transient_ends_and_empty_slots_are_skipped() {
+        // The same transient (rising to 50 ms by slot 200) in three pilots, with different
+        // wiggles after it.
+        let pilots: Vec<Pilot> = (0..3)
+            .map(|k| {
+                pilot(move |i| {
+                    let wiggle = ((i * (k + 3)) % 11) as f64 - 5.0;
+                    50.0 * (i.min(200) as f64 / 200.0) + wiggle
+                })
+            })
+            .collect();
+        let w = choose(&pilots);
+        assert!(!w.pooled.too_short && w.alone.len() == 3, "{w:?}");
+        let cut = w.pooled.warmup_ns / 1_000_000_000;
+        assert!((150..=260).contains(&cut), "{w:?}");
+        let ramp = choose(&[pilot(|i| i as f64)]);
+        assert!(ramp.pooled.too_short, "{ramp:?}");
+        assert_eq!(choose(&[]).pooled.warmup_ns, 0);
     }
 
     #[test]
