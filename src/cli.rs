@@ -391,6 +391,18 @@ fn cmd_check(a: CheckArgs) -> Result<i32> {
     if let Some(sw) = &l.sweep {
         println!("  sweep: {} over {:?}", sw.param, sw.values);
     }
+    if b.auto_warmup {
+        println!("  warm-up: auto (MSER-5 on the pooled pilot replications)");
+    }
+    if let Some(r) = &b.auto_replications {
+        println!(
+            "  replications: auto, {} to {}, until the 95 % half-width of {} is within {} % of the mean",
+            r.min,
+            r.max,
+            r.metrics.join(", "),
+            (r.precision * 1000.0).round() / 10.0
+        );
+    }
     Ok(0)
 }
 
@@ -435,7 +447,8 @@ fn cmd_run(a: RunArgs) -> Result<i32> {
     }
     if let (Some(cap), true) = (&loaded.capacity, a.shard.is_none_or(|s| s.index == 0)) {
         let seed = a.seed.unwrap_or(loaded.base.seed);
-        let reps = a.replications.unwrap_or(loaded.base.replications).max(1);
+        // The count the run used: `replications = "auto"` settles it in the run.
+        let reps = a.replications.unwrap_or(rep.summary.replications).max(1);
         rep.summary.capacity =
             run::with_pool(a.jobs, || run::capacity_search(&loaded, cap, seed, reps));
     }
