@@ -313,6 +313,12 @@ fn cmd_real(a: RealArgs) -> Result<i32> {
     use scalesim::real::session::{Servers, parse_targets, run_real, specs};
     let started = Instant::now();
     let loaded = load(&a.file, &a.common.sets)?;
+    if loaded.strategies.iter().any(|s| s.scenario.auto_warmup) {
+        return Err(bad_input(
+            "`warmup = \"auto\"` needs a pilot run of each replication, which the real \
+             drivers do not do: give the warm-up as a duration",
+        ));
+    }
     specs(&loaded).map_err(bad_input)?;
     let servers = if a.targets.is_empty() {
         Servers::Containers
@@ -385,6 +391,18 @@ fn cmd_check(a: CheckArgs) -> Result<i32> {
     if let Some(sw) = &l.sweep {
         println!("  sweep: {} over {:?}", sw.param, sw.values);
     }
+    if b.auto_warmup {
+        println!("  warm-up: auto (MSER-5 on the pooled pilot replications)");
+    }
+    if let Some(r) = &b.auto_replications {
+        println!(
+            "  replications: auto, {} to {}, until the 95 % half-width of {} is within {} % of the mean",
+            r.min,
+            r.max,
+            r.metrics.join(", "),
+            (r.precision * 1000.0).round() / 10.0
+        );
+    }
     Ok(0)
 }
 
@@ -392,6 +410,12 @@ fn cmd_run(a: RunArgs) -> Result<i32> {
     let started = Instant::now();
     let loaded = load(&a.file, &a.common.sets)?;
     let baseline = baseline(&a)?;
+    if a.shard.is_some() && loaded.base.auto_replications.is_some() && a.replications.is_none() {
+        return Err(bad_input(
+            "`replications = \"auto\"` chooses one count for the whole run, which shards run \
+             apart cannot agree on: give `--replications N` with `--shard`",
+        ));
+    }
     let opts = RunOptions {
         jobs: a.jobs,
         replications: a.replications,
@@ -400,6 +424,9 @@ fn cmd_run(a: RunArgs) -> Result<i32> {
         shard: a.shard,
     };
     let mut rep = run::run(&loaded, &opts);
+    for w in rep.summary.run_warnings() {
+        eprintln!("warning: {w}");
+    }
     // Compared before the capacity search fills `summary.capacity`, which the second run lacks.
     if a.check_determinism {
         let again = run::run(
@@ -420,7 +447,8 @@ fn cmd_run(a: RunArgs) -> Result<i32> {
     }
     if let (Some(cap), true) = (&loaded.capacity, a.shard.is_none_or(|s| s.index == 0)) {
         let seed = a.seed.unwrap_or(loaded.base.seed);
-        let reps = a.replications.unwrap_or(loaded.base.replications).max(1);
+        // The count the run used: `replications = "auto"` settles it in the run.
+        let reps = a.replications.unwrap_or(rep.summary.replications).max(1);
         rep.summary.capacity =
             run::with_pool(a.jobs, || run::capacity_search(&loaded, cap, seed, reps));
     }

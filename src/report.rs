@@ -35,6 +35,7 @@
 //!     points: vec![],
 //!     capacity: vec![],
 //!     cost_growth: vec![],
+//!     auto_replications: None,
 //! };
 //! let table = report::render_table(&summary, false);
 //! assert!(table.contains("cache-aside"));

@@ -6,8 +6,13 @@
 //! collected in task order, so the output is bit-identical for any number of threads. Each task
 //! reduces its replication to compact [`RepMetrics`] at once, so memory does not grow with the
 //! number of requests or of tasks' histograms.
+//!
+//! `warmup = "auto"` adds a pilot run of each replication before it, and `replications =
+//! "auto"` runs the replications in rounds until they are precise enough ([`auto`]); both keep
+//! the results independent of the number of threads.
 
 mod aggregate;
+pub mod auto;
 mod capacity;
 pub mod dry_run;
 mod metrics;
@@ -51,79 +56,177 @@ pub fn replication_seed(root: u64, r: u32) -> u64 {
     stream_seed(root, &format!("replication/{r}"))
 }
 
-/// Simulates one replication of `scenario` and reduces it to metrics.
+/// Simulates one replication of `scenario` and reduces it to metrics (with the scenario's
+/// warm-up: 0 for `warmup = "auto"`, see [`simulate_warm`]).
 pub fn simulate(scenario: &Scenario, seed: u64, keep_detail: bool) -> RepMetrics {
     let stats = System::new(&scenario.system, seed).run();
     RepMetrics::from_stats(&stats, &scenario.percentiles, keep_detail)
 }
 
-struct Task<'a> {
+/// [`simulate`] with the warm-up `warmup = "auto"` chose for the scenario ([`auto::choose`]).
+pub fn simulate_warm(
+    scenario: &Scenario,
+    seed: u64,
+    keep_detail: bool,
+    warmup: &auto::Warmup,
+) -> RepMetrics {
+    let mut system = scenario.system.clone();
+    system.warmup = warmup.pooled.warmup_ns;
+    let stats = System::new(&system, seed).run();
+    let mut m = RepMetrics::from_stats(&stats, &scenario.percentiles, keep_detail);
+    m.auto_warmup = Some(warmup.clone());
+    m
+}
+
+/// The pilot run of one replication of a `warmup = "auto"` scenario: no warm-up, and only
+/// its latency series kept.
+pub fn pilot(scenario: &Scenario, seed: u64) -> auto::Pilot {
+    auto::Pilot::of(&System::new(&scenario.system, seed).run())
+}
+
+/// A strategy at a sweep point (`None`: the base point): the replications of one figure.
+struct Group<'a> {
     point: Option<usize>,
     strategy: usize,
-    rep: u32,
     scenario: &'a Scenario,
 }
 
-/// Runs every strategy (and sweep point) of `loaded` and builds the report.
-pub fn run(loaded: &Loaded, opts: &RunOptions) -> Report {
-    let seed = opts.seed.unwrap_or(loaded.base.seed);
-    let reps = opts.replications.unwrap_or(loaded.base.replications).max(1);
-    let tasks = tasks(loaded, reps, opts.shard);
-    let bar = progress_bar(
-        opts.progress && std::io::stderr().is_terminal(),
-        tasks.len(),
-    );
-    let lines = opts.progress && bar.is_none();
-    let done = AtomicUsize::new(0);
-    let finished = AtomicBool::new(false);
-    let run_all = || -> Vec<RepMetrics> {
-        tasks
-            .par_iter()
-            .map(|t| {
-                let m = simulate(t.scenario, replication_seed(seed, t.rep), t.point.is_none());
-                let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-                if let Some(b) = &bar {
-                    b.set_position(n as u64);
-                }
-                m
-            })
-            .collect()
-    };
-    let results = std::thread::scope(|scope| {
-        if lines {
-            scope.spawn(|| progress_lines(&done, tasks.len(), &finished));
-        }
-        let results = with_pool(opts.jobs, run_all);
-        finished.store(true, Ordering::Relaxed);
-        results
-    });
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
-    assemble(loaded, &tasks, results, seed, reps, opts.shard)
+/// Replication `rep` of group `group`.
+struct Task {
+    group: usize,
+    rep: u32,
 }
 
-fn tasks(loaded: &Loaded, reps: u32, shard: Option<Shard>) -> Vec<Task<'_>> {
+/// Runs every strategy (and sweep point) of `loaded` and builds the report.
+///
+/// With `replications = "auto"` (and no `--replications`), the replications run in rounds
+/// until the stopping rule of [`auto`] is met; every round's tasks are collected in task
+/// order, so the count and the results are the same for any number of threads.
+pub fn run(loaded: &Loaded, opts: &RunOptions) -> Report {
+    let seed = opts.seed.unwrap_or(loaded.base.seed);
+    let rule = loaded
+        .base
+        .auto_replications
+        .as_ref()
+        .filter(|_| opts.replications.is_none());
+    let mut reps = opts.replications.unwrap_or(loaded.base.replications).max(1);
+    let groups = groups(loaded, opts.shard);
+    let progress = Progress::new(opts.progress);
+    let mut results: Vec<Vec<RepMetrics>> = groups.iter().map(|_| Vec::new()).collect();
+    progress.run(|| {
+        // With `replications = "auto"`, more pilots than the first round: three pooled series
+        // are too few to average a busy queue's excursions out.
+        let pilots = rule.map_or(reps, |r| reps.max(r.max.min(AUTO_PILOTS)));
+        let warmups = warmups(&groups, seed, pilots, opts.jobs, &progress);
+        let mut have = 0;
+        loop {
+            let round: Vec<Task> = (0..groups.len())
+                .flat_map(|group| (have..reps).map(move |rep| Task { group, rep }))
+                .collect();
+            progress.add(round.len());
+            let out: Vec<RepMetrics> = with_pool(opts.jobs, || {
+                round
+                    .par_iter()
+                    .map(|t| {
+                        let g = &groups[t.group];
+                        let (sc, detail) = (g.scenario, g.point.is_none());
+                        let seed = replication_seed(seed, t.rep);
+                        let m = match &warmups[t.group] {
+                            Some(w) => simulate_warm(sc, seed, detail, w),
+                            None => simulate(sc, seed, detail),
+                        };
+                        progress.done_one();
+                        m
+                    })
+                    .collect()
+            });
+            for (t, m) in round.iter().zip(out) {
+                results[t.group].push(m);
+            }
+            have = reps;
+            match rule.and_then(|r| auto::next_count(r, &results)) {
+                Some(n) => reps = n,
+                None => break,
+            }
+        }
+    });
+    let mut report = assemble(loaded, &groups, &results, seed, reps, opts.shard);
+    if let Some(r) = rule {
+        let labels: Vec<String> = groups.iter().map(|g| label(loaded, g)).collect();
+        report.summary.auto_replications = Some(auto::replications_summary(r, &results, &labels));
+    }
+    report
+}
+
+/// Pilot replications of `warmup = "auto"` with `replications = "auto"` (or `max_replications`
+/// if fewer); with a fixed count, every replication is a pilot.
+const AUTO_PILOTS: u32 = 10;
+
+/// For each group of a `warmup = "auto"` scenario, the warm-up MSER-5 picks from the pooled
+/// series of `reps` pilot replications (run in parallel, collected in task order).
+fn warmups(
+    groups: &[Group<'_>],
+    seed: u64,
+    reps: u32,
+    jobs: usize,
+    progress: &Progress,
+) -> Vec<Option<auto::Warmup>> {
+    let pilots: Vec<Task> = (0..groups.len())
+        .filter(|&g| groups[g].scenario.auto_warmup)
+        .flat_map(|group| (0..reps).map(move |rep| Task { group, rep }))
+        .collect();
+    progress.add(pilots.len());
+    let series: Vec<auto::Pilot> = with_pool(jobs, || {
+        pilots
+            .par_iter()
+            .map(|t| {
+                let p = pilot(groups[t.group].scenario, replication_seed(seed, t.rep));
+                progress.done_one();
+                p
+            })
+            .collect()
+    });
+    (0..groups.len())
+        .map(|g| {
+            let mine: Vec<auto::Pilot> = pilots
+                .iter()
+                .zip(&series)
+                .filter(|(t, _)| t.group == g)
+                .map(|(_, p)| p.clone())
+                .collect();
+            (!mine.is_empty()).then(|| auto::choose(&mine))
+        })
+        .collect()
+}
+
+/// The strategy's name, and the sweep point's value if any.
+fn label(loaded: &Loaded, g: &Group<'_>) -> String {
+    let name = &loaded.strategies[g.strategy].name;
+    match (g.point, &loaded.sweep) {
+        (Some(i), Some(sw)) => format!("{name} at {} = {}", sw.param, sw.values[i]),
+        _ => name.clone(),
+    }
+}
+
+fn groups(loaded: &Loaded, shard: Option<Shard>) -> Vec<Group<'_>> {
     let mut out = Vec::new();
     if shard.is_none_or(|s| s.index == 0) {
         for (j, s) in loaded.strategies.iter().enumerate() {
-            out.extend((0..reps).map(|rep| Task {
+            out.push(Group {
                 point: None,
                 strategy: j,
-                rep,
                 scenario: &s.scenario,
-            }));
+            });
         }
     }
     if let Some(sw) = &loaded.sweep {
         for (i, row) in owned_points(sw, shard) {
             for (j, sc) in row.iter().enumerate() {
-                out.extend((0..reps).map(|rep| Task {
+                out.push(Group {
                     point: Some(i),
                     strategy: j,
-                    rep,
                     scenario: sc,
-                }));
+                });
             }
         }
     }
@@ -132,19 +235,19 @@ fn tasks(loaded: &Loaded, reps: u32, shard: Option<Shard>) -> Vec<Task<'_>> {
 
 fn assemble(
     loaded: &Loaded,
-    tasks: &[Task<'_>],
-    results: Vec<RepMetrics>,
+    groups: &[Group<'_>],
+    results: &[Vec<RepMetrics>],
     seed: u64,
     reps: u32,
     shard: Option<Shard>,
 ) -> Report {
     let group = |point: Option<usize>, j: usize| -> Vec<&RepMetrics> {
-        tasks
+        groups
             .iter()
-            .zip(&results)
-            .filter(|(t, _)| t.point == point && t.strategy == j)
-            .map(|(_, m)| m)
-            .collect()
+            .zip(results)
+            .find(|(g, _)| g.point == point && g.strategy == j)
+            .map(|(_, r)| r.iter().collect())
+            .unwrap_or_default()
     };
     let names: Vec<&str> = loaded.strategies.iter().map(|s| s.name.as_str()).collect();
     let base: Vec<Vec<&RepMetrics>> = (0..names.len()).map(|j| group(None, j)).collect();
@@ -196,30 +299,84 @@ pub fn with_pool<T: Send>(jobs: usize, f: impl FnOnce() -> T + Send) -> T {
     }
 }
 
-/// How often [`progress_lines`] reports.
+/// How often [`Progress`] reports on a stderr that is not a terminal.
 pub const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 
-/// Writes `progress: d/n replications, t s` on stderr every [`PROGRESS_EVERY`] until
-/// `finished` (for stderr that is not a terminal, where a bar would be noise).
-fn progress_lines(done: &AtomicUsize, n: usize, finished: &AtomicBool) {
-    let start = Instant::now();
-    let mut next = PROGRESS_EVERY;
-    while !finished.load(Ordering::Relaxed) {
-        std::thread::sleep(Duration::from_millis(100));
-        if start.elapsed() >= next && !finished.load(Ordering::Relaxed) {
-            let d = done.load(Ordering::Relaxed);
-            let t = start.elapsed().as_secs();
-            eprintln!("progress: {d}/{n} replications done, {t} s elapsed");
-            next += PROGRESS_EVERY;
+/// Progress on stderr: a bar on a terminal, else `progress: d/n replications done, t s
+/// elapsed` every [`PROGRESS_EVERY`], so a log or CI shows that a long run is alive. The total
+/// grows as rounds of `replications = "auto"` are added.
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    lines: bool,
+    done: AtomicUsize,
+    total: AtomicUsize,
+    finished: AtomicBool,
+}
+
+impl Progress {
+    fn new(show: bool) -> Progress {
+        let terminal = show && std::io::stderr().is_terminal();
+        Progress {
+            bar: progress_bar(terminal),
+            lines: show && !terminal,
+            done: AtomicUsize::new(0),
+            total: AtomicUsize::new(0),
+            finished: AtomicBool::new(false),
+        }
+    }
+
+    /// Runs `f`, reporting meanwhile.
+    fn run<T>(&self, f: impl FnOnce() -> T) -> T {
+        let out = std::thread::scope(|scope| {
+            if self.lines {
+                scope.spawn(|| self.report_lines());
+            }
+            let out = f();
+            self.finished.store(true, Ordering::Relaxed);
+            out
+        });
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+        out
+    }
+
+    /// `n` more replications to run.
+    fn add(&self, n: usize) {
+        let total = self.total.fetch_add(n, Ordering::Relaxed) + n;
+        if let Some(b) = &self.bar {
+            b.set_length(total as u64);
+        }
+    }
+
+    fn done_one(&self) {
+        let n = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        if let Some(b) = &self.bar {
+            b.set_position(n as u64);
+        }
+    }
+
+    fn report_lines(&self) {
+        let start = Instant::now();
+        let mut next = PROGRESS_EVERY;
+        while !self.finished.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(100));
+            if start.elapsed() >= next && !self.finished.load(Ordering::Relaxed) {
+                let d = self.done.load(Ordering::Relaxed);
+                let n = self.total.load(Ordering::Relaxed);
+                let t = start.elapsed().as_secs();
+                eprintln!("progress: {d}/{n} replications done, {t} s elapsed");
+                next += PROGRESS_EVERY;
+            }
         }
     }
 }
 
-fn progress_bar(show: bool, n: usize) -> Option<indicatif::ProgressBar> {
+fn progress_bar(show: bool) -> Option<indicatif::ProgressBar> {
     if !show {
         return None;
     }
-    let bar = indicatif::ProgressBar::new(n as u64);
+    let bar = indicatif::ProgressBar::new(0);
     let style = indicatif::ProgressStyle::with_template(
         "{spinner} {pos}/{len} replications [{elapsed}] {wide_bar}",
     );

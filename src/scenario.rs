@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use toml_edit::DocumentMut;
 
 pub use error::{ScenarioError, nearest};
-pub use valid::{Prices, Scenario, Slo};
+pub use valid::{AutoReplications, Prices, Scenario, Slo};
 
 /// One strategy: a name and its validated scenario.
 #[derive(Debug, Clone)]
@@ -241,13 +241,16 @@ fn check_strategy_names(
 }
 
 /// Top-level fields that hold a value (not a table), which `--set NAME=VALUE` may name directly.
-const TOP_LEVEL_VALUES: [&str; 8] = [
+const TOP_LEVEL_VALUES: [&str; 11] = [
     "name",
     "description",
     "duration",
     "warmup",
     "seed",
     "replications",
+    "max_replications",
+    "precision",
+    "precision_metrics",
     "bucket",
     "percentiles",
 ];

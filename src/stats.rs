@@ -9,6 +9,8 @@
 //!   that merges exactly (Chan et al.).
 //! - [`dist`]: the distributions behind the intervals: the normal quantile (Wichura AS 241)
 //!   and Student's t CDF and quantile (incomplete beta, refined from Hill's algorithm 396).
+//! - [`mser`]: the MSER-5 truncation rule for the initial transient (White 1997), which
+//!   `warmup = "auto"` applies to each replication's latency series.
 //! - [`theory`]: closed forms for M/M/1, M/M/c (Erlang B and C), M/M/c/K, M/D/1 and M/G/1,
 //!   used to check the simulator against theory.
 //!
@@ -26,4 +28,5 @@
 
 pub mod ci;
 pub mod dist;
+pub mod mser;
 pub mod theory;

@@ -126,6 +126,14 @@ pub struct RepStats {
     pub mean_in_system: f64,
     /// Events processed (engine work, for benchmarks).
     pub events: u64,
+    /// The latency series `warmup = "auto"` truncates: per slot of [`RepStats::slot_ns`], by
+    /// completion time and warm-up included, the sum of the latencies (ns) of the successful
+    /// completions and their count. Finer than the buckets (512 to 1024 slots over the
+    /// horizon, whatever `bucket` is), so the truncation point does not depend on the width
+    /// chosen for the plots.
+    pub latency_slots: Vec<(f64, u64)>,
+    /// Width of a slot of [`RepStats::latency_slots`], ns (a power of two).
+    pub slot_ns: u64,
 }
 
 /// Records arrivals, completions and failures as they happen.
@@ -138,6 +146,17 @@ pub struct Recorder {
     in_system: u64,
     in_system_area: f64,
     last: u64,
+    slots: Vec<(f64, u64)>,
+    slot_shift: u32,
+}
+
+/// Fewest slots of the latency series over a horizon (at most twice as many).
+const MIN_SLOTS: u64 = 512;
+
+/// The slot width of the latency series over `horizon` ns, as a shift: the largest power of
+/// two giving at least [`MIN_SLOTS`] slots (a shift, so recording costs no division).
+fn slot_shift(horizon: u64) -> u32 {
+    (horizon / MIN_SLOTS).max(1).ilog2()
 }
 
 impl Recorder {
@@ -145,6 +164,8 @@ impl Recorder {
     /// `bucket` ns.
     pub fn new(n_classes: usize, warmup: u64, horizon: u64, bucket: u64) -> Recorder {
         let n_buckets = horizon.div_ceil(bucket.max(1)) as usize;
+        let slot_shift = slot_shift(horizon);
+        let n_slots = (horizon >> slot_shift) as usize + 1;
         Recorder {
             warmup,
             bucket: bucket.max(1),
@@ -153,6 +174,8 @@ impl Recorder {
             in_system: 0,
             in_system_area: 0.0,
             last: warmup,
+            slots: vec![(0.0, 0); n_slots],
+            slot_shift,
         }
     }
 
@@ -192,6 +215,9 @@ impl Recorder {
         b.latency
             .get_or_insert_with(|| new_histogram(2))
             .saturating_record(latency);
+        let i = ((now >> self.slot_shift) as usize).min(self.slots.len() - 1);
+        self.slots[i].0 += latency as f64;
+        self.slots[i].1 += 1;
         if created < self.warmup {
             return;
         }
@@ -245,6 +271,8 @@ impl Recorder {
             end_ns: end,
             window_ns,
             events,
+            latency_slots: self.slots,
+            slot_ns: 1 << self.slot_shift,
         }
     }
 }

@@ -462,6 +462,7 @@ impl RealOutcome {
             series: Vec::new(),
             histogram: None,
             buckets: Vec::new(),
+            auto_warmup: None,
         }
     }
 

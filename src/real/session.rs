@@ -178,6 +178,7 @@ fn empty_report(loaded: &Loaded, seed: u64) -> Report {
             points: Vec::new(),
             capacity: Vec::new(),
             cost_growth: Vec::new(),
+            auto_replications: None,
         },
         timeseries: Vec::new(),
         cdfs: Vec::new(),

@@ -802,6 +802,7 @@ mod tests {
             points: vec![],
             capacity: vec![],
             cost_growth: vec![],
+            auto_replications: None,
         }
     }
 

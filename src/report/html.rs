@@ -93,19 +93,65 @@ fn header(report: &Report) -> String {
             escape(report.description.trim())
         );
     }
-    let facts = [
+    let replications = match &s.auto_replications {
+        Some(a) => format!(
+            "{} (auto, ±{} % of {}: {})",
+            s.replications,
+            (a.precision * 1000.0).round() / 10.0,
+            a.metrics.join(", "),
+            if a.met {
+                "met"
+            } else {
+                "not met at the maximum"
+            }
+        ),
+        None => s.replications.to_string(),
+    };
+    let mut facts = vec![
         ("Mode", s.mode.clone()),
         ("Seed", s.seed.to_string()),
-        ("Replications", s.replications.to_string()),
+        ("Replications", replications),
         ("Measured horizon", format!("{} s", plain(s.horizon_s))),
         ("Strategies", s.strategies.len().to_string()),
         ("Scenario hash", s.scenario_hash.clone()),
     ];
+    if let Some(w) = auto_warmup(&s.strategies) {
+        facts.insert(4, ("Warm-up (MSER-5)", w));
+    }
     out += "<dl class=\"facts\">\n";
     for (term, value) in facts {
         let _ = writeln!(out, "<div><dt>{term}</dt><dd>{}</dd></div>", escape(&value));
     }
-    out + "</dl>\n</header>\n"
+    out += "</dl>\n";
+    for w in s.run_warnings() {
+        let _ = writeln!(
+            out,
+            "<p class=\"note\"><strong>Warning:</strong> {}</p>",
+            escape(&w)
+        );
+    }
+    out + "</header>\n"
+}
+
+/// `warmup = "auto"`: per strategy, the warm-up chosen from the pooled pilots, and what each
+/// pilot alone would have chosen, in seconds.
+fn auto_warmup(strategies: &[StrategySummary]) -> Option<String> {
+    let per: Vec<String> = strategies
+        .iter()
+        .filter_map(|st| {
+            let w = st.auto_warmup.as_ref()?;
+            let alone: Vec<String> = w.alone_s.iter().map(|x| format!("{x:.1}")).collect();
+            Some(format!(
+                "{}: {:.1} s from {} pilot replications pooled{} (each alone: {} s)",
+                st.name,
+                w.warmup_s,
+                w.pilots,
+                if w.too_short { ", too short" } else { "" },
+                alone.join(", ")
+            ))
+        })
+        .collect();
+    (!per.is_empty()).then(|| per.join("; "))
 }
 
 /// A value with its CI half-width in a lighter span.

@@ -59,9 +59,89 @@ pub struct Summary {
     /// the SLO sets `max_cost_growth`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cost_growth: Vec<CostGrowth>,
+    /// How `replications = "auto"` chose `replications`, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_replications: Option<AutoReplicationsSummary>,
+}
+
+/// `replications = "auto"`: the stopping rule and how close the run came to it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AutoReplicationsSummary {
+    /// `max_replications`.
+    pub max: u32,
+    /// Target 95 % half-width relative to the mean (`precision`).
+    pub precision: f64,
+    /// The latency figures judged (`precision_metrics`).
+    pub metrics: Vec<String>,
+    /// Every figure of every strategy (and sweep point) reached the precision; else the
+    /// maximum stopped the run.
+    pub met: bool,
+    /// The widest relative half-width left (absent when a mean is 0 and its interval is not).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worst_relative_half_width: Option<f64>,
+    /// Where: the strategy (and sweep point) and the figure.
+    pub worst_at: String,
+}
+
+/// `warmup = "auto"`: the warm-up MSER-5 chose for a strategy, from the latency series of
+/// its pilot replications pooled.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct AutoWarmupSummary {
+    /// Deleted from the start of every replication, seconds.
+    pub warmup_s: f64,
+    /// The pooled latency had not settled by half the run: too short to reach steady state,
+    /// so the figures still carry the transient.
+    pub too_short: bool,
+    /// Pilot replications pooled.
+    pub pilots: u32,
+    /// What MSER-5 on each pilot alone would have deleted, seconds (a diagnostic of the
+    /// spread; single replications of a busy queue mistake excursions for the transient).
+    pub alone_s: Vec<f64>,
+    /// Pilots that alone looked too short.
+    pub alone_too_short: u32,
 }
 
 impl Summary {
+    /// Warnings about the run itself: strategies (and sweep points) whose replications were
+    /// too short for `warmup = "auto"` to find a steady state, and a `replications = "auto"`
+    /// stopped by its maximum before reaching its precision.
+    pub fn run_warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let at_points = self.points.iter().flat_map(|p| {
+            p.strategies
+                .iter()
+                .map(move |s| (format!(" at {} = {}", p.parameter, p.value), s))
+        });
+        let all = self
+            .strategies
+            .iter()
+            .map(|s| (String::new(), s))
+            .chain(at_points);
+        for (at, s) in all {
+            if let Some(w) = s.auto_warmup.as_ref().filter(|w| w.too_short) {
+                out.push(format!(
+                    "strategy \"{}\"{at}: the latency averaged over {} replications had not \
+                     settled by half the run (MSER-5): too short to reach steady state; the \
+                     figures still carry the transient (lengthen `duration`)",
+                    s.name, w.pilots
+                ));
+            }
+        }
+        if let Some(a) = self.auto_replications.as_ref().filter(|a| !a.met) {
+            let worst = a
+                .worst_relative_half_width
+                .map_or("unbounded".to_string(), |w| format!("{:.1} %", w * 100.0));
+            out.push(format!(
+                "replications = \"auto\" stopped at max_replications = {} before reaching ±{} %: \
+                 the widest 95 % half-width is {worst} of the mean ({})",
+                a.max,
+                (a.precision * 1000.0).round() / 10.0,
+                a.worst_at
+            ));
+        }
+        out
+    }
+
     /// Whether every SLO held: every strategy at the base point, every strategy at every sweep
     /// point, and every cost-growth verdict. What `--fail-on-slo` checks.
     pub fn slo_passed(&self) -> bool {
@@ -148,6 +228,9 @@ pub struct StrategySummary {
     /// Paired differences against the first strategy (empty for the first).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub vs_baseline: Vec<PairedDiff>,
+    /// The warm-ups `warmup = "auto"` chose, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_warmup: Option<AutoWarmupSummary>,
 }
 
 /// Latency statistics in milliseconds.

@@ -123,23 +123,50 @@ fn growth_table(rows: &[CostGrowth]) -> Table {
 
 fn heading(s: &Summary, paint: Paint) -> String {
     let hash: String = s.scenario_hash.chars().take(12).collect();
-    let warmup = if s.warmup_s > 0.0 {
-        format!(" after {} s warm-up", plain(s.warmup_s))
-    } else {
-        String::new()
+    let auto_max = s
+        .strategies
+        .iter()
+        .filter_map(|x| x.auto_warmup.as_ref().map(|w| w.warmup_s))
+        .reduce(f64::max);
+    let warmup = match auto_max {
+        Some(max) if s.strategies.len() > 1 => format!(
+            " after MSER-5 warm-up (mean {} s, max {} s)",
+            plain(round(s.warmup_s)),
+            plain(round(max))
+        ),
+        Some(max) => format!(" after MSER-5 warm-up of {} s", plain(round(max))),
+        None if s.warmup_s > 0.0 => format!(" after {} s warm-up", plain(s.warmup_s)),
+        None => String::new(),
+    };
+    let auto = match &s.auto_replications {
+        Some(a) if a.met => format!(" (auto: ±{} % met)", plain(round(a.precision * 100.0))),
+        Some(a) => format!(
+            " (auto: max, ±{} % not met)",
+            plain(round(a.precision * 100.0))
+        ),
+        None => String::new(),
     };
     let facts = format!(
-        "{} · seed {} · {} replication{} × {} s{warmup} · hash {hash}",
+        "{} · seed {} · {} replication{}{auto} × {} s{warmup} · hash {hash}",
         s.mode,
         s.seed,
         s.replications,
         if s.replications == 1 { "" } else { "s" },
-        plain(s.horizon_s)
+        plain(if auto_max.is_some() {
+            round(s.horizon_s)
+        } else {
+            s.horizon_s
+        })
     );
     format!(
         "{} · {facts}\n",
         paint.bold(&format!("Scenario {}", s.scenario))
     )
+}
+
+/// `x` to 0.1 (a chosen warm-up is any number of nanoseconds).
+fn round(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
 }
 
 /// The base comparison, then failed SLO checks, what the columns count, utilization and
@@ -161,7 +188,13 @@ fn strategies_block(summary: &Summary, paint: Paint) -> String {
 }
 
 /// Offered arrivals per second: requests that arrived after the warm-up over the horizon.
-fn offered_rps(s: &StrategySummary, horizon_s: f64) -> f64 {
+/// With `warmup = "auto"`, over the strategy's own measured horizon (its warm-up differs from
+/// the mean in the summary's).
+fn offered_rps(s: &StrategySummary, summary: &Summary) -> f64 {
+    let horizon_s = match &s.auto_warmup {
+        Some(w) => summary.horizon_s + summary.warmup_s - w.warmup_s,
+        None => summary.horizon_s,
+    };
     if horizon_s > 0.0 {
         s.requests / horizon_s
     } else {
@@ -172,7 +205,7 @@ fn offered_rps(s: &StrategySummary, horizon_s: f64) -> f64 {
 /// Whether the offered rate differs from the completed rate anywhere (beyond 0.5 %).
 fn offered_differs(summary: &Summary) -> bool {
     summary.strategies.iter().any(|s| {
-        let offered = offered_rps(s, summary.horizon_s);
+        let offered = offered_rps(s, summary);
         (offered - s.throughput_rps).abs() > 0.005 * offered.max(s.throughput_rps)
     })
 }
@@ -212,7 +245,7 @@ fn comparison_table(summary: &Summary) -> Table {
         d(&|s| s.latency_ms.p50),
         d(&|s| s.latency_ms.p99),
     );
-    let offered_d = d(&|s| offered_rps(s, summary.horizon_s));
+    let offered_d = d(&|s| offered_rps(s, summary));
     let reps = summary.replications;
     for s in strategies {
         let (l, ci) = (&s.latency_ms, &s.latency_ms_ci95);
@@ -221,7 +254,7 @@ fn comparison_table(summary: &Summary) -> Table {
             Cell::plain(&fixed(s.throughput_rps, rps)),
         ];
         if offered {
-            let o = offered_rps(s, summary.horizon_s);
+            let o = offered_rps(s, summary);
             row.push(Cell::plain(&fixed(o, offered_d)));
         }
         row.extend([
@@ -743,6 +776,7 @@ mod tests {
             points: vec![],
             capacity: vec![],
             cost_growth: vec![],
+            auto_replications: None,
         }
     }
 
@@ -765,6 +799,7 @@ mod tests {
             points: vec![],
             capacity: vec![],
             cost_growth: vec![],
+            auto_replications: None,
         };
         assert!(!render_table(&summary, false).contains('\x1b'));
         assert!(render_table(&summary, true).contains("\x1b[1m"));

@@ -117,6 +117,10 @@ pub fn summarize_strategy(
         latency_ms_ci95: c.latency_ms_ci95,
         classes: classes(sc, reps),
         components: components(reps),
+        auto_warmup: reps
+            .first()
+            .and_then(|r| r.auto_warmup.as_ref())
+            .map(super::auto::warmup_summary),
         ..Default::default()
     };
     apply_slo_and_cost(sc, &mut s);
@@ -383,12 +387,19 @@ pub fn summary_for(
         .zip(&loaded.strategies)
         .map(|((n, g), s)| summarize_strategy(n, &s.scenario, g, base))
         .collect();
-    let horizon = loaded
-        .base
-        .system
-        .duration
-        .saturating_sub(loaded.base.system.warmup) as f64
-        / 1e9;
+    // With `warmup = "auto"`, the mean over strategies of the warm-ups chosen at the base point.
+    let chosen: Vec<f64> = strategies
+        .iter()
+        .filter_map(|s| s.auto_warmup.as_ref().map(|w| w.warmup_s))
+        .collect();
+    let sys = &loaded.base.system;
+    let (warmup_s, horizon) = if chosen.is_empty() {
+        let horizon = sys.duration.saturating_sub(sys.warmup) as f64 / 1e9;
+        (sys.warmup as f64 / 1e9, horizon)
+    } else {
+        let w = chosen.iter().sum::<f64>() / chosen.len() as f64;
+        (w, (sys.duration as f64 / 1e9 - w).max(0.0))
+    };
     let summary = Summary {
         schema: SCHEMA_VERSION,
         scenario: loaded.base.name.clone(),
@@ -397,11 +408,12 @@ pub fn summary_for(
         replications: reps,
         mode: "sim".into(),
         horizon_s: horizon,
-        warmup_s: loaded.base.system.warmup as f64 / 1e9,
+        warmup_s,
         strategies,
         points: Vec::new(),
         capacity: Vec::new(),
         cost_growth: Vec::new(),
+        auto_replications: None,
     };
     Report {
         summary,

@@ -5,18 +5,29 @@
 //! (relative). Each probe runs the scenario's replications with the same seeds, so the search is
 //! deterministic; SLO verdicts use the means over replications. A probe runs the scenario's
 //! horizon, or `[capacity] duration` when given and shorter (a cheaper search where the
-//! steady state comes early).
+//! steady state comes early). With `warmup = "auto"`, each probe picks its own warm-up from
+//! pilot runs, as a run does.
 
 use rayon::prelude::*;
 
-use super::{replication_seed, simulate, summarize_strategy};
+use super::{auto, pilot, replication_seed, simulate, simulate_warm, summarize_strategy};
 use crate::report::summary::Capacity;
 use crate::scenario::{CapacitySpec, Loaded, Scenario};
 
 fn passes(sc: &Scenario, name: &str, seed: u64, reps: u32) -> bool {
+    let warmup = sc.auto_warmup.then(|| {
+        let pilots: Vec<_> = (0..reps)
+            .into_par_iter()
+            .map(|r| pilot(sc, replication_seed(seed, r)))
+            .collect();
+        auto::choose(&pilots)
+    });
     let results: Vec<_> = (0..reps)
         .into_par_iter()
-        .map(|r| simulate(sc, replication_seed(seed, r), false))
+        .map(|r| match &warmup {
+            Some(w) => simulate_warm(sc, replication_seed(seed, r), false, w),
+            None => simulate(sc, replication_seed(seed, r), false),
+        })
         .collect();
     let refs: Vec<_> = results.iter().collect();
     summarize_strategy(name, sc, &refs, None).slo.passed

@@ -2,6 +2,7 @@
 
 use hdrhistogram::Histogram;
 
+use super::auto::Warmup;
 use crate::observe::{ClassStats, ComponentStats, ErrorKind, RepStats, Unit, latency_stats};
 
 /// Counts and latency statistics of one class (or all) in one replication.
@@ -77,6 +78,8 @@ pub struct RepMetrics {
     pub histogram: Option<Histogram<u64>>,
     /// Per measured time bucket: p99 latency (ms, 0 without completions) and error ratio.
     pub buckets: Vec<(f64, f64)>,
+    /// The warm-up `warmup = "auto"` chose for this replication's strategy.
+    pub auto_warmup: Option<Warmup>,
 }
 
 impl RepMetrics {
@@ -98,6 +101,7 @@ impl RepMetrics {
             series: if detail { series(stats) } else { Vec::new() },
             histogram: detail.then(|| stats.total.latency.clone()),
             buckets: measured_buckets(stats),
+            auto_warmup: None,
         }
     }
 

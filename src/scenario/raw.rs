@@ -18,6 +18,16 @@ pub enum RawDur {
     Text(String),
 }
 
+/// A count, or a word such as `"auto"`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum RawReplications {
+    /// A number.
+    Number(i64),
+    /// A word.
+    Text(String),
+}
+
 /// The whole file.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -31,7 +41,13 @@ pub struct RawScenario {
     #[serde(default)]
     pub seed: Option<u64>,
     #[serde(default)]
-    pub replications: Option<u32>,
+    pub replications: Option<RawReplications>,
+    #[serde(default)]
+    pub max_replications: Option<i64>,
+    #[serde(default)]
+    pub precision: Option<f64>,
+    #[serde(default)]
+    pub precision_metrics: Option<Vec<String>>,
     #[serde(default)]
     pub bucket: Option<RawDur>,
     #[serde(default)]

@@ -26,8 +26,13 @@ pub struct Scenario {
     pub description: String,
     /// Root seed.
     pub seed: u64,
-    /// Replications.
+    /// Replications (with [`Scenario::auto_replications`], the count to start with).
     pub replications: u32,
+    /// `replications = "auto"`: add replications until the chosen figures are precise enough.
+    pub auto_replications: Option<AutoReplications>,
+    /// `warmup = "auto"`: each replication's warm-up is chosen by MSER-5 from its own latency
+    /// series ([`crate::stats::mser`]); `system.warmup` is then 0, the pilot run's.
+    pub auto_warmup: bool,
     /// Extra percentiles to report (e.g. 99.99).
     pub percentiles: Vec<f64>,
     /// The system to simulate.
@@ -54,6 +59,31 @@ impl Scenario {
         s
     }
 }
+
+/// The stopping rule of `replications = "auto"`: replications are added until the 95 %
+/// half-width of every figure in `metrics` is at most `precision` times its mean, in every
+/// strategy and sweep point, or `max` replications have run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AutoReplications {
+    /// Replications run first.
+    pub min: u32,
+    /// Most replications.
+    pub max: u32,
+    /// Target relative half-width (0.05: ±5 % of the mean).
+    pub precision: f64,
+    /// Latency figures judged: `mean`, `p50`, `p90`, `p95`, `p99`, `p999`, `max`.
+    pub metrics: Vec<String>,
+}
+
+/// Replications `replications = "auto"` runs first (fewer than `max_replications` if that is
+/// lower): a t interval from two is too wide to tell how many more are needed.
+pub const AUTO_MIN_REPLICATIONS: u32 = 3;
+
+/// Default relative half-width of `replications = "auto"`.
+pub const AUTO_PRECISION: f64 = 0.05;
+
+/// Figures `precision_metrics` may name (keys of `latency_ms` in `summary.json`).
+pub const PRECISION_METRICS: [&str; 7] = ["mean", "p50", "p90", "p95", "p99", "p999", "max"];
 
 /// SLO thresholds.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -144,17 +174,19 @@ pub fn validate(raw: &RawScenario, file: &Path) -> Res<Scenario> {
     if duration == 0 {
         return Err(v.err("duration", "must be longer than zero"));
     }
-    let warmup = v.opt_ns("warmup", &raw.warmup)?.unwrap_or(0);
+    let auto_warmup = matches!(&raw.warmup, Some(RawDur::Text(t)) if t.trim() == "auto");
+    let warmup = if auto_warmup {
+        0
+    } else {
+        v.opt_ns("warmup", &raw.warmup)?.unwrap_or(0)
+    };
     if warmup >= duration {
         return Err(v.err(
             "warmup",
             "must be shorter than `duration` (the warm-up is part of it)",
         ));
     }
-    let replications = raw.replications.unwrap_or(1);
-    if replications == 0 {
-        return Err(v.err("replications", "must be at least 1"));
-    }
+    let (replications, auto_replications) = replications(&v, raw)?;
     let bucket = v
         .opt_ns("bucket", &raw.bucket)?
         .unwrap_or((duration / 120).max(1));
@@ -268,6 +300,8 @@ pub fn validate(raw: &RawScenario, file: &Path) -> Res<Scenario> {
         description: raw.description.clone(),
         seed: raw.seed.unwrap_or(1),
         replications,
+        auto_replications,
+        auto_warmup,
         percentiles: raw.percentiles.clone(),
         system: SystemSpec {
             services,
@@ -301,6 +335,93 @@ pub fn validate(raw: &RawScenario, file: &Path) -> Res<Scenario> {
         real: raw.real.clone(),
         warnings: registry.warnings,
     })
+}
+
+/// `replications`: a count, or `"auto"` with `max_replications` and optionally `precision`
+/// and `precision_metrics` (which mean nothing without it, so they are refused alone).
+fn replications(v: &V<'_>, raw: &RawScenario) -> Res<(u32, Option<AutoReplications>)> {
+    let auto = match &raw.replications {
+        None => false,
+        Some(RawReplications::Number(n)) => {
+            if *n < 1 || *n > i64::from(u32::MAX) {
+                return Err(v.err("replications", format!("must be at least 1, got {n}")));
+            }
+            false
+        }
+        Some(RawReplications::Text(t)) if t.trim() == "auto" => true,
+        Some(RawReplications::Text(t)) => {
+            return Err(v.err(
+                "replications",
+                format!("must be a whole number or \"auto\", got \"{t}\""),
+            ));
+        }
+    };
+    if !auto {
+        for (field, given) in [
+            ("max_replications", raw.max_replications.is_some()),
+            ("precision", raw.precision.is_some()),
+            ("precision_metrics", raw.precision_metrics.is_some()),
+        ] {
+            if given {
+                return Err(v.err(field, "is only used with `replications = \"auto\"`"));
+            }
+        }
+        let n = match &raw.replications {
+            Some(RawReplications::Number(n)) => *n as u32,
+            _ => 1,
+        };
+        return Ok((n, None));
+    }
+    let max = raw.max_replications.ok_or_else(|| {
+        v.err(
+            "replications",
+            "`\"auto\"` needs a maximum: add `max_replications = N` (e.g. 20)",
+        )
+    })?;
+    if !(2..=i64::from(u32::MAX)).contains(&max) {
+        return Err(v.err(
+            "max_replications",
+            format!("must be at least 2 (an interval needs two replications), got {max}"),
+        ));
+    }
+    let precision = raw.precision.unwrap_or(AUTO_PRECISION);
+    if !(precision > 0.0 && precision < 1.0) {
+        return Err(v.err(
+            "precision",
+            format!("is a relative half-width, between 0 and 1 (exclusive), got {precision}"),
+        ));
+    }
+    let metrics = raw
+        .precision_metrics
+        .clone()
+        .unwrap_or_else(|| vec!["p99".to_string()]);
+    if metrics.is_empty() {
+        return Err(v.err("precision_metrics", "name at least one figure"));
+    }
+    for (i, m) in metrics.iter().enumerate() {
+        if !PRECISION_METRICS.contains(&m.as_str()) {
+            return Err(v
+                .err(
+                    format!("precision_metrics.{i}"),
+                    format!(
+                        "unknown figure `{m}` (one of {})",
+                        PRECISION_METRICS.join(", ")
+                    ),
+                )
+                .suggest(m, PRECISION_METRICS));
+        }
+    }
+    let max = max as u32;
+    let min = AUTO_MIN_REPLICATIONS.min(max);
+    Ok((
+        min,
+        Some(AutoReplications {
+            min,
+            max,
+            precision,
+            metrics,
+        }),
+    ))
 }
 
 /// Validates a distribution at `field`.

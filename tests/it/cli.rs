@@ -695,3 +695,56 @@ fn hpa_dry_run_replays_a_trace_and_refuses_a_bad_one() {
     assert_eq!(code(&o), 2, "the guide's text lacks describedObject");
     assert!(stderr(&o).contains("describedObject"), "{}", stderr(&o));
 }
+
+#[test]
+fn r15_auto_replications_without_a_maximum_is_refused() {
+    let text = edit(
+        r#"warmup = "5s""#,
+        "warmup = \"auto\"\nreplications = \"auto\"",
+    );
+    expect_bad_file(
+        "auto-reps",
+        &text,
+        "replications",
+        &[
+            "field `replications`",
+            "needs a maximum",
+            "max_replications",
+        ],
+    );
+    let text = edit(r#"warmup = "5s""#, "replications = 3\nmax_replications = 9");
+    expect_bad_file(
+        "auto-max-alone",
+        &text,
+        "max_replications",
+        &["field `max_replications`", "only used with"],
+    );
+    let text = edit(
+        r#"warmup = "5s""#,
+        "replications = \"auto\"\nmax_replications = 9\nprecision_metrics = [\"p98\"]",
+    );
+    expect_bad_file(
+        "auto-metric",
+        &text,
+        "precision_metrics",
+        &["precision_metrics.0", "unknown figure `p98`"],
+    );
+    let text = edit(r#"warmup = "5s""#, "replications = \"many\"");
+    expect_bad_file(
+        "reps-word",
+        &text,
+        "replications",
+        &["field `replications`", "a whole number or \"auto\""],
+    );
+}
+
+#[test]
+fn r15_auto_replications_cannot_be_sharded_without_a_count() {
+    let text = edit(
+        r#"warmup = "5s""#,
+        "replications = \"auto\"\nmax_replications = 4",
+    );
+    let dir = Scratch::new("auto-shard");
+    let file = dir.write("scenario.toml", &text);
+    expect_bad_run(&dir, &file, &["--shard", "0/2"], &["--replications N"]);
+}

@@ -1,3 +1,4 @@
+mod auto;
 mod autoscale;
 mod caching;
 mod ci_recipe;

@@ -93,6 +93,7 @@ fn strategy(name: &str, base_ms: f64, load: f64, cost: f64) -> StrategySummary {
             per_million_requests: cost * 0.7,
         },
         vs_baseline: Vec::new(),
+        auto_warmup: None,
     }
 }
 
@@ -164,6 +165,7 @@ fn summary() -> Summary {
             })
             .collect(),
         cost_growth: vec![],
+        auto_replications: None,
     }
 }
 
