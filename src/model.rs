@@ -67,4 +67,4 @@ pub mod topics;
 pub mod vpa;
 pub mod workload;
 
-pub use system::{ClassSpec, DegradeSpec, SYSTEM, Shared, System, SystemSpec};
+pub use system::{ClassSpec, DegradeSpec, FlowTotals, SYSTEM, Shared, System, SystemSpec};

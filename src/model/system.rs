@@ -145,6 +145,11 @@ fn path_reads_keys(path: &[Step]) -> bool {
     })
 }
 
+/// Whole-run totals per saga (started, completed, compensated, inconsistent, in progress)
+/// and per consumer group (published, consumed, dlq, queued, in flight, duplicates,
+/// redelivered).
+pub type FlowTotals = (Vec<(u64, u64, u64, u64, u64)>, Vec<[u64; 7]>);
+
 /// The target of the system's own events.
 pub const SYSTEM: u32 = u32::MAX;
 
@@ -2264,7 +2269,7 @@ impl System {
     /// Whole-run totals of saga `s` (started, completed, compensated, inconsistent, in
     /// progress) and of group `g` (published, consumed, dlq, queued, in flight, duplicates,
     /// redelivered): what the invariants tests check.
-    pub fn flow_totals(&self) -> (Vec<(u64, u64, u64, u64, u64)>, Vec<[u64; 7]>) {
+    pub fn flow_totals(&self) -> FlowTotals {
         (
             (0..self.sagas.len())
                 .map(|s| self.sagas.totals(s))
@@ -2275,7 +2280,7 @@ impl System {
 
     /// Runs to the end of the horizon, then lets the flows finish without new arrivals (for
     /// invariants): returns the flow totals after the drain.
-    pub fn run_and_drain(mut self, extra: u64) -> (Vec<(u64, u64, u64, u64, u64)>, Vec<[u64; 7]>) {
+    pub fn run_and_drain(mut self, extra: u64) -> FlowTotals {
         let end = self.duration.saturating_add(extra);
         while let Some((t, ev)) = self.cal.pop() {
             if t.0 > end {

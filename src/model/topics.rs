@@ -417,6 +417,9 @@ impl Group {
     }
 }
 
+/// A component's name, kind and named metrics.
+pub type Component = (String, &'static str, Vec<(String, f64)>);
+
 /// Every topic and group of a replication.
 #[derive(Debug, Clone)]
 pub struct Topics {
@@ -526,11 +529,7 @@ impl Topics {
 
     /// Components: per topic (kind `topic`) and per group (kind `consumers`), over the
     /// measured window that ends at `end`.
-    pub fn metrics(
-        &mut self,
-        end: u64,
-        window_ns: f64,
-    ) -> Vec<(String, &'static str, Vec<(String, f64)>)> {
+    pub fn metrics(&mut self, end: u64, window_ns: f64) -> Vec<Component> {
         let mut out = Vec::new();
         for (t, spec) in self.topics.iter().enumerate() {
             let (n, w) = self.published[t];

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use proptest::prelude::*;
-use scalesim::model::System;
+use scalesim::model::{FlowTotals, System};
 use scalesim::scenario;
 use scalesim::stats::theory as th;
 
@@ -57,7 +57,7 @@ restart = "5s"
     text
 }
 
-fn drained(text: &str, seed: u64) -> (Vec<(u64, u64, u64, u64, u64)>, Vec<[u64; 7]>) {
+fn drained(text: &str, seed: u64) -> FlowTotals {
     let loaded = scenario::load_str(text, Path::new("test.toml"), &[]).expect("loads");
     System::new(&loaded.base.system, seed).run_and_drain(600_000_000_000)
 }
@@ -226,8 +226,7 @@ path = [{ saga = "order", steps = [
 service = "1ms"
 "#;
     let e = scenario::load_str(no_undo, Path::new("bad.toml"), &[])
-        .err()
-        .expect("refused")
+        .expect_err("refused")
         .to_string();
     assert!(
         e.contains("bad.toml:8")
@@ -252,8 +251,7 @@ topic = "order"
 service = "a"
 "#;
     let e = scenario::load_str(no_topic, Path::new("bad.toml"), &[])
-        .err()
-        .expect("refused")
+        .expect_err("refused")
         .to_string();
     assert!(
         e.contains("bad.toml:14") && e.contains("consumers.email.topic") && e.contains("`orders`"),
@@ -263,14 +261,12 @@ service = "a"
         .replace("path = [\"a\"]", "path = [\"a\", { publish = \"ordres\" }]")
         .replace("topic = \"order\"", "topic = \"orders\"");
     let e = scenario::load_str(&publish, Path::new("bad.toml"), &[])
-        .err()
-        .expect("refused")
+        .expect_err("refused")
         .to_string();
     assert!(e.contains("bad.toml:8") && e.contains("publish"), "{e}");
     let partitions = no_topic.replace("partitions = 3", "partitions = 0");
     let e = scenario::load_str(&partitions, Path::new("bad.toml"), &[])
-        .err()
-        .expect("refused")
+        .expect_err("refused")
         .to_string();
     assert!(e.contains("topics.orders.partitions"), "{e}");
 }
@@ -376,8 +372,7 @@ fn bad_regions_are_named_by_file_line_and_field() {
             &format!("names = [\"us-east\", \"eu-west\", \"asia-southeast\"]\n{line}"),
         );
         let e = scenario::load_str(&text, Path::new("bad.toml"), &[])
-            .err()
-            .expect("refused")
+            .expect_err("refused")
             .to_string();
         assert!(
             e.contains("bad.toml:") && e.contains(field) && e.contains(words),
@@ -386,8 +381,7 @@ fn bad_regions_are_named_by_file_line_and_field() {
     }
     let unknown = base.replace("names = [\"us-east\"", "names = [\"mars-1\"");
     let e = scenario::load_str(&unknown, Path::new("bad.toml"), &[])
-        .err()
-        .expect("refused")
+        .expect_err("refused")
         .to_string();
     assert!(e.contains("rtt_ms") && e.contains("mars-1"), "{e}");
 }
@@ -442,8 +436,7 @@ service = "hb"
     assert_eq!((open, completed + compensated + inconsistent), (0, started));
     let missing = text.replace(", by = \"gb\"", "");
     let e = scenario::load_str(&missing, Path::new("bad.toml"), &[])
-        .err()
-        .expect("refused")
+        .expect_err("refused")
         .to_string();
     assert!(e.contains("steps.1") && e.contains("by"), "{e}");
 }
@@ -464,8 +457,7 @@ path = ["a"]
 service = { dist = "uniform", low = "1ms", high = "2ms" }
 "#;
     let e = scenario::load_str(text, Path::new("bad.toml"), &[])
-        .err()
-        .expect("refused")
+        .expect_err("refused")
         .to_string();
     assert!(
         e.contains("bad.toml:10")

@@ -215,8 +215,7 @@ fn capacity_probes_take_their_own_horizon() {
         "load-peak's probes run 6 minutes"
     );
     let e = scalesim::scenario::load_str(&text, &path, &["capacity.duration=2m".to_string()])
-        .err()
-        .expect("a probe no longer than the 2 m warm-up is refused");
+        .expect_err("a probe no longer than the 2 m warm-up is refused");
     assert!(e.to_string().contains("capacity.duration"), "{e}");
     let loaded = scalesim::scenario::load_str(&text, &path, &[]).expect("loads");
     assert_eq!(

@@ -107,9 +107,12 @@ impl LineChart {
     }
 }
 
+/// A strategy's lines: its name and each line's points.
+type StrategyLines<'a> = (&'a str, Vec<&'a [(f64, f64)]>);
+
 /// Strategies whose lines are all equal (and not empty), grouped, in strategy order.
 fn identical_groups(lines: &[Line]) -> Vec<Vec<String>> {
-    let mut by_strategy: Vec<(&str, Vec<&[(f64, f64)]>)> = Vec::new();
+    let mut by_strategy: Vec<StrategyLines<'_>> = Vec::new();
     for line in lines {
         match by_strategy.iter_mut().find(|(s, _)| *s == line.strategy) {
             Some((_, pts)) => pts.push(&line.points),

@@ -175,17 +175,16 @@ impl Paths<'_> {
         let f = |k: &str| format!("{field}.{k}");
         let node = self.service(&f("query"), t.query.as_deref().expect("present"))?;
         self.visited.push(node);
-        let scan = match t.scan.as_deref().unwrap_or("index") {
-            s => Scan::ALL
-                .iter()
-                .find(|x| x.0 == s)
-                .map(|x| x.1)
-                .ok_or_else(|| {
-                    self.v
-                        .err(f("scan"), format!("unknown scan `{s}`"))
-                        .suggest(s, Scan::ALL.iter().map(|x| x.0))
-                })?,
-        };
+        let s = t.scan.as_deref().unwrap_or("index");
+        let scan = Scan::ALL
+            .iter()
+            .find(|x| x.0 == s)
+            .map(|x| x.1)
+            .ok_or_else(|| {
+                self.v
+                    .err(f("scan"), format!("unknown scan `{s}`"))
+                    .suggest(s, Scan::ALL.iter().map(|x| x.0))
+            })?;
         let count = |k: &str, c: &Option<RawCount>, default: u32| -> Res<Count> {
             match c {
                 None => Ok(Count::Fixed(default)),
