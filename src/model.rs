@@ -27,6 +27,7 @@
 //! | [`saga`] | sagas: steps with compensations run in reverse on a failure, retried compensations, outcomes (completed, compensated, inconsistent), resources held |
 //! | [`topics`] | topics with partitions and consumer groups: per-partition order, at-least-once with commits and redelivery on a crash, retries and a dead-letter queue, lag |
 //! | [`regions`] | regions: an RTT matrix (published defaults), geo-routing to the nearest healthy region, DNS failover over detection and one TTL, cross-region transfer |
+//! | [`sessions`] | shoppers as sessions: a Customer Behavior Model Graph of pages with think times and patience; conversions, revenue, and the expected orders lost to abandonment |
 //! | `system` | the node table, the calendar and the interpreter of paths |
 //!
 //! A [`System`] owns every component and the event calendar of one replication. Components
@@ -59,6 +60,7 @@ pub mod request;
 pub mod resilience;
 pub mod saga;
 pub mod service;
+pub mod sessions;
 pub mod shard;
 pub mod station;
 mod system;

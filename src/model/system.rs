@@ -29,6 +29,7 @@ use super::request::{NONE, Request, Requests};
 use super::resilience::{Budget, Bulkhead};
 use super::saga::{self, SagaConfig, Sagas};
 use super::service::{Service, ServiceSpec, Visit};
+use super::sessions::{Next, Sessions, SessionsSpec};
 use super::station::Outcome;
 use super::tiers::{TierAnswer, TierAt, TierSpec, Tiers, WritePolicy};
 use super::topics::{GroupSpec, InFlight, TopicSpec, Topics};
@@ -102,6 +103,8 @@ pub struct Shared {
     pub regions: RegionsSpec,
     /// Per class: the region of its clients (empty: none).
     pub class_regions: Vec<Option<u16>>,
+    /// Shoppers as sessions (`None`: independent requests from the class mix).
+    pub sessions: Option<SessionsSpec>,
 }
 
 /// A chain of fallbacks (`degrade` step): level `k` is the try scope named `levels[k].0`,
@@ -172,6 +175,7 @@ const POOL_TIMEOUT: u32 = 15;
 const POOL_EVICT: u32 = 16;
 const GROUP_POLL: u32 = 17;
 const SAGA_RETRY: u32 = 18;
+const SESSION_WAKE: u32 = 19;
 
 /// A background request's `job`: flush write-behind queue `job & !JOB_FLUSH`; below it, refresh
 /// the read `job` of its class.
@@ -348,6 +352,7 @@ pub struct System {
     live: Vec<u32>,
     regions: Regions,
     class_regions: Vec<Option<u16>>,
+    sessions: Option<Sessions>,
 }
 
 impl System {
@@ -541,6 +546,11 @@ impl System {
                 Rng::stream(seed, "router.regions"),
             ),
             class_regions: spec.shared.class_regions.clone(),
+            sessions: spec
+                .shared
+                .sessions
+                .clone()
+                .map(|s| Sessions::new(s, Rng::stream(seed, "router.sessions"))),
         };
         sys.start();
         sys
@@ -650,6 +660,11 @@ impl System {
                 POOL_EVICT => self.on_pool_evict(now, ev.data as usize),
                 GROUP_POLL => self.on_group_poll(now, ev.data as usize),
                 SAGA_RETRY => self.on_saga_retry(now, ev.data),
+                SESSION_WAKE => {
+                    let id = ev.data as u32;
+                    let (class, user) = self.sessions.as_ref().expect("sessions").page_of(id);
+                    self.issue(now, class, user, id);
+                }
                 SAMPLE => self.on_sample(now),
                 _ => self.on_warmup_end(now),
             },
@@ -689,7 +704,18 @@ impl System {
 
     #[inline]
     fn new_request(&mut self, now: u64, user: u32) {
+        if let Some(s) = &mut self.sessions {
+            // An arrival (or a user's next turn) starts a session: its first page.
+            let (id, class) = s.start(now, user);
+            return self.issue(now, class, user, id);
+        }
         let class = self.mix.class(&mut self.mix_rng);
+        self.issue(now, class, user, 0);
+    }
+
+    /// A client's request of `class` (for a session, `job` is the session) starts its path.
+    #[inline]
+    fn issue(&mut self, now: u64, class: u16, user: u32, job: u32) {
         let key = if self.needs_keys {
             self.mix.key(&mut self.key_rng)
         } else {
@@ -702,6 +728,7 @@ impl System {
             created: now,
             deadline,
             key,
+            job,
             ..Request::default()
         });
         self.rec.arrive(class, now);
@@ -1972,6 +1999,17 @@ impl System {
             None => self.rec.complete(r.class, r.created, now),
             Some(kind) => self.rec.fail(r.class, kind, r.created, now),
         }
+        if let Some(s) = &mut self.sessions {
+            match s.page_done(now, r.job, now - r.created, error.is_some()) {
+                Next::Page(_, think) => {
+                    self.system_event(now.saturating_add(think), SESSION_WAKE, u64::from(r.job));
+                    return;
+                }
+                // A closed-loop user thinks, then starts its next session.
+                Next::Ended(NONE) => return,
+                Next::Ended(_) => {}
+            }
+        }
         if r.user != NONE {
             let think = self
                 .users
@@ -2008,6 +2046,9 @@ impl System {
         self.sagas.sample(&mut self.gauges);
         self.topics.sample(now, &mut self.gauges);
         self.regions.sample(now, &mut self.gauges);
+        if let Some(s) = &self.sessions {
+            self.gauges.push(s.active() as f64);
+        }
         self.rec.sample_gauges(now, self.gauges.clone());
         if now < self.duration {
             let next = (now + self.bucket).min(self.duration);
@@ -2037,6 +2078,9 @@ impl System {
         self.sagas.mark_warm(now);
         self.topics.mark_warm(now);
         self.regions.mark_warm();
+        if let Some(s) = &mut self.sessions {
+            s.mark_warm();
+        }
     }
 
     /// Named key switches: requests per arm after warm-up (`requests.0`, `requests.1`, ...)
@@ -2103,6 +2147,9 @@ impl System {
         names.extend(self.sagas.gauge_names());
         names.extend(self.topics.gauge_names());
         names.extend(self.regions.gauge_names());
+        if self.sessions.is_some() {
+            names.push("sessions_active.sessions".to_string());
+        }
         names
     }
 
@@ -2247,6 +2294,14 @@ impl System {
                 ..ComponentStats::default()
             });
         }
+        if let Some(s) = &self.sessions {
+            out.push(ComponentStats {
+                name: "sessions".to_string(),
+                kind: "sessions",
+                metrics: s.metrics(window),
+                ..ComponentStats::default()
+            });
+        }
         if !self.regions.is_empty() {
             out.push(ComponentStats {
                 name: "regions".to_string(),
@@ -2266,6 +2321,11 @@ impl System {
         out
     }
 
+    /// Whole-run session totals (started, ended, abandoned, in progress), if any.
+    pub fn session_totals(&self) -> Option<(u64, u64, u64, u64)> {
+        self.sessions.as_ref().map(Sessions::totals)
+    }
+
     /// Whole-run totals of saga `s` (started, completed, compensated, inconsistent, in
     /// progress) and of group `g` (published, consumed, dlq, queued, in flight, duplicates,
     /// redelivered): what the invariants tests check.
@@ -2281,6 +2341,13 @@ impl System {
     /// Runs to the end of the horizon, then lets the flows finish without new arrivals (for
     /// invariants): returns the flow totals after the drain.
     pub fn run_and_drain(mut self, extra: u64) -> FlowTotals {
+        self.run_drained(extra);
+        self.flow_totals()
+    }
+
+    /// Runs to the end of the horizon, then `extra` ns more without new arrivals (so flows
+    /// and sessions in progress finish).
+    pub fn run_drained(&mut self, extra: u64) {
         let end = self.duration.saturating_add(extra);
         while let Some((t, ev)) = self.cal.pop() {
             if t.0 > end {
@@ -2291,7 +2358,6 @@ impl System {
             }
             self.dispatch(t.0, ev);
         }
-        self.flow_totals()
     }
 
     // ---- sagas ------------------------------------------------------------------------------

@@ -8,7 +8,7 @@
 
 /// A gauge family: `(family, what it measures, y axis label with unit)`. The chart title is
 /// `Component: what`, e.g. `App: busy workers`.
-pub const GAUGES: [(&str, &str, &str); 22] = [
+pub const GAUGES: [(&str, &str, &str); 23] = [
     ("busy", "busy workers", "Busy workers (time average)"),
     (
         "queue",
@@ -66,6 +66,11 @@ pub const GAUGES: [(&str, &str, &str); 22] = [
     ),
     ("held", "resources held", "Held by sagas (count)"),
     ("up", "region up", "Up (1) or down (0)"),
+    (
+        "sessions_active",
+        "shoppers browsing",
+        "Sessions in progress (count)",
+    ),
     (
         "dns_away",
         "clients sent elsewhere",

@@ -79,6 +79,7 @@ pub struct RawScenario {
     #[serde(default)]
     pub consumers: BTreeMap<String, RawConsumers>,
     pub regions: Option<RawRegions>,
+    pub sessions: Option<RawSessions>,
     #[serde(default)]
     pub strategies: Vec<RawStrategy>,
     #[serde(default)]
@@ -485,6 +486,28 @@ pub struct RawSpecialStep {
     pub geo: Option<BTreeMap<String, Vec<RawStep>>>,
     pub kb: Option<f64>,
     pub rtt: Option<String>,
+}
+
+/// `[sessions]`: shoppers as a Customer Behavior Model Graph.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSessions {
+    pub start: String,
+    pub converts: String,
+    pub revenue: Option<f64>,
+    #[serde(default)]
+    pub states: BTreeMap<String, RawSessionState>,
+}
+
+/// `[sessions.states.NAME]`: one page of the graph.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSessionState {
+    pub class: String,
+    pub think: Option<RawDist>,
+    pub patience: Option<RawDist>,
+    #[serde(default)]
+    pub next: BTreeMap<String, f64>,
 }
 
 /// `[regions]`: names, RTT matrix, DNS failover, transfer price, an outage.

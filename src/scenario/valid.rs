@@ -13,6 +13,7 @@ use crate::model::dist::Dist;
 use crate::model::workload::{Arrivals, KeyDist, Load, Mix, RateProfile, Stages, Users};
 use crate::model::{Shared, SystemSpec};
 
+mod sessions;
 mod topology;
 
 type Res<T> = Result<T, ScenarioError>;
@@ -326,6 +327,7 @@ pub fn validate(raw: &RawScenario, file: &Path) -> Res<Scenario> {
                 groups,
                 regions,
                 class_regions,
+                sessions: sessions::sessions(&v, raw, &class_names)?,
             },
         },
         slo,

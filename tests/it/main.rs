@@ -21,4 +21,5 @@ mod real_session;
 mod replication;
 mod report;
 mod resilience;
+mod sessions;
 mod sims;
