@@ -30,7 +30,8 @@
 //! completed rate when the two differ anywhere. Failed SLO checks are listed under the table
 //! with the measured value, then what the columns count, the stations' utilization with the
 //! bottleneck, and the paired differences against the baseline (rows that are exactly zero left
-//! out), in their units. A sweep adds
+//! out), in their units. With sessions, a table of shoppers (sessions, conversion rate, orders,
+//! orders and revenue lost); with sagas, a table of their outcomes. A sweep adds
 //! one compact table: a row per point, a column per strategy, p99 and verdict in each cell.
 //! Then the capacity results with the headroom (how far the load can grow before the first SLO
 //! fails: the highest passing load scale minus one). Cells are padded before colouring, so ANSI codes (only when
@@ -183,8 +184,95 @@ fn strategies_block(summary: &Summary, paint: Paint) -> String {
         out += "  Utilization % (busy share of each station's workers, time-averaged):\n";
         out += &t.render(paint);
     }
+    if let Some(t) = shoppers_table(strategies) {
+        out += "  Shoppers (sessions): orders and the expected orders and revenue lost to slow or failed pages:\n";
+        out += &t.render(paint);
+    }
+    if let Some(t) = sagas_table(strategies) {
+        out += "  Sagas: how each ended (per measured window):\n";
+        out += &t.render(paint);
+    }
     out += &paired_diffs(strategies);
     out
+}
+
+/// A component's metric, in a strategy.
+fn component_metric(
+    s: &StrategySummary,
+    kind: &str,
+    name: Option<&str>,
+    metric: &str,
+) -> Option<f64> {
+    s.components
+        .iter()
+        .find(|c| c.kind == kind && name.is_none_or(|n| c.name == n))
+        .and_then(|c| c.metrics.get(metric).copied())
+}
+
+/// With sessions: per strategy, sessions, conversion rate, orders, orders and revenue lost.
+fn shoppers_table(strategies: &[StrategySummary]) -> Option<Table> {
+    strategies
+        .iter()
+        .any(|s| component_metric(s, "sessions", None, "sessions").is_some())
+        .then(|| {
+            let mut t = Table::new(&[
+                "Strategy",
+                "Sessions",
+                "Conversion %",
+                "Orders",
+                "Orders lost",
+                "Revenue lost",
+            ]);
+            for s in strategies {
+                let m = |k: &str| component_metric(s, "sessions", None, k).unwrap_or(0.0);
+                t.rows.push(vec![
+                    Cell::plain(&s.name),
+                    Cell::plain(&format!("{:.0}", m("sessions"))),
+                    Cell::plain(&format!("{:.2}", m("conversion_rate") * 100.0)),
+                    Cell::plain(&format!("{:.0}", m("conversions"))),
+                    Cell::plain(&format!("{:.0}", m("conversions_lost"))),
+                    Cell::plain(&format!("{:.0}", m("revenue_lost"))),
+                ]);
+            }
+            t
+        })
+}
+
+/// With sagas: per strategy and saga, its outcomes and p99.
+fn sagas_table(strategies: &[StrategySummary]) -> Option<Table> {
+    let mut names: Vec<&str> = Vec::new();
+    for s in strategies {
+        for c in s.components.iter().filter(|c| c.kind == "saga") {
+            if !names.contains(&c.name.as_str()) {
+                names.push(&c.name);
+            }
+        }
+    }
+    if names.is_empty() {
+        return None;
+    }
+    let mut t = Table::new(&[
+        "Strategy",
+        "Saga",
+        "Completed",
+        "Compensated",
+        "Inconsistent",
+        "p99 ms",
+    ]);
+    for s in strategies {
+        for n in &names {
+            let m = |k: &str| component_metric(s, "saga", Some(n), k).unwrap_or(0.0);
+            t.rows.push(vec![
+                Cell::plain(&s.name),
+                Cell::plain(n),
+                Cell::plain(&format!("{:.0}", m("sagas_completed"))),
+                Cell::plain(&format!("{:.0}", m("sagas_compensated"))),
+                Cell::plain(&format!("{:.1}", m("sagas_inconsistent"))),
+                Cell::plain(&format!("{:.0}", m("saga_ms_p99"))),
+            ]);
+        }
+    }
+    Some(t)
 }
 
 /// Offered arrivals per second: requests that arrived after the warm-up over the horizon.
@@ -718,6 +806,55 @@ mod tests {
         );
         assert_eq!(latency(13.0, 0.2, 0, 3), "13 ±0.2");
         assert_eq!(latency(13.0, 0.0, 0, 1), "13");
+    }
+
+    #[test]
+    fn sessions_and_sagas_get_their_own_tables() {
+        let mut summary = one("base");
+        let component = |name: &str, kind: &str, metrics: &[(&str, f64)]| {
+            crate::report::summary::ComponentSummary {
+                name: name.into(),
+                kind: kind.into(),
+                metrics: metrics.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+                ..Default::default()
+            }
+        };
+        let plain = render_table(&summary, false);
+        assert!(
+            !plain.contains("Shoppers") && !plain.contains("Sagas:"),
+            "{plain}"
+        );
+        summary.strategies[0].components = vec![
+            component(
+                "sessions",
+                "sessions",
+                &[
+                    ("sessions", 1000.0),
+                    ("conversion_rate", 0.1234),
+                    ("conversions", 123.0),
+                    ("conversions_lost", 17.4),
+                    ("revenue_lost", 1392.0),
+                ],
+            ),
+            component(
+                "order",
+                "saga",
+                &[
+                    ("sagas_completed", 90.0),
+                    ("sagas_compensated", 9.0),
+                    ("sagas_inconsistent", 1.0),
+                ],
+            ),
+        ];
+        let text = render_table(&summary, false);
+        assert!(
+            text.contains("Shoppers") && text.contains("12.34") && text.contains("1392"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Sagas:") && text.contains("Inconsistent") && text.contains("1.0"),
+            "{text}"
+        );
     }
 
     #[test]
