@@ -902,22 +902,6 @@ impl Program {
         }
     }
 
-    /// The program of consumer group `g`'s consumers (run under a hidden class): the
-    /// processing visit at the consumer's instance, then the group's handler `path`.
-    pub fn consumer(
-        g: u32,
-        path: &[Step],
-        first_scope: u32,
-        scope_names: &mut Vec<String>,
-    ) -> Program {
-        let mut steps = Vec::with_capacity(path.len() + 1);
-        steps.push(Step::Publish(u32::MAX));
-        steps.extend_from_slice(path);
-        let mut p = compile(&steps, first_scope, scope_names);
-        p.ops[0] = Op::Consume(g);
-        p
-    }
-
     /// The arm a probabilistic branch takes for the uniform draw `u`.
     #[inline]
     pub fn branch_target(&self, b: u32, u: f64) -> u32 {
