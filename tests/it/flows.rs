@@ -57,6 +57,13 @@ restart = "5s"
     text
 }
 
+/// The error loading `text` as `bad.toml` gives (it must be refused).
+fn refused(text: &str) -> String {
+    scenario::load_str(text, Path::new("bad.toml"), &[])
+        .expect_err("refused")
+        .to_string()
+}
+
 fn drained(text: &str, seed: u64) -> FlowTotals {
     let loaded = scenario::load_str(text, Path::new("test.toml"), &[]).expect("loads");
     System::new(&loaded.base.system, seed).run_and_drain(600_000_000_000)
@@ -225,9 +232,7 @@ path = [{ saga = "order", steps = [
 [services.a]
 service = "1ms"
 "#;
-    let e = scenario::load_str(no_undo, Path::new("bad.toml"), &[])
-        .expect_err("refused")
-        .to_string();
+    let e = refused(no_undo);
     assert!(
         e.contains("bad.toml:8")
             && e.contains("classes.order.path.0.steps.0")
@@ -250,9 +255,7 @@ partitions = 3
 topic = "order"
 service = "a"
 "#;
-    let e = scenario::load_str(no_topic, Path::new("bad.toml"), &[])
-        .expect_err("refused")
-        .to_string();
+    let e = refused(no_topic);
     assert!(
         e.contains("bad.toml:14") && e.contains("consumers.email.topic") && e.contains("`orders`"),
         "{e}"
@@ -260,14 +263,10 @@ service = "a"
     let publish = no_topic
         .replace("path = [\"a\"]", "path = [\"a\", { publish = \"ordres\" }]")
         .replace("topic = \"order\"", "topic = \"orders\"");
-    let e = scenario::load_str(&publish, Path::new("bad.toml"), &[])
-        .expect_err("refused")
-        .to_string();
+    let e = refused(&publish);
     assert!(e.contains("bad.toml:8") && e.contains("publish"), "{e}");
     let partitions = no_topic.replace("partitions = 3", "partitions = 0");
-    let e = scenario::load_str(&partitions, Path::new("bad.toml"), &[])
-        .expect_err("refused")
-        .to_string();
+    let e = refused(&partitions);
     assert!(e.contains("topics.orders.partitions"), "{e}");
 }
 
@@ -371,18 +370,14 @@ fn bad_regions_are_named_by_file_line_and_field() {
             "names = [\"us-east\", \"eu-west\", \"asia-southeast\"]",
             &format!("names = [\"us-east\", \"eu-west\", \"asia-southeast\"]\n{line}"),
         );
-        let e = scenario::load_str(&text, Path::new("bad.toml"), &[])
-            .expect_err("refused")
-            .to_string();
+        let e = refused(&text);
         assert!(
             e.contains("bad.toml:") && e.contains(field) && e.contains(words),
             "{line}: {e}"
         );
     }
     let unknown = base.replace("names = [\"us-east\"", "names = [\"mars-1\"");
-    let e = scenario::load_str(&unknown, Path::new("bad.toml"), &[])
-        .expect_err("refused")
-        .to_string();
+    let e = refused(&unknown);
     assert!(e.contains("rtt_ms") && e.contains("mars-1"), "{e}");
 }
 
@@ -435,9 +430,7 @@ service = "hb"
     let (started, completed, compensated, inconsistent, open) = sagas[0];
     assert_eq!((open, completed + compensated + inconsistent), (0, started));
     let missing = text.replace(", by = \"gb\"", "");
-    let e = scenario::load_str(&missing, Path::new("bad.toml"), &[])
-        .expect_err("refused")
-        .to_string();
+    let e = refused(&missing);
     assert!(e.contains("steps.1") && e.contains("by"), "{e}");
 }
 
@@ -456,9 +449,7 @@ path = ["a"]
 [services.a]
 service = { dist = "uniform", low = "1ms", high = "2ms" }
 "#;
-    let e = scenario::load_str(text, Path::new("bad.toml"), &[])
-        .expect_err("refused")
-        .to_string();
+    let e = refused(text);
     assert!(
         e.contains("bad.toml:10")
             && e.contains("services.a.service")
