@@ -346,6 +346,28 @@ fn slo(sc: &Scenario, s: &StrategySummary) -> SloResult {
             s.throughput_rps >= x,
         );
     }
+    for (component, metric, max, min) in &sc.slo.components {
+        // A component a strategy does not have (or a misspelt metric) fails its check: it
+        // cannot be shown to hold.
+        let value = s
+            .components
+            .iter()
+            .find(|c| c.name == *component)
+            .and_then(|c| c.metrics.get(metric.as_str()).copied());
+        let key = format!("{component}.{metric}");
+        let missing = if value.is_none() {
+            " (not measured)"
+        } else {
+            ""
+        };
+        let v = value.unwrap_or(f64::NAN);
+        if let Some(x) = max {
+            check(format!("{key} <= {x}{missing}"), &key, *x, v, v <= *x);
+        }
+        if let Some(x) = min {
+            check(format!("{key} >= {x}{missing}"), &key, *x, v, v >= *x);
+        }
+    }
     SloResult {
         passed: checks.iter().all(|c| c.passed),
         checks,

@@ -832,6 +832,16 @@ pub struct RawSlo {
     pub min_availability: Option<f64>,
     pub min_throughput: Option<f64>,
     pub max_cost_growth: Option<f64>,
+    #[serde(default)]
+    pub components: BTreeMap<String, RawBound>,
+}
+
+/// `{ max = 60000 }` or `{ min = 0.99 }`: a bound on a component's metric.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBound {
+    pub max: Option<f64>,
+    pub min: Option<f64>,
 }
 
 /// `[prices]`.

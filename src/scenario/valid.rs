@@ -100,6 +100,9 @@ pub struct Slo {
     /// Highest acceptable ratio of the cost per million requests at a sweep's last point to
     /// its first (1: cost grows linearly with the load).
     pub max_cost_growth: Option<f64>,
+    /// Bounds on components' metrics: `(component, metric, max, min)` (`slo.components`, keyed
+    /// `"COMPONENT.METRIC"`: `"recommendations.e2e_ms_p99" = { max = 60000 }`).
+    pub components: Vec<(String, String, Option<f64>, Option<f64>)>,
 }
 
 /// Prices in currency units.
@@ -918,6 +921,28 @@ fn slo(v: &V<'_>, s: &RawSlo) -> Res<Slo> {
             .max_cost_growth
             .map(|x| v.positive("slo.max_cost_growth", Some(x)))
             .transpose()?,
+        components: s
+            .components
+            .iter()
+            .map(|(key, b)| {
+                let f = format!("slo.components.{key}");
+                let Some((component, metric)) = key.split_once('.') else {
+                    return Err(v.err(
+                        &f,
+                        "name a component's metric as \"COMPONENT.METRIC\" (\"email.e2e_ms_p99\")",
+                    ));
+                };
+                if b.max.is_none() && b.min.is_none() {
+                    return Err(v.err(&f, "give `max`, `min` or both"));
+                }
+                for x in [b.max, b.min].into_iter().flatten() {
+                    if !x.is_finite() {
+                        return Err(v.err(&f, format!("a bound is a finite number, got {x}")));
+                    }
+                }
+                Ok((component.to_string(), metric.to_string(), b.max, b.min))
+            })
+            .collect::<Res<_>>()?,
     })
 }
 

@@ -458,3 +458,37 @@ service = { dist = "uniform", low = "1ms", high = "2ms" }
         "{e}"
     );
 }
+
+/// SLOs on components' metrics: a bound holds or fails on the strategy's mean, a metric a
+/// strategy does not measure fails, and a key that is not `COMPONENT.METRIC` is refused.
+#[test]
+fn slos_bound_components_metrics() {
+    let text = format!(
+        "{}\n[slo]\ncomponents = {{ \"group.e2e_ms_mean\" = {{ max = 50 }}, \"group.lag_mean\" = {{ min = 100 }}, \"group.nothing\" = {{ max = 1 }} }}\n[[strategies]]\nname = \"base\"\n",
+        mm1(50.0, "5s", "")
+    )
+    .replace("duration = \"2000s\"", "duration = \"200s\"");
+    let loaded = scenario::load_str(&text, Path::new("slo.toml"), &[]).expect("loads");
+    let report = scalesim::run::run(
+        &loaded,
+        &scalesim::run::RunOptions {
+            replications: Some(2),
+            ..Default::default()
+        },
+    );
+    let checks = &report.summary.strategies[0].slo.checks;
+    let by = |m: &str| checks.iter().find(|c| c.metric == m).expect(m);
+    // M/M/1 at rho 0.5: 20 ms from publish to processed, 0.5 waiting.
+    assert!(by("group.e2e_ms_mean").passed, "{checks:?}");
+    assert!(!by("group.lag_mean").passed, "{checks:?}");
+    let missing = by("group.nothing");
+    assert!(
+        !missing.passed && missing.name.contains("not measured"),
+        "{checks:?}"
+    );
+    let e = refused(&text.replace("\"group.nothing\"", "\"nothing\""));
+    assert!(
+        e.contains("slo.components.nothing") && e.contains("COMPONENT.METRIC"),
+        "{e}"
+    );
+}
