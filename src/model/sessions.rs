@@ -148,8 +148,8 @@ struct Counts {
 /// What happens after a page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Next {
-    /// The next page, of this class, after this think time (ns).
-    Page(u16, u64),
+    /// The next page, after this think time (ns).
+    Page(u64),
     /// The session ended (exit or abandonment); the closed-loop user it belonged to, if any.
     Ended(u32),
 }
@@ -248,7 +248,7 @@ impl Sessions {
         let think = state.think.sample_ns(&mut self.rng);
         self.live[id as usize].state = to;
         self.counts.visits[to as usize] += 1;
-        Next::Page(self.spec.states[to as usize].class, think)
+        Next::Page(think)
     }
 
     fn end(&mut self, now: u64, id: u32) -> Next {

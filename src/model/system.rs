@@ -350,6 +350,8 @@ pub struct System {
     consumer_class: u16,
     /// Scratch: a group's live consumers.
     live: Vec<u32>,
+    /// Scratch: the requests a dispatch started.
+    started: Vec<u32>,
     regions: Regions,
     class_regions: Vec<Option<u16>>,
     sessions: Option<Sessions>,
@@ -541,6 +543,7 @@ impl System {
             topics: Topics::new(spec.shared.topics.clone(), spec.shared.groups.clone(), seed),
             consumer_class,
             live: Vec::new(),
+            started: Vec::new(),
             regions: Regions::new(
                 spec.shared.regions.clone(),
                 Rng::stream(seed, "router.regions"),
@@ -971,12 +974,7 @@ impl System {
                     return;
                 }
                 Op::Geo(k) => {
-                    let client = self
-                        .class_regions
-                        .get(r.class as usize)
-                        .copied()
-                        .flatten()
-                        .unwrap_or(0);
+                    let client = self.client_region(r.class).unwrap_or(0);
                     let (arms, kb) = &prog.geos[k as usize];
                     match self
                         .regions
@@ -1003,12 +1001,7 @@ impl System {
                 Op::Rtt(k) => {
                     let (to, kb) = prog.rtts[k as usize];
                     let from = match self.reqs.get(req).region {
-                        u16::MAX => self
-                            .class_regions
-                            .get(r.class as usize)
-                            .copied()
-                            .flatten()
-                            .unwrap_or(to),
+                        u16::MAX => self.client_region(r.class).unwrap_or(to),
                         x => x,
                     };
                     let rtt = self.regions.hop(from, to, kb);
@@ -1070,6 +1063,11 @@ impl System {
                 Op::Return => return self.returned(now, req),
             }
         }
+    }
+
+    /// The region of class `class`'s clients, if it has one.
+    fn client_region(&self, class: u16) -> Option<u16> {
+        self.class_regions.get(class as usize).copied().flatten()
     }
 
     /// `req` visits service `n` (a database node).
@@ -2001,7 +1999,7 @@ impl System {
         }
         if let Some(s) = &mut self.sessions {
             match s.page_done(now, r.job, now - r.created, error.is_some()) {
-                Next::Page(_, think) => {
+                Next::Page(think) => {
                     self.system_event(now.saturating_add(think), SESSION_WAKE, u64::from(r.job));
                     return;
                 }
@@ -2625,7 +2623,7 @@ impl System {
         if self.topics.groups[g].queued() > 0 {
             self.group_check(now, g);
             let n = self.live.len() as u32;
-            let mut started = Vec::new();
+            let mut started = std::mem::take(&mut self.started);
             for k in 0..n {
                 let c = self.live[k as usize];
                 let group = &mut self.topics.groups[g];
@@ -2679,9 +2677,11 @@ impl System {
                     started.push(bg);
                 }
             }
-            for bg in started {
+            for &bg in &started {
                 self.advance(now, bg);
             }
+            started.clear();
+            self.started = started;
         }
         self.update_backlog(g);
     }

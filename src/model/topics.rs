@@ -113,6 +113,20 @@ pub struct Msg {
     pub cont: Option<(u64, u32, bool)>,
 }
 
+impl Msg {
+    /// A message of `key` published at `now`, never processed yet.
+    fn new(now: u64, key: u64, poison: bool, cont: Option<(u64, u32, bool)>) -> Msg {
+        Msg {
+            published: now,
+            key,
+            attempts: 0,
+            done_before: false,
+            poison,
+            cont,
+        }
+    }
+}
+
 /// A message being processed.
 #[derive(Debug, Clone, Copy)]
 pub struct InFlight {
@@ -234,18 +248,7 @@ impl Group {
     pub fn send(&mut self, now: u64, key: u64, cont: (u64, u32, bool)) {
         let p = (super::balance::hash64(key) % self.queues.len() as u64) as usize;
         self.counts.published += 1;
-        self.push(
-            now,
-            p,
-            Msg {
-                published: now,
-                key,
-                attempts: 0,
-                done_before: false,
-                poison: false,
-                cont: Some(cont),
-            },
-        );
+        self.push(now, p, Msg::new(now, key, false, Some(cont)));
     }
 
     /// The live consumers changed to `live`.
@@ -467,18 +470,7 @@ impl Topics {
             let group = &mut self.groups[g];
             let poison = group.spec.poison > 0.0 && group.rng.next_f64() < group.spec.poison;
             group.counts.published += 1;
-            group.push(
-                now,
-                p,
-                Msg {
-                    published: now,
-                    key,
-                    attempts: 0,
-                    done_before: false,
-                    poison,
-                    cont: None,
-                },
-            );
+            group.push(now, p, Msg::new(now, key, poison, None));
         }
         self.topics[t].append.sample_ns(&mut self.rng)
     }
