@@ -452,6 +452,8 @@ fn cmd_run(a: RunArgs) -> Result<i32> {
         rep.summary.capacity =
             run::with_pool(a.jobs, || run::capacity_search(&loaded, cap, seed, reps));
     }
+    // Capacity objectives and the checklist's citations of them need the search's result.
+    run::study::finish(&loaded, &mut rep.summary);
     let mut code = a.output.finish(&loaded, &rep, started)?;
     if let Some(b) = &baseline {
         let print = match (a.output.quiet, a.output.format) {

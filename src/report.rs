@@ -36,6 +36,8 @@
 //!     capacity: vec![],
 //!     cost_growth: vec![],
 //!     auto_replications: None,
+//!     loads: vec![],
+//!     study: None,
 //! };
 //! let table = report::render_table(&summary, false);
 //! assert!(table.contains("cache-aside"));
@@ -45,10 +47,11 @@
 
 pub mod diff;
 mod files;
-mod format;
+pub(crate) mod format;
 pub mod html;
 pub mod labels;
 pub mod plot;
+pub mod study;
 pub mod summary;
 pub mod table;
 pub mod tidy;

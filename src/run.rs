@@ -17,6 +17,7 @@ mod capacity;
 pub mod dry_run;
 mod metrics;
 mod shard;
+pub mod study;
 pub mod validate;
 
 use std::io::IsTerminal;
@@ -27,10 +28,10 @@ use rayon::prelude::*;
 
 use crate::engine::stream_seed;
 use crate::model::System;
-use crate::report::summary::{Report, SweepPoint};
+use crate::report::summary::{LoadPoint, Report, SweepPoint};
 use crate::scenario::{Loaded, Scenario, Sweep};
 
-pub use aggregate::{apply_slo_and_cost, summarize_strategy, summary_for};
+pub use aggregate::{apply_slo_and_cost, cost_items, summarize_strategy, summary_for};
 pub use capacity::capacity_search;
 pub use metrics::{Metrics, RepMetrics};
 pub use shard::{Shard, merge_reports};
@@ -84,9 +85,17 @@ pub fn pilot(scenario: &Scenario, seed: u64) -> auto::Pilot {
     auto::Pilot::of(&System::new(&scenario.system, seed).run())
 }
 
-/// A strategy at a sweep point (`None`: the base point): the replications of one figure.
+/// Where a group runs: the base point, a sweep point or a named load.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum At {
+    Base,
+    Point(usize),
+    Load(usize),
+}
+
+/// A strategy at the base point, a sweep point or a load: the replications of one figure.
 struct Group<'a> {
-    point: Option<usize>,
+    at: At,
     strategy: usize,
     scenario: &'a Scenario,
 }
@@ -129,7 +138,7 @@ pub fn run(loaded: &Loaded, opts: &RunOptions) -> Report {
                     .par_iter()
                     .map(|t| {
                         let g = &groups[t.group];
-                        let (sc, detail) = (g.scenario, g.point.is_none());
+                        let (sc, detail) = (g.scenario, g.at == At::Base);
                         let seed = replication_seed(seed, t.rep);
                         let m = match &warmups[t.group] {
                             Some(w) => simulate_warm(sc, seed, detail, w),
@@ -202,18 +211,20 @@ fn warmups(
 /// The strategy's name, and the sweep point's value if any.
 fn label(loaded: &Loaded, g: &Group<'_>) -> String {
     let name = &loaded.strategies[g.strategy].name;
-    match (g.point, &loaded.sweep) {
-        (Some(i), Some(sw)) => format!("{name} at {} = {}", sw.param, sw.values[i]),
+    match (g.at, &loaded.sweep) {
+        (At::Point(i), Some(sw)) => format!("{name} at {} = {}", sw.param, sw.values[i]),
+        (At::Load(l), _) => format!("{name} at load {}", loaded.loads[l].name),
         _ => name.clone(),
     }
 }
 
 fn groups(loaded: &Loaded, shard: Option<Shard>) -> Vec<Group<'_>> {
     let mut out = Vec::new();
-    if shard.is_none_or(|s| s.index == 0) {
+    let first = shard.is_none_or(|s| s.index == 0);
+    if first {
         for (j, s) in loaded.strategies.iter().enumerate() {
             out.push(Group {
-                point: None,
+                at: At::Base,
                 strategy: j,
                 scenario: &s.scenario,
             });
@@ -223,7 +234,19 @@ fn groups(loaded: &Loaded, shard: Option<Shard>) -> Vec<Group<'_>> {
         for (i, row) in owned_points(sw, shard) {
             for (j, sc) in row.iter().enumerate() {
                 out.push(Group {
-                    point: Some(i),
+                    at: At::Point(i),
+                    strategy: j,
+                    scenario: sc,
+                });
+            }
+        }
+    }
+    // Named loads belong to the first shard, as the base point does.
+    if first {
+        for (l, load) in loaded.loads.iter().enumerate() {
+            for (j, sc) in load.points.iter().enumerate() {
+                out.push(Group {
+                    at: At::Load(l),
                     strategy: j,
                     scenario: sc,
                 });
@@ -241,16 +264,16 @@ fn assemble(
     reps: u32,
     shard: Option<Shard>,
 ) -> Report {
-    let group = |point: Option<usize>, j: usize| -> Vec<&RepMetrics> {
+    let group = |at: At, j: usize| -> Vec<&RepMetrics> {
         groups
             .iter()
             .zip(results)
-            .find(|(g, _)| g.point == point && g.strategy == j)
+            .find(|(g, _)| g.at == at && g.strategy == j)
             .map(|(_, r)| r.iter().collect())
             .unwrap_or_default()
     };
     let names: Vec<&str> = loaded.strategies.iter().map(|s| s.name.as_str()).collect();
-    let base: Vec<Vec<&RepMetrics>> = (0..names.len()).map(|j| group(None, j)).collect();
+    let base: Vec<Vec<&RepMetrics>> = (0..names.len()).map(|j| group(At::Base, j)).collect();
     let mut report = summary_for(loaded, &names, &base, seed, reps);
     if shard.is_some_and(|s| s.index > 0) {
         // The base point belongs to shard 0; the other shards carry sweep points only.
@@ -260,7 +283,8 @@ fn assemble(
     }
     if let Some(sw) = &loaded.sweep {
         for (i, row) in owned_points(sw, shard) {
-            let per: Vec<Vec<&RepMetrics>> = (0..row.len()).map(|j| group(Some(i), j)).collect();
+            let per: Vec<Vec<&RepMetrics>> =
+                (0..row.len()).map(|j| group(At::Point(i), j)).collect();
             let strategies = names
                 .iter()
                 .zip(row)
@@ -277,6 +301,35 @@ fn assemble(
         }
         if let Some(limit) = loaded.base.slo.max_cost_growth {
             report.summary.cost_growth = aggregate::cost_growth(&report.summary.points, limit);
+        }
+    }
+    if shard.is_none_or(|s| s.index == 0) {
+        let mut held = Vec::new();
+        for (l, load) in loaded.loads.iter().enumerate() {
+            let per: Vec<Vec<&RepMetrics>> =
+                (0..names.len()).map(|j| group(At::Load(l), j)).collect();
+            let strategies = names
+                .iter()
+                .zip(&load.points)
+                .zip(&per)
+                .map(|((n, sc), reps)| {
+                    summarize_strategy(n, sc, reps, per.first().map(|b| (names[0], b.as_slice())))
+                })
+                .collect();
+            report.summary.loads.push(LoadPoint {
+                name: load.name.clone(),
+                description: load.description.clone(),
+                strategies,
+            });
+            held.extend(per.into_iter().enumerate().map(|(j, reps)| study::LoadReps {
+                load: l,
+                strategy: j,
+                reps,
+            }));
+        }
+        if study::wanted(loaded) {
+            report.summary.study = Some(study::judge(loaded, &report.summary, &held));
+            study::finish(loaded, &mut report.summary);
         }
     }
     report

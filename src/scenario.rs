@@ -14,6 +14,7 @@ pub mod doc;
 mod error;
 pub mod manifest;
 pub mod raw;
+pub mod study;
 pub mod trace;
 pub mod units;
 pub mod valid;
@@ -23,6 +24,7 @@ use std::path::{Path, PathBuf};
 use toml_edit::DocumentMut;
 
 pub use error::{ScenarioError, nearest};
+pub use study::{Check, CheckItem, Evidence, Load, Objective};
 pub use valid::{AutoReplications, Prices, Scenario, Slo};
 
 /// One strategy: a name and its validated scenario.
@@ -78,6 +80,12 @@ pub struct Loaded {
     pub sweep: Option<Sweep>,
     /// The capacity search, if any.
     pub capacity: Option<CapacitySpec>,
+    /// Named loads every strategy also runs at (`[[loads]]`), in file order.
+    pub loads: Vec<Load>,
+    /// Objectives judged per strategy (`[[objectives]]`).
+    pub objectives: Vec<Objective>,
+    /// The checklist (`[[checklist]]`).
+    pub checklist: Vec<CheckItem>,
     /// What is valid but probably not meant (`file:line: field: message`), once each.
     pub warnings: Vec<String>,
 }
@@ -153,20 +161,8 @@ fn load_with_sets(text: &str, path: &Path, sets: &[String]) -> Result<Loaded, Sc
     for (i, s) in raw.strategies.iter().enumerate() {
         let ctx = format!("strategy \"{}\"", s.name);
         let mut d = base_doc.clone();
-        for (k, v) in &s.set {
-            if let Some(unknown) = unknown_target(&base_doc, k) {
-                let mut e = unknown.error(path, format!("strategies.{i}.set.{k}"));
-                e.context = Some(ctx.clone());
-                return Err(located(e, &effective));
-            }
-            let value = doc::parse_value(&v.to_string());
-            set_key(&mut d, k, value).map_err(|m| {
-                located(
-                    ScenarioError::new(path, format!("strategies.{i}.set.{k}"), m),
-                    &effective,
-                )
-            })?;
-        }
+        let field = format!("strategies.{i}.set");
+        apply_overrides(&mut d, &base_doc, &s.set, &field, &ctx, path, &effective)?;
         let (_, scenario) = build(&d, path, Some(&ctx))
             .map_err(|e| in_file(e, text, Some(&format!("strategies.{i}"))))?;
         strategies.push(Strategy {
@@ -195,6 +191,31 @@ fn load_with_sets(text: &str, path: &Path, sets: &[String]) -> Result<Loaded, Sc
         .as_ref()
         .map(|c| capacity(c, path, &effective, base.system.warmup))
         .transpose()?;
+    let loads = raw
+        .loads
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            // The command line wins: a `--set` of a field the load also sets keeps its value.
+            let mut l = l.clone();
+            l.set.retain(|k, _| !sets.iter().any(|s| set_touches(s, k)));
+            named_load(i, &l, &base_doc, &strategy_docs, &strategies, path, text, &effective)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let names: Vec<String> = loads.iter().map(|l| l.name.clone()).collect();
+    if let Some(i) = (0..names.len()).find(|&i| names[..i].contains(&names[i])) {
+        let m = format!("duplicate load name `{}`", names[i]);
+        return Err(located(ScenarioError::new(path, format!("loads.{i}.name"), m), &effective));
+    }
+    let ctx = study::Context {
+        path,
+        loads: &names,
+        capacity: capacity.is_some(),
+        cost_growth: sweep.is_some() && base.slo.max_cost_growth.is_some(),
+    };
+    let objectives = study::objectives(&raw.objectives, &ctx).map_err(|e| located(e, &effective))?;
+    let checklist =
+        study::checklist(&raw.checklist, &objectives, &ctx).map_err(|e| located(e, &effective))?;
     let mut warnings: Vec<String> = Vec::new();
     let unused = unused_params(&base_doc, path);
     for w in base
@@ -217,6 +238,62 @@ fn load_with_sets(text: &str, path: &Path, sets: &[String]) -> Result<Loaded, Sc
         strategies,
         sweep,
         capacity,
+        loads,
+        objectives,
+        checklist,
+    })
+}
+
+/// Applies a strategy's or a load's `set` (at `field`) to `d`: each name must be one the file
+/// has (checked against `base`, the file after `--set`).
+fn apply_overrides(
+    d: &mut DocumentMut,
+    base: &DocumentMut,
+    set: &std::collections::BTreeMap<String, toml::Value>,
+    field: &str,
+    ctx: &str,
+    path: &Path,
+    effective: &str,
+) -> Result<(), ScenarioError> {
+    for (k, v) in set {
+        if let Some(unknown) = unknown_target(base, k) {
+            let mut e = unknown.error(path, format!("{field}.{k}"));
+            e.context = Some(ctx.to_string());
+            return Err(located(e, effective));
+        }
+        let value = doc::parse_value(&v.to_string());
+        set_key(d, k, value)
+            .map_err(|m| located(ScenarioError::new(path, format!("{field}.{k}"), m), effective))?;
+    }
+    Ok(())
+}
+
+/// Load `i`: every strategy's document with the load's overrides, validated.
+#[allow(clippy::too_many_arguments)]
+fn named_load(
+    i: usize,
+    l: &raw::RawLoad,
+    base: &DocumentMut,
+    docs: &[DocumentMut],
+    strategies: &[Strategy],
+    path: &Path,
+    text: &str,
+    effective: &str,
+) -> Result<Load, ScenarioError> {
+    let field = format!("loads.{i}.set");
+    let mut points = Vec::with_capacity(docs.len());
+    for (d, st) in docs.iter().zip(strategies) {
+        let ctx = format!("strategy \"{}\", load \"{}\"", st.name, l.name);
+        let mut d = d.clone();
+        apply_overrides(&mut d, base, &l.set, &field, &ctx, path, effective)?;
+        let (_, scenario) =
+            build(&d, path, Some(&ctx)).map_err(|e| in_file(e, text, Some(&format!("loads.{i}"))))?;
+        points.push(scenario);
+    }
+    Ok(Load {
+        name: l.name.clone(),
+        description: l.description.clone(),
+        points,
     })
 }
 

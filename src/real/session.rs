@@ -179,6 +179,8 @@ fn empty_report(loaded: &Loaded, seed: u64) -> Report {
             capacity: Vec::new(),
             cost_growth: Vec::new(),
             auto_replications: None,
+            loads: Vec::new(),
+            study: None,
         },
         timeseries: Vec::new(),
         cdfs: Vec::new(),

@@ -803,6 +803,8 @@ mod tests {
             capacity: vec![],
             cost_growth: vec![],
             auto_replications: None,
+            loads: Vec::new(),
+            study: None,
         }
     }
 

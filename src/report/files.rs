@@ -205,6 +205,9 @@ fn render(
             "timeseries.csv",
             super::timeseries_csv(&report.timeseries),
         ));
+        if let Some(csv) = super::tidy::objectives_csv(&report.summary) {
+            files.push(file("objectives.csv", csv));
+        }
     }
     let charts = if formats.plots || formats.html {
         super::plots(report)

@@ -80,6 +80,30 @@ fn percent_precise(fraction: f64) -> String {
     text.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
+/// A figure named `metric` (a latency key such as `p99`, `availability`, `error_rate`, a
+/// `cost_…`, or `NAME.METRIC`) with its ±95 % half-width (none when 0) and its unit:
+/// latencies in ms, fractions as percentages with three decimals (99.993 stays apart from
+/// 99.99), costs in dollars.
+pub(crate) fn figure(metric: &str, value: f64, ci: f64) -> String {
+    if !value.is_finite() {
+        return "–".to_string();
+    }
+    let last = metric.rsplit('.').next().unwrap_or(metric);
+    let pct = |x: f64| x * 100.0;
+    let latency = ["mean", "max"].contains(&last)
+        || (last.starts_with('p') && last[1..].parse::<f64>().is_ok())
+        || last.contains("_ms");
+    if latency {
+        format!("{} ms", with_ci_fixed(value, ci, decimals(value)))
+    } else if last == "availability" || last == "error_rate" || last.contains("ratio") {
+        format!("{} %", with_ci_fixed(pct(value), pct(ci), 3))
+    } else if last.starts_with("cost") {
+        format!("${}", with_ci_fixed(value, ci, if value.abs() < 0.01 { 4 } else { 2 }))
+    } else {
+        with_ci_fixed(value, ci, decimals(value))
+    }
+}
+
 /// A parameter value or setting as written in a scenario: `0.5`, `600`, `1e-7`.
 pub(crate) fn plain(x: f64) -> String {
     if x.is_finite() {
@@ -129,5 +153,18 @@ mod tests {
         assert_eq!(percent(0.0), "0.00");
         assert_eq!(column_decimals([5.47, 14.1, f64::NAN]), 1);
         assert_eq!(with_ci_fixed(5.47, 0.16, 1), "5.5 ±0.2");
+    }
+
+    #[test]
+    fn figures_carry_their_unit_and_keep_the_nines() {
+        assert_eq!(figure("p99", 87.654, 3.21), "87.7 ±3.2 ms");
+        assert_eq!(figure("purchase.p99", 87.654, 0.0), "87.7 ms");
+        assert_eq!(figure("availability", 0.99993, 0.00002), "99.993 ±0.002 %");
+        assert_eq!(figure("availability", 0.9999, 0.0), "99.990 %");
+        assert_eq!(figure("db.lag_ms_p99", 12.0, 0.0), "12.0 ms");
+        assert_eq!(figure("cost_per_million", 0.5, 0.0), "$0.50");
+        assert_eq!(figure("error_rate", 0.0012, 0.0), "0.120 %");
+        assert_eq!(figure("throughput_rps", 1234.5, 0.0), "1234");
+        assert_eq!(figure("p99", f64::NAN, 0.0), "–");
     }
 }

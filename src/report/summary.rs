@@ -62,6 +62,125 @@ pub struct Summary {
     /// How `replications = "auto"` chose `replications`, when it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auto_replications: Option<AutoReplicationsSummary>,
+    /// Every strategy at each named load (`[[loads]]`), in file order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub loads: Vec<LoadPoint>,
+    /// Objectives' verdicts, where latency and cost come from, and the checklist, when the
+    /// scenario has objectives or a checklist.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub study: Option<StudySummary>,
+}
+
+/// Every strategy at one named load.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LoadPoint {
+    /// The load's name.
+    pub name: String,
+    /// What it is.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    /// Strategies at this load.
+    pub strategies: Vec<StrategySummary>,
+}
+
+/// What a study concludes (see [`crate::scenario::study`]).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct StudySummary {
+    /// One per objective, in file order.
+    pub objectives: Vec<ObjectiveResult>,
+    /// Per load and strategy: where the latency and the cost come from.
+    pub breakdown: Vec<Breakdown>,
+    /// The checklist with its evidence.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checklist: Vec<ChecklistResult>,
+}
+
+/// An objective's verdict for every strategy.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ObjectiveResult {
+    /// Short name.
+    pub name: String,
+    /// The goal in words.
+    pub goal: String,
+    /// `metric`, `slo`, `capacity` or `cost_growth`.
+    pub kind: String,
+    /// The load it is judged at, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load: Option<String>,
+    /// The figure judged (`p99`, `availability`, `capacity.max_load_scale`, ...).
+    pub metric: String,
+    /// `<=` or `>=`.
+    pub op: String,
+    /// The bound.
+    pub threshold: f64,
+    /// Per strategy, in scenario order.
+    pub verdicts: Vec<Verdict>,
+}
+
+/// One strategy's verdict on one objective.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Verdict {
+    /// Strategy name.
+    pub strategy: String,
+    /// Whether it meets the objective (on the mean over replications).
+    pub passed: bool,
+    /// The figure (mean over replications).
+    pub value: f64,
+    /// Its Student-t 95 % half-width over replications (0 when it has none: a capacity
+    /// search, one replication).
+    pub ci95: f64,
+    /// Whether the whole interval is on the verdict's side of the threshold.
+    pub confident: bool,
+    /// The figures behind it, in words.
+    pub detail: String,
+}
+
+/// Where one strategy's latency and cost come from at one load.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Breakdown {
+    /// The load (`base` for the base point).
+    pub load: String,
+    /// Strategy name.
+    pub strategy: String,
+    /// Mean response time, ms.
+    pub mean_ms: f64,
+    /// p99, ms.
+    pub p99_ms: f64,
+    /// Cost per hour.
+    pub cost_per_hour: f64,
+    /// Cost per million requests.
+    pub cost_per_million: f64,
+    /// Per component, largest residence first.
+    pub components: Vec<ComponentShare>,
+}
+
+/// One component's share of a [`Breakdown`].
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ComponentShare {
+    /// Component name, or `network and delays` (the mean response time no component holds),
+    /// `fixed`, `per request` (prices not tied to a component).
+    pub name: String,
+    /// Mean time a request spends there (waiting and in service, every visit), ms: by Little's
+    /// law, the mean number present over the request rate.
+    pub residence_ms: f64,
+    /// Cost per hour it bills.
+    pub cost_per_hour: f64,
+}
+
+/// A checklist item and its evidence from the run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ChecklistResult {
+    /// Section heading.
+    pub section: String,
+    /// The item.
+    pub item: String,
+    /// Whether the run has evidence for it.
+    pub covered: bool,
+    /// The evidence, one line per figure (every strategy's value).
+    pub evidence: Vec<String>,
+    /// A remark.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
 }
 
 /// `replications = "auto"`: the stopping rule and how close the run came to it.

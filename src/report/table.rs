@@ -52,6 +52,10 @@ pub const MAX_WIDTH: usize = 100;
 pub fn render_table(summary: &Summary, color: bool) -> String {
     let paint = Paint(color);
     let mut out = heading(summary, paint);
+    out += &super::study::terminal(summary, paint);
+    if !summary.loads.is_empty() {
+        let _ = writeln!(out, "\n{}", paint.bold("Base point"));
+    }
     out += &strategies_block(summary, paint);
     if let Some(first) = summary.points.first() {
         let title = format!(
@@ -89,7 +93,7 @@ pub fn render_table(summary: &Summary, color: bool) -> String {
         let _ = writeln!(out, "\n{}", paint.bold(&title));
         out += &growth_table(&summary.cost_growth).render(paint);
     }
-    out
+    out + &super::study::checklist_line(summary)
 }
 
 fn growth_table(rows: &[CostGrowth]) -> Table {
@@ -734,7 +738,7 @@ impl Paint {
         }
     }
 
-    fn bold(self, text: &str) -> String {
+    pub(super) fn bold(self, text: &str) -> String {
         self.wrap("1", text)
     }
 
@@ -914,6 +918,8 @@ mod tests {
             capacity: vec![],
             cost_growth: vec![],
             auto_replications: None,
+            loads: Vec::new(),
+            study: None,
         }
     }
 
@@ -937,6 +943,8 @@ mod tests {
             capacity: vec![],
             cost_growth: vec![],
             auto_replications: None,
+            loads: Vec::new(),
+            study: None,
         };
         assert!(!render_table(&summary, false).contains('\x1b'));
         assert!(render_table(&summary, true).contains("\x1b[1m"));

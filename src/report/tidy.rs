@@ -53,8 +53,14 @@ pub fn summary_csv(summary: &Summary) -> String {
         rows.strategy(strategy);
     }
     for point in &summary.points {
-        rows.point = Some((&point.parameter, point.value));
+        rows.point = Some((&point.parameter, number(point.value)));
         for strategy in &point.strategies {
+            rows.strategy(strategy);
+        }
+    }
+    for load in &summary.loads {
+        rows.point = Some(("load", load.name.clone()));
+        for strategy in &load.strategies {
             rows.strategy(strategy);
         }
     }
@@ -102,6 +108,57 @@ pub fn summary_csv(summary: &Summary) -> String {
     write_csv(&SUMMARY_HEADER, rows.out)
 }
 
+/// Header of `objectives.csv`.
+pub const OBJECTIVES_HEADER: [&str; 9] = [
+    "table",
+    "name",
+    "load",
+    "strategy",
+    "component",
+    "metric",
+    "value",
+    "ci95",
+    "threshold",
+];
+
+/// `objectives.csv`, when the summary has a study: one row per number.
+/// - `objective` rows: per objective and strategy, the figure judged (`value`, `ci95`,
+///   `threshold`) and `passed` (1 or 0);
+/// - `breakdown` rows: per load, strategy and component, `residence_ms` and `cost_per_hour`;
+/// - `checklist` rows: per item (`name` is `section: item`), `covered` (1 or 0).
+pub fn objectives_csv(summary: &Summary) -> Option<String> {
+    let study = summary.study.as_ref()?;
+    let mut records = Vec::new();
+    let mut row = |cells: [&str; 6], value: f64, ci: Option<f64>, threshold: Option<f64>| {
+        let mut r: Vec<String> = cells.iter().map(|c| c.to_string()).collect();
+        r.push(number(value));
+        r.push(ci.map(number).unwrap_or_default());
+        r.push(threshold.map(number).unwrap_or_default());
+        records.push(r);
+    };
+    for o in &study.objectives {
+        let load = o.load.as_deref().unwrap_or("");
+        for v in &o.verdicts {
+            let at = ["objective", &o.name, load, &v.strategy, ""];
+            let [a, b, c, d, e] = at;
+            row([a, b, c, d, e, &o.metric], v.value, Some(v.ci95), Some(o.threshold));
+            row([a, b, c, d, e, "passed"], flag(v.passed), None, None);
+        }
+    }
+    for b in &study.breakdown {
+        for c in &b.components {
+            for (m, x) in [("residence_ms", c.residence_ms), ("cost_per_hour", c.cost_per_hour)] {
+                row(["breakdown", "", &b.load, &b.strategy, &c.name, m], x, None, None);
+            }
+        }
+    }
+    for c in &study.checklist {
+        let name = format!("{}: {}", c.section, c.item);
+        row(["checklist", &name, "", "", "", "covered"], flag(c.covered), None, None);
+    }
+    Some(write_csv(&OBJECTIVES_HEADER, records))
+}
+
 /// `timeseries.csv` for `rows`, in the given order.
 pub fn timeseries_csv(rows: &[SeriesRow]) -> String {
     let records = rows.iter().map(|r| {
@@ -144,14 +201,15 @@ struct At<'a> {
 /// Accumulates summary rows for the current sweep point.
 struct Rows<'a> {
     scenario: &'a str,
-    point: Option<(&'a str, f64)>,
+    /// The sweep parameter and its value, or `load` and the load's name.
+    point: Option<(&'a str, String)>,
     out: Vec<Vec<String>>,
 }
 
 impl Rows<'_> {
     fn push(&mut self, at: &At<'_>, metric: &str, value: f64, ci95: Option<f64>) {
-        let (parameter, point_value) = match self.point {
-            Some((p, v)) => (p.to_string(), number(v)),
+        let (parameter, point_value) = match &self.point {
+            Some((p, v)) => (p.to_string(), v.clone()),
             None => (String::new(), String::new()),
         };
         self.out.push(vec![

@@ -204,40 +204,13 @@ pub fn apply_slo_and_cost(sc: &Scenario, s: &mut StrategySummary) {
 /// autoscaled node groups at theirs, the fixed price, and the per-request price at the
 /// measured throughput.
 fn cost(sc: &Scenario, s: &StrategySummary) -> Cost {
-    let measured = |name: &str, metric: &str| {
-        s.components
-            .iter()
-            .find(|c| c.name == name)
-            .and_then(|c| c.metrics.get(metric).copied())
-    };
-    let capacity: f64 = sc
-        .system
-        .services
-        .iter()
-        .enumerate()
-        .map(|(i, sv)| {
-            let n = sv.name();
-            let instances = measured(n, "instances_mean").unwrap_or(f64::from(sv.instances));
-            let workers = measured(n, "workers_mean")
-                .unwrap_or(f64::from(sv.instances) * f64::from(sv.station.workers));
-            workers * sc.prices.worker_hour[i] + instances * sc.prices.instance_hour[i]
-        })
-        .sum();
-    // Node groups under a cluster autoscaler bill their node-hours (the controller's metric);
-    // cache tiers with a price per GB bill their bytes (a CDN's egress).
-    let nodes: f64 = s
-        .components
-        .iter()
-        .flat_map(|c| {
-            ["node_cost_per_hour", "egress_cost_per_hour"]
-                .iter()
-                .filter_map(|k| c.metrics.get(*k).copied())
-        })
-        .sum();
-    let per_hour = capacity
-        + nodes
-        + sc.prices.fixed_per_hour
-        + s.throughput_rps * 3600.0 * sc.prices.per_million_requests / 1e6;
+    // Summed in groups (services, then nodes and egress, then fixed, then per request), the
+    // order the figures have always been added in, so results stay bit-identical.
+    let items = cost_items(sc, s);
+    let n = sc.system.services.len();
+    let capacity: f64 = items[..n].iter().map(|(_, c)| c).sum();
+    let nodes: f64 = items[n..items.len() - 2].iter().map(|(_, c)| c).sum();
+    let per_hour = capacity + nodes + items[items.len() - 2].1 + items[items.len() - 1].1;
     let per_million = if s.throughput_rps > 0.0 {
         per_hour / (s.throughput_rps * 3600.0) * 1e6
     } else {
@@ -247,6 +220,46 @@ fn cost(sc: &Scenario, s: &StrategySummary) -> Cost {
         per_hour,
         per_million_requests: per_million,
     }
+}
+
+/// What [`cost`] adds up, per hour: one item per priced service (its name), per component
+/// billing nodes or egress (its name), then `fixed` and `per request` (items of 0 included).
+pub fn cost_items(sc: &Scenario, s: &StrategySummary) -> Vec<(String, f64)> {
+    let measured = |name: &str, metric: &str| {
+        s.components
+            .iter()
+            .find(|c| c.name == name)
+            .and_then(|c| c.metrics.get(metric).copied())
+    };
+    let mut items: Vec<(String, f64)> = sc
+        .system
+        .services
+        .iter()
+        .enumerate()
+        .map(|(i, sv)| {
+            let n = sv.name();
+            let instances = measured(n, "instances_mean").unwrap_or(f64::from(sv.instances));
+            let workers = measured(n, "workers_mean")
+                .unwrap_or(f64::from(sv.instances) * f64::from(sv.station.workers));
+            let c = workers * sc.prices.worker_hour[i] + instances * sc.prices.instance_hour[i];
+            (n.to_string(), c)
+        })
+        .collect();
+    // Node groups under a cluster autoscaler bill their node-hours (the controller's metric);
+    // cache tiers with a price per GB bill their bytes (a CDN's egress).
+    for c in &s.components {
+        for k in ["node_cost_per_hour", "egress_cost_per_hour"] {
+            if let Some(v) = c.metrics.get(k) {
+                items.push((c.name.clone(), *v));
+            }
+        }
+    }
+    items.push(("fixed".into(), sc.prices.fixed_per_hour));
+    items.push((
+        "per request".into(),
+        s.throughput_rps * 3600.0 * sc.prices.per_million_requests / 1e6,
+    ));
+    items
 }
 
 /// Per strategy, the cost per million requests at a sweep's first and last points against
@@ -436,6 +449,8 @@ pub fn summary_for(
         capacity: Vec::new(),
         cost_growth: Vec::new(),
         auto_replications: None,
+        loads: Vec::new(),
+        study: None,
     };
     Report {
         summary,

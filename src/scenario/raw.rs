@@ -92,6 +92,50 @@ pub struct RawScenario {
     pub capacity: Option<RawCapacity>,
     #[serde(default)]
     pub real: Option<toml::Table>,
+    #[serde(default)]
+    pub loads: Vec<RawLoad>,
+    #[serde(default)]
+    pub objectives: Vec<RawObjective>,
+    #[serde(default)]
+    pub checklist: Vec<RawCheckItem>,
+}
+
+/// `[[loads]]`: a named load every strategy also runs at (overrides, like a strategy's `set`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLoad {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub set: BTreeMap<String, toml::Value>,
+}
+
+/// `[[objectives]]`: a verdict per strategy.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawObjective {
+    pub name: String,
+    #[serde(default)]
+    pub goal: String,
+    pub kind: String,
+    pub load: Option<String>,
+    pub metric: Option<String>,
+    pub max: Option<f64>,
+    pub min: Option<f64>,
+    pub multiple: Option<f64>,
+}
+
+/// `[[checklist]]`: an item of a checklist, with the figures that are its evidence.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCheckItem {
+    pub section: String,
+    pub item: String,
+    #[serde(default)]
+    pub evidence: Vec<String>,
+    #[serde(default)]
+    pub note: String,
 }
 
 /// `[workload]`.

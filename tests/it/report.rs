@@ -166,6 +166,8 @@ fn summary() -> Summary {
             .collect(),
         cost_growth: vec![],
         auto_replications: None,
+        loads: vec![],
+        study: None,
     }
 }
 

@@ -56,6 +56,9 @@ pub(super) struct LineChart {
     pub(super) thresholds: Vec<Threshold>,
     /// The warm-up, `(from, to)` in x units, shaded.
     pub(super) warmup: Option<(f64, f64)>,
+    /// Markers only, no lines between them (points that are not a series, e.g. each
+    /// strategy at each load).
+    pub(super) scatter: bool,
 }
 
 /// A reference line: horizontal at a y value, or vertical at an x value.
@@ -103,6 +106,7 @@ impl LineChart {
             lines,
             thresholds: Vec::new(),
             warmup: None,
+            scatter: false,
         }
     }
 }
@@ -181,6 +185,18 @@ pub(super) fn charts(report: &Report) -> (Vec<Chart>, Vec<String>) {
         keep_unless_flat(&mut charts, &mut folded, &metric, chart);
     }
     charts.push(latency_bars(&report.summary.strategies, &slo));
+    if let Some(study) = &report.summary.study {
+        let summary = &report.summary;
+        if let Some(first) = summary.points.first() {
+            let x_label = labels::parameter_label(&report.scenario_text, &first.parameter);
+            let cost = cost_per_million_vs_load(&summary.points, &x_label, &colors);
+            keep_unless_flat(&mut charts, &mut folded, "cost per million requests", cost);
+        }
+        charts.push(cost_vs_p99(summary, &colors, &slo));
+        if let Some(bars) = latency_breakdown(summary, study) {
+            charts.push(bars);
+        }
+    }
     charts.retain(has_data);
     (charts, folded)
 }
@@ -421,6 +437,101 @@ fn cost_vs_load(points: &[SweepPoint], x_label: &str, colors: &Colors) -> Chart 
     let body = LineChart::new(x_label, "Cost (currency units per hour)", lines);
     let title = "Cost per hour across the sweep".to_string();
     Chart::lines("cost_vs_load".into(), title, None, body)
+}
+
+fn cost_per_million_vs_load(points: &[SweepPoint], x_label: &str, colors: &Colors) -> Chart {
+    let line = |name: String| {
+        let cost = along_sweep(points, &name, |s| s.cost.per_million_requests);
+        colors.line(&name, cost)
+    };
+    let lines = sweep_names(points, colors).into_iter().map(line).collect();
+    let body = LineChart::new(x_label, "Cost per million requests", lines);
+    let title = "Cost per million requests across the sweep (flat: cost grows linearly)".to_string();
+    Chart::lines("cost_per_million_vs_load".into(), title, None, body)
+}
+
+/// Every strategy at every load and sweep point: p99 against cost per million requests, the
+/// frontier an architect chooses from (lower left is better). Log x when p99s span decades.
+fn cost_vs_p99(summary: &crate::report::summary::Summary, colors: &Colors, slo: &Slo) -> Chart {
+    let all = summary
+        .loads
+        .iter()
+        .flat_map(|l| &l.strategies)
+        .chain(summary.points.iter().flat_map(|p| &p.strategies));
+    let log_x = spans_decades(all.clone().map(|s| s.latency_ms.p99));
+    let mut lines = Vec::new();
+    for name in colors.names() {
+        let points = all
+            .clone()
+            .filter(|s| &s.name == name)
+            .map(|s| (s.latency_ms.p99, s.cost.per_million_requests))
+            .filter(|p| !log_x || p.0 > 0.0);
+        lines.push(colors.line(name, finite(points)));
+    }
+    let x_label = if log_x { "p99 latency (ms, log scale)" } else { "p99 latency (ms)" };
+    let mut body = LineChart::new(x_label, "Cost per million requests", lines);
+    body.log_x = log_x;
+    body.scatter = true;
+    body.thresholds = slo.latency_lines(&["p99"]);
+    for t in &mut body.thresholds {
+        t.vertical = true;
+    }
+    let note = Some("one marker per load and sweep point".into());
+    let title = "Cost against p99: every strategy at every load".to_string();
+    Chart::lines("cost_vs_p99".into(), title, note, body)
+}
+
+/// Where the mean response time goes, per strategy, at the load the first objective is
+/// judged at (else the first load): one bar per component, the largest first.
+fn latency_breakdown(
+    summary: &crate::report::summary::Summary,
+    study: &crate::report::summary::StudySummary,
+) -> Option<Chart> {
+    let load = study
+        .objectives
+        .iter()
+        .find_map(|o| o.load.clone())
+        .or_else(|| summary.loads.first().map(|l| l.name.clone()))?;
+    let rows: Vec<_> = study.breakdown.iter().filter(|b| b.load == load).collect();
+    let mut components: Vec<(String, f64)> = Vec::new();
+    for b in &rows {
+        for c in b.components.iter().filter(|c| c.residence_ms > 0.0) {
+            match components.iter_mut().find(|(n, _)| *n == c.name) {
+                Some((_, t)) => *t += c.residence_ms,
+                None => components.push((c.name.clone(), c.residence_ms)),
+            }
+        }
+    }
+    components.sort_by(|a, b| b.1.total_cmp(&a.1));
+    components.truncate(PALETTE.len());
+    let series = components
+        .iter()
+        .enumerate()
+        .map(|(i, (name, _))| BarSeries {
+            label: name.clone(),
+            color: PALETTE[i % PALETTE.len()],
+            values: rows
+                .iter()
+                .map(|b| {
+                    let v = b.components.iter().find(|c| &c.name == name).map_or(0.0, |c| c.residence_ms);
+                    v.is_finite().then_some((v, 0.0))
+                })
+                .collect(),
+        })
+        .collect();
+    let bars = BarChart {
+        y_label: "Mean time per request (ms)".into(),
+        groups: rows.iter().map(|b| b.strategy.clone()).collect(),
+        series,
+        thresholds: Vec::new(),
+    };
+    Some(Chart {
+        name: "latency_breakdown".into(),
+        title: format!("Where the mean response time goes at load {load}"),
+        note: Some("Little's law per component: mean requests present over the request rate".into()),
+        identical: Vec::new(),
+        body: Body::Bars(bars),
+    })
 }
 
 /// The CDF, with a log x axis when latencies span more than a factor of 20; latency SLOs as

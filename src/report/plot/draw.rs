@@ -151,7 +151,7 @@ fn draw_lines<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, c: &LineChart) 
             .map(|&(px, py)| (x.coord(px), py))
             .collect()
     };
-    for line in &c.lines {
+    for line in c.lines.iter().filter(|_| !c.scatter) {
         draw_line(&mut chart, Look::of(line), coords(line))?;
     }
     let styles = c.lines.iter().map(|l| l.style + 1).max().unwrap_or(1);
