@@ -19,7 +19,10 @@
 //!   `db.replica-N` (its reads, the same lag metrics, and the stale-read probe: `stale_reads`,
 //!   `stale_probes`, `stale_read_ratio`, `probe_errors`), `cache` (`hit_ratio`, `hits`,
 //!   `misses`, `errors`), and for open loops `loadgen` (`dispatch_late_ms_mean`,
-//!   `dispatch_late_ms_max`: how late the pacer sent arrivals; `skipped_arrivals`);
+//!   `dispatch_late_ms_max`: how late the pacer sent arrivals; `skipped_arrivals`), and with
+//!   shoppers `sessions` (kind `sessions`: the simulator's session metrics under its names,
+//!   `sessions`, `ended`, `abandoned`, `conversions`, `conversion_rate`, `revenue_lost`,
+//!   `visits.STATE`, ..., see [`crate::model::sessions`]);
 //! - series metrics: `throughput_rps`, `p99_ms`, `errors` (per second, as the simulator's),
 //!   `stale_reads` (strategy-observed, count), `lag_ms` (max over replicas) and `lag_ms.replica-N`,
 //!   `probe_stale.replica-N` (stale probe results in the bucket). `t_s` counts from the start
@@ -32,6 +35,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 
 use super::monitor::{LagSample, ProbeOutcome, ProbeSample};
+use crate::model::sessions::Sessions;
 use crate::observe::{ErrorKind, Unit, latency_stats};
 use crate::report::summary::{Cdf, ComponentSummary, SeriesRow, StrategySummary};
 use crate::run::{Metrics, RepMetrics, summarize_strategy};
@@ -384,6 +388,7 @@ pub struct RealOutcome {
     pub(crate) probes: Vec<ProbeSample>,
     pub(crate) faults: Vec<FaultRecord>,
     pub(crate) dispatch: DispatchStats,
+    pub(crate) sessions: Option<Sessions>,
 }
 
 /// How well the open-loop pacer kept to the intended times (all zeros for closed loops).
@@ -426,6 +431,11 @@ impl RealOutcome {
     /// Stale-read probe results.
     pub fn probe_samples(&self) -> &[ProbeSample] {
         &self.probes
+    }
+
+    /// The shoppers' sessions, added up (runs of [`crate::real::plan::Load::Sessions`]).
+    pub fn sessions(&self) -> Option<&Sessions> {
+        self.sessions.as_ref()
     }
 
     /// The run's results in the report schema, reduced exactly as the simulator reduces one
@@ -499,6 +509,13 @@ impl RealOutcome {
         }
         if self.dispatch.dispatched > 0 {
             out.push(component("loadgen", self.dispatch_metrics()));
+        }
+        if let Some(s) = &self.sessions {
+            let window_ns = self.duration.as_secs_f64() * 1e9;
+            out.push(ComponentSummary {
+                kind: "sessions".to_owned(),
+                ..component("sessions", s.metrics(window_ns).into_iter().collect())
+            });
         }
         out
     }
@@ -780,6 +797,7 @@ max_error_rate = 0.9
             probes,
             faults: vec![],
             dispatch: DispatchStats::default(),
+            sessions: None,
         }
     }
 
