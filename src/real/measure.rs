@@ -433,11 +433,6 @@ impl RealOutcome {
         &self.probes
     }
 
-    /// The shoppers' sessions, added up (runs of [`crate::real::plan::Load::Sessions`]).
-    pub fn sessions(&self) -> Option<&Sessions> {
-        self.sessions.as_ref()
-    }
-
     /// The run's results in the report schema, reduced exactly as the simulator reduces one
     /// replication (CIs are zero): counts, errors by kind, error rate, availability,
     /// throughput, latency with the scenario's extra percentiles, per-class figures in the
@@ -991,6 +986,43 @@ max_error_rate = 0.9
             "{last:?}"
         );
         assert!((cdf.points[0].1 - 0.001).abs() < 1e-9);
+    }
+
+    #[test]
+    fn shoppers_sessions_are_a_sessions_component_under_the_simulators_names() {
+        use crate::model::dist::Dist;
+        use crate::model::sessions::{EXIT, SessionsSpec, StateSpec};
+        let spec = SessionsSpec {
+            states: vec![StateSpec {
+                name: "pay".into(),
+                class: 1,
+                think: Dist::Constant(0.0),
+                patience: None,
+                next: vec![(1.0, EXIT)],
+            }],
+            start: 0,
+            converts: 0,
+            revenue: 5.0,
+        };
+        let mut sessions = Sessions::new(spec, crate::engine::Rng::seed_from(1));
+        for i in 0..4 {
+            let (id, _) = sessions.start(i * MS, 0);
+            sessions.page_done(i * MS + MS / 2, id, MS / 2, i == 3);
+        }
+        let o = RealOutcome {
+            sessions: Some(sessions),
+            ..outcome(Recorder::new(layout()), vec![], vec![])
+        };
+        let s = summary(&o);
+        let c = s.components.iter().find(|c| c.name == "sessions").unwrap();
+        assert_eq!(c.kind, "sessions", "the shoppers table looks for this kind");
+        let m = |k: &str| c.metrics[k];
+        assert_eq!((m("sessions"), m("ended"), m("abandoned")), (4.0, 3.0, 1.0));
+        assert_eq!((m("conversions"), m("revenue")), (3.0, 15.0));
+        assert_eq!((m("visits.pay"), m("abandoned.pay")), (4.0, 1.0));
+        assert_eq!(m("conversion_rate"), 0.75);
+        // Three orders in the 3 s window: 3,600 an hour, 18,000 in revenue.
+        assert!((m("revenue_per_hour") - 18_000.0).abs() < 1e-6);
     }
 
     #[test]
