@@ -20,6 +20,8 @@
 //!   read-your-writes) and the Redis cache-aside path.
 //! - [`loadgen`]: [`loadgen::execute`], the open- and closed-loop load generator, free of
 //!   coordinated omission (latency from each request's intended start).
+//! - [`shoppers`]: closed-loop shoppers walking the scenario's `[sessions]` graph (the
+//!   simulator's session state machine, one per shopper), for conversions measured for real.
 //! - [`monitor`]: replication lag and stale-read probes sampled during a run.
 //! - [`measure`]: histograms and counters, and [`measure::RealOutcome`], which the simulator's
 //!   own reduction turns into the report schema beside simulated results.
@@ -44,6 +46,7 @@ pub mod plan;
 pub mod provision;
 pub mod schema;
 pub mod session;
+pub mod shoppers;
 pub mod spec;
 pub mod sql_faults;
 pub mod strategy;

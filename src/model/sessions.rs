@@ -145,6 +145,24 @@ struct Counts {
     abandoned_at: Vec<u64>,
 }
 
+impl Counts {
+    fn add(&mut self, o: &Counts) {
+        self.started += o.started;
+        self.ended += o.ended;
+        self.abandoned += o.abandoned;
+        self.conversions += o.conversions;
+        self.lost += o.lost;
+        self.length_ns += o.length_ns;
+        self.pages += o.pages;
+        for (a, b) in self.visits.iter_mut().zip(&o.visits) {
+            *a += b;
+        }
+        for (a, b) in self.abandoned_at.iter_mut().zip(&o.abandoned_at) {
+            *a += b;
+        }
+    }
+}
+
 /// What happens after a page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Next {
@@ -265,6 +283,14 @@ impl Sessions {
     pub fn page_of(&self, id: u32) -> (u16, u32) {
         let s = &self.live[id as usize];
         (self.spec.states[s.state as usize].class, s.user)
+    }
+
+    /// Adds the sessions of `other`, another walker of the same graph (a real run gives each
+    /// shopper its own), so that [`Sessions::metrics`] covers both.
+    pub fn absorb(&mut self, other: &Sessions) {
+        self.counts.add(&other.counts);
+        self.warm.add(&other.warm);
+        self.active += other.active;
     }
 
     /// Starts measuring.

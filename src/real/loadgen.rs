@@ -6,6 +6,8 @@
 //!                   in-flight bound)             ▼
 //!  user tasks ───── request, think, repeat ──► SharedRecorder (HdrHistograms, counters)
 //!   (closed loop)
+//!  shopper tasks ── page, think, next state ──► (the same) + each shopper's Sessions
+//!   (sessions)
 //!  monitor task ─── heartbeat + lag poll per bucket, stale probe per interval
 //!  fault schedule ─ FaultInjector::inject at its time (on the calling task)
 //! ```
@@ -22,7 +24,12 @@
 //! its own seeded stream, sends, waits, and thinks for an exponential time. A user whose
 //! request failed pauses at least 10 ms, so a dead server does not become a busy loop.
 //!
-//! Both stop sending at `warmup + duration`, then wait for outstanding requests (at most one
+//! **Sessions.** `users` shopper tasks start evenly over the ramp; each walks the scenario's
+//! session graph with its own seeded streams ([`crate::real::shoppers`]): the page of its
+//! state, its measured latency against a patience, the state's think time, the next state.
+//! Their sessions are added up into the outcome's `sessions` component.
+//!
+//! All stop sending at `warmup + duration`, then wait for outstanding requests (at most one
 //! request timeout). Faults run on the calling task at their times; a failed injection is
 //! logged in the outcome and the run goes on.
 
@@ -40,9 +47,11 @@ use super::plan::{
     Arrival, CacheMode, Endpoints, FaultAt, FaultInjector, Load, Op, RealError, RealPlan,
 };
 use super::schema::loaded_data;
+use super::shoppers::{Shopper, Shoppers, total};
 use super::strategy::Backend;
 use super::workload::{check_mix, stream_rng};
 use crate::engine::Rng;
+use crate::model::sessions::Sessions;
 use crate::model::workload::Mix;
 use crate::observe::ErrorKind;
 
@@ -84,13 +93,14 @@ pub async fn execute(
         drive(load, &ctx),
         run_faults(faults, &plan.faults, ctx.start, plan.total())
     );
-    let dispatch = driven?;
+    let Driven { dispatch, sessions } = driven?;
     let (lag, probes) = monitor
         .await
         .map_err(|e| RealError::Internal(e.to_string()))?;
     ctx.backend.close().await;
     let measured = Measured {
         dispatch,
+        sessions,
         lag,
         probes,
         faults: fault_log,
@@ -101,6 +111,7 @@ pub async fn execute(
 /// What the side tasks of a run gathered.
 struct Measured {
     dispatch: DispatchStats,
+    sessions: Option<Sessions>,
     lag: Vec<LagSample>,
     probes: Vec<ProbeSample>,
     faults: Vec<FaultRecord>,
@@ -119,10 +130,14 @@ fn outcome(plan: &RealPlan, ctx: &RunCtx, m: Measured) -> RealOutcome {
         probes: m.probes,
         faults: m.faults,
         dispatch: m.dispatch,
+        sessions: m.sessions,
     }
 }
 
 fn check_load(plan: &RealPlan, load: &Load) -> Result<(), RealError> {
+    if let Load::Sessions(s) = load {
+        s.check(plan.classes.len())?;
+    }
     if let Load::Closed { users, mix, .. } = load {
         if *users == 0 {
             return Err(RealError::InvalidPlan(
@@ -163,6 +178,7 @@ struct RunCtx {
     recorder: SharedRecorder,
     ops: Vec<Op>,
     start: Instant,
+    warmup: Duration,
     total: Duration,
     timeout: Duration,
     max_in_flight: usize,
@@ -186,6 +202,7 @@ impl RunCtx {
             recorder: SharedRecorder::new(layout, SHARDS),
             ops: plan.classes.iter().map(|c| c.op).collect(),
             start: Instant::now(),
+            warmup: plan.warmup,
             total: plan.total(),
             timeout: plan.request_timeout,
             max_in_flight: plan.max_in_flight,
@@ -206,8 +223,8 @@ impl RunCtx {
     }
 
     /// Runs one request with a deadline `timeout` after `intended`, records it, and tells
-    /// whether it succeeded.
-    async fn request(&self, shard: usize, class: u32, key: u64, intended: Instant) -> bool {
+    /// how it went.
+    async fn request(&self, shard: usize, class: u32, key: u64, intended: Instant) -> Done {
         let op = self.ops[class as usize];
         let deadline = tokio::time::Instant::from_std(intended + self.timeout);
         let res: Result<Trace, ErrorKind> =
@@ -215,21 +232,47 @@ impl RunCtx {
                 Ok(r) => r,
                 Err(_) => Err(ErrorKind::Timeout),
             };
-        let done = self.ns_at(Instant::now());
+        let (intended_ns, done_ns) = (self.ns_at(intended), self.ns_at(Instant::now()));
         self.recorder
-            .record(shard, class, self.ns_at(intended), done, &res);
-        res.is_ok()
+            .record(shard, class, intended_ns, done_ns, &res);
+        Done {
+            ok: res.is_ok(),
+            at_ns: done_ns,
+            latency_ns: done_ns.saturating_sub(intended_ns),
+        }
     }
+}
+
+/// How one request went.
+#[derive(Debug, Clone, Copy)]
+struct Done {
+    ok: bool,
+    /// When it ended, from the start of the run.
+    at_ns: u64,
+    /// From its intended start to its end, as the recorder measures it.
+    latency_ns: u64,
 }
 
 fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
-/// Runs the load to its end; returns the open-loop pacer's statistics (zeros when closed).
-async fn drive(load: Load, ctx: &Arc<RunCtx>) -> Result<DispatchStats, RealError> {
+/// What driving a load returned besides the recorder's measurements.
+struct Driven {
+    /// The open-loop pacer's statistics (zeros when closed).
+    dispatch: DispatchStats,
+    /// The shoppers' sessions, added up (sessions only).
+    sessions: Option<Sessions>,
+}
+
+/// Runs the load to its end.
+async fn drive(load: Load, ctx: &Arc<RunCtx>) -> Result<Driven, RealError> {
+    let dispatch_only = |dispatch| Driven {
+        dispatch,
+        sessions: None,
+    };
     match load {
-        Load::Open(arrivals) => drive_open(arrivals, ctx).await,
+        Load::Open(arrivals) => drive_open(arrivals, ctx).await.map(dispatch_only),
         Load::Closed {
             users,
             think_mean,
@@ -244,8 +287,12 @@ async fn drive(load: Load, ctx: &Arc<RunCtx>) -> Result<DispatchStats, RealError
             };
             drive_closed(users, ctx)
                 .await
-                .map(|()| DispatchStats::default())
+                .map(|()| dispatch_only(DispatchStats::default()))
         }
+        Load::Sessions(shoppers) => Ok(Driven {
+            dispatch: DispatchStats::default(),
+            sessions: drive_sessions(&shoppers, ctx).await?,
+        }),
     }
 }
 
@@ -378,7 +425,7 @@ impl User {
             }
             let class = u32::from(self.mix.class(&mut rng));
             let key = self.mix.key(&mut rng);
-            let ok = ctx.request(shard, class, key, now).await;
+            let ok = ctx.request(shard, class, key, now).await.ok;
             let mut pause = think(&mut rng, self.think_mean);
             if !ok {
                 pause = pause.max(ERROR_PAUSE);
@@ -388,6 +435,52 @@ impl User {
             }
         }
     }
+}
+
+async fn drive_sessions(load: &Shoppers, ctx: &Arc<RunCtx>) -> Result<Option<Sessions>, RealError> {
+    let warmup_ns = nanos(ctx.warmup);
+    let mut set = tokio::task::JoinSet::new();
+    for u in 0..load.users {
+        let offset = load.ramp.mul_f64(f64::from(u) / f64::from(load.users));
+        let shopper = Shopper::new(load, ctx.seed, u, warmup_ns);
+        set.spawn(shop(shopper, u, Arc::clone(ctx), offset));
+    }
+    let mut done = Vec::with_capacity(load.users as usize);
+    while let Some(joined) = set.join_next().await {
+        done.push(joined.map_err(|e| RealError::Internal(format!("shopper task failed: {e}")))?);
+    }
+    done.sort_by_key(|(u, _)| *u);
+    Ok(total(done.into_iter().map(|(_, s)| s).collect()))
+}
+
+/// Shopper `index`: pages, think times and sessions until the end of the run; returns its
+/// sessions.
+async fn shop(
+    mut shopper: Shopper,
+    index: u32,
+    ctx: Arc<RunCtx>,
+    offset: Duration,
+) -> (u32, Sessions) {
+    tokio::time::sleep_until(tokio::time::Instant::from_std(ctx.start + offset)).await;
+    let end = ctx.start + ctx.total;
+    loop {
+        let now = Instant::now();
+        if now >= end || !ctx.take_ticket() {
+            break;
+        }
+        let (class, key) = shopper.next_page(ctx.ns_at(now));
+        let done = ctx
+            .request(index as usize, u32::from(class), key, now)
+            .await;
+        let mut pause = shopper.page_done(done.at_ns, done.latency_ns, !done.ok);
+        if !done.ok {
+            pause = pause.max(ERROR_PAUSE);
+        }
+        if !pause.is_zero() {
+            tokio::time::sleep(pause.min(end.saturating_duration_since(Instant::now()))).await;
+        }
+    }
+    (index, shopper.into_sessions())
 }
 
 fn think(rng: &mut Rng, mean: Duration) -> Duration {

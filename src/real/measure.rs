@@ -19,7 +19,10 @@
 //!   `db.replica-N` (its reads, the same lag metrics, and the stale-read probe: `stale_reads`,
 //!   `stale_probes`, `stale_read_ratio`, `probe_errors`), `cache` (`hit_ratio`, `hits`,
 //!   `misses`, `errors`), and for open loops `loadgen` (`dispatch_late_ms_mean`,
-//!   `dispatch_late_ms_max`: how late the pacer sent arrivals; `skipped_arrivals`);
+//!   `dispatch_late_ms_max`: how late the pacer sent arrivals; `skipped_arrivals`), and with
+//!   shoppers `sessions` (kind `sessions`: the simulator's session metrics under its names,
+//!   `sessions`, `ended`, `abandoned`, `conversions`, `conversion_rate`, `revenue_lost`,
+//!   `visits.STATE`, ..., see [`crate::model::sessions`]);
 //! - series metrics: `throughput_rps`, `p99_ms`, `errors` (per second, as the simulator's),
 //!   `stale_reads` (strategy-observed, count), `lag_ms` (max over replicas) and `lag_ms.replica-N`,
 //!   `probe_stale.replica-N` (stale probe results in the bucket). `t_s` counts from the start
@@ -32,6 +35,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 
 use super::monitor::{LagSample, ProbeOutcome, ProbeSample};
+use crate::model::sessions::Sessions;
 use crate::observe::{ErrorKind, Unit, latency_stats};
 use crate::report::summary::{Cdf, ComponentSummary, SeriesRow, StrategySummary};
 use crate::run::{Metrics, RepMetrics, summarize_strategy};
@@ -384,6 +388,7 @@ pub struct RealOutcome {
     pub(crate) probes: Vec<ProbeSample>,
     pub(crate) faults: Vec<FaultRecord>,
     pub(crate) dispatch: DispatchStats,
+    pub(crate) sessions: Option<Sessions>,
 }
 
 /// How well the open-loop pacer kept to the intended times (all zeros for closed loops).
@@ -499,6 +504,13 @@ impl RealOutcome {
         }
         if self.dispatch.dispatched > 0 {
             out.push(component("loadgen", self.dispatch_metrics()));
+        }
+        if let Some(s) = &self.sessions {
+            let window_ns = self.duration.as_secs_f64() * 1e9;
+            out.push(ComponentSummary {
+                kind: "sessions".to_owned(),
+                ..component("sessions", s.metrics(window_ns).into_iter().collect())
+            });
         }
         out
     }
@@ -780,6 +792,7 @@ max_error_rate = 0.9
             probes,
             faults: vec![],
             dispatch: DispatchStats::default(),
+            sessions: None,
         }
     }
 
@@ -973,6 +986,43 @@ max_error_rate = 0.9
             "{last:?}"
         );
         assert!((cdf.points[0].1 - 0.001).abs() < 1e-9);
+    }
+
+    #[test]
+    fn shoppers_sessions_are_a_sessions_component_under_the_simulators_names() {
+        use crate::model::dist::Dist;
+        use crate::model::sessions::{EXIT, SessionsSpec, StateSpec};
+        let spec = SessionsSpec {
+            states: vec![StateSpec {
+                name: "pay".into(),
+                class: 1,
+                think: Dist::Constant(0.0),
+                patience: None,
+                next: vec![(1.0, EXIT)],
+            }],
+            start: 0,
+            converts: 0,
+            revenue: 5.0,
+        };
+        let mut sessions = Sessions::new(spec, crate::engine::Rng::seed_from(1));
+        for i in 0..4 {
+            let (id, _) = sessions.start(i * MS, 0);
+            sessions.page_done(i * MS + MS / 2, id, MS / 2, i == 3);
+        }
+        let o = RealOutcome {
+            sessions: Some(sessions),
+            ..outcome(Recorder::new(layout()), vec![], vec![])
+        };
+        let s = summary(&o);
+        let c = s.components.iter().find(|c| c.name == "sessions").unwrap();
+        assert_eq!(c.kind, "sessions", "the shoppers table looks for this kind");
+        let m = |k: &str| c.metrics[k];
+        assert_eq!((m("sessions"), m("ended"), m("abandoned")), (4.0, 3.0, 1.0));
+        assert_eq!((m("conversions"), m("revenue")), (3.0, 15.0));
+        assert_eq!((m("visits.pay"), m("abandoned.pay")), (4.0, 1.0));
+        assert_eq!(m("conversion_rate"), 0.75);
+        // Three orders in the 3 s window: 3,600 an hour, 18,000 in revenue.
+        assert!((m("revenue_per_hour") - 18_000.0).abs() < 1e-6);
     }
 
     #[test]

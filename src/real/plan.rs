@@ -2,11 +2,11 @@
 //!
 //! A [`RealPlan`] names the request classes ([`ClassPlan`], each one e-commerce [`Op`]), the
 //! strategy under test ([`StrategyPlan`]: read routing, cache, pool size), the run's length, its
-//! warm-up and the faults to inject. The traffic comes separately as a [`Load`]: either an
-//! open-loop stream of [`Arrival`]s with intended start times, or closed-loop users with think
-//! time. [`Endpoints`] says where the servers are; only loopback addresses, and hosts the caller
-//! lists explicitly (containers it started), are accepted, so a run can never be pointed at
-//! someone else's machine by mistake.
+//! warm-up and the faults to inject. The traffic comes separately as a [`Load`]: an open-loop
+//! stream of [`Arrival`]s with intended start times, closed-loop users with think time, or
+//! closed-loop shoppers walking a session graph ([`Shoppers`]). [`Endpoints`] says where the
+//! servers are; only loopback addresses, and hosts the caller lists explicitly (containers it
+//! started), are accepted, so a run can never be pointed at someone else's machine by mistake.
 //!
 //! Faults go through the [`FaultInjector`] trait, so this module does not depend on how servers
 //! are provisioned: the provisioning layer adapts its cluster to it, tests use [`NoFaults`].
@@ -17,6 +17,7 @@ use std::net::IpAddr;
 use std::pin::Pin;
 use std::time::Duration;
 
+pub use super::shoppers::Shoppers;
 pub use crate::model::workload::Arrival;
 use crate::model::workload::Mix;
 
@@ -45,6 +46,9 @@ pub enum Load {
         /// scenario's own, or [`crate::real::workload::mix`] of relative weights.
         mix: Mix,
     },
+    /// Closed loop of shoppers: each walks the session graph, one page at a time, and starts
+    /// a new session when one ends (see [`crate::real::shoppers`]).
+    Sessions(Shoppers),
 }
 
 impl fmt::Debug for Load {
@@ -63,6 +67,7 @@ impl fmt::Debug for Load {
                 .field("ramp", ramp)
                 .field("mix", mix)
                 .finish(),
+            Load::Sessions(s) => f.debug_tuple("Load::Sessions").field(s).finish(),
         }
     }
 }

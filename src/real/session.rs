@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use super::loadgen::execute;
-use super::plan::{BoxFuture, Endpoints, FaultInjector, Load, RealPlan};
+use super::plan::{BoxFuture, Endpoints, FaultInjector, Load, RealError, RealPlan, Shoppers};
 use super::provision::{Cluster, ClusterSpec, Fault, Topology, install_ctrl_c_cleanup};
 use super::schema::ensure_data;
 use super::spec::{RealSpec, real_spec};
@@ -212,10 +212,15 @@ fn plan(sc: &Scenario, spec: &RealSpec, seed: u64) -> RealPlan {
 /// The scenario's workload as the real driver's load: the open arrivals are exactly those of the
 /// simulator's replication 0 (same generator, same seed); closed users keep their count, ramp and
 /// mean think time, and draw classes and keys from the scenario's mix with the simulator's
-/// samplers.
+/// samplers; with `[sessions]`, closed users are shoppers walking the scenario's graph, with
+/// its think times and patience and the workload's think time between sessions.
 fn load(sc: &Scenario, seed: u64) -> Result<Load, SessionError> {
     let sys = &sc.system;
     match &sys.load {
+        SimLoad::Open(_) if sys.shared.sessions.is_some() => Err(RealError::InvalidPlan(
+            "real runs drive sessions closed loop: use `type = \"users\"`".into(),
+        )
+        .into()),
         SimLoad::Open(a) => {
             let iter = ArrivalIter::new(
                 a.clone(),
@@ -231,8 +236,18 @@ fn load(sc: &Scenario, seed: u64) -> Result<Load, SessionError> {
             } else {
                 u.target.points.first().map_or(0, |p| p.0)
             };
+            let users = u.target.max().ceil() as u32;
+            if let Some(graph) = &sys.shared.sessions {
+                return Ok(Load::Sessions(Shoppers {
+                    users,
+                    ramp: Duration::from_nanos(ramp),
+                    think: u.think.clone(),
+                    graph: graph.clone(),
+                    keys: sys.mix.keys.clone(),
+                }));
+            }
             Ok(Load::Closed {
-                users: u.target.max().ceil() as u32,
+                users,
                 think_mean: Duration::from_secs_f64(u.think.mean().max(0.0)),
                 ramp: Duration::from_nanos(ramp),
                 mix: sys.mix.clone(),

@@ -4,7 +4,8 @@
 //! Strategies override these fields like any other (`set = { "real.routing" = "round_robin" }`),
 //! so each strategy's validated scenario carries its own `[real]` table. Validation follows the
 //! scenario loader's rules: unknown fields and bad values are [`ScenarioError`]s naming the file,
-//! line and field path.
+//! line and field path. A `[sessions]` graph (validated with the scenario) runs for real only
+//! with a closed workload, whose users are the shoppers.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -14,6 +15,7 @@ use serde::Deserialize;
 
 use super::plan::{CacheMode, ClassPlan, FaultAt, Op, ReadRouting, StrategyPlan};
 use super::provision::{ClusterSpec, Fault, default_postgres_image, default_redis_image};
+use crate::model::workload::Load as SimLoad;
 use crate::scenario::raw::RawDur;
 use crate::scenario::units::parse_duration;
 use crate::scenario::{Scenario, ScenarioError, doc};
@@ -192,6 +194,7 @@ pub fn real_spec(
     if cache != CacheMode::None && !raw.redis {
         return Err(v.err("cache", "a cache needs `redis = true`"));
     }
+    sessions_closed(&v, scenario)?;
     if raw.pool_size == 0 || raw.products == 0 || raw.users == 0 || raw.max_in_flight == 0 {
         return Err(v.err(
             "pool_size",
@@ -226,6 +229,24 @@ pub fn real_spec(
         request_timeout: v.dur("request_timeout", &raw.request_timeout, "2s")?,
         stale_probe_interval: v.dur("stale_probe_interval", &raw.stale_probe_interval, "200ms")?,
     })
+}
+
+/// Real runs drive `[sessions]` with closed-loop shoppers only.
+fn sessions_closed(v: &V<'_>, scenario: &Scenario) -> Result<(), ScenarioError> {
+    if scenario.system.shared.sessions.is_none()
+        || matches!(scenario.system.load, SimLoad::Closed(_))
+    {
+        return Ok(());
+    }
+    let mut e = ScenarioError::new(
+        v.file,
+        "workload.type",
+        "a real run drives `[sessions]` with closed-loop shoppers: use `type = \"users\"` \
+         (its users are the concurrent shoppers)",
+    );
+    e.position = doc::locate(v.text, &e.field);
+    e.context = Some(v.context.clone());
+    Err(e)
 }
 
 fn routing(v: &V<'_>, raw: &RawReal) -> Result<ReadRouting, ScenarioError> {
