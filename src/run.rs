@@ -321,11 +321,15 @@ fn assemble(
                 description: load.description.clone(),
                 strategies,
             });
-            held.extend(per.into_iter().enumerate().map(|(j, reps)| study::LoadReps {
-                load: l,
-                strategy: j,
-                reps,
-            }));
+            held.extend(
+                per.into_iter()
+                    .enumerate()
+                    .map(|(j, reps)| study::LoadReps {
+                        load: l,
+                        strategy: j,
+                        reps,
+                    }),
+            );
         }
         if study::wanted(loaded) {
             report.summary.study = Some(study::judge(loaded, &report.summary, &held));

@@ -199,13 +199,25 @@ fn load_with_sets(text: &str, path: &Path, sets: &[String]) -> Result<Loaded, Sc
             // The command line wins: a `--set` of a field the load also sets keeps its value.
             let mut l = l.clone();
             l.set.retain(|k, _| !sets.iter().any(|s| set_touches(s, k)));
-            named_load(i, &l, &base_doc, &strategy_docs, &strategies, path, text, &effective)
+            named_load(
+                i,
+                &l,
+                &base_doc,
+                &strategy_docs,
+                &strategies,
+                path,
+                text,
+                &effective,
+            )
         })
         .collect::<Result<Vec<_>, _>>()?;
     let names: Vec<String> = loads.iter().map(|l| l.name.clone()).collect();
     if let Some(i) = (0..names.len()).find(|&i| names[..i].contains(&names[i])) {
         let m = format!("duplicate load name `{}`", names[i]);
-        return Err(located(ScenarioError::new(path, format!("loads.{i}.name"), m), &effective));
+        return Err(located(
+            ScenarioError::new(path, format!("loads.{i}.name"), m),
+            &effective,
+        ));
     }
     let ctx = study::Context {
         path,
@@ -213,7 +225,8 @@ fn load_with_sets(text: &str, path: &Path, sets: &[String]) -> Result<Loaded, Sc
         capacity: capacity.is_some(),
         cost_growth: sweep.is_some() && base.slo.max_cost_growth.is_some(),
     };
-    let objectives = study::objectives(&raw.objectives, &ctx).map_err(|e| located(e, &effective))?;
+    let objectives =
+        study::objectives(&raw.objectives, &ctx).map_err(|e| located(e, &effective))?;
     let checklist =
         study::checklist(&raw.checklist, &objectives, &ctx).map_err(|e| located(e, &effective))?;
     let mut warnings: Vec<String> = Vec::new();
@@ -262,8 +275,12 @@ fn apply_overrides(
             return Err(located(e, effective));
         }
         let value = doc::parse_value(&v.to_string());
-        set_key(d, k, value)
-            .map_err(|m| located(ScenarioError::new(path, format!("{field}.{k}"), m), effective))?;
+        set_key(d, k, value).map_err(|m| {
+            located(
+                ScenarioError::new(path, format!("{field}.{k}"), m),
+                effective,
+            )
+        })?;
     }
     Ok(())
 }
@@ -286,8 +303,8 @@ fn named_load(
         let ctx = format!("strategy \"{}\", load \"{}\"", st.name, l.name);
         let mut d = d.clone();
         apply_overrides(&mut d, base, &l.set, &field, &ctx, path, effective)?;
-        let (_, scenario) =
-            build(&d, path, Some(&ctx)).map_err(|e| in_file(e, text, Some(&format!("loads.{i}"))))?;
+        let (_, scenario) = build(&d, path, Some(&ctx))
+            .map_err(|e| in_file(e, text, Some(&format!("loads.{i}"))))?;
         points.push(scenario);
     }
     Ok(Load {

@@ -82,8 +82,8 @@ fn percent_precise(fraction: f64) -> String {
 
 /// A figure named `metric` (a latency key such as `p99`, `availability`, `error_rate`, a
 /// `cost_…`, or `NAME.METRIC`) with its ±95 % half-width (none when 0) and its unit:
-/// latencies in ms, fractions as percentages with three decimals (99.993 stays apart from
-/// 99.99), costs in dollars.
+/// latencies in ms, availability and error rates as percentages with three decimals (99.993
+/// stays apart from 99.99), other ratios and utilization as percentages, costs in dollars.
 pub(crate) fn figure(metric: &str, value: f64, ci: f64) -> String {
     if !value.is_finite() {
         return "–".to_string();
@@ -95,10 +95,18 @@ pub(crate) fn figure(metric: &str, value: f64, ci: f64) -> String {
         || last.contains("_ms");
     if latency {
         format!("{} ms", with_ci_fixed(value, ci, decimals(value)))
-    } else if last == "availability" || last == "error_rate" || last.contains("ratio") {
+    } else if last == "availability" || last == "error_rate" {
         format!("{} %", with_ci_fixed(pct(value), pct(ci), 3))
+    } else if last == "utilization" || last.contains("ratio") {
+        format!(
+            "{} %",
+            with_ci_fixed(pct(value), pct(ci), decimals(pct(value)))
+        )
     } else if last.starts_with("cost") {
-        format!("${}", with_ci_fixed(value, ci, if value.abs() < 0.01 { 4 } else { 2 }))
+        format!(
+            "${}",
+            with_ci_fixed(value, ci, if value.abs() < 0.01 { 4 } else { 2 })
+        )
     } else {
         with_ci_fixed(value, ci, decimals(value))
     }
@@ -165,6 +173,8 @@ mod tests {
         assert_eq!(figure("cost_per_million", 0.5, 0.0), "$0.50");
         assert_eq!(figure("error_rate", 0.0012, 0.0), "0.120 %");
         assert_eq!(figure("throughput_rps", 1234.5, 0.0), "1234");
+        assert_eq!(figure("b.utilization", 0.797, 0.0), "79.7 %");
+        assert_eq!(figure("l1.hit_ratio", 0.5213, 0.0), "52.1 %");
         assert_eq!(figure("p99", f64::NAN, 0.0), "–");
     }
 }

@@ -11,8 +11,8 @@
 //! | `timeseries_<metric>` | one chart per metric, one line per strategy (mean over replications) | `timeseries` |
 //! | `latency_bars` | mean and p99 per strategy with 95 % CI whiskers | `summary.strategies` |
 //! | `cost_per_million_vs_load` | cost per million requests per strategy vs the swept parameter (a study's linear-cost chart) | `summary.points`, with a study |
-//! | `cost_vs_p99` | every strategy at every load and sweep point: cost per million requests against p99, markers only | `summary.loads`, `summary.points`, with a study |
-//! | `latency_breakdown` | mean time per request in each component, per strategy, at the first objective's load | `summary.study.breakdown` |
+//! | `cost_vs_p99` | every strategy at every load and sweep point: cost per hour against p99, markers only | `summary.loads`, `summary.points`, with a study |
+//! | `latency_breakdown` | mean time per request in the four components holding the most (the rest as one bar), per strategy, at the first objective's load | `summary.study.breakdown` |
 //!
 //! The rules every chart follows:
 //! - titles and axes in words with units (`App: busy workers`, `Busy workers (time average)`;

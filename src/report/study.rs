@@ -50,7 +50,9 @@ pub(super) fn terminal(s: &Summary, paint: Paint) -> String {
             let mut row = vec![Cell::plain(&format!("{}: {}", o.name, o.goal))];
             for v in &o.verdicts {
                 row.push(Cell {
-                    text: format!("{} {}", word(v), value(&o.metric, v)).trim_end().into(),
+                    text: format!("{} {}", word(v), value(&o.metric, v))
+                        .trim_end()
+                        .into(),
                     style: if v.passed { Style::Good } else { Style::Bad },
                 });
             }
@@ -158,10 +160,18 @@ fn objectives_html(s: &Summary, study: &StudySummary) -> String {
     for o in &study.objectives {
         let on = match (&o.load, o.kind.as_str()) {
             (Some(l), "metric") => {
-                format!("{} {} {} at load {}", o.metric, o.op, figure(&o.metric, o.threshold, 0.0), l)
+                format!(
+                    "{} {} {} at load {}",
+                    o.metric,
+                    o.op,
+                    figure(&o.metric, o.threshold, 0.0),
+                    l
+                )
             }
             (Some(l), _) => format!("every SLO at load {l}"),
-            (None, "capacity") => format!("the capacity search reaches {}x the base load", o.threshold),
+            (None, "capacity") => {
+                format!("the capacity search reaches {}x the base load", o.threshold)
+            }
             (None, _) => format!(
                 "cost per million requests, last sweep point over first, {} {} with every SLO met",
                 o.op, o.threshold
@@ -206,7 +216,11 @@ fn loads_html(loads: &[LoadPoint]) -> String {
             escape(&l.description)
         );
         for x in &l.strategies {
-            let c = if x.slo.checks.is_empty() { "" } else { class(x.slo.passed) };
+            let c = if x.slo.checks.is_empty() {
+                ""
+            } else {
+                class(x.slo.passed)
+            };
             let _ = write!(
                 out,
                 "<td class=\"{c}\">p99 {}<br>errors {} %<br>${}/h · ${}/M</td>",
@@ -249,7 +263,13 @@ fn breakdown_html(study: &StudySummary) -> String {
             );
             let time: f64 = b.components.iter().map(|c| c.residence_ms).sum();
             for c in &b.components {
-                let share = |x: f64, of: f64| if of > 0.0 { format!("{:.0} %", x / of * 100.0) } else { "–".into() };
+                let share = |x: f64, of: f64| {
+                    if of > 0.0 {
+                        format!("{:.0} %", x / of * 100.0)
+                    } else {
+                        "–".into()
+                    }
+                };
                 let _ = writeln!(
                     out,
                     "<tr><th scope=\"row\">{}</th><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
@@ -280,10 +300,18 @@ fn checklist_html(study: &StudySummary) -> String {
             if section.is_some() {
                 out += "</ul>\n";
             }
-            let _ = writeln!(out, "<h3>{}</h3>\n<ul class=\"checks\">", escape(&c.section));
+            let _ = writeln!(
+                out,
+                "<h3>{}</h3>\n<ul class=\"checks\">",
+                escape(&c.section)
+            );
             section = Some(&c.section);
         }
-        let (cls, mark) = if c.covered { ("ok", "✓") } else { ("bad", "–") };
+        let (cls, mark) = if c.covered {
+            ("ok", "✓")
+        } else {
+            ("bad", "–")
+        };
         let _ = write!(
             out,
             "<li class=\"{cls}\"><span class=\"mark\">{mark}</span> <strong>{}</strong>",

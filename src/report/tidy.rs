@@ -141,20 +141,38 @@ pub fn objectives_csv(summary: &Summary) -> Option<String> {
         for v in &o.verdicts {
             let at = ["objective", &o.name, load, &v.strategy, ""];
             let [a, b, c, d, e] = at;
-            row([a, b, c, d, e, &o.metric], v.value, Some(v.ci95), Some(o.threshold));
+            row(
+                [a, b, c, d, e, &o.metric],
+                v.value,
+                Some(v.ci95),
+                Some(o.threshold),
+            );
             row([a, b, c, d, e, "passed"], flag(v.passed), None, None);
         }
     }
     for b in &study.breakdown {
         for c in &b.components {
-            for (m, x) in [("residence_ms", c.residence_ms), ("cost_per_hour", c.cost_per_hour)] {
-                row(["breakdown", "", &b.load, &b.strategy, &c.name, m], x, None, None);
+            for (m, x) in [
+                ("residence_ms", c.residence_ms),
+                ("cost_per_hour", c.cost_per_hour),
+            ] {
+                row(
+                    ["breakdown", "", &b.load, &b.strategy, &c.name, m],
+                    x,
+                    None,
+                    None,
+                );
             }
         }
     }
     for c in &study.checklist {
         let name = format!("{}: {}", c.section, c.item);
-        row(["checklist", &name, "", "", "", "covered"], flag(c.covered), None, None);
+        row(
+            ["checklist", &name, "", "", "", "covered"],
+            flag(c.covered),
+            None,
+            None,
+        );
     }
     Some(write_csv(&OBJECTIVES_HEADER, records))
 }

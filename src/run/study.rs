@@ -17,6 +17,9 @@
 //! less what no component holds (fixed delays, network hops, back-offs), which is shown as its
 //! own line. It attributes the mean; the tier that holds the most time is the one whose queue
 //! drives the tail too when one tier saturates, which is what the report is read for.
+//! Consumer groups' own services are left out (they serve messages, not requests); a service
+//! that consumers call (a payment provider behind a consumer) is counted, since the summary
+//! does not say who visited it.
 
 use super::metrics::RepMetrics;
 use super::{cost_items, summarize_strategy};
@@ -122,10 +125,19 @@ pub fn finish(loaded: &Loaded, summary: &mut Summary) {
                             ci95: 0.0,
                             confident: true,
                             detail: format!(
-                                "meets every SLO up to {}x the base load ({} {})",
+                                "meets every SLO up to {}{}x the base load ({} {})",
+                                // The search's upper bound is only a lower bound on capacity.
+                                if loaded.capacity.is_some_and(|k| c.max_load_scale >= k.to) {
+                                    "at least "
+                                } else {
+                                    ""
+                                },
                                 num(c.max_load_scale),
                                 num(c.max_load),
-                                if matches!(loaded.base.system.load, crate::model::workload::Load::Closed(_)) {
+                                if matches!(
+                                    loaded.base.system.load,
+                                    crate::model::workload::Load::Closed(_)
+                                ) {
                                     "users"
                                 } else {
                                     "requests/s"
@@ -192,7 +204,9 @@ fn describe(c: &Check) -> (&'static str, Option<usize>, &str, &'static str, f64)
             (None, None) => ("metric", Some(*load), metric, "<=", 0.0),
         },
         Check::Slo { load } => ("slo", Some(*load), "slo.passed", ">=", 1.0),
-        Check::Capacity { multiple } => ("capacity", None, "capacity.max_load_scale", ">=", *multiple),
+        Check::Capacity { multiple } => {
+            ("capacity", None, "capacity.max_load_scale", ">=", *multiple)
+        }
         // Its bound is `[slo] max_cost_growth`, which [`judge`] fills in.
         Check::CostGrowth => ("cost_growth", None, "cost_growth.ratio", "<=", 0.0),
     }
@@ -210,7 +224,10 @@ fn pending(name: &str) -> Verdict {
 }
 
 fn at(summary: &Summary, load: usize, j: usize) -> Option<&StrategySummary> {
-    summary.loads.get(load).and_then(|l: &LoadPoint| l.strategies.get(j))
+    summary
+        .loads
+        .get(load)
+        .and_then(|l: &LoadPoint| l.strategies.get(j))
 }
 
 fn metric_verdict(
@@ -350,14 +367,29 @@ fn breakdown_of(load: &str, s: &StrategySummary, sc: &Scenario) -> Breakdown {
     };
     let costs = cost_items(sc, s);
     let mut components: Vec<ComponentShare> = Vec::new();
+    // A consumer group's own service works for messages, not for the requests in flight.
+    let background: Vec<&str> = sc
+        .system
+        .shared
+        .groups
+        .iter()
+        .map(|g| sc.system.services[g.service as usize].name())
+        .collect();
     for c in &s.components {
         let Some(workers) = c.metrics.get("workers_mean") else {
             continue;
         };
+        if background.contains(&c.name.as_str()) {
+            continue;
+        }
         let present = c.mean_queue + c.utilization * workers;
         components.push(ComponentShare {
             name: c.name.clone(),
-            residence_ms: if rate > 0.0 { present / rate * 1e3 } else { 0.0 },
+            residence_ms: if rate > 0.0 {
+                present / rate * 1e3
+            } else {
+                0.0
+            },
             cost_per_hour: 0.0,
         });
     }
@@ -410,14 +442,18 @@ fn evidence_line(loaded: &Loaded, summary: &Summary, study: &StudySummary, e: &E
         }
         Evidence::Figure { load, metric } => {
             let (name, strategies) = match load {
-                Some(l) => (loaded.loads[*l].name.as_str(), summary.loads.get(*l).map(|p| &p.strategies)),
+                Some(l) => (
+                    loaded.loads[*l].name.as_str(),
+                    summary.loads.get(*l).map(|p| &p.strategies),
+                ),
                 None => ("base", Some(&summary.strategies)),
             };
             let values: Vec<String> = strategies
                 .into_iter()
                 .flatten()
                 .map(|s| {
-                    let v = figure(s, metric).map_or("not measured".to_string(), |v| show(metric, v, 0.0));
+                    let v = figure(s, metric)
+                        .map_or("not measured".to_string(), |v| show(metric, v, 0.0));
                     format!("{} {v}", s.name)
                 })
                 .collect();

@@ -142,14 +142,21 @@ impl Context<'_> {
             } else {
                 format!("[[loads]] has {}", self.loads.join(", "))
             };
-            ScenarioError::new(self.path, field, format!("names no load `{name}` ({known})"))
-                .suggest(name, self.loads.iter().map(String::as_str))
+            ScenarioError::new(
+                self.path,
+                field,
+                format!("names no load `{name}` ({known})"),
+            )
+            .suggest(name, self.loads.iter().map(String::as_str))
         })
     }
 }
 
 fn metric(ctx: &Context<'_>, field: &str, m: &str) -> Result<String, ScenarioError> {
-    if METRICS.contains(&m) || m.rsplit_once('.').is_some_and(|(a, b)| !a.is_empty() && !b.is_empty()) {
+    if METRICS.contains(&m)
+        || m.rsplit_once('.')
+            .is_some_and(|(a, b)| !a.is_empty() && !b.is_empty())
+    {
         return Ok(m.to_string());
     }
     Err(ScenarioError::new(
@@ -164,13 +171,19 @@ fn metric(ctx: &Context<'_>, field: &str, m: &str) -> Result<String, ScenarioErr
 }
 
 /// Validates `[[objectives]]`.
-pub fn objectives(raw: &[RawObjective], ctx: &Context<'_>) -> Result<Vec<Objective>, ScenarioError> {
+pub fn objectives(
+    raw: &[RawObjective],
+    ctx: &Context<'_>,
+) -> Result<Vec<Objective>, ScenarioError> {
     let mut out: Vec<Objective> = Vec::new();
     for (i, o) in raw.iter().enumerate() {
         let f = |k: &str| format!("objectives.{i}.{k}");
         let err = |k: &str, m: String| ScenarioError::new(ctx.path, f(k), m);
         if out.iter().any(|p| p.name == o.name) {
-            return Err(err("name", format!("duplicate objective name `{}`", o.name)));
+            return Err(err(
+                "name",
+                format!("duplicate objective name `{}`", o.name),
+            ));
         }
         // Fields a kind does not read are an error, not silently ignored.
         let stray = |allowed: &[&str]| -> Result<(), ScenarioError> {
@@ -188,7 +201,10 @@ pub fn objectives(raw: &[RawObjective], ctx: &Context<'_>) -> Result<Vec<Objecti
         };
         let need_load = || match &o.load {
             Some(l) => ctx.load(&f("load"), l),
-            None => Err(err("load", format!("a `{}` objective needs `load`", o.kind))),
+            None => Err(err(
+                "load",
+                format!("a `{}` objective needs `load`", o.kind),
+            )),
         };
         let check = match o.kind.as_str() {
             "metric" => {
@@ -219,7 +235,10 @@ pub fn objectives(raw: &[RawObjective], ctx: &Context<'_>) -> Result<Vec<Objecti
             "capacity" => {
                 stray(&["multiple"])?;
                 if !ctx.capacity {
-                    return Err(err("kind", "a `capacity` objective needs a [capacity] search".into()));
+                    return Err(err(
+                        "kind",
+                        "a `capacity` objective needs a [capacity] search".into(),
+                    ));
                 }
                 match o.multiple {
                     Some(m) if m > 0.0 && m.is_finite() => Check::Capacity { multiple: m },
@@ -236,15 +255,19 @@ pub fn objectives(raw: &[RawObjective], ctx: &Context<'_>) -> Result<Vec<Objecti
                 if !ctx.cost_growth {
                     return Err(err(
                         "kind",
-                        "a `cost_growth` objective needs a [sweep] and [slo] max_cost_growth".into(),
+                        "a `cost_growth` objective needs a [sweep] and [slo] max_cost_growth"
+                            .into(),
                     ));
                 }
                 Check::CostGrowth
             }
             k => {
                 let kinds = ["metric", "slo", "capacity", "cost_growth"];
-                return Err(err("kind", format!("unknown objective kind `{k}`: one of {}", kinds.join(", ")))
-                    .suggest(k, kinds));
+                return Err(err(
+                    "kind",
+                    format!("unknown objective kind `{k}`: one of {}", kinds.join(", ")),
+                )
+                .suggest(k, kinds));
             }
         };
         out.push(Objective {
@@ -273,14 +296,21 @@ pub fn checklist(
                     let field = format!("checklist.{i}.evidence.{k}");
                     if let Some(name) = e.strip_prefix("objective:") {
                         let names: Vec<&str> = objectives.iter().map(|o| o.name.as_str()).collect();
-                        return names.iter().position(|n| *n == name).map(Evidence::Objective).ok_or_else(|| {
-                            ScenarioError::new(
-                                ctx.path,
-                                &field,
-                                format!("names no objective `{name}` (objectives: {})", names.join(", ")),
-                            )
-                            .suggest(name, names.iter().copied())
-                        });
+                        return names
+                            .iter()
+                            .position(|n| *n == name)
+                            .map(Evidence::Objective)
+                            .ok_or_else(|| {
+                                ScenarioError::new(
+                                    ctx.path,
+                                    &field,
+                                    format!(
+                                        "names no objective `{name}` (objectives: {})",
+                                        names.join(", ")
+                                    ),
+                                )
+                                .suggest(name, names.iter().copied())
+                            });
                     }
                     let (load, m) = match e.split_once(':') {
                         Some((l, m)) => (Some(ctx.load(&field, l)?), m),

@@ -23,3 +23,4 @@ mod report;
 mod resilience;
 mod sessions;
 mod sims;
+mod study;

@@ -446,12 +446,14 @@ fn cost_per_million_vs_load(points: &[SweepPoint], x_label: &str, colors: &Color
     };
     let lines = sweep_names(points, colors).into_iter().map(line).collect();
     let body = LineChart::new(x_label, "Cost per million requests", lines);
-    let title = "Cost per million requests across the sweep (flat: cost grows linearly)".to_string();
+    let title =
+        "Cost per million requests across the sweep (flat: cost grows linearly)".to_string();
     Chart::lines("cost_per_million_vs_load".into(), title, None, body)
 }
 
-/// Every strategy at every load and sweep point: p99 against cost per million requests, the
-/// frontier an architect chooses from (lower left is better). Log x when p99s span decades.
+/// Every strategy at every load and sweep point: p99 against cost per hour, the frontier an
+/// architect chooses from (lower left is better; cost per hour rather than per million
+/// requests, which a trickle of traffic would blow up). Log x when p99s span decades.
 fn cost_vs_p99(summary: &crate::report::summary::Summary, colors: &Colors, slo: &Slo) -> Chart {
     let all = summary
         .loads
@@ -464,12 +466,16 @@ fn cost_vs_p99(summary: &crate::report::summary::Summary, colors: &Colors, slo: 
         let points = all
             .clone()
             .filter(|s| &s.name == name)
-            .map(|s| (s.latency_ms.p99, s.cost.per_million_requests))
+            .map(|s| (s.latency_ms.p99, s.cost.per_hour))
             .filter(|p| !log_x || p.0 > 0.0);
         lines.push(colors.line(name, finite(points)));
     }
-    let x_label = if log_x { "p99 latency (ms, log scale)" } else { "p99 latency (ms)" };
-    let mut body = LineChart::new(x_label, "Cost per million requests", lines);
+    let x_label = if log_x {
+        "p99 latency (ms, log scale)"
+    } else {
+        "p99 latency (ms)"
+    };
+    let mut body = LineChart::new(x_label, "Cost per hour", lines);
     body.log_x = log_x;
     body.scatter = true;
     body.thresholds = slo.latency_lines(&["p99"]);
@@ -480,6 +486,9 @@ fn cost_vs_p99(summary: &crate::report::summary::Summary, colors: &Colors, slo: 
     let title = "Cost against p99: every strategy at every load".to_string();
     Chart::lines("cost_vs_p99".into(), title, note, body)
 }
+
+/// Components drawn one by one in the latency breakdown; the rest share one bar.
+const BREAKDOWN_BARS: usize = 4;
 
 /// Where the mean response time goes, per strategy, at the load the first objective is
 /// judged at (else the first load): one bar per component, the largest first.
@@ -503,17 +512,33 @@ fn latency_breakdown(
         }
     }
     components.sort_by(|a, b| b.1.total_cmp(&a.1));
-    components.truncate(PALETTE.len());
-    let series = components
+    // The largest few, the rest as one bar: more bars per group only make the labels collide.
+    let top: Vec<String> = components
+        .iter()
+        .take(BREAKDOWN_BARS)
+        .map(|c| c.0.clone())
+        .collect();
+    let time = |b: &crate::report::summary::Breakdown, name: Option<&String>| -> f64 {
+        let mine = b.components.iter().filter(|c| match name {
+            Some(n) => &c.name == n,
+            None => !top.contains(&c.name),
+        });
+        mine.map(|c| c.residence_ms).sum()
+    };
+    let mut names: Vec<Option<&String>> = top.iter().map(Some).collect();
+    if components.len() > top.len() {
+        names.push(None);
+    }
+    let series = names
         .iter()
         .enumerate()
-        .map(|(i, (name, _))| BarSeries {
-            label: name.clone(),
+        .map(|(i, name)| BarSeries {
+            label: name.map_or("other components".to_string(), |n| n.clone()),
             color: PALETTE[i % PALETTE.len()],
             values: rows
                 .iter()
                 .map(|b| {
-                    let v = b.components.iter().find(|c| &c.name == name).map_or(0.0, |c| c.residence_ms);
+                    let v = time(b, *name);
                     v.is_finite().then_some((v, 0.0))
                 })
                 .collect(),
@@ -528,7 +553,9 @@ fn latency_breakdown(
     Some(Chart {
         name: "latency_breakdown".into(),
         title: format!("Where the mean response time goes at load {load}"),
-        note: Some("Little's law per component: mean requests present over the request rate".into()),
+        note: Some(
+            "Little's law per component: mean requests present over the request rate".into(),
+        ),
         identical: Vec::new(),
         body: Body::Bars(bars),
     })
