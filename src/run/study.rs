@@ -17,12 +17,12 @@
 //! less what no component holds (fixed delays, network hops, back-offs), which is shown as its
 //! own line. It attributes the mean; the tier that holds the most time is the one whose queue
 //! drives the tail too when one tier saturates, which is what the report is read for.
-//! Consumer groups' own services are left out (they serve messages, not requests); a service
-//! that consumers call (a payment provider behind a consumer) is counted, since the summary
-//! does not say who visited it.
+//! Services that work for messages rather than requests are left out: consumer groups' own
+//! services, and those only their paths visit (a payment provider behind a consumer).
 
 use super::metrics::RepMetrics;
 use super::{cost_items, summarize_strategy};
+use crate::model::program::Step;
 use crate::report::format::{figure as show, metric_value, money, num, percent};
 use crate::report::summary::{
     Breakdown, ChecklistResult, ComponentShare, LoadPoint, ObjectiveResult, StrategySummary,
@@ -358,6 +358,59 @@ pub fn figure(s: &StrategySummary, metric: &str) -> Option<f64> {
     }
 }
 
+/// Services that work for messages rather than for requests in flight: consumer groups' own
+/// services, and those their paths visit that no class's path does.
+fn background(sc: &Scenario) -> Vec<&str> {
+    let sys = &sc.system;
+    let (mut by_classes, mut by_groups) = (Vec::new(), Vec::new());
+    for c in &sys.classes {
+        visits(&c.path, &mut by_classes);
+    }
+    for g in &sys.shared.groups {
+        by_groups.push(g.service);
+        visits(&g.path, &mut by_groups);
+    }
+    by_groups
+        .into_iter()
+        .filter(|i| !by_classes.contains(i))
+        .map(|i| sys.services[i as usize].name())
+        .collect()
+}
+
+/// The services `steps` visit directly or in any sub-path. Steps that reach services only
+/// through a database's router (`db_read`, `db_write`) add none, so such a service is never
+/// taken for background work.
+fn visits(steps: &[Step], out: &mut Vec<u32>) {
+    for step in steps {
+        match step {
+            Step::Visit(i) => out.push(*i),
+            Step::Query(q) => out.push(q.node),
+            Step::Fork(arms) => arms.iter().for_each(|a| visits(a, out)),
+            Step::Branch(arms) => arms.iter().for_each(|(_, a)| visits(a, out)),
+            Step::ByKey(_, arms, _) => arms.iter().for_each(|a| visits(a, out)),
+            Step::Repeat(_, body) | Step::Pool(_, body) => visits(body, out),
+            Step::Try(t) => {
+                visits(&t.body, out);
+                if let Some(f) = &t.fallback {
+                    visits(f, out);
+                }
+            }
+            Step::CacheRead(r) => visits(&r.load, out),
+            Step::CacheWrite(w) => visits(&w.store, out),
+            Step::Saga(_, steps) => {
+                for (run, undo) in steps {
+                    visits(run, out);
+                    if let Some(u) = undo {
+                        visits(u, out);
+                    }
+                }
+            }
+            Step::Geo(arms, _) => arms.iter().flatten().for_each(|a| visits(a, out)),
+            _ => {}
+        }
+    }
+}
+
 /// Where `s`'s latency and cost come from (see the module docs).
 fn breakdown_of(load: &str, s: &StrategySummary, sc: &Scenario) -> Breakdown {
     let rate = if s.availability > 0.0 {
@@ -367,14 +420,7 @@ fn breakdown_of(load: &str, s: &StrategySummary, sc: &Scenario) -> Breakdown {
     };
     let costs = cost_items(sc, s);
     let mut components: Vec<ComponentShare> = Vec::new();
-    // A consumer group's own service works for messages, not for the requests in flight.
-    let background: Vec<&str> = sc
-        .system
-        .shared
-        .groups
-        .iter()
-        .map(|g| sc.system.services[g.service as usize].name())
-        .collect();
+    let background = background(sc);
     for c in &s.components {
         let Some(workers) = c.metrics.get("workers_mean") else {
             continue;

@@ -353,3 +353,65 @@ fn bad_studies_are_named_by_file_line_and_field() {
         "{e}"
     );
 }
+
+/// Work done for messages is not the requests' time: a consumer group's service and the
+/// provider only it calls stay out of the breakdown, which then adds up to the mean response.
+#[test]
+fn the_breakdown_leaves_out_what_only_consumers_visit() {
+    let text = r#"
+name = "background"
+duration = "200s"
+warmup = "20s"
+seed = 3
+[workload]
+type = "poisson"
+rate = 100
+[classes.order]
+path = ["a", { publish = "orders" }]
+[stations.a]
+workers = 1
+service = { dist = "exponential", mean = "2ms" }
+[topics.orders]
+partitions = 4
+[services.workers]
+instances = 4
+service = "1ms"
+[services.provider]
+workers = 64
+service = { dist = "exponential", mean = "50ms" }
+[consumers.charges]
+topic = "orders"
+service = "workers"
+path = ["provider"]
+[[loads]]
+name = "normal"
+[[objectives]]
+name = "fast"
+kind = "metric"
+load = "normal"
+metric = "p99"
+max = 100
+"#;
+    let report = run(&load(text, &[]), 0);
+    let b = &study_of(&report.summary).breakdown[0];
+    let names: Vec<&str> = b.components.iter().map(|c| c.name.as_str()).collect();
+    assert!(names.contains(&"a"), "{names:?}");
+    assert!(
+        !names.contains(&"provider") && !names.contains(&"workers"),
+        "{names:?}"
+    );
+    let held: f64 = b.components.iter().map(|c| c.residence_ms).sum();
+    assert!(
+        held <= b.mean_ms * 1.01,
+        "{held} ms held against a mean of {} ms",
+        b.mean_ms
+    );
+    // `a` is an M/M/1 at ρ 0.2: 2.5 ms.
+    let a = b
+        .components
+        .iter()
+        .find(|c| c.name == "a")
+        .expect("a")
+        .residence_ms;
+    assert!((a - 2.5).abs() < 0.15, "{a}");
+}
