@@ -51,6 +51,10 @@ enum Command {
     /// Run every strategy against real Postgres and Redis (containers, or `--target` servers).
     #[cfg(feature = "real")]
     Real(RealArgs),
+    /// Measure the scenario's operations on real servers at low load and write the fitted
+    /// service times and concurrency curve as a parameters file for `--params`.
+    #[cfg(feature = "real")]
+    Calibrate(CalibrateArgs),
     /// How would an HPA manifest have scaled over a metric trace (`timestamp,metric,value` CSV
     /// of totals: `cpu` cores, `memory` bytes, custom metrics by name)? No queueing model: for
     /// that, simulate the trace as a `trace` workload with the HPA as a controller.
@@ -81,6 +85,10 @@ struct CommonArgs {
     /// Override a named parameter or a field path, e.g. `--set rate=4` or `--set duration=2h`.
     #[arg(long = "set", value_name = "NAME=VALUE")]
     sets: Vec<String>,
+    /// Take `[params]` values from this file (e.g. what `scalesim calibrate` wrote) for the
+    /// names the scenario declares; `--set` still wins.
+    #[arg(long, value_name = "FILE")]
+    params: Option<PathBuf>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -128,6 +136,38 @@ struct RealArgs {
     seed: Option<u64>,
     /// Existing servers instead of containers: `primary=URL`, `replica=URL` (repeatable),
     /// `redis=URL`. Loopback addresses only.
+    #[arg(long = "target", value_name = "ROLE=URL")]
+    targets: Vec<String>,
+    /// Also simulate the scenario (with `--params` values, if given) and report the
+    /// prediction against the measurement, per load and strategy; the prediction's own report
+    /// goes to `prediction/` in the output folder.
+    #[arg(long)]
+    compare: bool,
+    /// Replications of the prediction (default: the scenario's).
+    #[arg(long, requires = "compare")]
+    replications: Option<u32>,
+}
+
+#[cfg(feature = "real")]
+#[derive(clap::Args, Debug)]
+struct CalibrateArgs {
+    /// The scenario file (with a `[real]` table).
+    file: PathBuf,
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Where to write the parameters file (default `results/<scenario>/calibration.toml`).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Root seed of the data set and the probes' keys (overrides the scenario's).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Completed requests to aim for per operation and node (open loop at 100 per second).
+    #[arg(long, default_value_t = 400)]
+    samples: usize,
+    /// Seconds each level of the concurrency curve runs.
+    #[arg(long, default_value_t = 3.0)]
+    level_seconds: f64,
+    /// Existing servers instead of containers, as for `scalesim real`.
     #[arg(long = "target", value_name = "ROLE=URL")]
     targets: Vec<String>,
 }
@@ -305,6 +345,8 @@ fn dispatch(cmd: Command) -> Result<i32> {
         Command::HpaDryRun(a) => cmd_dry_run(a),
         #[cfg(feature = "real")]
         Command::Real(a) => cmd_real(a),
+        #[cfg(feature = "real")]
+        Command::Calibrate(a) => cmd_calibrate(a),
     }
 }
 
@@ -312,7 +354,7 @@ fn dispatch(cmd: Command) -> Result<i32> {
 fn cmd_real(a: RealArgs) -> Result<i32> {
     use scalesim::real::session::{Servers, parse_targets, run_real, specs};
     let started = Instant::now();
-    let loaded = load(&a.file, &a.common.sets)?;
+    let (loaded, params) = load_with_params(&a.file, &a.common)?;
     if loaded.strategies.iter().any(|s| s.scenario.auto_warmup) {
         return Err(bad_input(
             "`warmup = \"auto\"` needs a pilot run of each replication, which the real \
@@ -325,8 +367,105 @@ fn cmd_real(a: RealArgs) -> Result<i32> {
     } else {
         Servers::External(parse_targets(&a.targets).map_err(bad_input)?)
     };
-    let rep = run_real(&loaded, &servers, a.seed).map_err(session_error)?;
+    let mut rep = run_real(&loaded, &servers, a.seed)
+        .map_err(|e| naming_targets(session_error(e), &a.targets))?;
+    if a.compare {
+        let opts = RunOptions {
+            jobs: 0,
+            replications: a.replications,
+            seed: a.seed,
+            progress: !a.output.quiet,
+            shard: None,
+        };
+        let mut sim = run::run(&loaded, &opts);
+        run::study::finish(&loaded, &mut sim.summary);
+        let dir = a.output.dir(&loaded, "real").join("prediction");
+        report::write_all(&sim, &dir, &manifest(&sim.summary, started), &Formats::default())
+            .with_context(|| format!("writing the prediction to {}", dir.display()))?;
+        let c = report::compare::compare(&sim.summary, &rep.summary, &params);
+        rep.summary.comparison = Some(c);
+    }
     a.output.finish(&loaded, &rep, started)
+}
+
+#[cfg(feature = "real")]
+fn cmd_calibrate(a: CalibrateArgs) -> Result<i32> {
+    use scalesim::real::calibrate::{Probes, calibrate};
+    use scalesim::real::session::{Servers, parse_targets, specs};
+    let loaded = load(&a.file, &a.common)?;
+    specs(&loaded).map_err(bad_input)?;
+    if a.samples < 10 || !(a.level_seconds > 0.0 && a.level_seconds <= 600.0) {
+        return Err(bad_input(
+            "--samples must be at least 10 and --level-seconds between 0 and 600",
+        ));
+    }
+    let servers = if a.targets.is_empty() {
+        Servers::Containers
+    } else {
+        Servers::External(parse_targets(&a.targets).map_err(bad_input)?)
+    };
+    let probes = Probes {
+        samples: a.samples,
+        level_time: std::time::Duration::from_secs_f64(a.level_seconds),
+        ..Probes::default()
+    };
+    let cal = calibrate(&loaded, &servers, a.seed, &probes)
+        .map_err(|e| naming_targets(session_error(e), &a.targets))?;
+    let out = a.out.clone().unwrap_or_else(|| {
+        PathBuf::from("results")
+            .join(&loaded.base.name)
+            .join("calibration.toml")
+    });
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    // Written whole to a temporary file, then renamed: never half a file.
+    let tmp = out.with_extension("toml.tmp");
+    std::fs::write(&tmp, cal.to_toml()).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, &out).with_context(|| format!("writing {}", out.display()))?;
+    for f in &cal.fits {
+        println!(
+            "{:32} median {:.3} ms  p99 {:.3} ms  (measured {:.3} / {:.3}, KS {:.3}, n {})",
+            f.name,
+            f.median_ms,
+            f.p99_ms,
+            f.measured_median_ms,
+            f.measured_p99_ms,
+            f.ks,
+            f.samples
+        );
+    }
+    if let Some(u) = &cal.usl {
+        let pts: Vec<String> = u.points.iter().map(|(n, x)| format!("{n}: {x:.0}")).collect();
+        println!(
+            "{:32} X(1) {:.0}/s  sigma {:.4}  kappa {:.5}  R² {:.3}  ({})",
+            "db concurrency curve",
+            u.throughput_1,
+            u.sigma,
+            u.kappa,
+            u.r2,
+            pts.join(", ")
+        );
+    }
+    println!("wrote {}", out.display());
+    Ok(0)
+}
+
+/// An error of a session on `--target` servers, with their addresses (passwords redacted):
+/// the driver's own message ("connection refused") does not say which server it tried.
+#[cfg(feature = "real")]
+fn naming_targets(e: anyhow::Error, targets: &[String]) -> anyhow::Error {
+    if targets.is_empty() {
+        return e;
+    }
+    let named: Vec<String> = targets
+        .iter()
+        .map(|t| match t.split_once('=') {
+            Some((role, url)) => format!("{role}={}", scalesim::real::plan::redact(url)),
+            None => t.clone(),
+        })
+        .collect();
+    e.context(format!("on the servers {}", named.join(", ")))
 }
 
 /// A failed real session, marked with its exit status: bad input for the scenario, the plan
@@ -349,16 +488,39 @@ fn session_error(e: scalesim::real::session::SessionError) -> anyhow::Error {
     }
 }
 
-fn load(file: &Path, sets: &[String]) -> Result<scenario::Loaded> {
-    let loaded = scenario::load(file, sets).map_err(bad_input)?;
+fn load(file: &Path, common: &CommonArgs) -> Result<scenario::Loaded> {
+    Ok(load_with_params(file, common)?.0)
+}
+
+/// [`load`], and where the parameters came from: the `--params` file, or the scenario itself.
+fn load_with_params(file: &Path, common: &CommonArgs) -> Result<(scenario::Loaded, String)> {
+    let mut sets = Vec::new();
+    let mut about = "the scenario's own values".to_string();
+    if let Some(path) = &common.params {
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        let p = scenario::params_file::read(path, &text).map_err(bad_input)?;
+        if !p.unused.is_empty() {
+            eprintln!(
+                "note: {}: {} not declared by {} (left unused): {}",
+                path.display(),
+                if p.unused.len() == 1 { "a parameter" } else { "parameters" },
+                file.display(),
+                p.unused.join(", ")
+            );
+        }
+        sets = p.sets;
+        about = p.about;
+    }
+    sets.extend(common.sets.iter().cloned());
+    let loaded = scenario::load(file, &sets).map_err(bad_input)?;
     for w in &loaded.warnings {
         eprintln!("warning: {w}");
     }
-    Ok(loaded)
+    Ok((loaded, about))
 }
 
 fn cmd_check(a: CheckArgs) -> Result<i32> {
-    let l = load(&a.file, &a.common.sets)?;
+    let l = load(&a.file, &a.common)?;
     let b = &l.base;
     println!("{}: ok ({}, hash {})", a.file.display(), b.name, l.hash);
     println!("  services:");
@@ -408,7 +570,7 @@ fn cmd_check(a: CheckArgs) -> Result<i32> {
 
 fn cmd_run(a: RunArgs) -> Result<i32> {
     let started = Instant::now();
-    let loaded = load(&a.file, &a.common.sets)?;
+    let loaded = load(&a.file, &a.common)?;
     let baseline = baseline(&a)?;
     if a.shard.is_some() && loaded.base.auto_replications.is_some() && a.replications.is_none() {
         return Err(bad_input(
@@ -501,6 +663,10 @@ fn reproduce(a: &RunArgs, s: &Summary) -> String {
         "--replications".to_string(),
         s.replications.to_string(),
     ];
+    if let Some(p) = &a.common.params {
+        words.push("--params".to_string());
+        words.push(shell_word(&p.to_string_lossy()));
+    }
     for set in &a.common.sets {
         words.push("--set".to_string());
         words.push(shell_word(set));

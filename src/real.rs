@@ -31,12 +31,17 @@
 //! ([`crate::model::workload`]), the hash that derives seeds ([`crate::engine::mix64`]), the
 //! histogram reduction ([`crate::observe::latency_stats`]) and the summary of one replication
 //! ([`crate::run::summarize_strategy`], SLOs and cost included).
+//! - [`calibrate`]: `scalesim calibrate`: service times and the database's concurrency curve
+//!   measured at low load and fitted (lognormal, universal scalability law), written as a
+//!   parameters file that `--params` reads, so a scenario's prediction starts from
+//!   measurements (`scalesim real --compare` then shows how far it lands).
 //! - [`sql_faults`]: a fault injector that cuts a replica's WAL stream with SQL alone (for
 //!   servers scalesim did not start).
 //!
 //! The images are the official `postgres:15` and `redis:7`, or look-alikes built from Debian
 //! packages by `scripts/build-images.sh` where no registry can be reached.
 
+pub mod calibrate;
 pub mod faults;
 pub mod loadgen;
 pub mod measure;

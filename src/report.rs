@@ -38,6 +38,7 @@
 //!     auto_replications: None,
 //!     loads: vec![],
 //!     study: None,
+//!     comparison: None,
 //! };
 //! let table = report::render_table(&summary, false);
 //! assert!(table.contains("cache-aside"));
@@ -45,6 +46,7 @@
 //! assert!(csv.starts_with("scenario,point_parameter,point_value,strategy,class,component,metric,value,ci95"));
 //! ```
 
+pub mod compare;
 pub mod diff;
 mod files;
 pub(crate) mod format;

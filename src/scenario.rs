@@ -13,6 +13,7 @@
 pub mod doc;
 mod error;
 pub mod manifest;
+pub mod params_file;
 pub mod raw;
 pub mod study;
 pub mod trace;

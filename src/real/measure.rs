@@ -627,6 +627,11 @@ impl RealOutcome {
             points: cdf_points(&self.recorder.overall().hist),
         }
     }
+
+    /// Completed requests after the warm-up (the latency histogram's count).
+    pub fn completed(&self) -> u64 {
+        self.recorder.overall().hist.len()
+    }
 }
 
 fn component(name: &str, metrics: BTreeMap<String, f64>) -> ComponentSummary {

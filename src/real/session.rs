@@ -17,7 +17,7 @@ use super::spec::{RealSpec, real_spec};
 use super::sql_faults::SqlFaultInjector;
 use crate::engine::SimTime;
 use crate::model::workload::{ArrivalIter, Load as SimLoad};
-use crate::report::summary::{Report, SCHEMA_VERSION, Summary};
+use crate::report::summary::{LoadPoint, Report, SCHEMA_VERSION, Summary};
 use crate::run::replication_seed;
 use crate::scenario::{Loaded, Scenario, ScenarioError};
 
@@ -48,13 +48,36 @@ pub enum Servers {
     External(Topology),
 }
 
-/// Validates every strategy's `[real]` table.
+/// Validates every strategy's `[real]` table, at the base point and at every named load.
+///
+/// A load changes the workload, not the servers or the data set: one cluster and one data load
+/// serve them all.
 pub fn specs(loaded: &Loaded) -> Result<Vec<RealSpec>, ScenarioError> {
-    loaded
+    let base = loaded
         .strategies
         .iter()
         .map(|s| real_spec(&s.scenario, &s.name, &loaded.file, &loaded.text))
-        .collect()
+        .collect::<Result<Vec<_>, _>>()?;
+    for (i, l) in loaded.loads.iter().enumerate() {
+        for ((s, sc), b) in loaded.strategies.iter().zip(&l.points).zip(&base) {
+            let at = real_spec(sc, &s.name, &loaded.file, &loaded.text)?;
+            if at.cluster != b.cluster || (at.products, at.users) != (b.products, b.users) {
+                let mut e = ScenarioError::new(
+                    &loaded.file,
+                    format!("loads.{i}.set"),
+                    format!(
+                        "load \"{}\" changes the real servers or the data set of strategy \"{}\": \
+                         a real run starts one cluster and loads the data once, so a load may \
+                         change the workload only",
+                        l.name, s.name
+                    ),
+                );
+                e.position = crate::scenario::doc::locate(&loaded.text, &e.field);
+                return Err(e);
+            }
+        }
+    }
+    Ok(base)
 }
 
 /// The cluster every strategy fits in: the most replicas and shards any asks for, Redis if any
@@ -82,33 +105,68 @@ pub fn run_real(
         .enable_all()
         .build()?;
     rt.block_on(async {
+        let running = Running::start(servers, &union_cluster(&specs)).await?;
+        let result = run_all(loaded, &specs, &running.endpoints, running.faults(), seed).await;
+        let down = running.shutdown().await;
+        let report = result?;
+        down?;
+        Ok(report)
+    })
+}
+
+/// Servers a session uses: a cluster scalesim started (removed by [`Running::shutdown`], or on
+/// Ctrl-C), or existing ones.
+pub(crate) struct Running {
+    /// Where they listen.
+    pub(crate) endpoints: Endpoints,
+    cluster: Option<Cluster>,
+    sql_faults: Option<SqlFaultInjector>,
+}
+
+impl Running {
+    /// Starts `spec` in containers, or checks the `--target` servers' addresses.
+    pub(crate) async fn start(servers: &Servers, spec: &ClusterSpec) -> Result<Self, SessionError> {
         match servers {
             Servers::External(t) => {
                 // Existing servers: faults that SQL can inject (disconnect/reconnect a replica);
                 // others are recorded as failed injections and the run goes on.
-                let ep = endpoints(t);
-                let faults = SqlFaultInjector::new(&ep)?;
-                run_all(loaded, &specs, &ep, &faults, seed).await
+                let endpoints = endpoints(t);
+                let sql_faults = Some(SqlFaultInjector::new(&endpoints)?);
+                Ok(Running {
+                    endpoints,
+                    cluster: None,
+                    sql_faults,
+                })
             }
             Servers::Containers => {
                 install_ctrl_c_cleanup()?;
                 eprintln!("scalesim real: starting Postgres/Redis containers…");
-                let cluster = Cluster::start(&union_cluster(&specs)).await?;
-                let result = run_all(
-                    loaded,
-                    &specs,
-                    &endpoints(cluster.topology()),
-                    &ClusterFaults(&cluster),
-                    seed,
-                )
-                .await;
-                let down = cluster.shutdown().await;
-                let report = result?;
-                down?;
-                Ok(report)
+                let cluster = Cluster::start(spec).await?;
+                Ok(Running {
+                    endpoints: endpoints(cluster.topology()),
+                    cluster: Some(cluster),
+                    sql_faults: None,
+                })
             }
         }
-    })
+    }
+
+    /// The fault injector that fits the servers.
+    pub(crate) fn faults(&self) -> &dyn FaultInjector {
+        match (&self.cluster, &self.sql_faults) {
+            (Some(c), _) => c,
+            (None, Some(f)) => f,
+            (None, None) => &super::plan::NoFaults,
+        }
+    }
+
+    /// Removes a started cluster; existing servers are left as they were.
+    pub(crate) async fn shutdown(self) -> Result<(), SessionError> {
+        match self.cluster {
+            Some(c) => Ok(c.shutdown().await?),
+            None => Ok(()),
+        }
+    }
 }
 
 fn endpoints(t: &Topology) -> Endpoints {
@@ -121,13 +179,11 @@ fn endpoints(t: &Topology) -> Endpoints {
 }
 
 /// Faults go to the cluster scalesim started.
-struct ClusterFaults<'a>(&'a Cluster);
-
-impl FaultInjector for ClusterFaults<'_> {
+impl FaultInjector for Cluster {
     fn inject<'a>(&'a self, fault: &'a str) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async move {
             let f: Fault = fault.parse().map_err(|e| format!("{e}"))?;
-            self.0.inject(&f).await.map_err(|e| e.to_string())
+            Cluster::inject(self, &f).await.map_err(|e| e.to_string())
         })
     }
 }
@@ -159,6 +215,25 @@ async fn run_all(
         report.timeseries.extend(outcome.series(0));
         report.cdfs.push(outcome.cdf());
     }
+    // Named loads: every strategy again at each, on the same servers (the time series and
+    // CDFs stay the base point's, as in a simulated study).
+    for l in &loaded.loads {
+        let mut point = LoadPoint {
+            name: l.name.clone(),
+            description: l.description.clone(),
+            strategies: Vec::new(),
+        };
+        for (strategy, sc) in loaded.strategies.iter().zip(&l.points) {
+            eprintln!(
+                "scalesim real: running strategy \"{}\" at load \"{}\"…",
+                strategy.name, l.name
+            );
+            let spec = real_spec(sc, &strategy.name, &loaded.file, &loaded.text)?;
+            let outcome = execute(plan(sc, &spec, seed), load(sc, seed)?, ep, faults).await?;
+            point.strategies.push(outcome.to_strategy_summary(sc));
+        }
+        report.summary.loads.push(point);
+    }
     Ok(report)
 }
 
@@ -181,6 +256,7 @@ fn empty_report(loaded: &Loaded, seed: u64) -> Report {
             auto_replications: None,
             loads: Vec::new(),
             study: None,
+            comparison: None,
         },
         timeseries: Vec::new(),
         cdfs: Vec::new(),

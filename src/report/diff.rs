@@ -805,6 +805,7 @@ mod tests {
             auto_replications: None,
             loads: Vec::new(),
             study: None,
+            comparison: None,
         }
     }
 

@@ -208,6 +208,9 @@ fn render(
         if let Some(csv) = super::tidy::objectives_csv(&report.summary) {
             files.push(file("objectives.csv", csv));
         }
+        if let Some(c) = &report.summary.comparison {
+            files.push(file("comparison.csv", super::compare::csv(c)));
+        }
     }
     let charts = if formats.plots || formats.html {
         super::plots(report)

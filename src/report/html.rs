@@ -25,6 +25,7 @@ pub fn html(report: &Report, plots: &[Plot]) -> String {
         String::with_capacity(64 * 1024 + plots.iter().map(|p| p.svg.len()).sum::<usize>());
     page += &head(&s.scenario);
     page += &header(report);
+    page += &super::compare::html(s);
     page += &super::study::html_top(s);
     page += &section("Comparison", &comparison(&s.strategies));
     page += &section("SLO verdicts", &verdicts(&s.strategies));

@@ -12,6 +12,7 @@
 //! | `latency_bars` | mean and p99 per strategy with 95 % CI whiskers | `summary.strategies` |
 //! | `cost_per_million_vs_load` | cost per million requests per strategy vs the swept parameter (a study's linear-cost chart) | `summary.points`, with a study |
 //! | `cost_vs_p99` | every strategy at every load and sweep point: cost per hour against p99, markers only | `summary.loads`, `summary.points`, with a study |
+//! | `predicted_vs_measured_<throughput, p50, p99>` | a real run's figure (x) against the simulator's prediction (y) per strategy and load, with the line y = x | `summary.comparison` |
 //! | `latency_breakdown` | mean time per request in the four components holding the most (the rest as one bar), per strategy, at the first objective's load | `summary.study.breakdown` |
 //!
 //! The rules every chart follows:

@@ -69,6 +69,44 @@ pub struct Summary {
     /// scenario has objectives or a checklist.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub study: Option<StudySummary>,
+    /// A real run's figures against the simulator's prediction of the same scenario
+    /// (`scalesim real --compare`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<Comparison>,
+}
+
+/// Prediction against measurement: the simulator's figures beside a real run's, per load and
+/// strategy (see [`crate::report::compare`]).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Comparison {
+    /// Replications behind each prediction.
+    pub sim_replications: u32,
+    /// Where the simulator's parameters came from: the `--params` file (its `[calibration]`
+    /// facts: machine and date) or "the scenario's own values".
+    pub params: String,
+    /// The relative error a figure with a target must stay within (0.2: 20 %).
+    pub tolerance: f64,
+    /// One row per load, strategy and metric.
+    pub rows: Vec<Compared>,
+}
+
+/// One figure predicted and measured.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Compared {
+    /// `base` or a `[[loads]]` name.
+    pub load: String,
+    /// Strategy.
+    pub strategy: String,
+    /// `throughput_rps`, `latency_ms.p50`, `latency_ms.p99` or `error_rate`.
+    pub metric: String,
+    /// The simulator's mean over replications.
+    pub predicted: f64,
+    /// The real run's figure.
+    pub measured: f64,
+    /// `(predicted - measured) / measured`; `None` when nothing was measured (zero).
+    pub relative_error: Option<f64>,
+    /// Whether the figure has a target (p50 and throughput) and met it; `None` without one.
+    pub within_target: Option<bool>,
 }
 
 /// Every strategy at one named load.

@@ -52,6 +52,7 @@ pub const MAX_WIDTH: usize = 100;
 pub fn render_table(summary: &Summary, color: bool) -> String {
     let paint = Paint(color);
     let mut out = heading(summary, paint);
+    out += &super::compare::terminal(summary, paint);
     out += &super::study::terminal(summary, paint);
     if !summary.loads.is_empty() {
         let _ = writeln!(out, "\n{}", paint.bold("Base point"));
@@ -920,6 +921,7 @@ mod tests {
             auto_replications: None,
             loads: Vec::new(),
             study: None,
+            comparison: None,
         }
     }
 
@@ -945,6 +947,7 @@ mod tests {
             auto_replications: None,
             loads: Vec::new(),
             study: None,
+            comparison: None,
         };
         assert!(!render_table(&summary, false).contains('\x1b'));
         assert!(render_table(&summary, true).contains("\x1b[1m"));

@@ -451,6 +451,7 @@ pub fn summary_for(
         auto_replications: None,
         loads: Vec::new(),
         study: None,
+        comparison: None,
     };
     Report {
         summary,

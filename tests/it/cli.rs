@@ -748,3 +748,70 @@ fn r15_auto_replications_cannot_be_sharded_without_a_count() {
     let file = dir.write("scenario.toml", &text);
     expect_bad_run(&dir, &file, &["--shard", "0/2"], &["--replications N"]);
 }
+
+/// `--params FILE` applies the names the scenario declares, names the rest as unused, loses to
+/// an explicit `--set`, and a broken parameters file is bad input with its line.
+#[test]
+fn params_file_sets_declared_parameters_and_set_wins() {
+    let dir = Scratch::new("cli-params");
+    let file = dir.0.join("tiny.toml");
+    std::fs::write(&file, VALID).unwrap();
+    let params = dir.0.join("cal.toml");
+    std::fs::write(
+        &params,
+        "[calibration]\nmachine = \"m\"\ndate = \"2026-12-03\"\n[params]\nrate = 7\nother = 1\n",
+    )
+    .unwrap();
+    let rate = |extra: &[&str]| {
+        let out = dir.0.join(format!("out{}", extra.len()));
+        let mut args = vec![
+            "run",
+            file.to_str().unwrap(),
+            "--params",
+            params.to_str().unwrap(),
+            "--quiet",
+            "--replications",
+            "1",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let o = scalesim(&args);
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        assert!(stderr(&o).contains("other"), "unused names are named: {}", stderr(&o));
+        let s: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap())
+                .unwrap();
+        s["strategies"][0]["throughput_rps"].as_f64().unwrap()
+    };
+    let from_file = rate(&[]);
+    assert!((from_file - 7.0).abs() < 1.0, "rate 7 from the file: {from_file}");
+    let overridden = rate(&["--set", "rate=3"]);
+    assert!((overridden - 3.0).abs() < 0.7, "--set wins: {overridden}");
+
+    std::fs::write(&params, "[params]\nrate = \n").unwrap();
+    let o = scalesim(&["check", file.to_str().unwrap(), "--params", params.to_str().unwrap()]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("cal.toml:2"), "{}", stderr(&o));
+}
+
+/// Calibration against a server that cannot be reached exits 3 and names its address.
+#[cfg(feature = "real")]
+#[test]
+fn calibrate_on_an_unreachable_server_exits_3_with_the_address() {
+    let dir = Scratch::new("cli-calibrate");
+    let out = dir.0.join("cal.toml");
+    let o = scalesim(&[
+        "calibrate",
+        &common::sim("real-read-replicas.toml").to_string_lossy(),
+        "--target",
+        "primary=postgres://scalesim:secret@127.0.0.1:1/scalesim",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 3, "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("127.0.0.1:1"), "{err}");
+    assert!(!err.contains("secret"), "the password is redacted: {err}");
+    assert!(!out.exists(), "nothing written");
+}

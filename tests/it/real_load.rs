@@ -580,3 +580,132 @@ async fn max_requests_bounds_the_open_loop() {
     assert_eq!(s.requests, 100.0);
     assert_eq!(s.completed + s.failed, 100.0);
 }
+
+/// `scalesim calibrate` then `scalesim real --params ... --compare` on the servers: the fits are
+/// in milliseconds and sane, the concurrency curve rises, and the comparison has one row per
+/// figure of every strategy, with predictions from the calibrated values within a factor of
+/// four of the measured p50 at a load far from saturation (a unit or mapping mistake in the
+/// calibration is off by 1000).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL and Redis servers: see the module docs"]
+async fn calibrate_then_compare_prediction_with_measurement() {
+    let e = endpoints();
+    let _guard = SERVERS.lock().await;
+    let dir = std::env::temp_dir().join(format!("scalesim-calibrate-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut targets = vec![format!("primary={}", e.primary)];
+    targets.extend(e.replicas.iter().map(|r| format!("replica={r}")));
+    // The shipped scenario, small and short: without its named loads (each `[[loads]]` block
+    // ends at a blank line), no fault, the test's data set.
+    let shipped = std::fs::read_to_string(crate::common::sim("real-read-replicas.toml")).unwrap();
+    let mut kept = Vec::new();
+    let mut in_load = false;
+    for line in shipped.lines() {
+        in_load = (in_load || line.trim() == "[[loads]]") && !line.trim().is_empty();
+        if !in_load {
+            kept.push(line);
+        }
+    }
+    assert!(kept.len() < shipped.lines().count(), "the scenario has named loads");
+    let scenario = dir.join("real-read-replicas.toml");
+    std::fs::write(&scenario, kept.join("\n")).unwrap();
+    let sets = [
+        "duration=8s",
+        "warmup=2s",
+        "rate=100",
+        "real.products=2000",
+        "real.users=5000",
+        "real.faults=[]",
+        "databases.db.replica_cut.at=1h",
+    ];
+    let run = |args: &[String]| {
+        let mut all: Vec<String> = args.to_vec();
+        for t in &targets {
+            all.push("--target".into());
+            all.push(t.clone());
+        }
+        for s in sets {
+            all.push("--set".into());
+            all.push(s.into());
+        }
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_scalesim"))
+            .args(&all)
+            .output()
+            .expect("the binary runs");
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert_eq!(o.status.code(), Some(0), "{all:?}: {err}");
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let cal = dir.join("calibration.toml");
+    let s = |p: &std::path::Path| p.to_string_lossy().into_owned();
+    run(&[
+        "calibrate".into(),
+        s(&scenario),
+        "--samples".into(),
+        "60".into(),
+        "--level-seconds".into(),
+        "0.5".into(),
+        "--out".into(),
+        s(&cal),
+    ]);
+    let text = std::fs::read_to_string(&cal).unwrap();
+    let doc: toml::Table = text.parse().unwrap();
+    let params = doc["params"].as_table().unwrap();
+    let ms = |k: &str| -> f64 {
+        let v = params[k].as_str().unwrap_or_else(|| panic!("{k} in {text}"));
+        v.trim_end_matches("ms").parse().unwrap()
+    };
+    for k in [
+        "primary_read_product_median",
+        "primary_read_user_orders_median",
+        "primary_place_order_median",
+    ] {
+        let m = ms(k);
+        assert!(m > 0.01 && m < 100.0, "{k} = {m} ms: {text}");
+        let p99 = ms(&k.replace("median", "p99"));
+        assert!(p99 >= m, "{k}: p99 {p99} below the median {m}");
+    }
+    if !e.replicas.is_empty() {
+        assert!(ms("replica_read_product_median") > 0.01, "{text}");
+    }
+    let fits = doc["fits"].as_table().unwrap();
+    for (name, f) in fits.iter().filter(|(n, _)| *n != "db_concurrency") {
+        let ks = f["ks_distance"].as_float().unwrap();
+        assert!((0.0..=1.0).contains(&ks), "{name}: KS {ks}");
+    }
+    let points = fits["db_concurrency"]["points"].as_array().unwrap();
+    let x = |i: usize| points[i].as_array().unwrap()[1].as_float().unwrap();
+    assert!(x(points.len() - 1) > x(0), "more connections, more throughput: {points:?}");
+    assert!(params["db_workers"].as_integer().unwrap() >= 1);
+
+    let out = dir.join("real");
+    run(&[
+        "real".into(),
+        s(&scenario),
+        "--params".into(),
+        s(&cal),
+        "--compare".into(),
+        "--replications".into(),
+        "2".into(),
+        "--quiet".into(),
+        "--out".into(),
+        s(&out),
+    ]);
+    assert!(out.join("prediction/summary.json").exists());
+    let csv = std::fs::read_to_string(out.join("comparison.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 3 * 4, "{csv}");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let c = &summary["comparison"];
+    assert!(c["params"].as_str().unwrap().contains("calibration.toml"), "{c}");
+    for r in c["rows"].as_array().unwrap() {
+        if r["metric"] == "latency_ms.p50" {
+            let e = r["relative_error"].as_f64().unwrap();
+            assert!(e > -0.75 && e < 3.0, "p50 predicted within 4x: {r}");
+        }
+    }
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("Prediction against measurement"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -168,6 +168,7 @@ fn summary() -> Summary {
         auto_replications: None,
         loads: vec![],
         study: None,
+        comparison: None,
     }
 }
 

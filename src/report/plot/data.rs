@@ -59,6 +59,9 @@ pub(super) struct LineChart {
     /// Markers only, no lines between them (points that are not a series, e.g. each
     /// strategy at each load).
     pub(super) scatter: bool,
+    /// Both axes on one range from zero, with the line y = x drawn (predicted against
+    /// measured: a marker on the line is an exact prediction).
+    pub(super) diagonal: bool,
 }
 
 /// A reference line: horizontal at a y value, or vertical at an x value.
@@ -107,6 +110,7 @@ impl LineChart {
             thresholds: Vec::new(),
             warmup: None,
             scatter: false,
+            diagonal: false,
         }
     }
 }
@@ -166,6 +170,9 @@ pub(super) fn charts(report: &Report) -> (Vec<Chart>, Vec<String>) {
     let colors = Colors::new(report);
     let slo = Slo::of(&report.summary);
     let (mut charts, mut folded) = (Vec::new(), Vec::new());
+    if let Some(c) = &report.summary.comparison {
+        charts.extend(predicted_vs_measured(c, &colors));
+    }
     if let Some(first) = report.summary.points.first() {
         let points = &report.summary.points;
         let x_label = labels::parameter_label(&report.scenario_text, &first.parameter);
@@ -485,6 +492,45 @@ fn cost_vs_p99(summary: &crate::report::summary::Summary, colors: &Colors, slo: 
     let note = Some("one marker per load and sweep point".into());
     let title = "Cost against p99: every strategy at every load".to_string();
     Chart::lines("cost_vs_p99".into(), title, note, body)
+}
+
+/// A real run against the simulator's prediction: one chart per figure with a meaning at
+/// every load (throughput, p50, p99), measured on x and predicted on y, one marker per
+/// strategy and load, and the line y = x.
+fn predicted_vs_measured(c: &crate::report::summary::Comparison, colors: &Colors) -> Vec<Chart> {
+    let figures = [
+        ("throughput_rps", "throughput", "Throughput", "req/s"),
+        ("latency_ms.p50", "p50", "p50 latency", "ms"),
+        ("latency_ms.p99", "p99", "p99 latency", "ms"),
+    ];
+    let mut charts = Vec::new();
+    for (metric, stem, what, unit) in figures {
+        let rows = c.rows.iter().filter(|r| r.metric == metric);
+        let mut lines = Vec::new();
+        for name in colors.names() {
+            let points = rows
+                .clone()
+                .filter(|r| &r.strategy == name)
+                .map(|r| (r.measured, r.predicted));
+            lines.push(colors.line(name, finite(points)));
+        }
+        let mut body = LineChart::new(
+            &format!("Measured {} ({unit})", what.to_lowercase()),
+            &format!("Predicted {} ({unit})", what.to_lowercase()),
+            lines,
+        );
+        body.scatter = true;
+        body.diagonal = true;
+        let note = Some("one marker per strategy and load; on the line = predicted exactly".into());
+        let title = format!("{what}: predicted against measured");
+        charts.push(Chart::lines(
+            format!("predicted_vs_measured_{stem}"),
+            title,
+            note,
+            body,
+        ));
+    }
+    charts
 }
 
 /// Components drawn one by one in the latency breakdown; the rest share one bar.

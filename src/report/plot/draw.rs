@@ -121,15 +121,21 @@ fn draw_lines<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, c: &LineChart) 
         c.thresholds.iter().partition(|t| t.vertical);
     let data_x = c.lines.iter().flat_map(|l| l.points.iter().map(|p| p.0));
     let xs = data_x.chain(vertical.iter().map(|t| t.value));
-    let x = if c.log_x {
-        Axis::log(xs)
-    } else {
-        Axis::exact(xs)
-    };
     let data_y = c.lines.iter().flat_map(|l| l.points.iter().map(|p| p.1));
-    let y = match c.y_range {
-        Some((lo, hi)) => Axis::fixed(lo, hi),
-        None => Axis::from_zero(data_y.chain(horizontal.iter().map(|t| t.value))),
+    let (x, y) = if c.diagonal {
+        let both = Axis::from_zero(xs.chain(data_y));
+        (both.clone(), both)
+    } else {
+        let x = if c.log_x {
+            Axis::log(xs)
+        } else {
+            Axis::exact(xs)
+        };
+        let y = match c.y_range {
+            Some((lo, hi)) => Axis::fixed(lo, hi),
+            None => Axis::from_zero(data_y.chain(horizontal.iter().map(|t| t.value))),
+        };
+        (x, y)
     };
     let (x_fmt, y_fmt) = (|v: &f64| x.label(*v), |v: &f64| y.label(*v));
     let frame = Frame {
@@ -144,6 +150,10 @@ fn draw_lines<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, c: &LineChart) 
     let mut chart = frame.draw(area)?;
     if let Some(band) = c.warmup {
         draw_warmup(&mut chart, band, (&x, &y))?;
+    }
+    if c.diagonal {
+        let ends = [(x.lo, x.lo), (x.hi, x.hi)];
+        chart.draw_series(DashedLineSeries::new(ends, 8, 6, INK.mix(0.45).stroke_width(2)))?;
     }
     let coords = |line: &Line| -> Vec<(f64, f64)> {
         line.points
