@@ -51,6 +51,14 @@ enum Command {
     /// Run every strategy against real Postgres and Redis (containers, or `--target` servers).
     #[cfg(feature = "real")]
     Real(RealArgs),
+    /// Remove every scalesim-labelled container, network and volume whose owner process is
+    /// gone (a `real` run killed with SIGKILL, a crashed machine); print what it removed.
+    #[cfg(feature = "real")]
+    Cleanup {
+        /// List what would be removed, and remove nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// How would an HPA manifest have scaled over a metric trace (`timestamp,metric,value` CSV
     /// of totals: `cpu` cores, `memory` bytes, custom metrics by name)? No queueing model: for
     /// that, simulate the trace as a `trace` workload with the HPA as a controller.
@@ -305,6 +313,8 @@ fn dispatch(cmd: Command) -> Result<i32> {
         Command::HpaDryRun(a) => cmd_dry_run(a),
         #[cfg(feature = "real")]
         Command::Real(a) => cmd_real(a),
+        #[cfg(feature = "real")]
+        Command::Cleanup { dry_run } => cmd_cleanup(dry_run),
     }
 }
 
@@ -327,6 +337,28 @@ fn cmd_real(a: RealArgs) -> Result<i32> {
     };
     let rep = run_real(&loaded, &servers, a.seed).map_err(session_error)?;
     a.output.finish(&loaded, &rep, started)
+}
+
+/// `scalesim cleanup`: one line per labelled resource, removed (or, with `--dry-run`, to be
+/// removed) or kept with the reason; exit 0, or 3 when Docker cannot be asked.
+#[cfg(feature = "real")]
+fn cmd_cleanup(dry_run: bool) -> Result<i32> {
+    use scalesim::real::provision::cleanup_orphans;
+    let found = cleanup_orphans(dry_run).map_err(|e| anyhow::Error::new(Unavailable(e.into())))?;
+    let verb = if dry_run { "would remove" } else { "removed" };
+    for l in &found {
+        let owner = l.owner.map_or_else(|| "?".to_owned(), |p| p.to_string());
+        match &l.kept {
+            None => println!(
+                "{verb} {} {} (owner process {owner} is gone)",
+                l.kind, l.name
+            ),
+            Some(why) => println!("kept {} {}: {why}", l.kind, l.name),
+        }
+    }
+    let gone = found.iter().filter(|l| l.kept.is_none()).count();
+    println!("{verb} {gone} of {} scalesim resources", found.len());
+    Ok(0)
 }
 
 /// A failed real session, marked with its exit status: bad input for the scenario, the plan

@@ -13,7 +13,8 @@ use super::loadgen::execute;
 use super::plan::{BoxFuture, Endpoints, FaultInjector, Load, RealError, RealPlan, Shoppers};
 use super::provision::{Cluster, ClusterSpec, Fault, Topology, install_ctrl_c_cleanup};
 use super::schema::ensure_data;
-use super::spec::{RealSpec, real_spec};
+use super::setup::{describe, stamp};
+use super::spec::{RealSpec, check_one_cluster, real_spec};
 use super::sql_faults::SqlFaultInjector;
 use crate::engine::SimTime;
 use crate::model::workload::{ArrivalIter, Load as SimLoad};
@@ -48,13 +49,15 @@ pub enum Servers {
     External(Topology),
 }
 
-/// Validates every strategy's `[real]` table.
+/// Validates every strategy's `[real]` table, and that they agree on the shared cluster.
 pub fn specs(loaded: &Loaded) -> Result<Vec<RealSpec>, ScenarioError> {
-    loaded
+    let specs = loaded
         .strategies
         .iter()
         .map(|s| real_spec(&s.scenario, &s.name, &loaded.file, &loaded.text))
-        .collect()
+        .collect::<Result<Vec<_>, _>>()?;
+    check_one_cluster(&specs, &loaded.file, &loaded.text)?;
+    Ok(specs)
 }
 
 /// The cluster every strategy fits in: the most replicas and shards any asks for, Redis if any
@@ -88,12 +91,16 @@ pub fn run_real(
                 // others are recorded as failed injections and the run goes on.
                 let ep = endpoints(t);
                 let faults = SqlFaultInjector::new(&ep)?;
-                run_all(loaded, &specs, &ep, &faults, seed).await
+                let mut report = run_all(loaded, &specs, &ep, &faults, seed).await?;
+                stamp(&mut report, &describe(None, &ep.primary).await);
+                Ok(report)
             }
             Servers::Containers => {
                 install_ctrl_c_cleanup()?;
                 eprintln!("scalesim real: starting Postgres/Redis containers…");
-                let cluster = Cluster::start(&union_cluster(&specs)).await?;
+                let spec = union_cluster(&specs);
+                let cluster = Cluster::start(&spec).await?;
+                let servers = describe(Some(&spec), &cluster.topology().primary).await;
                 let result = run_all(
                     loaded,
                     &specs,
@@ -103,8 +110,9 @@ pub fn run_real(
                 )
                 .await;
                 let down = cluster.shutdown().await;
-                let report = result?;
+                let mut report = result?;
                 down?;
+                stamp(&mut report, &servers);
                 Ok(report)
             }
         }
