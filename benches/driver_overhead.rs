@@ -522,13 +522,13 @@ fn print_mix(o: &RealOutcome) {
     {
         let m = |k: &str| c.metrics.get(k).copied().unwrap_or(f64::NAN);
         println!(
-            "strategies:   {}: reads {} lag mean {:.2} ms max {:.1} ms, probe stale {}/{}",
+            "strategies:   {}: reads {} lag mean {:.2} ms max {:.1} ms, probe behind {}/{}",
             c.name,
             m("reads"),
             m("lag_ms_mean"),
             m("lag_ms_max"),
-            m("stale_reads"),
-            m("stale_probes")
+            m("probe_behind"),
+            m("probes")
         );
     }
 }
@@ -637,13 +637,13 @@ fn print_series(o: &RealOutcome) {
     for t in times {
         println!(
             "strategies:     t={t:>4.1}s thr {:>6.0}/s p99 {:>7.2} ms errors {:>3}/s stale {:>3} \
-             lag replica-0 {:>7.1} ms probe stale {:>2}",
+             lag replica-0 {:>7.1} ms probe behind {:>4.2}",
             at(t, "throughput_rps"),
             at(t, "p99_ms"),
             at(t, "errors"),
             at(t, "stale_reads"),
             at(t, "lag_ms.replica-0"),
-            at(t, "probe_stale.replica-0"),
+            at(t, "probe_behind.replica-0"),
         );
     }
 }

@@ -55,6 +55,14 @@ enum Command {
     /// service times and concurrency curve as a parameters file for `--params`.
     #[cfg(feature = "real")]
     Calibrate(CalibrateArgs),
+    /// Remove every scalesim-labelled container, network and volume whose owner process is
+    /// gone (a `real` run killed with SIGKILL, a crashed machine); print what it removed.
+    #[cfg(feature = "real")]
+    Cleanup {
+        /// List what would be removed, and remove nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// How would an HPA manifest have scaled over a metric trace (`timestamp,metric,value` CSV
     /// of totals: `cpu` cores, `memory` bytes, custom metrics by name)? No queueing model: for
     /// that, simulate the trace as a `trace` workload with the HPA as a controller.
@@ -347,6 +355,8 @@ fn dispatch(cmd: Command) -> Result<i32> {
         Command::Real(a) => cmd_real(a),
         #[cfg(feature = "real")]
         Command::Calibrate(a) => cmd_calibrate(a),
+        #[cfg(feature = "real")]
+        Command::Cleanup { dry_run } => cmd_cleanup(dry_run),
     }
 }
 
@@ -466,6 +476,28 @@ fn naming_targets(e: anyhow::Error, targets: &[String]) -> anyhow::Error {
         })
         .collect();
     e.context(format!("on the servers {}", named.join(", ")))
+}
+
+/// `scalesim cleanup`: one line per labelled resource, removed (or, with `--dry-run`, to be
+/// removed) or kept with the reason; exit 0, or 3 when Docker cannot be asked.
+#[cfg(feature = "real")]
+fn cmd_cleanup(dry_run: bool) -> Result<i32> {
+    use scalesim::real::provision::cleanup_orphans;
+    let found = cleanup_orphans(dry_run).map_err(|e| anyhow::Error::new(Unavailable(e.into())))?;
+    let verb = if dry_run { "would remove" } else { "removed" };
+    for l in &found {
+        let owner = l.owner.map_or_else(|| "?".to_owned(), |p| p.to_string());
+        match &l.kept {
+            None => println!(
+                "{verb} {} {} (owner process {owner} is gone)",
+                l.kind, l.name
+            ),
+            Some(why) => println!("kept {} {}: {why}", l.kind, l.name),
+        }
+    }
+    let gone = found.iter().filter(|l| l.kept.is_none()).count();
+    println!("{verb} {gone} of {} scalesim resources", found.len());
+    Ok(0)
 }
 
 /// A failed real session, marked with its exit status: bad input for the scenario, the plan

@@ -23,6 +23,8 @@
 //! - [`shoppers`]: closed-loop shoppers walking the scenario's `[sessions]` graph (the
 //!   simulator's session state machine, one per shopper), for conversions measured for real.
 //! - [`monitor`]: replication lag and stale-read probes sampled during a run.
+//! - `setup`: what the servers were (durability as the primary reports it, container limits,
+//!   images with their ids), written into each strategy's summary as `servers`.
 //! - [`measure`]: histograms and counters, and [`measure::RealOutcome`], which the simulator's
 //!   own reduction turns into the report schema beside simulated results.
 //!
@@ -39,7 +41,9 @@
 //!   servers scalesim did not start).
 //!
 //! The images are the official `postgres:15` and `redis:7`, or look-alikes built from Debian
-//! packages by `scripts/build-images.sh` where no registry can be reached.
+//! packages by `scripts/build-images.sh` where no registry can be reached; the summary says
+//! which, with the image id. `scalesim cleanup` removes what a killed run left behind
+//! ([`provision::cleanup_orphans`]).
 
 pub mod calibrate;
 pub mod faults;
@@ -51,6 +55,7 @@ pub mod plan;
 pub mod provision;
 pub mod schema;
 pub mod session;
+mod setup;
 pub mod shoppers;
 pub mod spec;
 pub mod sql_faults;

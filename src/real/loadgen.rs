@@ -8,7 +8,7 @@
 //!   (closed loop)
 //!  shopper tasks ── page, think, next state ──► (the same) + each shopper's Sessions
 //!   (sessions)
-//!  monitor task ─── heartbeat + lag poll per bucket, stale probe per interval
+//!  monitor task ─── heartbeat + lag poll per bucket, replica probe per interval
 //!  fault schedule ─ FaultInjector::inject at its time (on the calling task)
 //! ```
 //!
@@ -30,7 +30,9 @@
 //! Their sessions are added up into the outcome's `sessions` component.
 //!
 //! All stop sending at `warmup + duration`, then wait for outstanding requests (at most one
-//! request timeout). Faults run on the calling task at their times; a failed injection is
+//! request timeout). Open-loop arrivals of the measured window that the pacer had not sent by
+//! then (it fell behind) are counted as `not_sent` in the `loadgen` component, and those past
+//! `max_requests` as `not_sent_max_requests`: neither is in `requests`. Faults run on the calling task at their times; a failed injection is
 //! logged in the outcome and the run goes on.
 
 use std::sync::Arc;
@@ -42,7 +44,7 @@ use tokio::runtime::Handle;
 use super::measure::{
     DispatchStats, FaultRecord, Layout, RealOutcome, SharedRecorder, Trace, to_f64,
 };
-use super::monitor::{LagSample, MonitorConn, ProbeSample, probe_stale, sample_lag};
+use super::monitor::{LagSample, MonitorConn, ProbeSample, probe, sample_lag};
 use super::plan::{
     Arrival, CacheMode, Endpoints, FaultAt, FaultInjector, Load, Op, RealError, RealPlan,
 };
@@ -316,7 +318,9 @@ async fn drive_open(
     Ok(stats)
 }
 
-/// The pacer: dispatches every arrival at its intended time, on its own thread.
+/// The pacer: dispatches every arrival at its intended time, on its own thread. Arrivals of
+/// the measured window that it cannot send, because the run ended first or `max_requests`
+/// were sent, are counted (`not_sent`, `not_sent_max_requests`), never dropped silently.
 fn pace(
     arrivals: Box<dyn Iterator<Item = Arrival> + Send>,
     ctx: &Arc<RunCtx>,
@@ -326,9 +330,18 @@ fn pace(
     let mut stats = DispatchStats::default();
     let mut late_sum = Duration::ZERO;
     let end = ctx.start + ctx.total;
-    for (seq, a) in arrivals.enumerate() {
+    let mut arrivals = arrivals.take_while(|a| a.at_ns < end_ns).enumerate();
+    while let Some((seq, a)) = arrivals.next() {
         // The wall-clock check bounds the run even for a stream stuck at one time.
-        if a.at_ns >= end_ns || Instant::now() >= end || !ctx.take_ticket() {
+        let out_of_time = Instant::now() >= end;
+        if out_of_time || !ctx.take_ticket() {
+            let rest = std::iter::once(a).chain(arrivals.map(|(_, a)| a));
+            let unsent = count_measured(rest, nanos(ctx.warmup));
+            if out_of_time {
+                stats.not_sent = unsent;
+            } else {
+                stats.not_sent_max_requests = unsent;
+            }
             break;
         }
         let intended = ctx.start + Duration::from_nanos(a.at_ns);
@@ -348,7 +361,20 @@ fn pace(
     if stats.dispatched > 0 {
         stats.late_mean_ms = late_sum.as_secs_f64() * 1e3 / to_f64(stats.dispatched);
     }
+    if stats.not_sent > 0 {
+        eprintln!(
+            "scalesim real: {} arrivals of the measured window were not sent before the run \
+             ended (the load generator fell behind); see loadgen.not_sent",
+            stats.not_sent
+        );
+    }
     stats
+}
+
+/// How many of `arrivals` (all before the end of the run) fall in the measured window.
+fn count_measured(arrivals: impl Iterator<Item = Arrival>, warmup_ns: u64) -> u64 {
+    let measured = arrivals.filter(|a| a.at_ns >= warmup_ns).count();
+    u64::try_from(measured).unwrap_or(u64::MAX)
 }
 
 /// Sends one arrival, or counts it as `rejected` when `max_in_flight` requests are out.
@@ -525,7 +551,7 @@ fn spawn_monitor(
             let mut out = Vec::new();
             let mut ticker = Ticker::new(start, probe_every, end);
             while ticker.next().await {
-                out.extend(probe_stale(&mut probe_primary, &mut probe_replicas, start).await);
+                out.extend(probe(&mut probe_primary, &mut probe_replicas, start).await);
             }
             out
         };
@@ -679,5 +705,17 @@ mod tests {
         });
         // Five ticks (0, 50, ..., 200 ms), one fewer if the machine stalled past a tick.
         assert!((4..=5).contains(&ticks), "{ticks}");
+    }
+
+    #[test]
+    fn arrivals_of_the_warmup_are_not_counted_as_not_sent() {
+        let at = |ms: u64| Arrival {
+            at_ns: ms * 1_000_000,
+            class: 0,
+            key: 0,
+        };
+        let arrivals = [at(10), at(999), at(1_000), at(1_500), at(2_000)];
+        assert_eq!(count_measured(arrivals.into_iter(), 1_000_000_000), 3);
+        assert_eq!(count_measured(std::iter::empty(), 0), 0);
     }
 }

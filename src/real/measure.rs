@@ -14,19 +14,35 @@
 //!
 //! - components: `db` (reads on the primary and replicas, writes; over all replicas
 //!   `lag_ms_max`, `lag_ms_mean`, `lag_bytes_max`, `lag_samples`, `lag_unavailable`; and
-//!   `stale_reads`/`stale_read_ratio` as observed by the strategy's own reads: a read that
-//!   started after a write of its key was acknowledged yet returned an older version),
-//!   `db.replica-N` (its reads, the same lag metrics, and the stale-read probe: `stale_reads`,
-//!   `stale_probes`, `stale_read_ratio`, `probe_errors`), `cache` (`hit_ratio`, `hits`,
-//!   `misses`, `errors`), and for open loops `loadgen` (`dispatch_late_ms_mean`,
-//!   `dispatch_late_ms_max`: how late the pacer sent arrivals; `skipped_arrivals`), and with
+//!   `stale_reads`, `stale_checked_reads`, `stale_read_ratio`), `db.replica-N` (its reads,
+//!   the same stale-read figures for the reads the strategy sent it, the same lag metrics, and
+//!   the replica probe: `probes`, `probe_behind`, `probe_behind_ratio`, `probe_errors`),
+//!   `cache` (`hit_ratio`, `hits`, `misses`, `errors`), and for open loops `loadgen`
+//!   (`dispatch_late_ms_mean`, `dispatch_late_ms_max`: how late the pacer sent arrivals;
+//!   `skipped_arrivals`; `not_sent`: measured arrivals the pacer had not sent when the run
+//!   ended; `not_sent_max_requests`: measured arrivals past `max_requests`), and with
 //!   shoppers `sessions` (kind `sessions`: the simulator's session metrics under its names,
 //!   `sessions`, `ended`, `abandoned`, `conversions`, `conversion_rate`, `revenue_lost`,
 //!   `visits.STATE`, ..., see [`crate::model::sessions`]);
 //! - series metrics: `throughput_rps`, `p99_ms`, `errors` (per second, as the simulator's),
 //!   `stale_reads` (strategy-observed, count), `lag_ms` (max over replicas) and `lag_ms.replica-N`,
-//!   `probe_stale.replica-N` (stale probe results in the bucket). `t_s` counts from the start
-//!   of the run, warm-up included.
+//!   `probe_behind.replica-N` (share of the bucket's probes that found the replica behind).
+//!   `t_s` counts from the start of the run, warm-up included.
+//!
+//! Two figures about staleness, which mean different things:
+//! - `stale_read_ratio` (on `db` and on each `db.replica-N`) counts only reads the strategy
+//!   served: of its reads whose key it had written before (acknowledged before the read
+//!   started), the share that returned an older version. A replica the strategy never reads
+//!   has none, however far behind it is. This is the simulator's `stale_read_ratio`.
+//! - `probe_behind_ratio` (on `db.replica-N` only) is the replica probe's: the share of probes
+//!   (a write on the primary read back at once on every replica) that found the replica
+//!   behind the write just committed. Asynchronous replication puts even a healthy replica
+//!   behind for a moment after each commit, so this is high on a healthy replica under a fast
+//!   probe; it reaches 1 while a replica is cut off. It describes the replica, not what any
+//!   strategy served.
+//!
+//! A single real run has no confidence intervals: `latency_ms_ci95` (strategy and classes)
+//! holds no numbers (`null` in `summary.json`, `-` in tables) rather than zeros.
 
 use std::collections::BTreeMap;
 use std::sync::{Mutex, PoisonError};
@@ -37,7 +53,7 @@ use hdrhistogram::Histogram;
 use super::monitor::{LagSample, ProbeOutcome, ProbeSample};
 use crate::model::sessions::Sessions;
 use crate::observe::{ErrorKind, Unit, latency_stats};
-use crate::report::summary::{Cdf, ComponentSummary, SeriesRow, StrategySummary};
+use crate::report::summary::{Cdf, ComponentSummary, Latency, SeriesRow, StrategySummary};
 use crate::run::{Metrics, RepMetrics, summarize_strategy};
 use crate::scenario::Scenario;
 
@@ -170,6 +186,9 @@ struct Counters {
     primary_reads: u64,
     writes: u64,
     replica_reads: Vec<u64>,
+    /// Per replica: reads of the strategy it served that could be judged, and the stale ones.
+    replica_checked: Vec<u64>,
+    replica_stale: Vec<u64>,
     stale_checked: u64,
     stale_reads: u64,
     replay_waits: u64,
@@ -205,6 +224,8 @@ impl Recorder {
             classes: vec![ClassStats::new(); layout.classes],
             counters: Counters {
                 replica_reads: vec![0; layout.replicas],
+                replica_checked: vec![0; layout.replicas],
+                replica_stale: vec![0; layout.replicas],
                 ..Counters::default()
             },
             buckets: vec![BucketStats::default(); layout.buckets()],
@@ -302,6 +323,14 @@ impl Counters {
         if let Some(stale) = t.stale {
             self.stale_checked += 1;
             self.stale_reads += u64::from(stale);
+            if let (Target::Replica(i), false) = (t.target, t.write) {
+                if let Some(n) = self.replica_checked.get_mut(i) {
+                    *n += 1;
+                }
+                if let Some(n) = self.replica_stale.get_mut(i) {
+                    *n += u64::from(stale);
+                }
+            }
         }
         self.replay_waits += u64::from(t.replay_waited);
         self.fallbacks += u64::from(t.fell_back);
@@ -313,8 +342,15 @@ impl Counters {
         self.cache_errors += o.cache_errors;
         self.primary_reads += o.primary_reads;
         self.writes += o.writes;
-        for (a, b) in self.replica_reads.iter_mut().zip(&o.replica_reads) {
-            *a += b;
+        let per_replica = [
+            (&mut self.replica_reads, &o.replica_reads),
+            (&mut self.replica_checked, &o.replica_checked),
+            (&mut self.replica_stale, &o.replica_stale),
+        ];
+        for (mine, theirs) in per_replica {
+            for (a, b) in mine.iter_mut().zip(theirs) {
+                *a += b;
+            }
         }
         self.stale_checked += o.stale_checked;
         self.stale_reads += o.stale_reads;
@@ -401,6 +437,12 @@ pub struct DispatchStats {
     pub dispatched: u64,
     /// Arrivals skipped because their class index was out of range.
     pub skipped_arrivals: u64,
+    /// Arrivals meant for the measured window that were never sent: the run ended before the
+    /// pacer got to them (it fell behind). Not in `requests`.
+    pub not_sent: u64,
+    /// Arrivals meant for the measured window that were not sent because `max_requests` had
+    /// been sent. Not in `requests`.
+    pub not_sent_max_requests: u64,
     /// Mean delay between an arrival's intended time and its dispatch, ms.
     pub late_mean_ms: f64,
     /// Largest such delay, ms.
@@ -428,13 +470,14 @@ impl RealOutcome {
         &self.lag
     }
 
-    /// Stale-read probe results.
+    /// Replica probe results.
     pub fn probe_samples(&self) -> &[ProbeSample] {
         &self.probes
     }
 
     /// The run's results in the report schema, reduced exactly as the simulator reduces one
-    /// replication (CIs are zero): counts, errors by kind, error rate, availability,
+    /// replication, except that it has no confidence intervals (one run; they hold no
+    /// numbers, see [`Latency::none`]): counts, errors by kind, error rate, availability,
     /// throughput, latency with the scenario's extra percentiles, per-class figures in the
     /// scenario's class order (matched by name), SLO verdicts and cost from `sc`, the
     /// scenario the plan was made from. The components are the real run's own (see the module
@@ -442,6 +485,10 @@ impl RealOutcome {
     pub fn to_strategy_summary(&self, sc: &Scenario) -> StrategySummary {
         let rep = self.rep_metrics(&sc.class_names, &sc.percentiles);
         let mut s = summarize_strategy(&self.strategy, sc, &[&rep], None);
+        s.latency_ms_ci95 = Latency::none(&sc.percentiles);
+        for c in &mut s.classes {
+            c.latency_ms_ci95 = Latency::none(&sc.percentiles);
+        }
         s.components = self.components();
         s
     }
@@ -493,16 +540,17 @@ impl RealOutcome {
             insert_lag(&mut db, measured.iter().copied());
         }
         let mut out = vec![component("db", db)];
-        for (i, reads) in c.replica_reads.iter().enumerate() {
+        for i in 0..c.replica_reads.len() {
             out.push(component(
                 &format!("db.replica-{i}"),
-                self.replica_metrics(i, *reads, &measured),
+                self.replica_metrics(i, &measured),
             ));
         }
         if self.cache {
             out.push(component("cache", cache_metrics(c)));
         }
-        if self.dispatch.dispatched > 0 {
+        let d = &self.dispatch;
+        if d.dispatched + d.not_sent + d.not_sent_max_requests > 0 {
             out.push(component("loadgen", self.dispatch_metrics()));
         }
         if let Some(s) = &self.sessions {
@@ -521,30 +569,42 @@ impl RealOutcome {
             ("dispatch_late_ms_mean".to_owned(), d.late_mean_ms),
             ("dispatch_late_ms_max".to_owned(), d.late_max_ms),
             ("skipped_arrivals".to_owned(), to_f64(d.skipped_arrivals)),
+            ("not_sent".to_owned(), to_f64(d.not_sent)),
+            (
+                "not_sent_max_requests".to_owned(),
+                to_f64(d.not_sent_max_requests),
+            ),
         ])
     }
 
-    fn replica_metrics(&self, i: usize, reads: u64, lag: &[&LagSample]) -> BTreeMap<String, f64> {
+    /// Replica `i`: the strategy's reads on it and their staleness, its lag, and the probe.
+    fn replica_metrics(&self, i: usize, lag: &[&LagSample]) -> BTreeMap<String, f64> {
+        let c = &self.recorder.counters;
+        let at = |v: &[u64]| to_f64(v.get(i).copied().unwrap_or(0));
+        let (checked, stale) = (at(&c.replica_checked), at(&c.replica_stale));
         let mut m = BTreeMap::new();
-        m.insert("reads".to_owned(), to_f64(reads));
+        m.insert("reads".to_owned(), at(&c.replica_reads));
+        m.insert("stale_reads".to_owned(), stale);
+        m.insert("stale_checked_reads".to_owned(), checked);
+        m.insert("stale_read_ratio".to_owned(), ratio(stale, checked));
         insert_lag(&mut m, lag.iter().copied().filter(|s| s.replica == i));
         let probes = self
             .probes
             .iter()
             .filter(|p| p.replica == i && p.t >= self.warmup);
-        let (mut stale, mut fresh, mut errors) = (0u64, 0u64, 0u64);
+        let (mut behind, mut current, mut errors) = (0u64, 0u64, 0u64);
         for p in probes {
             match p.outcome {
-                ProbeOutcome::Stale => stale += 1,
-                ProbeOutcome::Fresh => fresh += 1,
+                ProbeOutcome::Behind => behind += 1,
+                ProbeOutcome::Current => current += 1,
                 ProbeOutcome::Error => errors += 1,
             }
         }
-        m.insert("stale_reads".to_owned(), to_f64(stale));
-        m.insert("stale_probes".to_owned(), to_f64(stale + fresh));
+        m.insert("probes".to_owned(), to_f64(behind + current));
+        m.insert("probe_behind".to_owned(), to_f64(behind));
         m.insert(
-            "stale_read_ratio".to_owned(),
-            ratio(to_f64(stale), to_f64(stale + fresh)),
+            "probe_behind_ratio".to_owned(),
+            ratio(to_f64(behind), to_f64(behind + current)),
         );
         m.insert("probe_errors".to_owned(), to_f64(errors));
         m
@@ -606,17 +666,26 @@ impl RealOutcome {
         rows
     }
 
+    /// Per bucket and replica, the share of answered probes that found the replica behind.
     fn probe_rows(&self) -> Vec<(usize, String, f64)> {
-        let mut counts: BTreeMap<(usize, usize), u64> = BTreeMap::new();
-        for p in &self.probes {
-            let n = counts
+        let mut counts: BTreeMap<(usize, usize), (u64, u64)> = BTreeMap::new();
+        for p in self
+            .probes
+            .iter()
+            .filter(|p| p.outcome != ProbeOutcome::Error)
+        {
+            let (behind, answered) = counts
                 .entry((self.bucket_index(p.t), p.replica))
-                .or_insert(0);
-            *n += u64::from(p.outcome == ProbeOutcome::Stale);
+                .or_insert((0, 0));
+            *behind += u64::from(p.outcome == ProbeOutcome::Behind);
+            *answered += 1;
         }
         counts
             .into_iter()
-            .map(|((i, r), n)| (i, format!("probe_stale.replica-{r}"), to_f64(n)))
+            .map(|((i, r), (behind, answered))| {
+                let share = ratio(to_f64(behind), to_f64(answered));
+                (i, format!("probe_behind.replica-{r}"), share)
+            })
             .collect()
     }
 
@@ -825,7 +894,7 @@ max_error_rate = 0.9
         assert!((s.latency_ms.p50 - 250.0).abs() < 0.5, "{:?}", s.latency_ms);
         assert_eq!(s.latency_ms.mean, 250.0, "the mean is exact");
         assert!((s.latency_ms.extra["p99.99"] - 250.0).abs() < 0.5);
-        assert_eq!(s.latency_ms_ci95, zeros());
+        assert!(s.latency_ms_ci95.is_none() && s.classes[0].latency_ms_ci95.is_none());
         let (browse, buy) = (&s.classes[0], &s.classes[1]);
         assert_eq!((browse.name.as_str(), browse.completed), ("browse", 1.0));
         assert_eq!(
@@ -908,12 +977,12 @@ max_error_rate = 0.9
             ProbeSample {
                 t: Duration::from_millis(1_200),
                 replica: 1,
-                outcome: ProbeOutcome::Stale,
+                outcome: ProbeOutcome::Behind,
             },
             ProbeSample {
                 t: Duration::from_millis(1_400),
                 replica: 1,
-                outcome: ProbeOutcome::Fresh,
+                outcome: ProbeOutcome::Current,
             },
         ];
         let o = outcome(r, lag, probes);
@@ -929,7 +998,7 @@ max_error_rate = 0.9
         assert_eq!(get(1.0, "lag_ms.replica-1"), Some(900.0));
         assert_eq!(get(1.0, "lag_ms"), Some(900.0));
         assert_eq!(get(2.0, "lag_ms.replica-1"), None);
-        assert_eq!(get(1.0, "probe_stale.replica-1"), Some(1.0));
+        assert_eq!(get(1.0, "probe_behind.replica-1"), Some(0.5));
         assert!(rows.iter().all(|r| r.replication == 3 && r.strategy == "s"));
         assert!(rows.windows(2).all(|w| w[0].t_s <= w[1].t_s));
         let s = summary(&o);
@@ -940,8 +1009,8 @@ max_error_rate = 0.9
             .unwrap();
         assert_eq!(r1.metrics["lag_ms_max"], 900.0);
         assert_eq!(r1.metrics["lag_unavailable"], 1.0);
-        assert_eq!(r1.metrics["stale_reads"], 1.0);
-        assert_eq!(r1.metrics["stale_read_ratio"], 0.5);
+        assert_eq!(r1.metrics["probe_behind"], 1.0);
+        assert_eq!(r1.metrics["probe_behind_ratio"], 0.5);
         let db = &s.components[0];
         assert!((db.metrics["lag_ms_mean"] - 451.5).abs() < 1e-9);
     }
@@ -1048,5 +1117,106 @@ max_error_rate = 0.9
         assert_eq!(l.buckets(), 4);
         assert_eq!(l.bucket_of(3_999 * MS), 3);
         assert_eq!(l.bucket_of(99_000 * MS), 3);
+    }
+
+    #[test]
+    fn stale_read_ratio_counts_only_the_strategys_reads_and_the_probe_has_its_own_name() {
+        let mut r = Recorder::new(layout());
+        // The strategy reads replica 0 twice (one stale) and never reads replica 1.
+        for stale in [true, false] {
+            r.record(
+                0,
+                1_000 * MS,
+                1_010 * MS,
+                &ok(Target::Replica(0), Some(stale), CacheUse::Unused),
+            );
+        }
+        // Every probe finds replica 1 behind; replica 0 current.
+        let probes = (0..4u64)
+            .flat_map(|k| {
+                let t = Duration::from_millis(1_100 + 100 * k);
+                [
+                    ProbeSample {
+                        t,
+                        replica: 0,
+                        outcome: ProbeOutcome::Current,
+                    },
+                    ProbeSample {
+                        t,
+                        replica: 1,
+                        outcome: ProbeOutcome::Behind,
+                    },
+                ]
+            })
+            .collect();
+        let s = summary(&outcome(r, vec![], probes));
+        let m = |c: &str, k: &str| {
+            let comp = s.components.iter().find(|x| x.name == c).unwrap();
+            comp.metrics[k]
+        };
+        assert_eq!(m("db.replica-0", "stale_read_ratio"), 0.5);
+        assert_eq!(m("db.replica-0", "probe_behind_ratio"), 0.0);
+        assert_eq!(
+            m("db.replica-1", "stale_reads"),
+            0.0,
+            "never read by the strategy"
+        );
+        assert_eq!(m("db.replica-1", "stale_read_ratio"), 0.0);
+        assert_eq!(m("db.replica-1", "probe_behind_ratio"), 1.0);
+        assert_eq!(m("db.replica-1", "probes"), 4.0);
+        assert_eq!(m("db", "stale_read_ratio"), 0.5);
+    }
+
+    #[test]
+    fn a_single_run_has_no_confidence_intervals_in_json() {
+        let mut r = Recorder::new(layout());
+        r.record(
+            0,
+            1_000 * MS,
+            1_005 * MS,
+            &ok(Target::Primary, None, CacheUse::Unused),
+        );
+        let s = summary(&outcome(r, vec![], vec![]));
+        let json = serde_json::to_value(&s).unwrap();
+        assert!(
+            json["latency_ms_ci95"]["p99"].is_null(),
+            "{}",
+            json["latency_ms_ci95"]
+        );
+        assert!(json["latency_ms_ci95"]["p99.99"].is_null());
+        assert!(json["classes"][0]["latency_ms_ci95"]["mean"].is_null());
+        let back: StrategySummary = serde_json::from_value(json).unwrap();
+        assert!(back.latency_ms_ci95.is_none() && back.latency_ms.p99 > 0.0);
+    }
+
+    #[test]
+    fn arrivals_not_sent_are_counted_in_the_loadgen_component() {
+        let o = RealOutcome {
+            dispatch: DispatchStats {
+                dispatched: 10,
+                not_sent: 3,
+                not_sent_max_requests: 2,
+                ..DispatchStats::default()
+            },
+            ..outcome(Recorder::new(layout()), vec![], vec![])
+        };
+        let s = summary(&o);
+        let lg = s.components.iter().find(|c| c.name == "loadgen").unwrap();
+        assert_eq!(lg.metrics["not_sent"], 3.0);
+        assert_eq!(lg.metrics["not_sent_max_requests"], 2.0);
+        let none_sent = RealOutcome {
+            dispatch: DispatchStats {
+                not_sent: 7,
+                ..DispatchStats::default()
+            },
+            ..outcome(Recorder::new(layout()), vec![], vec![])
+        };
+        let s = summary(&none_sent);
+        let lg = s.components.iter().find(|c| c.name == "loadgen");
+        assert_eq!(
+            lg.map(|c| c.metrics["not_sent"]),
+            Some(7.0),
+            "shown even if none was sent"
+        );
     }
 }

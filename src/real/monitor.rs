@@ -1,4 +1,4 @@
-//! Replication lag and stale-read probes, sampled beside the load.
+//! Replication lag and replica probes, sampled beside the load.
 //!
 //! Both use their own single connection per server (reconnected after failures), so they
 //! never queue behind the load generator's pools.
@@ -21,9 +21,12 @@
 //! `lag_bytes` is the WAL distance from the heartbeat's position to the replica's replay
 //! position (0 once caught up).
 //!
-//! **Stale-read probe** (every `stale_probe_interval`): increment a counter
-//! row on the primary, then read it on every replica at once; a replica that returns an older
-//! value served a stale read.
+//! **Replica probe** (every `stale_probe_interval`): increment a counter row on the primary,
+//! then read it on every replica at once; a replica that returns an older value was *behind*
+//! the write just committed. Asynchronous replication makes even a healthy replica behind for
+//! the moment the WAL takes to arrive and replay, so a probe that finds it behind is not a
+//! stale read any strategy served (that is `stale_read_ratio`, measured on the strategy's own
+//! reads): it is reported as `probe_behind_ratio` (see [`crate::real::measure`]).
 
 use std::time::{Duration, Instant};
 
@@ -49,14 +52,14 @@ pub struct LagSample {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProbeOutcome {
     /// The replica returned the value just written.
-    Fresh,
-    /// The replica returned an older value.
-    Stale,
+    Current,
+    /// The replica returned an older value: it had not yet replayed the write.
+    Behind,
     /// The replica could not be read.
     Error,
 }
 
-/// One stale-read probe on one replica.
+/// One probe of one replica.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProbeSample {
     /// When the probe value was written, from the start of the run.
@@ -198,7 +201,7 @@ pub(crate) fn lag_verdict(
 }
 
 /// Writes a new probe value on the primary and reads it back from every replica.
-pub(crate) async fn probe_stale(
+pub(crate) async fn probe(
     primary: &mut MonitorConn,
     replicas: &mut [MonitorConn],
     run_start: Instant,
@@ -229,12 +232,12 @@ pub(crate) async fn probe_stale(
         .collect()
 }
 
-/// Stale when the replica's value is older than the one written.
+/// Behind when the replica's value is older than the one written.
 pub(crate) fn probe_outcome(read: Option<i64>, written: i64) -> ProbeOutcome {
     match read {
         None => ProbeOutcome::Error,
-        Some(v) if v < written => ProbeOutcome::Stale,
-        Some(_) => ProbeOutcome::Fresh,
+        Some(v) if v < written => ProbeOutcome::Behind,
+        Some(_) => ProbeOutcome::Current,
     }
 }
 
@@ -304,8 +307,8 @@ mod tests {
 
     #[test]
     fn probe_outcomes() {
-        assert_eq!(probe_outcome(Some(4), 5), ProbeOutcome::Stale);
-        assert_eq!(probe_outcome(Some(5), 5), ProbeOutcome::Fresh);
+        assert_eq!(probe_outcome(Some(4), 5), ProbeOutcome::Behind);
+        assert_eq!(probe_outcome(Some(5), 5), ProbeOutcome::Current);
         assert_eq!(probe_outcome(None, 5), ProbeOutcome::Error);
     }
 

@@ -22,28 +22,37 @@
 //!
 //! The same container commands run on the official `postgres:15` / `redis:7` images and on the
 //! look-alikes that `scripts/build-images.sh` builds where no registry can be reached:
-//! - primary and shards: the image's entrypoint with `-c` arguments (`fsync=off`; on the
-//!   primary also WAL settings); an init script in `/docker-entrypoint-initdb.d` adds
+//! - primary and shards: the image's entrypoint with `-c` arguments (the
+//!   [`Durability`] settings, `fsync=on` by default; on the primary also WAL settings); an
+//!   init script in `/docker-entrypoint-initdb.d` adds
 //!   `host replication all all trust` to `pg_hba.conf`. Clients log in with
 //!   `postgres`/`postgres` (scram-sha-256, as the official image does by default).
 //! - replicas: run as user `postgres` with `bash -c`: on first start `pg_basebackup -R -X
-//!   stream` from the primary (retried until the primary answers), then `exec postgres`. A
+//!   stream` from the primary (retried until the primary answers), then `exec postgres` with
+//!   the same durability settings. A
 //!   restarted replica keeps its data directory and resumes streaming; the primary keeps
 //!   256 MB of WAL (`wal_keep_size`) so it can.
 //! - Redis: `redis-server --save "" --appendonly no --protected-mode no`, plus `--replicaof`.
+//!
+//! Every container gets the spec's [`Limits`] (Docker's `NanoCpus`, `Memory`, and no swap
+//! beyond it) when it is created, before anything runs in it.
 //!
 //! Image names come from the spec; [`ClusterSpec::new`] and `Default` fill them from the
 //! environment (`SCALESIM_PG_IMAGE`, `SCALESIM_REDIS_IMAGE`), else the official names.
 //!
 //! # Clean-up
 //!
-//! Every container and the network carry the labels [`OWNER_LABEL`] (process id) and
-//! [`CLUSTER_LABEL`] (cluster name), and each cluster is listed in a process-wide registry from
-//! before its first container exists. Removal is by label, so it finds containers that a failed
-//! start created but never handed back. It happens on [`Cluster::shutdown`]; when
-//! [`Cluster::start`] fails; in `Drop` (a panic, or a cluster simply dropped), synchronously with
-//! the `docker` CLI; and on Ctrl-C once [`install_ctrl_c_cleanup`] is called, which removes every
-//! registered cluster and exits with status 130. [`labelled_resources`] lists what is left.
+//! Every container and the network carry the labels [`OWNER_LABEL`] (process id),
+//! [`CLUSTER_LABEL`] (cluster name) and [`HOST_LABEL`] (the machine of that process), and each
+//! cluster is listed in a process-wide registry from before its first container exists. Removal
+//! is by label, so it finds containers that a failed start created but never handed back. It
+//! happens on [`Cluster::shutdown`]; when [`Cluster::start`] fails; in `Drop` (a panic, or a
+//! cluster simply dropped), synchronously with the `docker` CLI; and on Ctrl-C, SIGTERM and
+//! SIGHUP once [`install_ctrl_c_cleanup`] is called, which removes every registered cluster and
+//! exits with status 128 + the signal's number (130, 143, 129). [`labelled_resources`] lists
+//! what is left. A process killed by SIGKILL runs none of this: [`cleanup_orphans`]
+//! (`scalesim cleanup`) removes every labelled container, network and volume whose owner
+//! process is gone.
 //!
 //! # Runtimes
 //!
@@ -64,11 +73,12 @@ use tokio::task::JoinSet;
 
 pub use super::faults::{Fault, FaultParseError};
 pub use docker::{
-    cleanup_registered, engine_available, install_ctrl_c_cleanup, labelled_resources,
+    Leftover, cleanup_orphans, cleanup_registered, engine_available, install_ctrl_c_cleanup,
+    labelled_resources,
 };
 pub use spec::{
-    ClusterSpec, MAX_NODES, POSTGRES_IMAGE, REDIS_IMAGE, Topology, default_postgres_image,
-    default_redis_image,
+    ClusterSpec, Durability, Limits, MAX_NODES, MIN_MEMORY_BYTES, MIN_NANO_CPUS, POSTGRES_IMAGE,
+    REDIS_IMAGE, Topology, default_postgres_image, default_redis_image,
 };
 
 use nodes::{
@@ -79,6 +89,9 @@ use nodes::{
 pub const OWNER_LABEL: &str = "scalesim.owner";
 /// Label on every container and network of a cluster: the cluster's name.
 pub const CLUSTER_LABEL: &str = "scalesim.cluster";
+/// Label on every container and network of a cluster: the name of the machine whose process
+/// made it, so that [`cleanup_orphans`] never judges a process id of another machine.
+pub const HOST_LABEL: &str = "scalesim.host";
 
 /// Postgres user, password and database of every Postgres node.
 const PG_CREDENTIALS: &str = "postgres";
@@ -153,8 +166,8 @@ pub enum ProvisionError {
     /// No free local port could be found for a container; nothing was started for it.
     #[error("no free local port: {0}")]
     Port(#[source] std::io::Error),
-    /// The SIGINT handler could not be installed.
-    #[error("cannot listen for Ctrl-C: {0}")]
+    /// The SIGINT, SIGTERM or SIGHUP handler could not be installed.
+    #[error("cannot listen for signals: {0}")]
     Signal(#[source] std::io::Error),
 }
 
@@ -266,6 +279,8 @@ impl Cluster {
                 image,
                 host_port,
                 local_engine,
+                durability: spec.durability,
+                limits: spec.limits,
             }));
         }
         let mut first_error = None;

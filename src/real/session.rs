@@ -13,7 +13,8 @@ use super::loadgen::execute;
 use super::plan::{BoxFuture, Endpoints, FaultInjector, Load, RealError, RealPlan, Shoppers};
 use super::provision::{Cluster, ClusterSpec, Fault, Topology, install_ctrl_c_cleanup};
 use super::schema::ensure_data;
-use super::spec::{RealSpec, real_spec};
+use super::setup::{describe, stamp};
+use super::spec::{RealSpec, check_one_cluster, real_spec};
 use super::sql_faults::SqlFaultInjector;
 use crate::engine::SimTime;
 use crate::model::workload::{ArrivalIter, Load as SimLoad};
@@ -77,6 +78,7 @@ pub fn specs(loaded: &Loaded) -> Result<Vec<RealSpec>, ScenarioError> {
             }
         }
     }
+    check_one_cluster(&base, &loaded.file, &loaded.text)?;
     Ok(base)
 }
 
@@ -105,11 +107,15 @@ pub fn run_real(
         .enable_all()
         .build()?;
     rt.block_on(async {
-        let running = Running::start(servers, &union_cluster(&specs)).await?;
+        let spec = union_cluster(&specs);
+        let running = Running::start(servers, &spec).await?;
+        let started = running.cluster.as_ref().map(|_| &spec);
+        let described = describe(started, &running.endpoints.primary).await;
         let result = run_all(loaded, &specs, &running.endpoints, running.faults(), seed).await;
         let down = running.shutdown().await;
-        let report = result?;
+        let mut report = result?;
         down?;
+        stamp(&mut report, &described);
         Ok(report)
     })
 }

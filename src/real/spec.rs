@@ -4,7 +4,10 @@
 //! Strategies override these fields like any other (`set = { "real.routing" = "round_robin" }`),
 //! so each strategy's validated scenario carries its own `[real]` table. Validation follows the
 //! scenario loader's rules: unknown fields and bad values are [`ScenarioError`]s naming the file,
-//! line and field path. A `[sessions]` graph (validated with the scenario) runs for real only
+//! line and field path. The servers' settings, `durability` (`"durable"`, the default, as a
+//! production server: `fsync` on; or `"fast"`: `fsync=off`), `cpus` and `memory` per container
+//! (default: no limit) and the images, belong to the one cluster all strategies share, so they
+//! must not differ between strategies ([`check_one_cluster`]). A `[sessions]` graph (validated with the scenario) runs for real only
 //! with a closed workload, whose users are the shoppers.
 
 use std::collections::BTreeMap;
@@ -14,7 +17,10 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::plan::{CacheMode, ClassPlan, FaultAt, Op, ReadRouting, StrategyPlan};
-use super::provision::{ClusterSpec, Fault, default_postgres_image, default_redis_image};
+use super::provision::{
+    ClusterSpec, Durability, Fault, Limits, MIN_MEMORY_BYTES, MIN_NANO_CPUS,
+    default_postgres_image, default_redis_image,
+};
 use crate::model::workload::Load as SimLoad;
 use crate::scenario::raw::RawDur;
 use crate::scenario::units::parse_duration;
@@ -61,9 +67,23 @@ struct RawReal {
     #[serde(default)]
     redis_image: Option<String>,
     #[serde(default)]
+    durability: Option<String>,
+    #[serde(default)]
+    cpus: Option<f64>,
+    #[serde(default)]
+    memory: Option<RawBytes>,
+    #[serde(default)]
     ops: BTreeMap<String, String>,
     #[serde(default)]
     faults: Vec<RawFault>,
+}
+
+/// A size: bytes as a number, or text with a unit (`"512MiB"`, `"1GiB"`, `"2GB"`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum RawBytes {
+    Bytes(i64),
+    Text(String),
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -211,6 +231,8 @@ pub fn real_spec(
         shards: raw.shards,
         redis: raw.redis,
         redis_replica: raw.redis_replica,
+        durability: durability(&v, &raw)?,
+        limits: limits(&v, &raw)?,
     };
     Ok(RealSpec {
         cluster,
@@ -229,6 +251,113 @@ pub fn real_spec(
         request_timeout: v.dur("request_timeout", &raw.request_timeout, "2s")?,
         stale_probe_interval: v.dur("stale_probe_interval", &raw.stale_probe_interval, "200ms")?,
     })
+}
+
+fn durability(v: &V<'_>, raw: &RawReal) -> Result<Durability, ScenarioError> {
+    let name = raw.durability.as_deref().unwrap_or("durable");
+    Durability::from_name(name).ok_or_else(|| {
+        v.err(
+            "durability",
+            format!("unknown durability `{name}` (durable or fast)"),
+        )
+        .suggest_from(name, &Durability::NAMES)
+    })
+}
+
+fn limits(v: &V<'_>, raw: &RawReal) -> Result<Limits, ScenarioError> {
+    let min_cpus = MIN_NANO_CPUS as f64 / 1e9;
+    let nano_cpus = match raw.cpus {
+        None => None,
+        Some(c) if c.is_finite() && c >= min_cpus && c <= 1024.0 => Some((c * 1e9).round() as i64),
+        Some(c) => {
+            return Err(v.err(
+                "cpus",
+                format!("CPUs per container must be between {min_cpus} and 1024, not {c}"),
+            ));
+        }
+    };
+    let memory_bytes = match &raw.memory {
+        None => None,
+        Some(RawBytes::Bytes(b)) => Some(*b),
+        Some(RawBytes::Text(t)) => Some(parse_bytes(t).map_err(|m| v.err("memory", m))?),
+    };
+    if let Some(m) = memory_bytes.filter(|m| *m < MIN_MEMORY_BYTES) {
+        return Err(v.err(
+            "memory",
+            format!("{m} bytes is less than the 64MiB a Postgres container needs"),
+        ));
+    }
+    Ok(Limits {
+        nano_cpus,
+        memory_bytes,
+    })
+}
+
+/// `"512MiB"`, `"1.5GiB"`, `"2GB"`, `"1000000B"` to bytes: binary units (KiB, MiB, GiB, TiB)
+/// and decimal ones (KB, MB, GB, TB).
+fn parse_bytes(text: &str) -> Result<i64, String> {
+    const UNITS: [(&str, f64); 9] = [
+        ("KiB", 1024.0),
+        ("MiB", 1_048_576.0),
+        ("GiB", 1_073_741_824.0),
+        ("TiB", 1_099_511_627_776.0),
+        ("KB", 1e3),
+        ("MB", 1e6),
+        ("GB", 1e9),
+        ("TB", 1e12),
+        ("B", 1.0),
+    ];
+    let t = text.trim();
+    let bad =
+        || format!("bad size `{text}`: a number with a unit, e.g. \"512MiB\", \"1GiB\", \"2GB\"");
+    let (number, scale) = UNITS
+        .iter()
+        .find_map(|(u, k)| t.strip_suffix(u).map(|n| (n.trim(), *k)))
+        .ok_or_else(bad)?;
+    let value: f64 = number.parse().map_err(|_| bad())?;
+    let bytes = (value * scale).round();
+    if !(0.0..9.0e18).contains(&bytes) {
+        return Err(bad());
+    }
+    Ok(bytes as i64)
+}
+
+/// Every strategy of a session runs on one cluster, so its durability, limits and images must
+/// be the same for all: a strategy that sets them differently is an error naming the field.
+pub fn check_one_cluster(specs: &[RealSpec], file: &Path, text: &str) -> Result<(), ScenarioError> {
+    let Some(first) = specs.first() else {
+        return Ok(());
+    };
+    for s in &specs[1..] {
+        let (a, b) = (&first.cluster, &s.cluster);
+        let field = if a.durability != b.durability {
+            "durability"
+        } else if a.limits.nano_cpus != b.limits.nano_cpus {
+            "cpus"
+        } else if a.limits.memory_bytes != b.limits.memory_bytes {
+            "memory"
+        } else if a.postgres_image != b.postgres_image {
+            "postgres_image"
+        } else if a.redis_image != b.redis_image {
+            "redis_image"
+        } else {
+            continue;
+        };
+        let v = V {
+            file,
+            text,
+            context: format!("strategy \"{}\"", s.strategy.name),
+        };
+        return Err(v.err(
+            field,
+            format!(
+                "differs from strategy \"{}\": all strategies run on one cluster, so they \
+                 must agree on it",
+                first.strategy.name
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Real runs drive `[sessions]` with closed-loop shoppers only.
@@ -329,5 +458,22 @@ trait Suggest {
 impl Suggest for ScenarioError {
     fn suggest_from(self, name: &str, candidates: &[&str]) -> Self {
         self.suggest(name, candidates.iter().copied())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_take_binary_and_decimal_units() {
+        assert_eq!(parse_bytes("1GiB"), Ok(1 << 30));
+        assert_eq!(parse_bytes("512MiB"), Ok(512 << 20));
+        assert_eq!(parse_bytes(" 1.5 GiB "), Ok(3 << 29));
+        assert_eq!(parse_bytes("2GB"), Ok(2_000_000_000));
+        assert_eq!(parse_bytes("100B"), Ok(100));
+        for bad in ["1", "GiB", "1 gigabyte", "-1GiB", "1e30GiB", "1Gib"] {
+            assert!(parse_bytes(bad).is_err(), "{bad}");
+        }
     }
 }

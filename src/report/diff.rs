@@ -560,7 +560,7 @@ fn latency_values(base: &Key, l: &Latency, ci: &Latency, out: &mut Vec<Value>) {
                 ..base.clone()
             },
             value: v,
-            ci95: Some(h),
+            ci95: Some(h).filter(|h| !h.is_nan()),
             direction: Direction::LowerIsBetter,
         });
     }

@@ -77,9 +77,9 @@ pub const GAUGES: [(&str, &str, &str); 23] = [
         "Lookups answered with another region (share)",
     ),
     (
-        "probe_stale",
-        "stale probe reads",
-        "Stale probe reads (per bucket)",
+        "probe_behind",
+        "replica behind a probe",
+        "Probes that found the replica behind (share of the bucket's)",
     ),
     (
         "pool_in_use",

@@ -372,7 +372,9 @@ pub struct StrategySummary {
     pub throughput_rps: f64,
     /// Latency of completed requests, milliseconds.
     pub latency_ms: Latency,
-    /// Student-t 95 % half-widths over replications, same keys (0 with one replication).
+    /// Student-t 95 % half-widths over replications, same keys (0 with one simulated
+    /// replication). A real run has none: every field is NaN (`null` in JSON, `-` in tables),
+    /// see [`Latency::none`].
     pub latency_ms_ci95: Latency,
     /// Per request class.
     pub classes: Vec<ClassSummary>,
@@ -388,28 +390,121 @@ pub struct StrategySummary {
     /// The warm-ups `warmup = "auto"` chose, when it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auto_warmup: Option<AutoWarmupSummary>,
+    /// The servers a real run measured (absent for simulations).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub servers: Option<ServersSummary>,
 }
 
-/// Latency statistics in milliseconds.
+/// The servers of a real run, as they were: what a measurement depends on besides the
+/// strategy.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct ServersSummary {
+    /// `containers` (started by scalesim) or `external` (`--target`).
+    pub source: String,
+    /// `durable` or `fast`, the `[real] durability` the containers were started with; absent
+    /// for external servers, which scalesim did not configure (see `postgres_settings`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub durability: Option<String>,
+    /// `fsync`, `full_page_writes` and `synchronous_commit` as the primary reports them
+    /// (`SHOW`); empty when it could not be asked.
+    #[serde(default)]
+    pub postgres_settings: BTreeMap<String, String>,
+    /// CPUs per container; `null`: no limit (or external servers).
+    pub cpus: Option<f64>,
+    /// Memory per container, bytes; `null`: no limit (or external servers).
+    pub memory_bytes: Option<i64>,
+    /// The images the containers ran (none for external servers).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<ImageSummary>,
+}
+
+/// One container image of a real run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct ImageSummary {
+    /// `postgres` or `redis`.
+    pub role: String,
+    /// The name it was started by, e.g. `postgres:15`.
+    pub name: String,
+    /// Docker's image id (`sha256:...`), empty when it could not be inspected.
+    pub id: String,
+    /// `debian-lookalike` (built by `scripts/build-images.sh`, labelled
+    /// `org.scalesim.image`), `official` (pulled from Docker Hub's official repository), or
+    /// `other`.
+    pub kind: String,
+}
+
+/// Latency statistics in milliseconds. A figure that does not exist (the confidence interval
+/// of a single real run) is NaN, written as `null` in JSON and read back as NaN.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 pub struct Latency {
     /// Mean.
+    #[serde(deserialize_with = "nan_if_null")]
     pub mean: f64,
     /// Median.
+    #[serde(deserialize_with = "nan_if_null")]
     pub p50: f64,
     /// 90th percentile.
+    #[serde(deserialize_with = "nan_if_null")]
     pub p90: f64,
     /// 95th percentile.
+    #[serde(deserialize_with = "nan_if_null")]
     pub p95: f64,
     /// 99th percentile.
+    #[serde(deserialize_with = "nan_if_null")]
     pub p99: f64,
     /// 99.9th percentile.
+    #[serde(deserialize_with = "nan_if_null")]
     pub p999: f64,
     /// Maximum.
+    #[serde(deserialize_with = "nan_if_null")]
     pub max: f64,
     /// Extra percentiles the scenario asked for, keyed like `p99.99`.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "nan_map_if_null"
+    )]
     pub extra: BTreeMap<String, f64>,
+}
+
+impl Latency {
+    /// No figures at all (NaN everywhere, the extra percentiles `percentiles` included): the
+    /// confidence interval of a single real run, which does not exist.
+    pub fn none(percentiles: &[f64]) -> Latency {
+        Latency {
+            mean: f64::NAN,
+            p50: f64::NAN,
+            p90: f64::NAN,
+            p95: f64::NAN,
+            p99: f64::NAN,
+            p999: f64::NAN,
+            max: f64::NAN,
+            extra: percentiles
+                .iter()
+                .map(|p| (format!("p{p}"), f64::NAN))
+                .collect(),
+        }
+    }
+
+    /// Whether it holds no figures ([`Latency::none`]).
+    pub fn is_none(&self) -> bool {
+        self.mean.is_nan() && self.p50.is_nan() && self.p99.is_nan()
+    }
+}
+
+/// A number, or NaN for `null` (how JSON writes a NaN).
+fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+}
+
+fn nan_map_if_null<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<String, f64>, D::Error> {
+    let map = BTreeMap::<String, Option<f64>>::deserialize(d)?;
+    Ok(map
+        .into_iter()
+        .map(|(k, v)| (k, v.unwrap_or(f64::NAN)))
+        .collect())
 }
 
 /// One request class's results.

@@ -16,7 +16,8 @@
 //!
 //! Rows of the base run leave `point_parameter` and `point_value` empty; each sweep point
 //! repeats all strategy rows with them filled. `ci95` (a Student-t 95 % half-width) is filled
-//! for latencies and paired differences only. Numbers keep full precision (shortest exact
+//! for latencies and paired differences only, and empty for a real run (one run has no
+//! confidence interval). Numbers keep full precision (shortest exact
 //! decimal form); non-finite values are written `NaN`, `inf`, `-inf`.
 //!
 //! `timeseries.csv` has the columns `strategy,replication,t_s,metric,value`, one row per
@@ -239,7 +240,8 @@ impl Rows<'_> {
             at.component.to_string(),
             metric.to_string(),
             number(value),
-            ci95.map(number).unwrap_or_default(),
+            // A CI that does not exist (a single real run) is an empty cell, not "NaN".
+            ci95.filter(|c| !c.is_nan()).map(number).unwrap_or_default(),
         ]);
     }
 

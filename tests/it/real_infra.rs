@@ -10,7 +10,9 @@
 //! and fault checks in sequence, to keep the time down on a small machine. The clean-up tests
 //! each run a child process (this same test binary, running the ignored test
 //! [`child_process`]), so that "nothing left behind" can be checked by the child's owner label
-//! while other tests of this process still have containers up.
+//! while other tests of this process still have containers up: on an error, a panic, a drop,
+//! and on SIGINT, SIGTERM and SIGHUP (exit status 128 + the signal). `scalesim cleanup` is
+//! checked on leftovers made to look like those of a process killed with SIGKILL.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -20,8 +22,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
 use scalesim::real::provision::{
-    Cluster, ClusterSpec, Fault, OWNER_LABEL, ProvisionError, Topology, default_postgres_image,
-    default_redis_image, engine_available, install_ctrl_c_cleanup, labelled_resources,
+    Cluster, ClusterSpec, Durability, Fault, Limits, OWNER_LABEL, ProvisionError, Topology,
+    default_postgres_image, default_redis_image, engine_available, install_ctrl_c_cleanup,
+    labelled_resources,
 };
 use sqlx::{Connection, PgConnection};
 use testcontainers::ImageExt;
@@ -445,6 +448,7 @@ fn split(image: &str) -> (String, String) {
 #[ignore = "needs a Docker engine: scripts/test.sh runs it when one answers"]
 fn failed_start_leaves_nothing() -> Result {
     require_docker();
+    let _serial = children_lock().read();
     let (status, output) = ChildRun::spawn("bad-image")?.finish(Duration::from_secs(180))?;
     ensure!(status.success(), "child failed: {status}\n{output}");
     ensure!(output.contains("start failed as expected"), "{output}");
@@ -455,6 +459,7 @@ fn failed_start_leaves_nothing() -> Result {
 #[ignore = "needs a Docker engine: scripts/test.sh runs it when one answers"]
 fn panic_with_a_live_cluster_leaves_nothing() -> Result {
     require_docker();
+    let _serial = children_lock().read();
     let (status, output) = ChildRun::spawn("panic")?.finish(Duration::from_secs(180))?;
     ensure!(
         !status.success(),
@@ -471,6 +476,7 @@ fn panic_with_a_live_cluster_leaves_nothing() -> Result {
 #[ignore = "needs a Docker engine: scripts/test.sh runs it when one answers"]
 fn dropped_cluster_leaves_nothing() -> Result {
     require_docker();
+    let _serial = children_lock().read();
     let (status, output) = ChildRun::spawn("drop")?.finish(Duration::from_secs(180))?;
     ensure!(status.success(), "child failed: {status}\n{output}");
     ensure!(output.contains("READY "), "{output}");
@@ -480,8 +486,26 @@ fn dropped_cluster_leaves_nothing() -> Result {
 #[test]
 #[ignore = "needs a Docker engine: scripts/test.sh runs it when one answers"]
 fn ctrl_c_removes_every_cluster() -> Result {
+    signal_removes_every_cluster("ctrl-c", "INT", 130)
+}
+
+#[test]
+#[ignore = "needs a Docker engine: scripts/test.sh runs it when one answers"]
+fn sigterm_removes_every_cluster() -> Result {
+    signal_removes_every_cluster("lone-primary", "TERM", 143)
+}
+
+#[test]
+#[ignore = "needs a Docker engine: scripts/test.sh runs it when one answers"]
+fn sighup_removes_every_cluster() -> Result {
+    signal_removes_every_cluster("lone-primary", "HUP", 129)
+}
+
+/// A child with a live cluster gets `signal`: it must remove the cluster and exit with `code`.
+fn signal_removes_every_cluster(scenario: &str, signal: &str, code: i32) -> Result {
     require_docker();
-    let child = ChildRun::spawn("ctrl-c")?;
+    let _serial = children_lock().read();
+    let child = ChildRun::spawn(scenario)?;
     let pid = child.child.id();
     let ready = child.ready.recv_timeout(Duration::from_secs(180));
     let cluster = ready.context("the child never printed READY")?;
@@ -490,20 +514,146 @@ fn ctrl_c_removes_every_cluster() -> Result {
         before.iter().any(|r| r.starts_with(&cluster)),
         "no {cluster}: {before:?}"
     );
+    if scenario == "lone-primary" {
+        check_limits_and_durability(&format!("{cluster}-primary"))?;
+    }
     let signalled = Instant::now();
     ensure!(
         Command::new("kill")
-            .args(["-INT", &pid.to_string()])
+            .args([&format!("-{signal}"), &pid.to_string()])
             .status()?
             .success()
     );
     let (status, output) = child.finish(Duration::from_secs(60))?;
-    eprintln!("Ctrl-C clean-up took {:.1?}", signalled.elapsed());
+    eprintln!("SIG{signal} clean-up took {:.1?}", signalled.elapsed());
     ensure!(
-        status.code() == Some(130),
-        "exit status {status}, expected 130\n{output}"
+        status.code() == Some(code),
+        "exit status {status}, expected {code}\n{output}"
     );
     Ok(())
+}
+
+/// The lone primary of [`child_lone_primary`] runs with its limits and `fsync=off`.
+fn check_limits_and_durability(container: &str) -> Result {
+    let format = "{{.HostConfig.NanoCpus}} {{.HostConfig.Memory}} {{.HostConfig.MemorySwap}}";
+    let limits = docker(&["inspect", "--format", format, container])?;
+    let memory = LONE_MEMORY.to_string();
+    ensure!(
+        limits == format!("{LONE_NANO_CPUS} {memory} {memory}"),
+        "limits of {container}: {limits}"
+    );
+    let cmd = docker(&["inspect", "--format", "{{json .Config.Cmd}}", container])?;
+    ensure!(
+        cmd.contains("fsync=off") && !cmd.contains("fsync=on"),
+        "{cmd}"
+    );
+    Ok(())
+}
+
+/// The limits of [`child_lone_primary`]'s container: half a CPU and 512 MiB.
+const LONE_NANO_CPUS: i64 = 500_000_000;
+const LONE_MEMORY: i64 = 512 << 20;
+
+/// The clean-up tests that run children take this for reading; the `scalesim cleanup` test
+/// takes it for writing, so it never removes what a child left before the child's test has
+/// looked for leftovers.
+fn children_lock() -> &'static std::sync::RwLock<()> {
+    static LOCK: std::sync::RwLock<()> = std::sync::RwLock::new(());
+    &LOCK
+}
+
+/// What a run killed outright would leave: a (created, not started) container, a network and
+/// a volume labelled with the owner `pid`. Returns their names.
+fn fake_leftovers(pid: u32, tag: &str) -> Result<[String; 3]> {
+    let name = format!("scalesim-cleanup-test-{tag}-{}", std::process::id());
+    let labels = [
+        format!("{OWNER_LABEL}={pid}"),
+        format!("scalesim.cluster={name}"),
+    ];
+    let label_args: Vec<&str> = labels
+        .iter()
+        .flat_map(|l| ["--label", l.as_str()])
+        .collect();
+    let image = default_redis_image();
+    let container = format!("{name}-redis");
+    docker(
+        &[
+            &["create", "--name", &container][..],
+            &label_args,
+            &[&image],
+        ]
+        .concat(),
+    )?;
+    docker(&[&["network", "create"][..], &label_args, &[&name]].concat())?;
+    docker(&[&["volume", "create"][..], &label_args, &[&name]].concat())?;
+    Ok([container, name.clone(), name])
+}
+
+/// Whether a container, network and volume of these names exist, in that order.
+fn exist(names: &[String; 3]) -> [bool; 3] {
+    [
+        docker(&["container", "inspect", &names[0]]).is_ok(),
+        docker(&["network", "inspect", &names[1]]).is_ok(),
+        docker(&["volume", "inspect", &names[2]]).is_ok(),
+    ]
+}
+
+fn scalesim_cleanup(args: &[&str]) -> Result<String> {
+    let out = Command::new(env!("CARGO_BIN_EXE_scalesim"))
+        .arg("cleanup")
+        .args(args)
+        .output()?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    ensure!(
+        out.status.code() == Some(0),
+        "scalesim cleanup {args:?}: {}\n{text}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(text)
+}
+
+#[test]
+#[ignore = "needs a Docker engine: scripts/test.sh runs it when one answers"]
+fn cleanup_removes_what_dead_owners_left_and_keeps_the_rest() -> Result {
+    require_docker();
+    let _serial = children_lock().write();
+    let mut dead = Command::new("true").spawn()?;
+    let dead_pid = dead.id();
+    dead.wait()?;
+    let mut live = Command::new("sleep").arg("600").spawn()?;
+    let result = (|| {
+        let orphans = fake_leftovers(dead_pid, "dead")?;
+        let owned = fake_leftovers(live.id(), "live")?;
+        let listed = scalesim_cleanup(&["--dry-run"])?;
+        ensure!(
+            listed.contains(&format!("would remove container {}", orphans[0])),
+            "{listed}"
+        );
+        ensure!(exist(&orphans) == [true; 3], "--dry-run removed something");
+        let removed = scalesim_cleanup(&[])?;
+        for (kind, name) in ["container", "network", "volume"].iter().zip(&orphans) {
+            ensure!(
+                removed.contains(&format!("removed {kind} {name} ")),
+                "{removed}"
+            );
+        }
+        ensure!(exist(&orphans) == [false; 3], "left: {:?}", exist(&orphans));
+        ensure!(
+            removed.contains(&format!("kept container {}: owner process", owned[0])),
+            "{removed}"
+        );
+        ensure!(exist(&owned) == [true; 3], "a live owner's resources went");
+        Ok(())
+    })();
+    let _ = live.kill();
+    let _ = live.wait();
+    let cleared = scalesim_cleanup(&[])?;
+    ensure!(
+        !cleared.contains("kept container scalesim-cleanup-test"),
+        "{cleared}"
+    );
+    result
 }
 
 /// This test binary running [`child_process`] with a scenario.
@@ -600,6 +750,7 @@ fn child_process() -> Result {
             "bad-image" => child_bad_image().await,
             "panic" => child_panic().await,
             "ctrl-c" => child_ctrl_c().await,
+            "lone-primary" => child_lone_primary().await,
             other => bail!("unknown child scenario {other}"),
         }
     })
@@ -647,4 +798,22 @@ async fn child_ctrl_c() -> Result {
     tokio::time::sleep(Duration::from_secs(300)).await;
     cluster.shutdown().await?;
     bail!("no Ctrl-C arrived")
+}
+
+/// A lone primary with limits and `fast` durability, then a signal (SIGTERM or SIGHUP).
+async fn child_lone_primary() -> Result {
+    install_ctrl_c_cleanup()?;
+    let spec = ClusterSpec {
+        durability: Durability::Fast,
+        limits: Limits {
+            nano_cpus: Some(LONE_NANO_CPUS),
+            memory_bytes: Some(LONE_MEMORY),
+        },
+        ..ClusterSpec::default()
+    };
+    let cluster = Cluster::start(&spec).await?;
+    println!("READY {}", cluster.name());
+    tokio::time::sleep(Duration::from_secs(300)).await;
+    cluster.shutdown().await?;
+    bail!("no signal arrived")
 }

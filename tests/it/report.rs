@@ -94,6 +94,7 @@ fn strategy(name: &str, base_ms: f64, load: f64, cost: f64) -> StrategySummary {
         },
         vs_baseline: Vec::new(),
         auto_warmup: None,
+        servers: None,
     }
 }
 

@@ -10,8 +10,8 @@ use testcontainers::core::{IntoContainerPort, WaitFor};
 use testcontainers::runners::AsyncRunner;
 use testcontainers::{ContainerAsync, ContainerRequest, GenericImage, ImageExt};
 
-use super::spec::split_image;
-use super::{CLUSTER_LABEL, OWNER_LABEL, PG_CREDENTIALS, ProvisionError, docker};
+use super::spec::{Durability, Limits, split_image};
+use super::{CLUSTER_LABEL, HOST_LABEL, OWNER_LABEL, PG_CREDENTIALS, ProvisionError, docker};
 
 const PG_PORT: u16 = 5432;
 const REDIS_PORT: u16 = 6379;
@@ -61,6 +61,8 @@ pub(super) struct NodePlan {
     pub(super) image: String,
     pub(super) host_port: u16,
     pub(super) local_engine: bool,
+    pub(super) durability: Durability,
+    pub(super) limits: Limits,
 }
 
 impl NodePlan {
@@ -80,14 +82,16 @@ impl NodePlan {
         let (name, tag) = split_image(&self.image)?;
         let image = GenericImage::new(name, tag);
         let request = match self.role {
-            Role::Primary => postgres_server(image, setting_args(PRIMARY_SETTINGS)).with_copy_to(
+            Role::Primary => postgres_server(image, self.settings(PRIMARY_SETTINGS)).with_copy_to(
                 "/docker-entrypoint-initdb.d/10-scalesim-replication.sh",
                 HBA_INIT_SCRIPT.as_bytes().to_vec(),
             ),
-            Role::Shard(_) => postgres_server(image, setting_args(SHARD_SETTINGS)),
-            Role::Replica(_) => {
-                postgres_replica(image, &container_name(&self.cluster, Role::Primary))
-            }
+            Role::Shard(_) => postgres_server(image, self.settings(&[])),
+            Role::Replica(_) => postgres_replica(
+                image,
+                &container_name(&self.cluster, Role::Primary),
+                &self.settings(REPLICA_SETTINGS),
+            ),
             Role::Redis => redis_server(image, &[]),
             Role::RedisReplica => {
                 let master = container_name(&self.cluster, Role::Redis);
@@ -97,19 +101,46 @@ impl NodePlan {
         Ok(self.place(request))
     }
 
-    /// Name, network, labels, startup timeout and the host port (on 127.0.0.1 when the
-    /// engine is on this machine). The port is fixed, not left to Docker, so it survives a
+    /// The durability settings, then the role's, as `-c` arguments of `postgres`.
+    fn settings(&self, role: &[&'static str]) -> Vec<&'static str> {
+        let all: Vec<&'static str> = self
+            .durability
+            .settings()
+            .iter()
+            .chain(role)
+            .copied()
+            .collect();
+        setting_args(&all)
+    }
+
+    /// Name, network, labels, startup timeout, limits and the host port (on 127.0.0.1 when
+    /// the engine is on this machine). The port is fixed, not left to Docker, so it survives a
     /// stop and start of the container.
     fn place(&self, request: ContainerRequest<GenericImage>) -> ContainerRequest<GenericImage> {
-        let local = self.local_engine;
+        let (local, limits) = (self.local_engine, self.limits);
         request
             .with_container_name(self.container_name())
             .with_network(self.cluster.as_str())
             .with_label(OWNER_LABEL, std::process::id().to_string())
             .with_label(CLUSTER_LABEL, self.cluster.as_str())
+            .with_label(HOST_LABEL, docker::this_host())
             .with_startup_timeout(STARTUP_TIMEOUT)
             .with_mapped_port(self.host_port, self.container_port().tcp())
-            .with_host_config_modifier(move |config| bind_loopback(config, local))
+            .with_host_config_modifier(move |config| {
+                bind_loopback(config, local);
+                apply_limits(config, limits);
+            })
+    }
+}
+
+/// Docker's CPU and memory limits; swap is capped at the memory limit (no swap).
+fn apply_limits(config: &mut HostConfig, limits: Limits) {
+    if let Some(n) = limits.nano_cpus {
+        config.nano_cpus = Some(n);
+    }
+    if let Some(m) = limits.memory_bytes {
+        config.memory = Some(m);
+        config.memory_swap = Some(m);
     }
 }
 
@@ -136,7 +167,6 @@ pub(super) fn container_name(cluster: &str, role: Role) -> String {
 /// stopped or cut off to resume, and a short sender timeout so a vanished replica is noticed.
 /// Each replica takes up to two WAL senders while it clones the primary (`-X stream`).
 const PRIMARY_SETTINGS: &[&str] = &[
-    "fsync=off",
     "wal_level=replica",
     "max_wal_senders=40",
     "wal_keep_size=256MB",
@@ -146,12 +176,10 @@ const PRIMARY_SETTINGS: &[&str] = &[
 /// receiver timeout and retry interval make it notice a lost primary and reconnect within
 /// seconds.
 const REPLICA_SETTINGS: &[&str] = &[
-    "fsync=off",
     "max_wal_senders=40",
     "wal_receiver_timeout=5s",
     "wal_retrieve_retry_interval=1s",
 ];
-const SHARD_SETTINGS: &[&str] = &["fsync=off"];
 
 /// `["a=1", "b=2"]` to `["-c", "a=1", "-c", "b=2"]`, arguments of `postgres`.
 fn setting_args(settings: &[&'static str]) -> Vec<&'static str> {
@@ -173,8 +201,12 @@ fn postgres_server(image: GenericImage, args: Vec<&str>) -> ContainerRequest<Gen
 
 /// A streaming replica of `primary`: clone it once (retrying until it answers), then run as a
 /// hot standby.
-fn postgres_replica(image: GenericImage, primary: &str) -> ContainerRequest<GenericImage> {
-    let settings = setting_args(REPLICA_SETTINGS).join(" ");
+fn postgres_replica(
+    image: GenericImage,
+    primary: &str,
+    settings: &[&str],
+) -> ContainerRequest<GenericImage> {
+    let settings = settings.join(" ");
     let script = format!(
         r#"set -e
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
@@ -303,6 +335,46 @@ mod tests {
     #[test]
     fn settings_become_dash_c_arguments() {
         assert_eq!(setting_args(&["a=1", "b=2"]), ["-c", "a=1", "-c", "b=2"]);
+    }
+
+    fn plan(role: Role, durability: Durability) -> NodePlan {
+        NodePlan {
+            role,
+            cluster: "c".into(),
+            image: "postgres:15".into(),
+            host_port: 5555,
+            local_engine: true,
+            durability,
+            limits: Limits::default(),
+        }
+    }
+
+    #[test]
+    fn every_postgres_node_gets_the_durability_settings_first() {
+        for role in [Role::Primary, Role::Replica(0), Role::Shard(1)] {
+            let durable = plan(role, Durability::Durable).settings(&["x=1"]);
+            assert_eq!(&durable[..2], ["-c", "fsync=on"], "{role}");
+            assert_eq!(durable[durable.len() - 1], "x=1");
+            let fast = plan(role, Durability::Fast).settings(&[]);
+            assert!(fast.contains(&"fsync=off") && !fast.contains(&"fsync=on"));
+        }
+    }
+
+    #[test]
+    fn limits_go_into_the_host_config_only_when_set() {
+        let mut config = HostConfig::default();
+        apply_limits(&mut config, Limits::default());
+        assert_eq!((config.nano_cpus, config.memory), (None, None));
+        let limits = Limits {
+            nano_cpus: Some(1_500_000_000),
+            memory_bytes: Some(1 << 30),
+        };
+        apply_limits(&mut config, limits);
+        assert_eq!(config.nano_cpus, Some(1_500_000_000));
+        assert_eq!(
+            (config.memory, config.memory_swap),
+            (Some(1 << 30), Some(1 << 30))
+        );
     }
 
     #[test]

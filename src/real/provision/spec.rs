@@ -13,6 +13,79 @@ pub const REDIS_IMAGE: &str = "redis:7";
 /// Most replicas or shards one spec may ask for (each is a container on a small machine).
 pub const MAX_NODES: usize = 16;
 
+/// How every Postgres node trades crash safety for speed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Durability {
+    /// A production server's settings (Postgres' defaults, set explicitly): `fsync`,
+    /// `full_page_writes` and `synchronous_commit` on, so an acknowledged commit is on disk.
+    #[default]
+    Durable,
+    /// `fsync=off` and `full_page_writes=off`: commits skip the disk flush, and a crash of the
+    /// machine can lose or corrupt data. `synchronous_commit` stays on: off, the WAL writer
+    /// would hold commits back from the replicas for up to `wal_writer_delay` (200 ms), which
+    /// would change replica lag, not just speed.
+    Fast,
+}
+
+impl Durability {
+    /// The names in `[real] durability`, in order.
+    pub const NAMES: [&'static str; 2] = ["durable", "fast"];
+
+    /// `durable` or `fast`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Durability::Durable => Self::NAMES[0],
+            Durability::Fast => Self::NAMES[1],
+        }
+    }
+
+    /// From its name.
+    pub fn from_name(name: &str) -> Option<Durability> {
+        match name {
+            "durable" => Some(Durability::Durable),
+            "fast" => Some(Durability::Fast),
+            _ => None,
+        }
+    }
+
+    /// The server settings (`name=value`) every Postgres node gets.
+    pub fn settings(self) -> &'static [&'static str] {
+        match self {
+            Durability::Durable => &["fsync=on", "full_page_writes=on", "synchronous_commit=on"],
+            Durability::Fast => &["fsync=off", "full_page_writes=off", "synchronous_commit=on"],
+        }
+    }
+}
+
+/// CPU and memory limits of every container (Docker's `NanoCpus` and `Memory`); `None` is no
+/// limit. Swap is not allowed beyond the memory limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Limits {
+    /// CPUs per container, in billionths of a CPU (1.5 CPUs = 1_500_000_000).
+    pub nano_cpus: Option<i64>,
+    /// Memory per container, bytes.
+    pub memory_bytes: Option<i64>,
+}
+
+/// Smallest CPU limit Docker accepts, in billionths of a CPU (0.01 CPU).
+pub const MIN_NANO_CPUS: i64 = 10_000_000;
+/// Smallest memory limit scalesim accepts: 64 MiB (Postgres needs more than Docker's 6 MiB).
+pub const MIN_MEMORY_BYTES: i64 = 64 << 20;
+
+impl Limits {
+    fn validate(&self) -> Result<(), ProvisionError> {
+        let invalid = |why: &str| Err(ProvisionError::InvalidSpec(why.to_owned()));
+        if self.nano_cpus.is_some_and(|n| n < MIN_NANO_CPUS) {
+            return invalid("a CPU limit must be at least 0.01 CPU");
+        }
+        if self.memory_bytes.is_some_and(|m| m < MIN_MEMORY_BYTES) {
+            return invalid("a memory limit must be at least 64 MiB");
+        }
+        Ok(())
+    }
+}
+
 /// What to start.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClusterSpec {
@@ -28,6 +101,12 @@ pub struct ClusterSpec {
     pub redis: bool,
     /// Start a Redis replica of it (needs `redis`).
     pub redis_replica: bool,
+    /// Postgres durability settings of every node.
+    #[serde(default)]
+    pub durability: Durability,
+    /// CPU and memory limits of every container.
+    #[serde(default)]
+    pub limits: Limits,
 }
 
 impl ClusterSpec {
@@ -41,6 +120,8 @@ impl ClusterSpec {
             shards,
             redis,
             redis_replica,
+            durability: Durability::default(),
+            limits: Limits::default(),
         }
     }
 
@@ -54,6 +135,7 @@ impl ClusterSpec {
                 "at most {MAX_NODES} replicas and {MAX_NODES} shards"
             ));
         }
+        self.limits.validate()?;
         split_image(&self.postgres_image)?;
         if self.redis {
             split_image(&self.redis_image)?;
@@ -141,6 +223,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn durable_is_the_default_and_fast_turns_fsync_off() {
+        assert_eq!(ClusterSpec::default().durability, Durability::Durable);
+        assert!(Durability::Durable.settings().contains(&"fsync=on"));
+        assert!(Durability::Fast.settings().contains(&"fsync=off"));
+        for d in [Durability::Durable, Durability::Fast] {
+            assert_eq!(Durability::from_name(d.name()), Some(d));
+            assert!(d.settings().contains(&"synchronous_commit=on"));
+        }
+        assert_eq!(Durability::from_name("Fast"), None);
+    }
+
+    #[test]
     fn image_names_split_like_docker() {
         assert_eq!(split_image("postgres:15").unwrap(), ("postgres", "15"));
         assert_eq!(split_image("redis").unwrap(), ("redis", "latest"));
@@ -174,6 +268,20 @@ mod tests {
         }));
         assert!(invalid(ClusterSpec {
             postgres_image: "no such".into(),
+            ..ClusterSpec::default()
+        }));
+        assert!(invalid(ClusterSpec {
+            limits: Limits {
+                nano_cpus: Some(MIN_NANO_CPUS - 1),
+                memory_bytes: None
+            },
+            ..ClusterSpec::default()
+        }));
+        assert!(invalid(ClusterSpec {
+            limits: Limits {
+                nano_cpus: None,
+                memory_bytes: Some(MIN_MEMORY_BYTES - 1)
+            },
             ..ClusterSpec::default()
         }));
         assert!(ClusterSpec::new(2, 3, true, true).validate().is_ok());
