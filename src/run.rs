@@ -122,6 +122,13 @@ pub fn run(loaded: &Loaded, opts: &RunOptions) -> Report {
     let groups = groups(loaded, opts.shard);
     let progress = Progress::new(opts.progress);
     let mut results: Vec<Vec<RepMetrics>> = groups.iter().map(|_| Vec::new()).collect();
+    // With a fixed count, a group that runs the same simulation as an earlier one takes its
+    // results instead of running them again.
+    let twins = if rule.is_none() {
+        twins(&groups)
+    } else {
+        vec![None; groups.len()]
+    };
     progress.run(|| {
         // With `replications = "auto"`, more pilots than the first round: three pooled series
         // are too few to average a busy queue's excursions out.
@@ -130,6 +137,7 @@ pub fn run(loaded: &Loaded, opts: &RunOptions) -> Report {
         let mut have = 0;
         loop {
             let round: Vec<Task> = (0..groups.len())
+                .filter(|&g| twins[g].is_none())
                 .flat_map(|group| (have..reps).map(move |rep| Task { group, rep }))
                 .collect();
             progress.add(round.len());
@@ -152,6 +160,16 @@ pub fn run(loaded: &Loaded, opts: &RunOptions) -> Report {
             for (t, m) in round.iter().zip(out) {
                 results[t.group].push(m);
             }
+            for (g, twin) in twins.iter().enumerate() {
+                if let Some(a) = *twin {
+                    let detail = groups[g].at == At::Base;
+                    let copies: Vec<RepMetrics> = results[a][have as usize..]
+                        .iter()
+                        .map(|m| m.with_detail(detail))
+                        .collect();
+                    results[g].extend(copies);
+                }
+            }
             have = reps;
             match rule.and_then(|r| auto::next_count(r, &results)) {
                 Some(n) => reps = n,
@@ -165,6 +183,34 @@ pub fn run(loaded: &Loaded, opts: &RunOptions) -> Report {
         report.summary.auto_replications = Some(auto::replications_summary(r, &results, &labels));
     }
     report
+}
+
+/// For each group, an earlier group that runs the very same simulations (the base point and
+/// a sweep point at the base value, for the same strategy), if any. Replications are a pure
+/// function of (system, seed), so its results are this group's. Only the base point keeps
+/// detail, so a twin is always a base group and its copies drop the detail.
+fn twins(groups: &[Group<'_>]) -> Vec<Option<usize>> {
+    let key = |g: &Group<'_>| {
+        let sc = g.scenario;
+        (!sc.auto_warmup).then(|| format!("{:?} {:?}", sc.system, sc.percentiles))
+    };
+    let bases: Vec<(usize, Option<String>)> = (0..groups.len())
+        .filter(|&a| groups[a].at == At::Base)
+        .map(|a| (a, key(&groups[a])))
+        .collect();
+    groups
+        .iter()
+        .map(|g| {
+            if !matches!(g.at, At::Point(_)) {
+                return None;
+            }
+            let mine = key(g)?;
+            bases
+                .iter()
+                .find(|(a, k)| groups[*a].strategy == g.strategy && k.as_ref() == Some(&mine))
+                .map(|(a, _)| *a)
+        })
+        .collect()
 }
 
 /// Pilot replications of `warmup = "auto"` with `replications = "auto"` (or `max_replications`

@@ -38,7 +38,7 @@ use super::hpa::{
     SyncInput,
 };
 use super::nodes::{Cluster, ClusterAutoscalerConfig, ClusterEvent, NodeGroupSpec, Placement};
-use super::service::Service;
+use super::service::{PodView, Service};
 use super::vpa::{self, Aggregate, ContainerTracker};
 use crate::engine::Ctx;
 
@@ -124,6 +124,113 @@ pub struct HpaController {
     trackers: BTreeMap<u32, ContainerTracker>,
     /// When the warm-up ended, and the node-milliseconds billed by then.
     warm: (u64, i64),
+    /// What the last sync showed the HPA, updated in place by the next.
+    inputs: Inputs,
+}
+
+/// The pods and metric samples a sync shows the HPA, kept between syncs: they are rebuilt
+/// only when the set of pods changes and otherwise updated in place, since at a trickle of
+/// traffic building them was most of a sync's cost. Each sync sees exactly what a fresh
+/// build would give it.
+#[derive(Debug, Clone, Default)]
+struct Inputs {
+    /// The instance slots the pods were built for, in view order.
+    slots: Vec<u32>,
+    /// Pod names, in view order.
+    names: Vec<String>,
+    /// One pod per view, then (with nodes) this sync's pending pods.
+    pods: Vec<hpa::Pod>,
+    /// The samples: CPU (and memory) per pod, each Pods metric per pod.
+    metrics: hpa::StaticMetrics,
+}
+
+impl Inputs {
+    /// Makes the buffers match `views`' pods, dropping last sync's pending pods.
+    fn prepare(&mut self, spec: &HpaControllerSpec, views: &[PodView]) {
+        if self.slots.len() == views.len()
+            && self.slots.iter().zip(views).all(|(s, v)| *s == v.slot)
+        {
+            self.pods.truncate(views.len());
+            return;
+        }
+        self.slots = views.iter().map(|v| v.slot).collect();
+        self.names = views.iter().map(|v| format!("pod-{}", v.slot)).collect();
+        let mut requests: BTreeMap<String, i64> = [(hpa::CPU.to_string(), spec.cpu_request)].into();
+        if let Some(m) = spec.memory {
+            requests.insert("memory".into(), (m.request * 1000.0) as i64);
+        }
+        let usage = |pod: &String| PodUsage {
+            pod: pod.clone(),
+            timestamp: 0,
+            window: 0,
+            containers: vec![ContainerUsage {
+                name: "app".into(),
+                usage: None,
+            }],
+        };
+        self.pods = self
+            .names
+            .iter()
+            .map(|name| {
+                let mut pod = hpa::Pod::running(name.clone(), 0);
+                pod.containers.push(Container {
+                    name: "app".into(),
+                    requests: requests.clone(),
+                    restart_always: false,
+                });
+                pod
+            })
+            .collect();
+        self.metrics = hpa::StaticMetrics::default();
+        let samples: Vec<PodUsage> = self.names.iter().map(usage).collect();
+        if spec.memory.is_some() {
+            self.metrics
+                .resources
+                .insert("memory".into(), samples.clone());
+        }
+        self.metrics.resources.insert(hpa::CPU.into(), samples);
+        for m in &spec.spec.metrics {
+            if let hpa::MetricSpec::Pods { metric, .. } = m {
+                let zero = hpa::PodMetric {
+                    value: 0,
+                    timestamp: 0,
+                    window: 0,
+                };
+                let values = self.names.iter().map(|n| (n.clone(), zero)).collect();
+                self.metrics.pods.insert(metric.clone(), (values, 0));
+            }
+        }
+    }
+
+    /// Sets pod `i`'s readiness and its CPU (and memory) samples from `v`.
+    fn update(
+        &mut self,
+        i: usize,
+        v: &PodView,
+        now_ms: i64,
+        window_ms: i64,
+        busy: i64,
+        mem: Option<i64>,
+    ) {
+        let pod = &mut self.pods[i];
+        pod.start_time = Some((v.started_at / MS) as i64);
+        pod.ready = Some(ReadyCondition {
+            status: if v.ready {
+                ConditionStatus::True
+            } else {
+                ConditionStatus::False
+            },
+            last_transition: (v.ready_at / MS) as i64,
+        });
+        let samples = [(hpa::CPU, Some(busy)), ("memory", mem)];
+        for (resource, value) in samples {
+            let Some(value) = value else { continue };
+            let items = self.metrics.resources.get_mut(resource).expect("prepared");
+            let item = &mut items[i];
+            (item.timestamp, item.window) = (now_ms, window_ms);
+            item.containers[0].usage = Some(value);
+        }
+    }
 }
 
 const MS: u64 = 1_000_000;
@@ -153,6 +260,7 @@ impl HpaController {
                 .expect("the default VPA config is valid"),
             trackers: BTreeMap::new(),
             warm: (0, 0),
+            inputs: Inputs::default(),
             spec,
         }
     }
@@ -292,12 +400,10 @@ impl HpaController {
         let views = svc.pod_views(now);
         let now_ms = (now / MS) as i64;
         let window_ms = (window / MS) as i64;
-        let mut pods = Vec::with_capacity(views.len());
-        let (mut cpu, mut mem) = (Vec::new(), Vec::new());
-        let mut per_pod: Vec<(String, [f64; 3])> = Vec::with_capacity(views.len());
+        self.inputs.prepare(&self.spec, &views);
+        let mut per_pod: Vec<[f64; 3]> = Vec::with_capacity(views.len());
         let mut total = [0.0f64; 3];
-        for v in &views {
-            let name = format!("pod-{}", v.slot);
+        for (i, v) in views.iter().enumerate() {
             // From the previous sync, or from the pod's start if it started since (a reused
             // slot's station carries its earlier lives' counts).
             let (busy0, arrivals0) = match self.last.get(&v.slot) {
@@ -312,54 +418,26 @@ impl HpaController {
             for (t, x) in total.iter_mut().zip(values) {
                 *t += x;
             }
-            let mut requests: BTreeMap<String, i64> =
-                [(hpa::CPU.to_string(), self.spec.cpu_request)].into();
-            if let Some(m) = self.spec.memory {
-                requests.insert("memory".into(), (m.request * 1000.0) as i64);
-                let used = m.base + m.per_request * f64::from(v.outstanding);
-                mem.push(PodUsage {
-                    pod: name.clone(),
-                    timestamp: now_ms,
-                    window: window_ms,
-                    containers: vec![ContainerUsage {
-                        name: "app".into(),
-                        usage: Some((used * 1000.0) as i64),
-                    }],
-                });
-            }
-            let mut pod = hpa::Pod::running(name.clone(), (v.started_at / MS) as i64);
-            pod.ready = Some(ReadyCondition {
-                status: if v.ready {
-                    ConditionStatus::True
-                } else {
-                    ConditionStatus::False
-                },
-                last_transition: (v.ready_at / MS) as i64,
-            });
-            pod.containers.push(Container {
-                name: "app".into(),
-                requests,
-                restart_always: false,
-            });
-            pods.push(pod);
+            let used = self
+                .spec
+                .memory
+                .map(|m| m.base + m.per_request * f64::from(v.outstanding));
+            self.inputs.update(
+                i,
+                v,
+                now_ms,
+                window_ms,
+                busy,
+                used.map(|u| (u * 1000.0) as i64),
+            );
             if v.ready {
                 let t = self.trackers.entry(v.slot).or_default();
                 t.add_cpu_sample(&mut self.vpa, now_ms, busy, self.spec.cpu_request);
-                if let Some(m) = self.spec.memory {
-                    let used = m.base + m.per_request * f64::from(v.outstanding);
+                if let Some(used) = used {
                     t.add_memory_sample(&mut self.vpa, now_ms, used as i64);
                 }
             }
-            cpu.push(PodUsage {
-                pod: name.clone(),
-                timestamp: now_ms,
-                window: window_ms,
-                containers: vec![ContainerUsage {
-                    name: "app".into(),
-                    usage: Some(busy),
-                }],
-            });
-            per_pod.push((name, values));
+            per_pod.push(values);
         }
         // Messages waiting for the service's consumers count in its queue.
         let backlog = f64::from(svc.backlog());
@@ -367,11 +445,9 @@ impl HpaController {
         total[2] += backlog;
         self.last
             .retain(|slot, _| views.iter().any(|v| v.slot == *slot));
-        let mut metrics = hpa::StaticMetrics::default();
-        metrics.resources.insert(hpa::CPU.into(), cpu);
-        if self.spec.memory.is_some() {
-            metrics.resources.insert("memory".into(), mem);
-        }
+        let metrics = &mut self.inputs.metrics;
+        metrics.objects.clear();
+        metrics.external.clear();
         let milli = |x: f64| (x * 1000.0).round() as i64;
         for m in &self.spec.spec.metrics {
             let (name, default) = match m {
@@ -384,18 +460,15 @@ impl HpaController {
             let k = *self.spec.measure.get(name).unwrap_or(&default) as usize;
             match m {
                 hpa::MetricSpec::Pods { .. } => {
-                    let values = per_pod
-                        .iter()
-                        .map(|(pod, x)| {
-                            let v = hpa::PodMetric {
-                                value: milli(x[k]),
-                                timestamp: now_ms,
-                                window: window_ms,
-                            };
-                            (pod.clone(), v)
-                        })
-                        .collect();
-                    metrics.pods.insert(name.clone(), (values, now_ms));
+                    let (values, at) = metrics.pods.get_mut(name).expect("prepared");
+                    for (pod, x) in self.inputs.names.iter().zip(&per_pod) {
+                        *values.get_mut(pod).expect("prepared") = hpa::PodMetric {
+                            value: milli(x[k]),
+                            timestamp: now_ms,
+                            window: window_ms,
+                        };
+                    }
+                    *at = now_ms;
                 }
                 hpa::MetricSpec::Object { object, .. } => {
                     let key = (name.clone(), object.clone());
@@ -416,7 +489,7 @@ impl HpaController {
                     p.phase = hpa::PodPhase::Pending;
                     p.ready = None;
                     p.start_time = None;
-                    pods.push(p);
+                    self.inputs.pods.push(p);
                 }
             }
             desired = self.pod_ids.len() as i32;
@@ -424,8 +497,8 @@ impl HpaController {
         let input = SyncInput {
             spec_replicas: desired,
             status_replicas: views.len() as i32,
-            pods: &pods,
-            metrics: &metrics,
+            pods: &self.inputs.pods,
+            metrics: &self.inputs.metrics,
         };
         let d = self.hpa.sync(now_ms, &input);
         self.syncs += 1;

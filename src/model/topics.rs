@@ -262,6 +262,10 @@ impl Group {
     /// The next message for consumer `c`, the `k`-th of `n` live ones: the head of a partition
     /// it owns that is not in processing. Takes it out of its queue.
     pub fn take(&mut self, now: u64, c: u32, k: u32, n: u32) -> Option<(u32, Msg)> {
+        if self.queued == 0 {
+            // Every queue is empty (`queued` counts them all): no partition to scan.
+            return None;
+        }
         let parts = self.queues.len() as u32;
         let start = self.next_partition;
         for i in 0..parts {

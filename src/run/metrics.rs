@@ -105,6 +105,17 @@ impl RepMetrics {
         }
     }
 
+    /// A copy that keeps the time series and histogram only with `detail`: what
+    /// [`RepMetrics::from_stats`] gives with that flag for the same replication.
+    pub fn with_detail(&self, detail: bool) -> RepMetrics {
+        let mut m = self.clone();
+        if !detail {
+            m.series = Vec::new();
+            m.histogram = None;
+        }
+        m
+    }
+
     /// The share of measured time buckets that violate the SLO: p99 above `p99_ms` or an
     /// error ratio above `max_error_rate` (any error when neither is set).
     pub fn violation_time_ratio(&self, p99_ms: Option<f64>, max_error_rate: Option<f64>) -> f64 {
