@@ -390,8 +390,13 @@ fn cmd_real(a: RealArgs) -> Result<i32> {
         let mut sim = run::run(&loaded, &opts);
         run::study::finish(&loaded, &mut sim.summary);
         let dir = a.output.dir(&loaded, "real").join("prediction");
-        report::write_all(&sim, &dir, &manifest(&sim.summary, started), &Formats::default())
-            .with_context(|| format!("writing the prediction to {}", dir.display()))?;
+        report::write_all(
+            &sim,
+            &dir,
+            &manifest(&sim.summary, started),
+            &Formats::default(),
+        )
+        .with_context(|| format!("writing the prediction to {}", dir.display()))?;
         let c = report::compare::compare(&sim.summary, &rep.summary, &params);
         rep.summary.comparison = Some(c);
     }
@@ -436,17 +441,15 @@ fn cmd_calibrate(a: CalibrateArgs) -> Result<i32> {
     for f in &cal.fits {
         println!(
             "{:32} median {:.3} ms  p99 {:.3} ms  (measured {:.3} / {:.3}, KS {:.3}, n {})",
-            f.name,
-            f.median_ms,
-            f.p99_ms,
-            f.measured_median_ms,
-            f.measured_p99_ms,
-            f.ks,
-            f.samples
+            f.name, f.median_ms, f.p99_ms, f.measured_median_ms, f.measured_p99_ms, f.ks, f.samples
         );
     }
     if let Some(u) = &cal.usl {
-        let pts: Vec<String> = u.points.iter().map(|(n, x)| format!("{n}: {x:.0}")).collect();
+        let pts: Vec<String> = u
+            .points
+            .iter()
+            .map(|(n, x)| format!("{n}: {x:.0}"))
+            .collect();
         println!(
             "{:32} X(1) {:.0}/s  sigma {:.4}  kappa {:.5}  R² {:.3}  ({})",
             "db concurrency curve",
@@ -535,7 +538,11 @@ fn load_with_params(file: &Path, common: &CommonArgs) -> Result<(scenario::Loade
             eprintln!(
                 "note: {}: {} not declared by {} (left unused): {}",
                 path.display(),
-                if p.unused.len() == 1 { "a parameter" } else { "parameters" },
+                if p.unused.len() == 1 {
+                    "a parameter"
+                } else {
+                    "parameters"
+                },
                 file.display(),
                 p.unused.join(", ")
             );

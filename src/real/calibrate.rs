@@ -42,10 +42,10 @@ use super::plan::{
     CacheMode, ClassPlan, Endpoints, Load, NoFaults, Op, ReadRouting, RealError, RealPlan,
     StrategyPlan,
 };
-use super::workload::poisson_arrivals;
 use super::schema::ensure_data;
 use super::session::{Running, Servers, SessionError, specs};
 use super::strategy::Backend;
+use super::workload::poisson_arrivals;
 use crate::engine::{Rng, mix64};
 use crate::model::workload::KeyDist;
 use crate::scenario::Loaded;
@@ -195,7 +195,8 @@ fn normal_cdf(z: f64) -> f64 {
     let t = 1.0 / (1.0 + 0.327_591_1 * x);
     let poly = t
         * (0.254_829_592
-            + t * (-0.284_496_736 + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
+            + t * (-0.284_496_736
+                + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
     let erf = 1.0 - poly * (-x * x).exp();
     if z >= 0.0 {
         0.5 * (1.0 + erf)
@@ -219,9 +220,17 @@ pub fn fit_usl(points: &[(u32, f64)]) -> Option<Usl> {
             (n - 1.0, n * (n - 1.0), n * x1 / x - 1.0)
         })
         .collect();
-    let (saa, sab, sbb, say, sby) = rows.iter().fold((0.0, 0.0, 0.0, 0.0, 0.0), |s, &(a, b, y)| {
-        (s.0 + a * a, s.1 + a * b, s.2 + b * b, s.3 + a * y, s.4 + b * y)
-    });
+    let (saa, sab, sbb, say, sby) = rows
+        .iter()
+        .fold((0.0, 0.0, 0.0, 0.0, 0.0), |s, &(a, b, y)| {
+            (
+                s.0 + a * a,
+                s.1 + a * b,
+                s.2 + b * b,
+                s.3 + a * y,
+                s.4 + b * y,
+            )
+        });
     let det = saa * sbb - sab * sab;
     let (mut sigma, mut kappa) = if det.abs() > 1e-12 {
         ((say * sbb - sby * sab) / det, (sby * saa - say * sab) / det)
@@ -254,7 +263,11 @@ pub fn fit_usl(points: &[(u32, f64)]) -> Option<Usl> {
         throughput_1: x1,
         sigma,
         kappa,
-        r2: if ss_tot > 0.0 { 1.0 - ss_res / ss_tot } else { 1.0 },
+        r2: if ss_tot > 0.0 {
+            1.0 - ss_res / ss_tot
+        } else {
+            1.0
+        },
         points: points.to_vec(),
     })
 }
@@ -427,12 +440,24 @@ async fn measure(
     let mut runs: Vec<(String, Op, ReadRouting, CacheMode, KeyDist)> = Vec::new();
     for &op in ops {
         let name = format!("primary_{}", op.name());
-        runs.push((name, op, ReadRouting::Primary, CacheMode::None, uniform.clone()));
+        runs.push((
+            name,
+            op,
+            ReadRouting::Primary,
+            CacheMode::None,
+            uniform.clone(),
+        ));
     }
     if !ep.replicas.is_empty() {
         for &op in ops.iter().filter(|op| !op.is_write()) {
             let name = format!("replica_{}", op.name());
-            runs.push((name, op, ReadRouting::RoundRobin, CacheMode::None, uniform.clone()));
+            runs.push((
+                name,
+                op,
+                ReadRouting::RoundRobin,
+                CacheMode::None,
+                uniform.clone(),
+            ));
         }
     }
     if ep.redis.is_some() {
@@ -441,7 +466,13 @@ async fn measure(
             ttl: Duration::from_secs(3600),
         };
         let one = KeyDist::Uniform { n: 1 };
-        runs.push(("redis_get".into(), Op::ReadProduct, ReadRouting::Primary, cache, one));
+        runs.push((
+            "redis_get".into(),
+            Op::ReadProduct,
+            ReadRouting::Primary,
+            cache,
+            one,
+        ));
     }
     let mut fits = Vec::new();
     for (name, op, routing, cache, keys) in runs {
@@ -458,11 +489,15 @@ async fn measure(
             products,
             users,
             bucket: Duration::from_secs(1),
-            stale_probe_interval: Duration::from_secs(3600),
             ..RealPlan::default()
         };
-        let arrivals =
-            poisson_arrivals(probes.rate, plan.total(), &[1.0], &keys, mix64(seed ^ 0xca1b))?;
+        let arrivals = poisson_arrivals(
+            probes.rate,
+            plan.total(),
+            &[1.0],
+            &keys,
+            mix64(seed ^ 0xca1b),
+        )?;
         let outcome = execute(plan, Load::Open(Box::new(arrivals)), ep, &NoFaults).await?;
         let cdf = outcome.cdf();
         let done = usize::try_from(outcome.completed()).unwrap_or(usize::MAX);
@@ -471,7 +506,10 @@ async fn measure(
     let mut points = Vec::new();
     for &n in &probes.levels {
         eprintln!("scalesim calibrate: read_product from {n} connection(s)…");
-        points.push((n, throughput(ep, n, products, users, seed, probes.level_time).await?));
+        points.push((
+            n,
+            throughput(ep, n, products, users, seed, probes.level_time).await?,
+        ));
     }
     Ok((fits, fit_usl(&points)))
 }
@@ -574,10 +612,16 @@ mod tests {
         };
         let points: Vec<(u32, f64)> = [1, 2, 4, 8, 16, 32].iter().map(|&n| (n, x(n))).collect();
         let u = fit_usl(&points).unwrap();
-        assert!((u.sigma - s).abs() < 1e-9 && (u.kappa - k).abs() < 1e-9, "{u:?}");
+        assert!(
+            (u.sigma - s).abs() < 1e-9 && (u.kappa - k).abs() < 1e-9,
+            "{u:?}"
+        );
         assert!(u.r2 > 0.999_999);
         // Linear scaling (no contention) must not come out negative.
-        let linear: Vec<(u32, f64)> = [1, 2, 4, 8].iter().map(|&n| (n, 100.0 * f64::from(n) * 1.01)).collect();
+        let linear: Vec<(u32, f64)> = [1, 2, 4, 8]
+            .iter()
+            .map(|&n| (n, 100.0 * f64::from(n) * 1.01))
+            .collect();
         let u = fit_usl(&linear).unwrap();
         assert!(u.sigma >= 0.0 && u.kappa >= 0.0, "{u:?}");
         assert!(fit_usl(&points[1..]).is_none(), "needs X(1)");
@@ -590,17 +634,26 @@ mod tests {
             machine: "cpu, 2 cores".into(),
             date: "2026-12-03".into(),
             fits: vec![
-                fit_cdf("primary_read_product", &[(0.3, 0.25), (0.4, 0.5), (0.5, 1.0)], 4)
-                    .unwrap(),
+                fit_cdf(
+                    "primary_read_product",
+                    &[(0.3, 0.25), (0.4, 0.5), (0.5, 1.0)],
+                    4,
+                )
+                .unwrap(),
             ],
             usl: fit_usl(&[(1, 1000.0), (2, 1900.0), (4, 3000.0)]),
         };
         let text = c.to_toml();
-        let scenario = "name = \"s\"\n[params]\nprimary_read_product_median = \"1ms\"\ndb_sigma = 0\n";
-        let p = crate::scenario::params_file::read_str(&text, std::path::Path::new("c.toml"), scenario)
-            .unwrap();
+        let scenario =
+            "name = \"s\"\n[params]\nprimary_read_product_median = \"1ms\"\ndb_sigma = 0\n";
+        let p =
+            crate::scenario::params_file::read_str(&text, std::path::Path::new("c.toml"), scenario)
+                .unwrap();
         assert_eq!(p.sets.len(), 2, "{p:?}");
-        assert!(p.sets[0].starts_with("primary_read_product_median=\"0.4"), "{p:?}");
+        assert!(
+            p.sets[0].starts_with("primary_read_product_median=\"0.4"),
+            "{p:?}"
+        );
         assert!(p.unused.contains(&"db_kappa".to_string()));
         // 3000 / 1000: three FIFO servers reach the best measured throughput.
         assert_eq!(c.usl.as_ref().unwrap().workers(), 3);

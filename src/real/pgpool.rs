@@ -26,6 +26,9 @@ pub(crate) struct PgServer {
     permits: Semaphore,
 }
 
+/// How long [`PgServer::prewarm`] retries a server that refuses connections.
+const REFUSED_RETRY: std::time::Duration = std::time::Duration::from_secs(15);
+
 impl PgServer {
     /// A pool of at most `size` connections to `url`; connects lazily.
     pub(crate) fn new(name: &str, url: &str, size: u32) -> Result<Self, RealError> {
@@ -38,12 +41,36 @@ impl PgServer {
         })
     }
 
-    /// Opens `n` connections now, so the run does not pay for them.
+    /// Opens `n` connections now, so the run does not pay for them. A server that refuses
+    /// connections (a restart in progress) is retried for up to [`REFUSED_RETRY`], with a
+    /// warning: a strategy's run then starts late rather than fails.
     pub(crate) async fn prewarm(&self, n: usize) -> Result<(), RealError> {
         let mut set = tokio::task::JoinSet::new();
         for _ in 0..n {
             let options = self.options.clone();
-            set.spawn(async move { options.connect().await });
+            let name = self.name.clone();
+            set.spawn(async move {
+                let start = std::time::Instant::now();
+                loop {
+                    match options.connect().await {
+                        Err(sqlx::Error::Io(e))
+                            if e.kind() == std::io::ErrorKind::ConnectionRefused
+                                && start.elapsed() < REFUSED_RETRY =>
+                        {
+                            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+                        }
+                        done => {
+                            if start.elapsed() > std::time::Duration::from_millis(250) {
+                                eprintln!(
+                                    "scalesim real: warning: {name} refused connections for {:.1} s before the run",
+                                    start.elapsed().as_secs_f64()
+                                );
+                            }
+                            return done;
+                        }
+                    }
+                }
+            });
         }
         let mut idle = Vec::with_capacity(n);
         while let Some(joined) = set.join_next().await {

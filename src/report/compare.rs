@@ -48,8 +48,11 @@ fn has_target(metric: &str) -> bool {
 
 /// Every load of a summary: `("base", strategies)` then each named load.
 fn points(s: &Summary) -> impl Iterator<Item = (&str, &[StrategySummary])> {
-    std::iter::once(("base", s.strategies.as_slice()))
-        .chain(s.loads.iter().map(|l| (l.name.as_str(), l.strategies.as_slice())))
+    std::iter::once(("base", s.strategies.as_slice())).chain(
+        s.loads
+            .iter()
+            .map(|l| (l.name.as_str(), l.strategies.as_slice())),
+    )
 }
 
 /// The simulator's `sim` against the real run's `real`: one row per figure of every strategy
@@ -317,7 +320,11 @@ mod tests {
             ],
         );
         let c = compare(&sim, &real, "the scenario's own values");
-        assert_eq!(c.rows.len(), 12, "b and a at base, a at high; 4 figures each");
+        assert_eq!(
+            c.rows.len(),
+            12,
+            "b and a at base, a at high; 4 figures each"
+        );
         let find = |load: &str, s: &str, m: &str| {
             c.rows
                 .iter()
@@ -352,8 +359,14 @@ mod tests {
         let c = real_c.comparison.as_ref().unwrap();
         let text = csv(c);
         assert_eq!(text.lines().count(), 5);
-        assert!(text.contains("base,\"a, b\",latency_ms.p50,2,1,1,0"), "{text}");
-        assert!(text.contains("base,\"a, b\",error_rate,0,0.5,-1,"), "{text}");
+        assert!(
+            text.contains("base,\"a, b\",latency_ms.p50,2,1,1,0"),
+            "{text}"
+        );
+        assert!(
+            text.contains("base,\"a, b\",error_rate,0,0.5,-1,"),
+            "{text}"
+        );
         let t = terminal(&real_c, Paint(false));
         assert!(t.contains("2.00 ms / 1.00 ms (+100 %)"), "{t}");
         assert!(t.contains("±20 % in 1 of 2 cases"), "{t}");

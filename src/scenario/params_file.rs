@@ -28,17 +28,14 @@ pub struct ParamsFile {
 
 /// Reads `path` and matches its `[params]` against those of `scenario_text`.
 pub fn read(path: &Path, scenario_text: &str) -> Result<ParamsFile, ScenarioError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| ScenarioError::new(path, "", format!("cannot read the parameters file: {e}")))?;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ScenarioError::new(path, "", format!("cannot read the parameters file: {e}"))
+    })?;
     read_str(&text, path, scenario_text)
 }
 
 /// [`read`] on the file's text.
-pub fn read_str(
-    text: &str,
-    path: &Path,
-    scenario_text: &str,
-) -> Result<ParamsFile, ScenarioError> {
+pub fn read_str(text: &str, path: &Path, scenario_text: &str) -> Result<ParamsFile, ScenarioError> {
     let file = doc::parse(text).map_err(|(span, msg)| {
         let mut e = ScenarioError::new(path, "", format!("not valid TOML: {msg}"));
         e.position = span.map(|s| line_col(text, s.start));
@@ -81,9 +78,10 @@ pub fn read_str(
 }
 
 fn about(file: &DocumentMut, path: &Path) -> String {
-    let name = path
-        .file_name()
-        .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into());
+    let name = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into(),
+    );
     let Some(cal) = file.get("calibration").and_then(Item::as_table) else {
         return name;
     };
@@ -130,8 +128,12 @@ mod tests {
         assert!(e.to_string().contains("cal.toml"), "{e}");
         let e = read_str("rate = 1\n", Path::new("cal.toml"), SCENARIO).unwrap_err();
         assert_eq!(e.field, "params");
-        let e = read_str("[params]\n[params.rate]\nx = 1\n", Path::new("c.toml"), SCENARIO)
-            .unwrap_err();
+        let e = read_str(
+            "[params]\n[params.rate]\nx = 1\n",
+            Path::new("c.toml"),
+            SCENARIO,
+        )
+        .unwrap_err();
         assert_eq!(e.field, "params.rate");
         assert_eq!(e.position.map(|p| p.0), Some(2), "{e}");
     }

@@ -506,19 +506,26 @@ fn predicted_vs_measured(c: &crate::report::summary::Comparison, colors: &Colors
     let mut charts = Vec::new();
     for (metric, stem, what, unit) in figures {
         let rows = c.rows.iter().filter(|r| r.metric == metric);
+        let both = rows.clone().flat_map(|r| [r.measured, r.predicted]);
+        // Latencies near and far from saturation differ by decades: log-log then, where
+        // zeros cannot be drawn.
+        let log = spans_decades(both);
         let mut lines = Vec::new();
         for name in colors.names() {
             let points = rows
                 .clone()
                 .filter(|r| &r.strategy == name)
-                .map(|r| (r.measured, r.predicted));
+                .map(|r| (r.measured, r.predicted))
+                .filter(|p| !log || (p.0 > 0.0 && p.1 > 0.0));
             lines.push(colors.line(name, finite(points)));
         }
+        let scale = if log { ", log scale" } else { "" };
         let mut body = LineChart::new(
-            &format!("Measured {} ({unit})", what.to_lowercase()),
-            &format!("Predicted {} ({unit})", what.to_lowercase()),
+            &format!("Measured {} ({unit}{scale})", what.to_lowercase()),
+            &format!("Predicted {} ({unit}{scale})", what.to_lowercase()),
             lines,
         );
+        body.log_x = log;
         body.scatter = true;
         body.diagonal = true;
         let note = Some("one marker per strategy and load; on the line = predicted exactly".into());

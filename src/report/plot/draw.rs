@@ -123,7 +123,12 @@ fn draw_lines<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, c: &LineChart) 
     let xs = data_x.chain(vertical.iter().map(|t| t.value));
     let data_y = c.lines.iter().flat_map(|l| l.points.iter().map(|p| p.1));
     let (x, y) = if c.diagonal {
-        let both = Axis::from_zero(xs.chain(data_y));
+        // One range for both: logarithmic (and the same decades) with `log_x`.
+        let both = if c.log_x {
+            Axis::log(xs.chain(data_y))
+        } else {
+            Axis::from_zero(xs.chain(data_y))
+        };
         (both.clone(), both)
     } else {
         let x = if c.log_x {
@@ -153,12 +158,17 @@ fn draw_lines<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, c: &LineChart) 
     }
     if c.diagonal {
         let ends = [(x.lo, x.lo), (x.hi, x.hi)];
-        chart.draw_series(DashedLineSeries::new(ends, 8, 6, INK.mix(0.45).stroke_width(2)))?;
+        chart.draw_series(DashedLineSeries::new(
+            ends,
+            8,
+            6,
+            INK.mix(0.45).stroke_width(2),
+        ))?;
     }
     let coords = |line: &Line| -> Vec<(f64, f64)> {
         line.points
             .iter()
-            .map(|&(px, py)| (x.coord(px), py))
+            .map(|&(px, py)| (x.coord(px), y.coord(py)))
             .collect()
     };
     for line in c.lines.iter().filter(|_| !c.scatter) {
