@@ -85,6 +85,20 @@ pub enum Op {
     PlaceOrder,
     /// Back-office edit (a write): changes a product's price.
     UpdateProduct,
+    /// Query shapes: a category's 20 cheapest products with their details in one query.
+    ListingJoin,
+    /// Query shapes: the same as N+1 queries on one connection: the 20 ids, then each
+    /// product by id (21 round trips).
+    ListingNPlus1,
+    /// Query shapes: a page of 20 products by `LIMIT 20 OFFSET 20 * page` (the server reads and
+    /// discards the offset rows); the page is the key modulo the number of pages.
+    PageOffset,
+    /// Query shapes: the same page by keyset (`WHERE id > last ORDER BY id LIMIT 20`).
+    PageCursor,
+    /// Query shapes: a user by primary key.
+    LookupIndexed,
+    /// Query shapes: a user by e-mail, a column without an index (a sequential scan).
+    LookupUnindexed,
 }
 
 impl Op {
@@ -101,6 +115,12 @@ impl Op {
             Op::ReadUserOrders => "read_user_orders",
             Op::PlaceOrder => "place_order",
             Op::UpdateProduct => "update_product",
+            Op::ListingJoin => "listing_join",
+            Op::ListingNPlus1 => "listing_n_plus_1",
+            Op::PageOffset => "page_offset",
+            Op::PageCursor => "page_cursor",
+            Op::LookupIndexed => "lookup_indexed",
+            Op::LookupUnindexed => "lookup_unindexed",
         }
     }
 }

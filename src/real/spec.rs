@@ -128,12 +128,18 @@ pub struct RealSpec {
     pub stale_probe_interval: Duration,
 }
 
-const OPS: [(&str, Op); 5] = [
+const OPS: [(&str, Op); 11] = [
     ("read_product", Op::ReadProduct),
     ("search_products", Op::SearchProducts),
     ("read_user_orders", Op::ReadUserOrders),
     ("place_order", Op::PlaceOrder),
     ("update_product", Op::UpdateProduct),
+    ("listing_join", Op::ListingJoin),
+    ("listing_n_plus_1", Op::ListingNPlus1),
+    ("page_offset", Op::PageOffset),
+    ("page_cursor", Op::PageCursor),
+    ("lookup_indexed", Op::LookupIndexed),
+    ("lookup_unindexed", Op::LookupUnindexed),
 ];
 
 struct V<'a> {

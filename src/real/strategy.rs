@@ -100,6 +100,17 @@ fn to_id(zero_based: u64) -> i64 {
     i64::try_from(zero_based).unwrap_or(i64::MAX - 1) + 1
 }
 
+/// Rows per page of the pagination shapes.
+pub const PAGE_ROWS: u64 = 20;
+
+/// The first row (0-based) of the page a key picks: pages of [`PAGE_ROWS`] over the
+/// products, the page being the key modulo their number, so `keys = { dist = "uniform", n = N }`
+/// reads the first `N` pages. Offset and cursor read the same rows: products have ids `1..`.
+pub fn page_start(key: u64, products: u64) -> i64 {
+    let pages = (products / PAGE_ROWS).max(1);
+    i64::try_from((key % pages) * PAGE_ROWS).unwrap_or(0)
+}
+
 /// What a write mark is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Entity {
@@ -191,6 +202,17 @@ const PLACE_ORDER: &str = "WITH p AS (UPDATE products SET \
 const UPDATE_PRODUCT: &str = "UPDATE products SET price_cents = price_cents + \
        CASE WHEN version % 2 = 0 THEN 1 ELSE -1 END, version = version + 1 \
        WHERE id = $1 RETURNING version";
+/// Query shapes (see [`Op`]): a category's listing, a page of products, a user.
+const LISTING: &str = "SELECT id, version, name, category, price_cents, stock FROM products \
+                       WHERE category = $1 ORDER BY price_cents, id LIMIT 20";
+const LISTING_IDS: &str =
+    "SELECT id FROM products WHERE category = $1 ORDER BY price_cents, id LIMIT 20";
+const PAGE_OFFSET: &str =
+    "SELECT id, name, price_cents FROM products ORDER BY id LIMIT 20 OFFSET $1";
+const PAGE_CURSOR: &str =
+    "SELECT id, name, price_cents FROM products WHERE id > $1 ORDER BY id LIMIT 20";
+const LOOKUP_INDEXED: &str = "SELECT id, name, email FROM users WHERE id = $1";
+const LOOKUP_UNINDEXED: &str = "SELECT id, name, email FROM users WHERE email = $1";
 const INSERT_LSN: &str = "SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::int8";
 const REPLAY_LSN: &str = "SELECT (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::int8";
 
@@ -392,6 +414,79 @@ impl Backend {
             Op::ReadUserOrders => self.read_orders(user_id(key, self.users)).await,
             Op::PlaceOrder => self.place_order(user_id(key, self.users)).await,
             Op::UpdateProduct => self.update_product(product_id(key, self.products)).await,
+            Op::ListingJoin => self.shape(LISTING, category_of(key)).await,
+            Op::ListingNPlus1 => self.listing_n_plus_1(category_of(key)).await,
+            Op::PageOffset => {
+                self.shape(PAGE_OFFSET, page_start(key, self.products))
+                    .await
+            }
+            Op::PageCursor => {
+                self.shape(PAGE_CURSOR, page_start(key, self.products))
+                    .await
+            }
+            Op::LookupIndexed => self.shape(LOOKUP_INDEXED, user_id(key, self.users)).await,
+            Op::LookupUnindexed => self.lookup_unindexed(user_id(key, self.users)).await,
+        }
+    }
+
+    /// A query-shape read: one statement with one parameter, routed like every read.
+    async fn shape(&self, sql: &'static str, param: i64) -> Result<Trace, ErrorKind> {
+        let mut trace = Trace::default();
+        self.read_rows(sql, param, None, Instant::now(), &mut trace)
+            .await?;
+        Ok(trace)
+    }
+
+    /// N+1: a category's 20 cheapest product ids, then one query per product for its details,
+    /// all on one connection of the server the read is routed to (as an ORM's lazy loading
+    /// does).
+    async fn listing_n_plus_1(&self, category: i64) -> Result<Trace, ErrorKind> {
+        let mut trace = Trace::default();
+        let mut c = self.read_server(&mut trace).acquire().await?;
+        let ids = match sqlx::query(LISTING_IDS)
+            .bind(category)
+            .fetch_all(c.conn())
+            .await
+        {
+            Ok(rows) => rows,
+            Err(e) => return Err(c.fail(&e)),
+        };
+        for row in &ids {
+            let id: i64 = row.try_get(0).map_err(|_| ErrorKind::Failed)?;
+            let res = sqlx::query(READ_PRODUCT).bind(id).fetch_all(c.conn()).await;
+            if let Err(e) = res {
+                return Err(c.fail(&e));
+            }
+        }
+        c.finish(Ok(()))?;
+        Ok(trace)
+    }
+
+    /// A user by e-mail, an unindexed column: the e-mail is the one the data load wrote.
+    async fn lookup_unindexed(&self, user: i64) -> Result<Trace, ErrorKind> {
+        let mut trace = Trace::default();
+        let server = self.read_server(&mut trace);
+        let mut c = server.acquire().await?;
+        let res = sqlx::query(LOOKUP_UNINDEXED)
+            .bind(format!("user{user}@example.test"))
+            .fetch_all(c.conn())
+            .await;
+        c.finish(res)?;
+        Ok(trace)
+    }
+
+    /// The server a read without a key history goes to, noted in `trace`.
+    fn read_server(&self, trace: &mut Trace) -> &PgServer {
+        let rr = self.rr.fetch_add(1, Ordering::Relaxed);
+        match route_read(&self.routing, self.replicas.len(), rr, None) {
+            ReadDecision::Replica(i) | ReadDecision::ReplicaAfterReplay { replica: i, .. } => {
+                trace.target = Target::Replica(i);
+                &self.replicas[i]
+            }
+            ReadDecision::Primary => {
+                trace.target = Target::Primary;
+                &self.primary
+            }
         }
     }
 

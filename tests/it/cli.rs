@@ -778,19 +778,31 @@ fn params_file_sets_declared_parameters_and_set_wins() {
         args.extend_from_slice(extra);
         let o = scalesim(&args);
         assert_eq!(code(&o), 0, "{}", stderr(&o));
-        assert!(stderr(&o).contains("other"), "unused names are named: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("other"),
+            "unused names are named: {}",
+            stderr(&o)
+        );
         let s: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap())
                 .unwrap();
         s["strategies"][0]["throughput_rps"].as_f64().unwrap()
     };
     let from_file = rate(&[]);
-    assert!((from_file - 7.0).abs() < 1.0, "rate 7 from the file: {from_file}");
+    assert!(
+        (from_file - 7.0).abs() < 1.0,
+        "rate 7 from the file: {from_file}"
+    );
     let overridden = rate(&["--set", "rate=3"]);
     assert!((overridden - 3.0).abs() < 0.7, "--set wins: {overridden}");
 
     std::fs::write(&params, "[params]\nrate = \n").unwrap();
-    let o = scalesim(&["check", file.to_str().unwrap(), "--params", params.to_str().unwrap()]);
+    let o = scalesim(&[
+        "check",
+        file.to_str().unwrap(),
+        "--params",
+        params.to_str().unwrap(),
+    ]);
     assert_eq!(code(&o), 2, "{}", stderr(&o));
     assert!(stderr(&o).contains("cal.toml:2"), "{}", stderr(&o));
 }

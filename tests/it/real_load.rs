@@ -627,7 +627,10 @@ async fn calibrate_then_compare_prediction_with_measurement() {
             kept.push(line);
         }
     }
-    assert!(kept.len() < shipped.lines().count(), "the scenario has named loads");
+    assert!(
+        kept.len() < shipped.lines().count(),
+        "the scenario has named loads"
+    );
     let scenario = dir.join("real-read-replicas.toml");
     std::fs::write(&scenario, kept.join("\n")).unwrap();
     let sets = [
@@ -673,7 +676,9 @@ async fn calibrate_then_compare_prediction_with_measurement() {
     let doc: toml::Table = text.parse().unwrap();
     let params = doc["params"].as_table().unwrap();
     let ms = |k: &str| -> f64 {
-        let v = params[k].as_str().unwrap_or_else(|| panic!("{k} in {text}"));
+        let v = params[k]
+            .as_str()
+            .unwrap_or_else(|| panic!("{k} in {text}"));
         v.trim_end_matches("ms").parse().unwrap()
     };
     for k in [
@@ -696,7 +701,10 @@ async fn calibrate_then_compare_prediction_with_measurement() {
     }
     let points = fits["db_concurrency"]["points"].as_array().unwrap();
     let x = |i: usize| points[i].as_array().unwrap()[1].as_float().unwrap();
-    assert!(x(points.len() - 1) > x(0), "more connections, more throughput: {points:?}");
+    assert!(
+        x(points.len() - 1) > x(0),
+        "more connections, more throughput: {points:?}"
+    );
     assert!(params["db_workers"].as_integer().unwrap() >= 1);
 
     let out = dir.join("real");
@@ -718,7 +726,10 @@ async fn calibrate_then_compare_prediction_with_measurement() {
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     let c = &summary["comparison"];
-    assert!(c["params"].as_str().unwrap().contains("calibration.toml"), "{c}");
+    assert!(
+        c["params"].as_str().unwrap().contains("calibration.toml"),
+        "{c}"
+    );
     for r in c["rows"].as_array().unwrap() {
         if r["metric"] == "latency_ms.p50" {
             let e = r["relative_error"].as_f64().unwrap();
@@ -728,4 +739,64 @@ async fn calibrate_then_compare_prediction_with_measurement() {
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(html.contains("Prediction against measurement"));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The query shapes run on the real schema and cost what their shape says: each completes
+/// without errors, and the shape that reads more rows is the slower at the median: an
+/// unindexed lookup (a sequential scan of the users) against one by primary key, N+1 (21
+/// round trips) against one query, an offset page (rows read and discarded) against a cursor.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL and Redis servers: see the module docs"]
+async fn query_shapes_cost_what_their_shape_reads() {
+    let e = endpoints();
+    let _guard = SERVERS.lock().await;
+    schema::ensure_data(&e, PRODUCTS, USERS, SEED)
+        .await
+        .expect("data");
+    let p50 = async |op: Op, keys: KeyDist| -> f64 {
+        let mut p = plan(op.name(), ReadRouting::Primary, CacheMode::None, 3);
+        p.classes = vec![ClassPlan {
+            name: op.name().to_owned(),
+            op,
+        }];
+        let arrivals =
+            poisson_arrivals(100.0, p.total(), &[1.0], &keys, SEED).expect("valid arrivals");
+        let o = execute(p, Load::Open(Box::new(arrivals)), &e, &NoFaults)
+            .await
+            .expect("run");
+        let text = format!(
+            "name = \"shape\"\nduration = \"10s\"\n[workload]\ntype = \"poisson\"\nrate = 1\n\
+             [stations.db]\nworkers = 1\nservice = \"1ms\"\n[classes.{}]\npath = [\"db\"]\n",
+            op.name()
+        );
+        let sc = scenario::load_str(&text, std::path::Path::new("shape.toml"), &[])
+            .expect("valid scenario")
+            .base;
+        let s = o.to_strategy_summary(&sc);
+        assert!(s.completed > 100.0, "{}: {s:?}", op.name());
+        assert_eq!(s.error_rate, 0.0, "{}: {:?}", op.name(), s.errors);
+        s.latency_ms.p50
+    };
+    let all = KeyDist::Uniform { n: USERS };
+    // The last pages: offset reads about 2,000 rows, the cursor its 20.
+    let deep = KeyDist::Uniform { n: PRODUCTS / 20 };
+    let pairs = [
+        (Op::LookupUnindexed, Op::LookupIndexed, all.clone()),
+        (Op::ListingNPlus1, Op::ListingJoin, all.clone()),
+        (Op::PageOffset, Op::PageCursor, deep),
+    ];
+    for (slow, fast, keys) in pairs {
+        let (a, b) = (p50(slow, keys.clone()).await, p50(fast, keys).await);
+        println!(
+            "{}: p50 {a:.3} ms; {}: p50 {b:.3} ms",
+            slow.name(),
+            fast.name()
+        );
+        assert!(
+            a > b,
+            "{} ({a} ms) should be slower than {} ({b} ms)",
+            slow.name(),
+            fast.name()
+        );
+    }
 }
