@@ -572,9 +572,36 @@ impl Ticker {
         Ticker { interval, end }
     }
 
-    /// Waits for the next tick; `false` once it would be at or after the end.
+    /// Waits for the next tick; `false` once it would be at or after the end, returned at the
+    /// end at the latest (a period longer than the run does not hold the run open).
     async fn next(&mut self) -> bool {
-        self.interval.tick().await.into_std() < self.end
+        let end = tokio::time::Instant::from_std(self.end);
+        tokio::select! {
+            t = self.interval.tick() => t.into_std() < self.end,
+            () = tokio::time::sleep_until(end) => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod ticker_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_ticker_stops_at_the_end_not_at_its_next_tick() {
+        let start = Instant::now();
+        let mut t = Ticker::new(
+            start,
+            Duration::from_secs(3600),
+            start + Duration::from_millis(50),
+        );
+        assert!(t.next().await, "the first tick is at the start");
+        let stopped = tokio::time::timeout(Duration::from_secs(30), t.next()).await;
+        assert_eq!(
+            stopped,
+            Ok(false),
+            "the run's end, not the tick an hour later"
+        );
     }
 }
 

@@ -132,7 +132,7 @@ fn runnable(words: &[String], out: &Path, error_shown: bool) -> Option<(Vec<Stri
     let out = out.to_str().expect("utf-8").to_string();
     let mut w = without(words, &["--out", "--replications"]);
     let ok = if error_shown { vec![2] } else { vec![0] };
-    let needs_file = ["run", "check", "real"].contains(&w.first()?.as_str());
+    let needs_file = ["run", "check", "real", "calibrate"].contains(&w.first()?.as_str());
     if needs_file && !w.iter().any(|x| x.ends_with(".toml")) {
         return None;
     }
@@ -153,7 +153,12 @@ fn runnable(words: &[String], out: &Path, error_shown: bool) -> Option<(Vec<Stri
             .into_iter()
             .chain([out]),
         ),
-        "real" => w[0] = "check".into(),
+        // Real runs and calibrations need servers: their scenario (and `--params`) is checked.
+        "real" | "calibrate" => {
+            w[0] = "check".into();
+            w.retain(|x| x != "--compare");
+            w = without(&w, &["--target", "--samples", "--level-seconds", "--seed"]);
+        }
         "check" | "list" => {}
         "validate" => {
             w.extend(["--customers", "20000", "--replications", "2"].map(String::from));

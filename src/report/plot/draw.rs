@@ -124,8 +124,9 @@ fn draw_lines<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, c: &LineChart) 
     let data_y = c.lines.iter().flat_map(|l| l.points.iter().map(|p| p.1));
     let (x, y) = if c.diagonal {
         // One range for both: logarithmic (and the same decades) with `log_x`.
+        // Log axes get a fifth of a decade's room, so no marker sits on an axis.
         let both = if c.log_x {
-            Axis::log(xs.chain(data_y))
+            Axis::log(xs.chain(data_y).flat_map(|v| [v / 1.6, v * 1.6]))
         } else {
             Axis::from_zero(xs.chain(data_y))
         };
