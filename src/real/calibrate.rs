@@ -43,7 +43,7 @@ use super::plan::{
     StrategyPlan,
 };
 use super::schema::ensure_data;
-use super::session::{Running, Servers, SessionError, specs};
+use super::session::{Running, Servers, SessionError, specs, union_cluster};
 use super::strategy::Backend;
 use super::workload::poisson_arrivals;
 use crate::engine::{Rng, mix64};
@@ -388,11 +388,7 @@ pub fn calibrate(
             }
         }
     }
-    let mut cluster = spec.cluster.clone();
-    for s in &specs[1..] {
-        cluster.replicas = cluster.replicas.max(s.cluster.replicas);
-        cluster.redis |= s.cluster.redis;
-    }
+    let cluster = union_cluster(&specs);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

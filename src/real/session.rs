@@ -84,7 +84,7 @@ pub fn specs(loaded: &Loaded) -> Result<Vec<RealSpec>, ScenarioError> {
 
 /// The cluster every strategy fits in: the most replicas and shards any asks for, Redis if any
 /// uses it.
-fn union_cluster(specs: &[RealSpec]) -> ClusterSpec {
+pub(crate) fn union_cluster(specs: &[RealSpec]) -> ClusterSpec {
     let mut c = specs[0].cluster.clone();
     for s in &specs[1..] {
         c.replicas = c.replicas.max(s.cluster.replicas);
