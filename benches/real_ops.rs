@@ -78,6 +78,7 @@ fn endpoints() -> Option<Endpoints> {
         primary,
         replicas,
         redis: var("SCALESIM_TEST_REDIS"),
+        shards: vec![],
         allowed_hosts: vec![],
     })
 }

@@ -142,8 +142,8 @@ struct RealArgs {
     /// Root seed (overrides the scenario's).
     #[arg(long)]
     seed: Option<u64>,
-    /// Existing servers instead of containers: `primary=URL`, `replica=URL` (repeatable),
-    /// `redis=URL`. Loopback addresses only.
+    /// Existing servers instead of containers: `primary=URL`, `replica=URL` and `shard=URL`
+    /// (repeatable), `redis=URL`. Loopback addresses only.
     #[arg(long = "target", value_name = "ROLE=URL")]
     targets: Vec<String>,
     /// Also simulate the scenario (with `--params` values, if given) and report the
@@ -561,6 +561,11 @@ fn load_with_params(file: &Path, common: &CommonArgs) -> Result<(scenario::Loade
 fn cmd_check(a: CheckArgs) -> Result<i32> {
     let l = load(&a.file, &a.common)?;
     let b = &l.base;
+    // A `[real]` table is checked as `scalesim real` would, before any server starts.
+    #[cfg(feature = "real")]
+    if b.real.is_some() {
+        scalesim::real::session::specs(&l).map_err(bad_input)?;
+    }
     println!("{}: ok ({}, hash {})", a.file.display(), b.name, l.hash);
     println!("  services:");
     for sv in &b.system.services {

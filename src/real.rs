@@ -18,6 +18,8 @@
 //! - [`schema`]: the e-commerce schema and its seeded bulk load with `COPY`.
 //! - [`strategy`]: the read strategies (primary only, round robin over replicas,
 //!   read-your-writes) and the Redis cache-aside path.
+//! - [`sharded`]: users sharded over Postgres shards by the simulator's routers, and a
+//!   resharding that moves their rows for real during the run.
 //! - [`loadgen`]: [`loadgen::execute`], the open- and closed-loop load generator, free of
 //!   coordinated omission (latency from each request's intended start).
 //! - [`shoppers`]: closed-loop shoppers walking the scenario's `[sessions]` graph (the
@@ -56,6 +58,7 @@ pub mod provision;
 pub mod schema;
 pub mod session;
 mod setup;
+pub mod sharded;
 pub mod shoppers;
 pub mod spec;
 pub mod sql_faults;

@@ -406,6 +406,7 @@ fn plan(name: &str, routing: ReadRouting, cache: CacheMode, pool: u32) -> Strate
         routing,
         cache,
         pool_size: pool,
+        sharding: None,
     }
 }
 

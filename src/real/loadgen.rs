@@ -49,6 +49,7 @@ use super::plan::{
     Arrival, CacheMode, Endpoints, FaultAt, FaultInjector, Load, Op, RealError, RealPlan,
 };
 use super::schema::loaded_data;
+use super::sharded::ReshardRecord;
 use super::shoppers::{Shopper, Shoppers, total};
 use super::strategy::Backend;
 use super::workload::{check_mix, stream_rng};
@@ -91,9 +92,10 @@ pub async fn execute(
     }
     let ctx = Arc::new(RunCtx::new(&plan, backend));
     let monitor = spawn_monitor(endpoints, &plan, ctx.start)?;
-    let (driven, fault_log) = tokio::join!(
+    let (driven, fault_log, reshard) = tokio::join!(
         drive(load, &ctx),
-        run_faults(faults, &plan.faults, ctx.start, plan.total())
+        run_faults(faults, &plan.faults, ctx.start, plan.total()),
+        reshard(&plan, &ctx),
     );
     let Driven { dispatch, sessions } = driven?;
     let (lag, probes) = monitor
@@ -106,6 +108,7 @@ pub async fn execute(
         lag,
         probes,
         faults: fault_log,
+        reshard,
     };
     Ok(outcome(&plan, &ctx, measured))
 }
@@ -117,6 +120,7 @@ struct Measured {
     lag: Vec<LagSample>,
     probes: Vec<ProbeSample>,
     faults: Vec<FaultRecord>,
+    reshard: Option<ReshardRecord>,
 }
 
 fn outcome(plan: &RealPlan, ctx: &RunCtx, m: Measured) -> RealOutcome {
@@ -133,7 +137,18 @@ fn outcome(plan: &RealPlan, ctx: &RunCtx, m: Measured) -> RealOutcome {
         faults: m.faults,
         dispatch: m.dispatch,
         sessions: m.sessions,
+        reshard: m.reshard,
     }
+}
+
+/// Reshards a sharded strategy at its planned time (within the run), while the load goes on.
+async fn reshard(plan: &RealPlan, ctx: &RunCtx) -> Option<ReshardRecord> {
+    let at = plan.strategy.sharding.as_ref()?.reshard.as_ref()?.at;
+    if at >= plan.total() {
+        return None;
+    }
+    tokio::time::sleep_until(tokio::time::Instant::from_std(ctx.start + at)).await;
+    ctx.backend.reshard(ctx.start.elapsed()).await
 }
 
 fn check_load(plan: &RealPlan, load: &Load) -> Result<(), RealError> {
@@ -195,6 +210,7 @@ impl RunCtx {
         let layout = Layout {
             classes: plan.classes.len(),
             replicas: backend.replica_count(),
+            shards: backend.shard_count(),
             bucket_ns: nanos(plan.bucket).max(1),
             warmup_ns: nanos(plan.warmup),
             end_ns: nanos(plan.total()),

@@ -23,10 +23,15 @@
 //!   ended; `not_sent_max_requests`: measured arrivals past `max_requests`), and with
 //!   shoppers `sessions` (kind `sessions`: the simulator's session metrics under its names,
 //!   `sessions`, `ended`, `abandoned`, `conversions`, `conversion_rate`, `revenue_lost`,
-//!   `visits.STATE`, ..., see [`crate::model::sessions`]);
+//!   `visits.STATE`, ..., see [`crate::model::sessions`]); with a sharded strategy `shards`
+//!   (kind `router`, as the simulator's router: `requests.K`, `load_max_over_mean`),
+//!   `db.shard-K` (`requests`, `p50_ms`, `p99_ms` of the requests that shard served) and, when
+//!   the strategy reshards, `reshard` (`started_s`, `duration_s`, `shards_before`,
+//!   `shards_after`, `users_moved`, `moved_fraction`, `rows_moved`, `failed`);
 //! - series metrics: `throughput_rps`, `p99_ms`, `errors` (per second, as the simulator's),
 //!   `stale_reads` (strategy-observed, count), `lag_ms` (max over replicas) and `lag_ms.replica-N`,
-//!   `probe_behind.replica-N` (share of the bucket's probes that found the replica behind).
+//!   `probe_behind.replica-N` (share of the bucket's probes that found the replica behind),
+//!   and with shards `throughput_rps.shard-K`.
 //!   `t_s` counts from the start of the run, warm-up included.
 //!
 //! Two figures about staleness, which mean different things:
@@ -51,6 +56,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 
 use super::monitor::{LagSample, ProbeOutcome, ProbeSample};
+use super::sharded::ReshardRecord;
 use crate::model::sessions::Sessions;
 use crate::observe::{ErrorKind, Unit, latency_stats};
 use crate::report::summary::{Cdf, ComponentSummary, Latency, SeriesRow, StrategySummary};
@@ -72,6 +78,8 @@ pub enum Target {
     Primary,
     /// Replica `i`.
     Replica(usize),
+    /// Shard `i` (a sharded strategy's user shard).
+    Shard(usize),
 }
 
 /// What the cache did for a request.
@@ -110,6 +118,7 @@ pub struct Trace {
 pub(crate) struct Layout {
     pub(crate) classes: usize,
     pub(crate) replicas: usize,
+    pub(crate) shards: usize,
     pub(crate) bucket_ns: u64,
     pub(crate) warmup_ns: u64,
     pub(crate) end_ns: u64,
@@ -198,6 +207,8 @@ struct Counters {
 #[derive(Debug, Clone, Default)]
 struct BucketStats {
     completions: u64,
+    /// Completions per shard (sharded strategies).
+    shard_completions: Vec<u64>,
     errors: u64,
     stale_reads: u64,
     hist: Option<Histogram<u64>>,
@@ -209,6 +220,8 @@ pub(crate) struct Recorder {
     layout: Layout,
     classes: Vec<ClassStats>,
     counters: Counters,
+    /// Latency of the measured requests each shard served.
+    shard_hists: Vec<Histogram<u64>>,
     buckets: Vec<BucketStats>,
 }
 
@@ -228,7 +241,14 @@ impl Recorder {
                 replica_stale: vec![0; layout.replicas],
                 ..Counters::default()
             },
-            buckets: vec![BucketStats::default(); layout.buckets()],
+            shard_hists: vec![new_hist(SIGFIG); layout.shards],
+            buckets: vec![
+                BucketStats {
+                    shard_completions: vec![0; layout.shards],
+                    ..BucketStats::default()
+                };
+                layout.buckets()
+            ],
         }
     }
 
@@ -256,6 +276,11 @@ impl Recorder {
                 stats.hist.saturating_record(latency_us);
                 stats.latency_sum_us += to_f64(latency_us);
                 self.counters.count(trace);
+                if let Target::Shard(i) = trace.target
+                    && let Some(h) = self.shard_hists.get_mut(i)
+                {
+                    h.saturating_record(latency_us);
+                }
             }
             Err(kind) => stats.errors[kind.index()] += 1,
         }
@@ -271,6 +296,11 @@ impl Recorder {
                     .get_or_insert_with(|| new_hist(BUCKET_SIGFIG))
                     .saturating_record(latency_us);
                 b.stale_reads += u64::from(trace.stale == Some(true));
+                if let Target::Shard(i) = trace.target
+                    && let Some(n) = b.shard_completions.get_mut(i)
+                {
+                    *n += 1;
+                }
             }
             Err(_) => b.errors += 1,
         }
@@ -282,8 +312,14 @@ impl Recorder {
             a.merge(b);
         }
         self.counters.merge(&other.counters);
+        for (a, b) in self.shard_hists.iter_mut().zip(&other.shard_hists) {
+            let _ = a.add(b);
+        }
         for (a, b) in self.buckets.iter_mut().zip(&other.buckets) {
             a.completions += b.completions;
+            for (x, y) in a.shard_completions.iter_mut().zip(&b.shard_completions) {
+                *x += y;
+            }
             a.errors += b.errors;
             a.stale_reads += b.stale_reads;
             if let Some(h) = &b.hist {
@@ -312,7 +348,7 @@ impl Counters {
         }
         match (t.target, t.write) {
             (_, true) => self.writes += 1,
-            (Target::Primary, false) => self.primary_reads += 1,
+            (Target::Primary | Target::Shard(_), false) => self.primary_reads += 1,
             (Target::Replica(i), false) => {
                 if let Some(r) = self.replica_reads.get_mut(i) {
                     *r += 1;
@@ -425,6 +461,7 @@ pub struct RealOutcome {
     pub(crate) faults: Vec<FaultRecord>,
     pub(crate) dispatch: DispatchStats,
     pub(crate) sessions: Option<Sessions>,
+    pub(crate) reshard: Option<ReshardRecord>,
 }
 
 /// How well the open-loop pacer kept to the intended times (all zeros for closed loops).
@@ -553,6 +590,9 @@ impl RealOutcome {
         if d.dispatched + d.not_sent + d.not_sent_max_requests > 0 {
             out.push(component("loadgen", self.dispatch_metrics()));
         }
+        if !self.recorder.shard_hists.is_empty() {
+            out.extend(self.shard_components());
+        }
         if let Some(s) = &self.sessions {
             let window_ns = self.duration.as_secs_f64() * 1e9;
             out.push(ComponentSummary {
@@ -561,6 +601,63 @@ impl RealOutcome {
             });
         }
         out
+    }
+
+    /// `shards` (kind `router`, as the simulator's: `requests.K` and `load_max_over_mean`
+    /// over the shards the run used), `db.shard-K` (`requests`, `p50_ms`, `p99_ms`) and, after
+    /// a resharding, `reshard`.
+    fn shard_components(&self) -> Vec<ComponentSummary> {
+        let hists = &self.recorder.shard_hists;
+        let requests: Vec<f64> = hists.iter().map(|h| to_f64(h.len())).collect();
+        let mean = requests.iter().sum::<f64>() / to_f64(requests.len() as u64);
+        let max = requests.iter().copied().fold(0.0, f64::max);
+        let mut router: BTreeMap<String, f64> = requests
+            .iter()
+            .enumerate()
+            .map(|(k, r)| (format!("requests.{k}"), *r))
+            .collect();
+        router.insert("load_max_over_mean".to_owned(), ratio(max, mean));
+        let mut out = vec![ComponentSummary {
+            kind: "router".to_owned(),
+            ..component("shards", router)
+        }];
+        for (k, h) in hists.iter().enumerate() {
+            let q = |p: f64| {
+                if h.is_empty() {
+                    0.0
+                } else {
+                    us_to_ms(h.value_at_quantile(p))
+                }
+            };
+            let m = BTreeMap::from([
+                ("requests".to_owned(), to_f64(h.len())),
+                ("p50_ms".to_owned(), q(0.5)),
+                ("p99_ms".to_owned(), q(0.99)),
+            ]);
+            out.push(component(&format!("db.shard-{k}"), m));
+        }
+        if let Some(r) = &self.reshard {
+            let m = BTreeMap::from([
+                ("started_s".to_owned(), r.started.as_secs_f64()),
+                ("duration_s".to_owned(), r.took.as_secs_f64()),
+                ("shards_before".to_owned(), to_f64(r.shards.0 as u64)),
+                ("shards_after".to_owned(), to_f64(r.shards.1 as u64)),
+                ("users_moved".to_owned(), to_f64(r.users_moved)),
+                (
+                    "moved_fraction".to_owned(),
+                    ratio(to_f64(r.users_moved), to_f64(r.users)),
+                ),
+                ("rows_moved".to_owned(), to_f64(r.rows_moved)),
+                ("failed".to_owned(), f64::from(u8::from(r.error.is_some()))),
+            ]);
+            out.push(component("reshard", m));
+        }
+        out
+    }
+
+    /// The resharding, if the run did one.
+    pub fn reshard(&self) -> Option<&ReshardRecord> {
+        self.reshard.as_ref()
     }
 
     fn dispatch_metrics(&self) -> BTreeMap<String, f64> {
@@ -630,6 +727,13 @@ impl RealOutcome {
             }
             push(i, "errors".into(), to_f64(b.errors) / bucket_s);
             push(i, "stale_reads".into(), to_f64(b.stale_reads));
+            for (k, n) in b.shard_completions.iter().enumerate() {
+                push(
+                    i,
+                    format!("throughput_rps.shard-{k}"),
+                    to_f64(*n) / bucket_s,
+                );
+            }
         }
         for (i, metric, value) in self.lag_rows().into_iter().chain(self.probe_rows()) {
             push(i, metric, value);
@@ -795,6 +899,7 @@ mod tests {
         Layout {
             classes: 2,
             replicas: 2,
+            shards: 0,
             bucket_ns: 1_000 * MS,
             warmup_ns: 1_000 * MS,
             end_ns: 4_000 * MS,
@@ -867,6 +972,7 @@ max_error_rate = 0.9
             faults: vec![],
             dispatch: DispatchStats::default(),
             sessions: None,
+            reshard: None,
         }
     }
 
@@ -915,6 +1021,84 @@ max_error_rate = 0.9
         let cache = s.components.iter().find(|c| c.name == "cache").unwrap();
         assert_eq!(cache.metrics["hit_ratio"], 0.0);
         assert_eq!(s.components[2].metrics["reads"], 1.0);
+    }
+
+    /// Requests per shard, the router's balance figure and the resharding reach the summary
+    /// and the series under the simulator's names.
+    #[test]
+    fn shard_components_count_what_each_shard_served() {
+        let mut r = Recorder::new(Layout {
+            shards: 3,
+            ..layout()
+        });
+        // Shard 0 serves 6 measured requests of 10 ms, shard 1 serves 2 of 40 ms, shard 2
+        // none; one warm-up request on shard 2 counts in the series only.
+        for i in 0..6 {
+            r.record(
+                0,
+                1_000 * MS + i * MS,
+                1_010 * MS + i * MS,
+                &ok(Target::Shard(0), None, CacheUse::Unused),
+            );
+        }
+        for i in 0..2 {
+            r.record(
+                1,
+                2_000 * MS + i * MS,
+                2_040 * MS + i * MS,
+                &ok(Target::Shard(1), None, CacheUse::Unused),
+            );
+        }
+        r.record(
+            0,
+            100 * MS,
+            200 * MS,
+            &ok(Target::Shard(2), None, CacheUse::Unused),
+        );
+        let mut o = outcome(r, vec![], vec![]);
+        o.reshard = Some(ReshardRecord {
+            started: Duration::from_secs(2),
+            took: Duration::from_millis(1_500),
+            shards: (3, 4),
+            users_moved: 25,
+            users: 100,
+            rows_moved: 80,
+            error: None,
+        });
+        let s = summary(&o);
+        let find = |n: &str| s.components.iter().find(|c| c.name == n).unwrap();
+        let router = find("shards");
+        assert_eq!(router.kind, "router");
+        assert_eq!(
+            (
+                router.metrics["requests.0"],
+                router.metrics["requests.1"],
+                router.metrics["requests.2"]
+            ),
+            (6.0, 2.0, 0.0)
+        );
+        // max 6 over mean 8/3.
+        assert!((router.metrics["load_max_over_mean"] - 2.25).abs() < 1e-12);
+        assert!((find("db.shard-0").metrics["p99_ms"] - 10.0).abs() < 0.05);
+        assert!((find("db.shard-1").metrics["p50_ms"] - 40.0).abs() < 0.05);
+        assert_eq!(find("db.shard-2").metrics["requests"], 0.0);
+        let re = find("reshard");
+        assert_eq!(re.metrics["moved_fraction"], 0.25);
+        assert_eq!(
+            (re.metrics["shards_before"], re.metrics["shards_after"]),
+            (3.0, 4.0)
+        );
+        assert_eq!(re.metrics["failed"], 0.0);
+        let series = o.series(0);
+        let at = |t: f64, m: &str| {
+            series
+                .iter()
+                .find(|row| row.t_s == t && row.metric == m)
+                .map(|row| row.value)
+        };
+        assert_eq!(at(0.0, "throughput_rps.shard-2"), Some(1.0));
+        assert_eq!(at(1.0, "throughput_rps.shard-0"), Some(6.0));
+        assert_eq!(at(2.0, "throughput_rps.shard-1"), Some(2.0));
     }
 
     #[test]

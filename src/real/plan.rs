@@ -168,8 +168,36 @@ pub enum CacheMode {
     },
 }
 
+/// Users sharded over Postgres shards (see [`crate::real::sharded`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShardPlan {
+    /// Router name, one of [`crate::model::shard::Router::NAMES`].
+    pub router: String,
+    /// What the router is built from (its key space is set to the users).
+    pub spec: crate::model::shard::Spec,
+    /// A resharding during the run.
+    pub reshard: Option<Reshard>,
+}
+
+/// A resharding: at `at`, users move to where the same router over `spec` puts them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reshard {
+    /// When, after the start of the run (warm-up included).
+    pub at: Duration,
+    /// The router's new spec (more shards; new ranges for `range`).
+    pub spec: crate::model::shard::Spec,
+}
+
+impl ShardPlan {
+    /// Shards used before or after a resharding.
+    pub fn max_shards(&self) -> usize {
+        let after = self.reshard.as_ref().map_or(0, |r| r.spec.shards);
+        self.spec.shards.max(after)
+    }
+}
+
 /// The strategy under test.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StrategyPlan {
     /// Strategy name, as in reports.
     pub name: String,
@@ -177,8 +205,11 @@ pub struct StrategyPlan {
     pub routing: ReadRouting,
     /// Cache.
     pub cache: CacheMode,
-    /// Connections per server (Postgres primary, each replica, Redis).
+    /// Connections per server (Postgres primary, each replica, each shard, Redis).
     pub pool_size: u32,
+    /// Users sharded over [`Endpoints::shards`] (every operation then goes to its user's
+    /// shard), or `None`.
+    pub sharding: Option<ShardPlan>,
 }
 
 /// A fault injected at a time of the run.
@@ -242,6 +273,7 @@ impl Default for RealPlan {
                 routing: ReadRouting::Primary,
                 cache: CacheMode::None,
                 pool_size: 8,
+                sharding: None,
             },
             faults: Vec::new(),
             products: 100_000,
@@ -284,6 +316,16 @@ impl RealPlan {
         if self.strategy.pool_size == 0 {
             return bad("strategy.pool_size must be positive");
         }
+        if self.strategy.sharding.is_some() {
+            let sharded = &crate::real::sharded::SHARDED_OPS;
+            if let Some(c) = self.classes.iter().find(|c| !sharded.contains(&c.op)) {
+                return Err(RealError::InvalidPlan(format!(
+                    "class `{}`: operation `{}` has no sharded implementation",
+                    c.name,
+                    c.op.name()
+                )));
+            }
+        }
         Ok(())
     }
 
@@ -302,6 +344,8 @@ pub struct Endpoints {
     pub replicas: Vec<String>,
     /// Redis, a `redis://` URL.
     pub redis: Option<String>,
+    /// Shards, `postgres://` URLs, named `shard-0`, `shard-1`, ... in reports.
+    pub shards: Vec<String>,
     /// Hosts besides loopback that may be contacted, e.g. the names of containers the caller
     /// started. Everything else is refused.
     pub allowed_hosts: Vec<String>,
@@ -321,7 +365,8 @@ impl Endpoints {
     pub fn check_hosts(&self) -> Result<(), RealError> {
         let urls = std::iter::once(&self.primary)
             .chain(&self.replicas)
-            .chain(&self.redis);
+            .chain(&self.redis)
+            .chain(&self.shards);
         for url in urls {
             for host in url_hosts(url)? {
                 if !self.host_allowed(&host) {

@@ -165,12 +165,42 @@ pub async fn load_data(
     seed: u64,
 ) -> Result<LoadReport, RealError> {
     endpoints.check_hosts()?;
+    let all = Rows {
+        products,
+        users,
+        seed,
+        keep: &|_| true,
+        order_ids_from: 0,
+    };
+    load_into(&endpoints.primary, &endpoints.replicas, &all).await
+}
+
+/// Which rows of the seeded data set a database gets: every product, and the users `keep`
+/// accepts with their orders. The same seed gives the same rows whatever `keep` is, so a
+/// user's rows on a shard are those an unsharded load writes. New orders get ids from
+/// `order_ids_from + 1` on (shards use disjoint ranges, so orders can move between them).
+pub(crate) struct Rows<'a> {
+    pub(crate) products: u64,
+    pub(crate) users: u64,
+    pub(crate) seed: u64,
+    pub(crate) keep: &'a (dyn Fn(u64) -> bool + Sync),
+    pub(crate) order_ids_from: u64,
+}
+
+/// Loads `rows` into the database at `url` (schema recreated), then waits for `replicas`.
+pub(crate) async fn load_into(
+    url: &str,
+    replicas: &[String],
+    rows: &Rows<'_>,
+) -> Result<LoadReport, RealError> {
+    let Rows {
+        products, users, ..
+    } = *rows;
     if products == 0 || users == 0 {
         return Err(RealError::InvalidPlan(
             "products and users must be positive".into(),
         ));
     }
-    let url = &endpoints.primary;
     let mut conns = Vec::with_capacity(4);
     for _ in 0..4 {
         conns.push(connect("primary", url).await?);
@@ -178,14 +208,19 @@ pub async fn load_data(
     let started = Instant::now();
     run_sql(&mut conns[0], DDL).await?;
     let orders = users / 2;
-    let order_items = copy_all(&mut conns, products, users, orders, seed).await?;
+    let order_items = copy_all(&mut conns, rows, orders).await?;
     let copy = started.elapsed();
     let indexed = Instant::now();
     build_indexes(&mut conns).await?;
-    write_meta(&mut conns[0], seed, products, users, orders).await?;
+    if rows.order_ids_from > 0 {
+        let sql = "SELECT setval(pg_get_serial_sequence('orders', 'id'), $1, false)";
+        let q = sqlx::query(sql).bind(to_i64(rows.order_ids_from + 1));
+        q.execute(&mut conns[0]).await.map_err(pg)?;
+    }
+    write_meta(&mut conns[0], rows.seed, products, users, orders).await?;
     let index = indexed.elapsed();
     let caught_up = Instant::now();
-    wait_for_replicas(&mut conns[0], &endpoints.replicas).await?;
+    wait_for_replicas(&mut conns[0], replicas).await?;
     Ok(LoadReport {
         products,
         users,
@@ -231,18 +266,16 @@ fn to_i64(x: u64) -> i64 {
 /// Streams the four tables at once; returns the number of order items.
 async fn copy_all(
     conns: &mut [PgConnection],
-    products: u64,
-    users: u64,
+    rows: &Rows<'_>,
     orders: u64,
-    seed: u64,
 ) -> Result<u64, RealError> {
     let [c0, c1, c2, c3] = conns else {
         return Err(RealError::Internal("copy needs four connections".into()));
     };
     let ((), (), items) = tokio::try_join!(
-        copy_products(c0, products, seed),
-        copy_users(c1, users, seed),
-        copy_orders(c2, c3, orders, users, products, seed),
+        copy_products(c0, rows.products, rows.seed),
+        copy_users(c1, rows),
+        copy_orders(c2, c3, orders, rows),
     )?;
     Ok(items)
 }
@@ -264,13 +297,13 @@ async fn copy_products(conn: &mut PgConnection, n: u64, seed: u64) -> Result<(),
     Ok(())
 }
 
-async fn copy_users(conn: &mut PgConnection, n: u64, seed: u64) -> Result<(), RealError> {
+async fn copy_users(conn: &mut PgConnection, rows: &Rows<'_>) -> Result<(), RealError> {
     let sql = "COPY users (id, name, email, country) FROM STDIN";
-    let mut rng = stream_rng(seed, 0x05E7_5000);
+    let mut rng = stream_rng(rows.seed, 0x05E7_5000);
     let mut copy = conn.copy_in_raw(sql).await.map_err(pg)?;
     let mut buf = String::with_capacity(CHUNK + 4096);
-    for id in 1..=n {
-        user_row(&mut buf, id, &mut rng);
+    for id in 1..=rows.users {
+        user_row(&mut buf, id, &mut rng, (rows.keep)(id));
         if buf.len() >= CHUNK {
             copy.send(buf.as_bytes()).await.map_err(pg)?;
             buf.clear();
@@ -286,11 +319,9 @@ async fn copy_orders(
     c_orders: &mut PgConnection,
     c_items: &mut PgConnection,
     n: u64,
-    users: u64,
-    products: u64,
-    seed: u64,
+    rows: &Rows<'_>,
 ) -> Result<u64, RealError> {
-    let mut rng = stream_rng(seed, 0x0D0E_5000);
+    let mut rng = stream_rng(rows.seed, 0x0D0E_5000);
     let sql_o = "COPY orders (id, user_id, total_cents, created_at) FROM STDIN";
     let sql_i = "COPY order_items (order_id, product_id, qty, price_cents) FROM STDIN";
     let mut co = c_orders.copy_in_raw(sql_o).await.map_err(pg)?;
@@ -301,7 +332,7 @@ async fn copy_orders(
     );
     let mut items = 0u64;
     for id in 1..=n {
-        items += order_rows(&mut bo, &mut bi, id, users, products, seed, &mut rng);
+        items += order_rows(&mut bo, &mut bi, id, rows, &mut rng);
         if bo.len() + bi.len() >= CHUNK {
             co.send(bo.as_bytes()).await.map_err(pg)?;
             ci.send(bi.as_bytes()).await.map_err(pg)?;
@@ -356,34 +387,39 @@ fn product_row(buf: &mut String, id: u64, seed: u64, rng: &mut Rng) {
     buf.push('\n');
 }
 
-fn user_row(buf: &mut String, id: u64, rng: &mut Rng) {
+/// A user's row (written when `keep`; the random stream advances either way).
+fn user_row(buf: &mut String, id: u64, rng: &mut Rng, keep: bool) {
     let country = COUNTRIES[rng.random_range(0..COUNTRIES.len())];
-    let _ = writeln!(
-        buf,
-        "{id}\t{} {id}\tuser{id}@example.test\t{country}",
-        word(rng)
-    );
+    let name = word(rng);
+    if keep {
+        let _ = writeln!(buf, "{id}\t{name} {id}\tuser{id}@example.test\t{country}");
+    }
 }
 
-/// One order and its items; returns the number of items.
+/// One order and its items, written when `rows` keeps its user (the random stream advances
+/// either way); returns the number of items written.
 fn order_rows(
     orders: &mut String,
     items: &mut String,
     id: u64,
-    users: u64,
-    products: u64,
-    seed: u64,
+    rows: &Rows<'_>,
     rng: &mut Rng,
 ) -> u64 {
-    let user = 1 + rng.random_range(0..users);
+    let user = 1 + rng.random_range(0..rows.users);
+    let keep = (rows.keep)(user);
     let k = rng.random_range(1..=3u64);
     let mut total = 0;
     for _ in 0..k {
-        let product = 1 + rng.random_range(0..products);
+        let product = 1 + rng.random_range(0..rows.products);
         let qty = rng.random_range(1..=3u64);
-        let price = price_cents(product, seed);
+        let price = price_cents(product, rows.seed);
         total += price * qty;
-        let _ = writeln!(items, "{id}\t{product}\t{qty}\t{price}");
+        if keep {
+            let _ = writeln!(items, "{id}\t{product}\t{qty}\t{price}");
+        }
+    }
+    if !keep {
+        return 0;
     }
     let _ = writeln!(orders, "{id}\t{user}\t{total}\t{}", timestamp(id));
     k
@@ -505,7 +541,7 @@ mod tests {
     fn order_items_agree_with_product_prices_and_totals() {
         let mut rng = stream_rng(3, 4);
         let (mut o, mut it) = (String::new(), String::new());
-        let k = order_rows(&mut o, &mut it, 9, 100, 50, 3, &mut rng);
+        let k = order_rows(&mut o, &mut it, 9, &rows(&|_| true), &mut rng);
         assert!((1..=3).contains(&k));
         let mut total = 0;
         for line in it.lines() {
@@ -527,12 +563,12 @@ mod tests {
         let mut rng = stream_rng(3, 4);
         let (mut orders, mut items) = (String::new(), String::new());
         for id in 1..=20 {
-            order_rows(&mut orders, &mut items, id, 100, 50, 3, &mut rng);
+            order_rows(&mut orders, &mut items, id, &rows(&|_| true), &mut rng);
         }
         let mut users = String::new();
         let mut rng = stream_rng(5, 0x05E7_5000);
         for id in 1..=20 {
-            user_row(&mut users, id, &mut rng);
+            user_row(&mut users, id, &mut rng, true);
         }
         let got = [&products_text(7, 50), &orders, &items, &users].map(|t| fnv64(t.as_bytes()));
         let want = [
@@ -542,6 +578,48 @@ mod tests {
             0x2377_395a_0740_bfaa,
         ];
         assert_eq!(got, want);
+    }
+
+    fn rows(keep: &(dyn Fn(u64) -> bool + Sync)) -> Rows<'_> {
+        Rows {
+            products: 50,
+            users: 100,
+            seed: 3,
+            keep,
+            order_ids_from: 0,
+        }
+    }
+
+    /// A shard's rows are exactly the unsharded rows of the users it keeps: split the users
+    /// by parity and the two halves put back together are the whole.
+    #[test]
+    fn kept_rows_partition_the_whole_data_set() {
+        let text = |keep: &(dyn Fn(u64) -> bool + Sync)| {
+            let (mut users, mut orders, mut items) = (String::new(), String::new(), String::new());
+            let mut rng = stream_rng(5, 6);
+            for id in 1..=100 {
+                user_row(&mut users, id, &mut rng, keep(id));
+            }
+            for id in 1..=60 {
+                order_rows(&mut orders, &mut items, id, &rows(keep), &mut rng);
+            }
+            [users, orders, items]
+        };
+        let sorted = |texts: &[&String]| {
+            let mut lines: Vec<&str> = texts.iter().flat_map(|t| t.lines()).collect();
+            lines.sort_unstable();
+            lines.join("\n")
+        };
+        let all = text(&|_| true);
+        let (even, odd) = (text(&|u| u % 2 == 0), text(&|u| u % 2 == 1));
+        for t in 0..3 {
+            assert!(!even[t].is_empty() && !odd[t].is_empty());
+            assert_eq!(sorted(&[&even[t], &odd[t]]), sorted(&[&all[t]]));
+        }
+        for line in odd[1].lines() {
+            let user: u64 = line.split('\t').nth(1).unwrap().parse().unwrap();
+            assert_eq!(user % 2, 1, "{line}");
+        }
     }
 
     #[test]

@@ -14,6 +14,7 @@ use super::plan::{BoxFuture, Endpoints, FaultInjector, Load, RealError, RealPlan
 use super::provision::{Cluster, ClusterSpec, Fault, Topology, install_ctrl_c_cleanup};
 use super::schema::ensure_data;
 use super::setup::{describe, stamp};
+use super::sharded::load_shards;
 use super::spec::{RealSpec, check_one_cluster, real_spec};
 use super::sql_faults::SqlFaultInjector;
 use crate::engine::SimTime;
@@ -180,6 +181,7 @@ fn endpoints(t: &Topology) -> Endpoints {
         primary: t.primary.clone(),
         replicas: t.replicas.clone(),
         redis: t.redis.clone(),
+        shards: t.shards.clone(),
         allowed_hosts: Vec::new(),
     }
 }
@@ -213,6 +215,7 @@ async fn run_all(
     for (strategy, spec) in loaded.strategies.iter().zip(specs) {
         eprintln!("scalesim real: running strategy \"{}\"…", strategy.name);
         let sc = &strategy.scenario;
+        prepare(spec, ep, seed).await?;
         let outcome = execute(plan(sc, spec, seed), load(sc, seed)?, ep, faults).await?;
         report
             .summary
@@ -235,12 +238,28 @@ async fn run_all(
                 strategy.name, l.name
             );
             let spec = real_spec(sc, &strategy.name, &loaded.file, &loaded.text)?;
+            prepare(&spec, ep, seed).await?;
             let outcome = execute(plan(sc, &spec, seed), load(sc, seed)?, ep, faults).await?;
             point.strategies.push(outcome.to_strategy_summary(sc));
         }
         report.summary.loads.push(point);
     }
     Ok(report)
+}
+
+/// Loads a sharded strategy's shards afresh (its router decides where each user lives, and
+/// an earlier run's orders and moves are gone); nothing for others.
+async fn prepare(spec: &RealSpec, ep: &Endpoints, seed: u64) -> Result<(), SessionError> {
+    let Some(plan) = &spec.strategy.sharding else {
+        return Ok(());
+    };
+    eprintln!(
+        "scalesim real: loading {} shards for router `{}`…",
+        ep.shards.len(),
+        plan.router
+    );
+    load_shards(&ep.shards, plan, spec.products, spec.users, seed).await?;
+    Ok(())
 }
 
 fn empty_report(loaded: &Loaded, seed: u64) -> Report {
@@ -338,20 +357,22 @@ fn load(sc: &Scenario, seed: u64) -> Result<Load, SessionError> {
     }
 }
 
-/// Parses `--target` values: `primary=URL`, `replica=URL` (repeatable), `redis=URL`.
+/// Parses `--target` values: `primary=URL`, `replica=URL` and `shard=URL` (repeatable, in
+/// order), `redis=URL`.
 pub fn parse_targets(values: &[String]) -> Result<Topology, String> {
-    let (mut primary, mut replicas, mut redis) = (None, Vec::new(), None);
+    let (mut primary, mut replicas, mut shards, mut redis) = (None, Vec::new(), Vec::new(), None);
     for v in values {
         let (k, url) = v.split_once('=').ok_or_else(|| {
-            format!("`--target {v}`: expected primary=URL, replica=URL or redis=URL")
+            format!("`--target {v}`: expected primary=URL, replica=URL, shard=URL or redis=URL")
         })?;
         match k {
             "primary" => primary = Some(url.to_string()),
             "replica" => replicas.push(url.to_string()),
+            "shard" => shards.push(url.to_string()),
             "redis" => redis = Some(url.to_string()),
             other => {
                 return Err(format!(
-                    "`--target {v}`: unknown role `{other}` (primary, replica, redis)"
+                    "`--target {v}`: unknown role `{other}` (primary, replica, shard, redis)"
                 ));
             }
         }
@@ -360,7 +381,7 @@ pub fn parse_targets(values: &[String]) -> Result<Topology, String> {
     Ok(Topology::external(
         &primary,
         &replicas,
-        &[],
+        &shards,
         redis.as_deref(),
     ))
 }

@@ -16,11 +16,15 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::plan::{CacheMode, ClassPlan, FaultAt, Op, ReadRouting, StrategyPlan};
+use super::plan::{
+    CacheMode, ClassPlan, FaultAt, Op, ReadRouting, Reshard, ShardPlan, StrategyPlan,
+};
 use super::provision::{
     ClusterSpec, Durability, Fault, Limits, MIN_MEMORY_BYTES, MIN_NANO_CPUS,
     default_postgres_image, default_redis_image,
 };
+use super::sharded::{SHARDED_OPS, router};
+use crate::model::shard::{Router, Spec as ShardSpec};
 use crate::model::workload::Load as SimLoad;
 use crate::scenario::raw::RawDur;
 use crate::scenario::units::parse_duration;
@@ -76,6 +80,34 @@ struct RawReal {
     ops: BTreeMap<String, String>,
     #[serde(default)]
     faults: Vec<RawFault>,
+    #[serde(default)]
+    sharding: Option<RawSharding>,
+}
+
+/// `[real.sharding]` as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSharding {
+    router: String,
+    #[serde(default)]
+    shards: Option<usize>,
+    #[serde(default)]
+    ranges: Option<Vec<String>>,
+    #[serde(default)]
+    vnodes: Option<u32>,
+    #[serde(default)]
+    eps: Option<f64>,
+    #[serde(default)]
+    reshard: Option<RawReshard>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawReshard {
+    at: RawDur,
+    shards: usize,
+    #[serde(default)]
+    ranges: Option<Vec<String>>,
 }
 
 /// A size: bytes as a number, or text with a unit (`"512MiB"`, `"1GiB"`, `"2GB"`).
@@ -194,16 +226,15 @@ pub fn real_spec(
             "this scenario has no [real] table: add one to run it against real servers",
         )
     })?;
-    let raw: RawReal = toml::Value::Table(table)
+    let raw: RawReal = toml::Value::Table(table.clone())
         .try_into()
         .map_err(|e: toml::de::Error| {
             let msg = e.message().trim().to_string();
             let unknown = msg
                 .strip_prefix("unknown field `")
                 .and_then(|r| r.split('`').next())
-                .unwrap_or("")
-                .to_string();
-            v.err(&unknown, msg.clone())
+                .unwrap_or("");
+            v.err(&path_of(&table, unknown).unwrap_or_default(), msg.clone())
         })?;
     let routing = routing(&v, &raw)?;
     let cache = match raw.cache.as_deref().unwrap_or("none") {
@@ -240,6 +271,8 @@ pub fn real_spec(
         durability: durability(&v, &raw)?,
         limits: limits(&v, &raw)?,
     };
+    let classes = classes(&v, &raw, &scenario.class_names)?;
+    let sharding = sharding(&v, &raw, &classes, routing, cache)?;
     Ok(RealSpec {
         cluster,
         strategy: StrategyPlan {
@@ -247,8 +280,9 @@ pub fn real_spec(
             routing,
             cache,
             pool_size: raw.pool_size,
+            sharding,
         },
-        classes: classes(&v, &raw, &scenario.class_names)?,
+        classes,
         faults: faults(&v, &raw)?,
         products: raw.products,
         users: raw.users,
@@ -256,6 +290,116 @@ pub fn real_spec(
         max_requests: raw.max_requests,
         request_timeout: v.dur("request_timeout", &raw.request_timeout, "2s")?,
         stale_probe_interval: v.dur("stale_probe_interval", &raw.stale_probe_interval, "200ms")?,
+    })
+}
+
+/// `[real.sharding]`: a router the simulator knows, over at most `real.shards` shards, with the
+/// operations it can route (every one keyed by user), on the shards alone (no replica routing,
+/// no cache).
+fn sharding(
+    v: &V<'_>,
+    raw: &RawReal,
+    classes: &[ClassPlan],
+    routing: ReadRouting,
+    cache: CacheMode,
+) -> Result<Option<ShardPlan>, ScenarioError> {
+    let Some(s) = &raw.sharding else {
+        return Ok(None);
+    };
+    let base = ShardSpec::default();
+    let spec = ShardSpec {
+        shards: s.shards.unwrap_or(raw.shards),
+        ranges: s.ranges.clone().unwrap_or(base.ranges.clone()),
+        vnodes: s.vnodes.unwrap_or(base.vnodes),
+        eps: s.eps.unwrap_or(base.eps),
+        ..base.clone()
+    };
+    let reshard = match &s.reshard {
+        None => None,
+        Some(r) => {
+            if r.shards <= spec.shards {
+                return Err(v.err(
+                    "sharding.reshard.shards",
+                    format!(
+                        "a resharding adds shards: {} is not more than the {} before",
+                        r.shards, spec.shards
+                    ),
+                ));
+            }
+            Some(Reshard {
+                at: v.dur("sharding.reshard.at", &Some(r.at.clone()), "0s")?,
+                spec: ShardSpec {
+                    shards: r.shards,
+                    ranges: r.ranges.clone().unwrap_or_default(),
+                    ..spec.clone()
+                },
+            })
+        }
+    };
+    let plan = ShardPlan {
+        router: s.router.clone(),
+        spec,
+        reshard,
+    };
+    if plan.spec.shards == 0 || plan.max_shards() > raw.shards {
+        let field = if plan.spec.shards > raw.shards || plan.spec.shards == 0 {
+            "sharding.shards"
+        } else {
+            "sharding.reshard.shards"
+        };
+        return Err(v.err(
+            field,
+            format!(
+                "the strategy shards over {} shards but `real.shards` starts {}",
+                plan.max_shards(),
+                raw.shards
+            ),
+        ));
+    }
+    router(&plan, raw.users, false).map_err(|m| {
+        let e = v.err("sharding.router", m);
+        if Router::NAMES.contains(&s.router.as_str()) {
+            e
+        } else {
+            e.suggest_from(&s.router, &Router::NAMES)
+        }
+    })?;
+    if plan.reshard.is_some() {
+        router(&plan, raw.users, true).map_err(|m| v.err("sharding.reshard", m))?;
+    }
+    if routing != ReadRouting::Primary || cache != CacheMode::None {
+        return Err(v.err(
+            "sharding",
+            "a sharded strategy reads and writes its users' shards: it takes no `routing` \
+             over replicas and no `cache` (not implemented for real yet)",
+        ));
+    }
+    if let Some(c) = classes.iter().find(|c| !SHARDED_OPS.contains(&c.op)) {
+        let names: Vec<&str> = SHARDED_OPS.iter().map(|o| o.name()).collect();
+        return Err(v.err(
+            &format!("ops.{}", c.name),
+            format!(
+                "operation `{}` has no sharded implementation yet (sharded: {})",
+                c.op.name(),
+                names.join(", ")
+            ),
+        ));
+    }
+    Ok(Some(plan))
+}
+
+/// The dotted path of the first key `key` in `table` (breadth first: a top-level key before
+/// a nested one), for an error serde reports by key alone.
+fn path_of(table: &toml::Table, key: &str) -> Option<String> {
+    if key.is_empty() {
+        return None;
+    }
+    if table.contains_key(key) {
+        return Some(key.to_owned());
+    }
+    table.iter().find_map(|(k, v)| {
+        let inner = v.as_table()?;
+        path_of(inner, key).map(|p| format!("{k}.{p}"))
     })
 }
 

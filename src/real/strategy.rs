@@ -29,6 +29,7 @@ use super::measure::{CacheUse, Target, Trace, lock};
 use super::pgpool::{PgServer, PooledConn};
 use super::plan::{CacheMode, Endpoints, Op, ReadRouting, RealError, StrategyPlan};
 use super::schema::CATEGORIES;
+use super::sharded::{ReshardRecord, Sharded};
 use crate::engine::mix64;
 use crate::observe::ErrorKind;
 
@@ -187,11 +188,11 @@ fn leading_number(v: &str) -> Option<i64> {
 /// The product-page query (`read_product`), as `benches/real_ops.rs` also times it.
 pub const READ_PRODUCT: &str =
     "SELECT version, name, category, price_cents, stock FROM products WHERE id = $1";
-const SEARCH: &str = "SELECT id, name, price_cents FROM products WHERE category = $1 \
+pub(crate) const SEARCH: &str = "SELECT id, name, price_cents FROM products WHERE category = $1 \
                       ORDER BY price_cents, id LIMIT 20";
-const READ_ORDERS: &str =
+pub(crate) const READ_ORDERS: &str =
     "SELECT id, total_cents FROM orders WHERE user_id = $1 ORDER BY id DESC LIMIT 10";
-const PLACE_ORDER: &str = "WITH p AS (UPDATE products SET \
+pub(crate) const PLACE_ORDER: &str = "WITH p AS (UPDATE products SET \
        stock = CASE WHEN stock > 0 THEN stock - 1 ELSE 1000 END, version = version + 1 \
        WHERE id = $2 RETURNING price_cents, version), \
      o AS (INSERT INTO orders (user_id, total_cents, created_at) \
@@ -211,7 +212,7 @@ const PAGE_OFFSET: &str =
     "SELECT id, name, price_cents FROM products ORDER BY id LIMIT 20 OFFSET $1";
 const PAGE_CURSOR: &str =
     "SELECT id, name, price_cents FROM products WHERE id > $1 ORDER BY id LIMIT 20";
-const LOOKUP_INDEXED: &str = "SELECT id, name, email FROM users WHERE id = $1";
+pub(crate) const LOOKUP_INDEXED: &str = "SELECT id, name, email FROM users WHERE id = $1";
 const LOOKUP_UNINDEXED: &str = "SELECT id, name, email FROM users WHERE email = $1";
 const INSERT_LSN: &str = "SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::int8";
 const REPLAY_LSN: &str = "SELECT (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::int8";
@@ -353,6 +354,7 @@ pub(crate) struct Backend {
     replayed: Vec<AtomicI64>,
     products: u64,
     users: u64,
+    sharded: Option<Sharded>,
 }
 
 impl Backend {
@@ -371,6 +373,12 @@ impl Backend {
         let replicas = connect_replicas(endpoints, strategy).await?;
         let (cache, ttl_s) = connect_cache(endpoints, strategy, timeout).await?;
         let replayed = replicas.iter().map(|_| AtomicI64::new(0)).collect();
+        let sharded = match &strategy.sharding {
+            Some(plan) => {
+                Some(Sharded::connect(&endpoints.shards, plan, size, products, users).await?)
+            }
+            None => None,
+        };
         Ok(Backend {
             primary,
             replicas,
@@ -382,7 +390,19 @@ impl Backend {
             replayed,
             products,
             users,
+            sharded,
         })
+    }
+
+    /// Shards a sharded strategy may use (zero otherwise).
+    pub(crate) fn shard_count(&self) -> usize {
+        self.sharded.as_ref().map_or(0, Sharded::shard_count)
+    }
+
+    /// Reshards a sharded strategy (`None` for others); `started` is the time since the start
+    /// of the run.
+    pub(crate) async fn reshard(&self, started: Duration) -> Option<ReshardRecord> {
+        Some(self.sharded.as_ref()?.reshard(started).await)
     }
 
     /// Number of replicas.
@@ -404,10 +424,16 @@ impl Backend {
         for r in &self.replicas {
             r.close().await;
         }
+        if let Some(s) = &self.sharded {
+            s.close().await;
+        }
     }
 
     /// Performs one operation on the key `key`.
     pub(crate) async fn run(&self, op: Op, key: u64) -> Result<Trace, ErrorKind> {
+        if let Some(s) = &self.sharded {
+            return s.run(op, key).await;
+        }
         match op {
             Op::ReadProduct => self.read_product(product_id(key, self.products)).await,
             Op::SearchProducts => self.search(category_of(key)).await,

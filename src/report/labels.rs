@@ -8,7 +8,7 @@
 
 /// A gauge family: `(family, what it measures, y axis label with unit)`. The chart title is
 /// `Component: what`, e.g. `App: busy workers`.
-pub const GAUGES: [(&str, &str, &str); 23] = [
+pub const GAUGES: [(&str, &str, &str); 24] = [
     ("busy", "busy workers", "Busy workers (time average)"),
     (
         "queue",
@@ -95,6 +95,11 @@ pub const GAUGES: [(&str, &str, &str); 23] = [
         "connections",
         "open connections",
         "Connections open at the server (count)",
+    ),
+    (
+        "throughput_rps",
+        "requests served",
+        "Throughput (requests/s)",
     ),
 ];
 

@@ -827,3 +827,29 @@ fn calibrate_on_an_unreachable_server_exits_3_with_the_address() {
     assert!(!err.contains("secret"), "the password is redacted: {err}");
     assert!(!out.exists(), "nothing written");
 }
+
+/// `check` validates a `[real]` table as `scalesim real` would, naming the nested field and
+/// its line, before any server starts.
+#[cfg(feature = "real")]
+#[test]
+fn check_names_the_real_sections_nested_field() {
+    let file = common::sim("real-sharding.toml");
+    let file = file.to_string_lossy();
+    let ok = scalesim(&["check", &file]);
+    assert_eq!(code(&ok), 0, "{}", stderr(&ok));
+    let cases = [
+        ("real.sharding.shardz=3", "real.sharding.shardz"),
+        (
+            "real.sharding.reshard={at=\"35s\",shards=5}",
+            "real.sharding.reshard.shards",
+        ),
+        ("real.ops.browse=place_ordr", "real.ops.browse"),
+    ];
+    for (set, field) in cases {
+        let o = scalesim(&["check", &file, "--set", set]);
+        let err = stderr(&o);
+        assert_eq!(code(&o), 2, "{set}: {err}");
+        assert!(err.contains(&format!("field `{field}`")), "{set}: {err}");
+        assert!(err.contains("real-sharding.toml:1"), "{set}: a line: {err}");
+    }
+}

@@ -76,6 +76,7 @@ fn endpoints() -> Endpoints {
         primary,
         replicas,
         redis: var("SCALESIM_TEST_REDIS"),
+        shards: vec![],
         allowed_hosts: vec![],
     }
 }
@@ -126,6 +127,7 @@ fn plan(name: &str, routing: ReadRouting, cache: CacheMode, secs: u64) -> RealPl
             routing,
             cache,
             pool_size: 4,
+            sharding: None,
         },
         products: PRODUCTS,
         users: USERS,
@@ -799,4 +801,175 @@ async fn query_shapes_cost_what_their_shape_reads() {
             fast.name()
         );
     }
+}
+
+/// Shard databases beside the primary's (`scalesim_shard0` ...), created when missing: on one
+/// server they test routing, moves and what is lost, not capacity.
+async fn shard_urls(e: &Endpoints, n: usize) -> Vec<String> {
+    let mut admin = connect(&e.primary).await;
+    let (base, _) = e.primary.rsplit_once('/').expect("a database in the URL");
+    let mut urls = Vec::with_capacity(n);
+    for k in 0..n {
+        let name = format!("scalesim_shard{k}");
+        let exists: Option<i32> =
+            sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1")
+                .bind(&name)
+                .fetch_optional(&mut admin)
+                .await
+                .expect("pg_database");
+        if exists.is_none() {
+            // The name is ours, made of letters and digits.
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .execute(&mut admin)
+                .await
+                .expect("create the shard database");
+        }
+        urls.push(format!("{base}/{name}"));
+    }
+    urls
+}
+
+async fn count(url: &str, sql: &'static str) -> i64 {
+    let mut c = connect(url).await;
+    sqlx::query_scalar(sql).fetch_one(&mut c).await.expect(sql)
+}
+
+/// Users sharded by jump hash over 3 shards, resharded to 4 during an open-loop run with
+/// purchases: afterwards every user is on the shard jump hash over 4 gives it (computed here
+/// from the paper's function, not through the router), the users moved are those whose jump
+/// hash changed, and every acknowledged order is on its user's shard.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL and Redis servers: see the module docs"]
+async fn resharding_moves_the_users_jump_hash_moves_and_loses_no_order() {
+    use scalesim::engine::mix64;
+    use scalesim::model::shard::{Spec, jump};
+    use scalesim::real::plan::{Reshard, ShardPlan};
+    use scalesim::real::sharded::load_shards;
+
+    let mut e = endpoints();
+    let _guard = SERVERS.lock().await;
+    schema::ensure_data(&e, PRODUCTS, USERS, SEED)
+        .await
+        .expect("data");
+    e.shards = shard_urls(&e, 4).await;
+    let sharding = ShardPlan {
+        router: "jump".into(),
+        spec: Spec {
+            shards: 3,
+            ..Spec::default()
+        },
+        reshard: Some(Reshard {
+            at: Duration::from_secs(3),
+            spec: Spec {
+                shards: 4,
+                ..Spec::default()
+            },
+        }),
+    };
+    load_shards(&e.shards, &sharding, PRODUCTS, USERS, SEED)
+        .await
+        .expect("shards loaded");
+    let users_on = async |k: usize| count(&e.shards[k], "SELECT count(*) FROM users").await;
+    let before: Vec<i64> = vec![users_on(0).await, users_on(1).await, users_on(2).await];
+    assert_eq!(before.iter().sum::<i64>(), USERS as i64);
+    assert_eq!(users_on(3).await, 0, "the fourth shard starts empty");
+
+    let c = |name: &str, op| ClassPlan {
+        name: name.to_owned(),
+        op,
+    };
+    let mut p = plan("jump 3 → 4", ReadRouting::Primary, CacheMode::None, 6);
+    p.warmup = Duration::ZERO;
+    p.strategy.sharding = Some(sharding);
+    p.classes = vec![
+        c("browse", Op::ReadProduct),
+        c("history", Op::ReadUserOrders),
+        c("buy", Op::PlaceOrder),
+    ];
+    let keys = KeyDist::Uniform { n: USERS };
+    let arrivals =
+        poisson_arrivals(300.0, p.total(), &[0.5, 0.2, 0.3], &keys, SEED).expect("arrivals");
+    let o = execute(p, Load::Open(Box::new(arrivals)), &e, &NoFaults)
+        .await
+        .expect("sharded run");
+    let r = o.reshard().expect("a resharding").clone();
+    println!("{r:?}");
+    assert_eq!(r.error, None);
+    // The router hashes the key (user id − 1) with SplitMix64's finaliser, then jumps.
+    let on = |u: u64, n: i64| jump(mix64(u), n);
+    let want_moved = (0..USERS).filter(|u| on(*u, 3) != on(*u, 4)).count() as u64;
+    assert_eq!(r.users_moved, want_moved);
+    assert!(r.rows_moved >= r.users_moved);
+
+    // Every user on its jump-hash-over-4 shard, once.
+    for k in 0..4 {
+        let mut conn = connect(&e.shards[k]).await;
+        let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM users")
+            .fetch_all(&mut conn)
+            .await
+            .expect("users");
+        for id in &ids {
+            let want = on(id.unsigned_abs() - 1, 4) as usize;
+            assert_eq!(want, k, "user {id} is on shard {k}, jump hash says {want}");
+        }
+        let strays: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM orders o WHERE NOT EXISTS \
+             (SELECT 1 FROM users u WHERE u.id = o.user_id)",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .expect("orders");
+        assert_eq!(
+            strays, 0,
+            "shard {k} holds orders of users it does not hold"
+        );
+    }
+    let mut total = 0;
+    for k in 0..4 {
+        total += users_on(k).await;
+    }
+    assert_eq!(total, USERS as i64);
+
+    // Acknowledged purchases are all there: orders placed during the run carry ids past the
+    // loaded ones (each shard numbers its own from a separate range).
+    let mut placed = 0;
+    for url in &e.shards {
+        placed += count(url, "SELECT count(*) FROM orders WHERE id > 1000000000000").await;
+    }
+    let s = summary_of(&o, &["browse", "history", "buy"]);
+    let buy = s.classes.iter().find(|c| c.name == "buy").expect("buy");
+    println!(
+        "orders placed {placed}, acknowledged {}, failed {}",
+        buy.completed, buy.failed
+    );
+    assert!(buy.completed > 100.0);
+    assert!(
+        placed as f64 >= buy.completed,
+        "an acknowledged order was lost"
+    );
+    assert!(placed as f64 <= buy.completed + buy.failed);
+
+    // Requests per shard: all four served after the move, and they add up.
+    let shard_requests: f64 = (0..4)
+        .map(|k| metric(&s, "shards", &format!("requests.{k}")))
+        .sum();
+    assert_eq!(shard_requests, s.completed);
+    assert!(metric(&s, "shards", "requests.3") > 0.0);
+    assert!(metric(&s, "db.shard-3", "p99_ms") > 0.0);
+    assert_eq!(metric(&s, "reshard", "users_moved"), want_moved as f64);
+}
+
+/// The summary of `o` reduced with a scenario of the classes `names`.
+fn summary_of(o: &RealOutcome, names: &[&str]) -> StrategySummary {
+    let mut text = String::from(
+        "name = \"sharded\"\nduration = \"10s\"\n[workload]\ntype = \"poisson\"\nrate = 1\n\
+         [stations.db]\nworkers = 1\nservice = \"1ms\"\n",
+    );
+    for n in names {
+        text.push_str(&format!("[classes.{n}]\npath = [\"db\"]\n"));
+    }
+    let sc = scenario::load_str(&text, std::path::Path::new("sharded.toml"), &[])
+        .expect("valid scenario")
+        .base;
+    o.to_strategy_summary(&sc)
 }
