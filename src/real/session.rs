@@ -12,7 +12,7 @@ use std::time::Duration;
 use super::loadgen::execute;
 use super::plan::{BoxFuture, Endpoints, FaultInjector, Load, RealError, RealPlan, Shoppers};
 use super::provision::{Cluster, ClusterSpec, Fault, Topology, install_ctrl_c_cleanup};
-use super::schema::ensure_data;
+use super::schema::{ensure_data, load_data};
 use super::setup::{describe, stamp};
 use super::sharded::load_shards;
 use super::spec::{RealSpec, check_one_cluster, real_spec};
@@ -212,10 +212,16 @@ async fn run_all(
         if data.skipped { ", already loaded" } else { "" }
     );
     let mut report = empty_report(loaded, seed);
+    let mut state = Data {
+        products,
+        users,
+        seed,
+        written: false,
+    };
     for (strategy, spec) in loaded.strategies.iter().zip(specs) {
         eprintln!("scalesim real: running strategy \"{}\"…", strategy.name);
         let sc = &strategy.scenario;
-        prepare(spec, ep, seed).await?;
+        state.prepare(spec, ep).await?;
         let outcome = execute(plan(sc, spec, seed), load(sc, seed)?, ep, faults).await?;
         report
             .summary
@@ -238,7 +244,7 @@ async fn run_all(
                 strategy.name, l.name
             );
             let spec = real_spec(sc, &strategy.name, &loaded.file, &loaded.text)?;
-            prepare(&spec, ep, seed).await?;
+            state.prepare(&spec, ep).await?;
             let outcome = execute(plan(sc, &spec, seed), load(sc, seed)?, ep, faults).await?;
             point.strategies.push(outcome.to_strategy_summary(sc));
         }
@@ -247,19 +253,38 @@ async fn run_all(
     Ok(report)
 }
 
-/// Loads a sharded strategy's shards afresh (its router decides where each user lives, and
-/// an earlier run's orders and moves are gone); nothing for others.
-async fn prepare(spec: &RealSpec, ep: &Endpoints, seed: u64) -> Result<(), SessionError> {
-    let Some(plan) = &spec.strategy.sharding else {
-        return Ok(());
-    };
-    eprintln!(
-        "scalesim real: loading {} shards for router `{}`…",
-        ep.shards.len(),
-        plan.router
-    );
-    load_shards(&ep.shards, plan, spec.products, spec.users, seed).await?;
-    Ok(())
+/// The data set of a session, and whether a run has written to the primary's copy since it
+/// was loaded.
+struct Data {
+    products: u64,
+    users: u64,
+    seed: u64,
+    written: bool,
+}
+
+impl Data {
+    /// Gives every run the same starting state, the seeded data set: a sharded strategy's
+    /// shards are loaded afresh (its router decides where each user lives, and an earlier
+    /// run's orders and moves are gone); for the others the primary (and through it the
+    /// replicas) is reloaded when an earlier run wrote to it (orders placed, products
+    /// updated). The cache is flushed at the start of every run ([`execute`]).
+    async fn prepare(&mut self, spec: &RealSpec, ep: &Endpoints) -> Result<(), SessionError> {
+        if let Some(plan) = &spec.strategy.sharding {
+            eprintln!(
+                "scalesim real: loading {} shards for router `{}`…",
+                ep.shards.len(),
+                plan.router
+            );
+            load_shards(&ep.shards, plan, spec.products, spec.users, self.seed).await?;
+            return Ok(());
+        }
+        if self.written {
+            eprintln!("scalesim real: reloading the data set (the previous run wrote to it)…");
+            load_data(ep, self.products, self.users, self.seed).await?;
+        }
+        self.written = spec.classes.iter().any(|c| c.op.is_write());
+        Ok(())
+    }
 }
 
 fn empty_report(loaded: &Loaded, seed: u64) -> Report {
