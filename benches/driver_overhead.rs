@@ -387,7 +387,15 @@ async fn redis(e: &Endpoints, secs: u64, n: u64) -> anyhow::Result<()> {
     anyhow::ensure!(fill.status.success(), "redis-benchmark set failed");
     let ttl = Duration::from_secs(3_600);
     warm_cache(e, PRODUCTS, ttl).await?;
-    let plan = read_plan("redis", CacheMode::CacheAside { ttl }, clients, secs);
+    let plan = read_plan(
+        "redis",
+        CacheMode::CacheAside {
+            ttl,
+            single_flight: false,
+        },
+        clients,
+        secs,
+    );
     let mut hit = 1.0f64;
     let ours = async || {
         let (side, h) = scalesim_side(e, plan.clone(), clients).await?;
@@ -561,12 +569,18 @@ async fn strategies(e: &Endpoints) -> anyhow::Result<()> {
         (
             "cache-aside",
             ReadRouting::Primary,
-            CacheMode::CacheAside { ttl },
+            CacheMode::CacheAside {
+                ttl,
+                single_flight: false,
+            },
         ),
         (
             "cache+round-robin",
             ReadRouting::RoundRobin,
-            CacheMode::CacheAside { ttl },
+            CacheMode::CacheAside {
+                ttl,
+                single_flight: false,
+            },
         ),
     ];
     for (name, routing, cache) in list {

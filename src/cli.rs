@@ -169,7 +169,8 @@ struct CalibrateArgs {
     /// Root seed of the data set and the probes' keys (overrides the scenario's).
     #[arg(long)]
     seed: Option<u64>,
-    /// Completed requests to aim for per operation and node (open loop at 100 per second).
+    /// Completed requests to aim for per operation and node (open loop at 100 per second, or
+    /// slower for an operation that would queue at that rate; 60 s at most).
     #[arg(long, default_value_t = 400)]
     samples: usize,
     /// Seconds each level of the concurrency curve runs.

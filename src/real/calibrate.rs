@@ -6,7 +6,9 @@
 //! 1. **Probes at low load.** Each operation the scenario's strategies send (`read_product`,
 //!    `place_order`, ...) runs alone through the real runs' own load generator, open loop at
 //!    [`Probes::rate`] requests per second (so almost nothing queues) until about
-//!    [`Probes::samples`] have completed: on the primary, each read also on the replicas
+//!    [`Probes::samples`] have completed (or [`MAX_PROBE`] has passed). A heavy operation would
+//!    queue at that rate, so a pilot first times a few requests one after another on one
+//!    connection and the probe's rate is lowered to keep one connection 10 % busy: on the primary, each read also on the replicas
 //!    (round robin), and cache hits (one Redis GET each) when the scenario has Redis. A
 //!    probe's latency is what a simulated station's service time stands for in these
 //!    scenarios: the server's work plus the loopback round trip, the driver and the pacer,
@@ -448,6 +450,7 @@ async fn measure(
         // One key: the first read misses and fills it, every later one is a single GET.
         let cache = CacheMode::CacheAside {
             ttl: Duration::from_secs(3600),
+            single_flight: false,
         };
         let one = KeyDist::Uniform { n: 1 };
         runs.push((
@@ -460,9 +463,15 @@ async fn measure(
     }
     let mut fits = Vec::new();
     for (name, op, routing, cache, keys) in runs {
-        eprintln!("scalesim calibrate: {name}…");
+        let rate = if cache == CacheMode::None {
+            let one = pilot_time(ep, op, products, users, seed).await?;
+            probes.rate.min(0.1 / one.as_secs_f64().max(1e-6))
+        } else {
+            probes.rate
+        };
+        eprintln!("scalesim calibrate: {name} at {rate:.3} req/s…");
         let plan = RealPlan {
-            duration: Duration::from_secs_f64(probes.samples as f64 / probes.rate),
+            duration: Duration::from_secs_f64(probes.samples as f64 / rate).min(MAX_PROBE),
             warmup: Duration::from_secs(1),
             seed,
             classes: vec![ClassPlan {
@@ -475,13 +484,7 @@ async fn measure(
             bucket: Duration::from_secs(1),
             ..RealPlan::default()
         };
-        let arrivals = poisson_arrivals(
-            probes.rate,
-            plan.total(),
-            &[1.0],
-            &keys,
-            mix64(seed ^ 0xca1b),
-        )?;
+        let arrivals = poisson_arrivals(rate, plan.total(), &[1.0], &keys, mix64(seed ^ 0xca1b))?;
         let outcome = execute(plan, Load::Open(Box::new(arrivals)), ep, &NoFaults).await?;
         let cdf = outcome.cdf();
         let done = usize::try_from(outcome.completed()).unwrap_or(usize::MAX);
@@ -499,6 +502,40 @@ async fn measure(
 }
 
 /// Requests per second of `read_product` on the primary from `n` connections at once.
+/// Longest a probe runs (a heavy operation gets fewer samples than [`Probes::samples`]).
+pub const MAX_PROBE: Duration = Duration::from_secs(60);
+
+/// The mean time of `op` alone: requests one after another on one primary connection, after
+/// one to warm up, for up to 2 s or 20 requests (at least 3).
+async fn pilot_time(
+    ep: &Endpoints,
+    op: Op,
+    products: u64,
+    users: u64,
+    seed: u64,
+) -> Result<Duration, RealError> {
+    let backend = Backend::connect(
+        ep,
+        &plan("pilot", ReadRouting::Primary, CacheMode::None, 1),
+        products,
+        users,
+        Duration::from_secs(30),
+    )
+    .await?;
+    let mut rng = Rng::seed_from(mix64(seed ^ 0x9170));
+    let _ = backend.run(op, rng.next_u64()).await;
+    let start = Instant::now();
+    let mut n = 0u32;
+    while n < 3 || (n < 20 && start.elapsed() < Duration::from_secs(2)) {
+        // A failed request still took its time; the probe reports failures itself.
+        let _ = backend.run(op, rng.next_u64()).await;
+        n += 1;
+    }
+    let mean = start.elapsed() / n;
+    backend.close().await;
+    Ok(mean)
+}
+
 async fn throughput(
     ep: &Endpoints,
     n: u32,

@@ -36,7 +36,7 @@
 //! logged in the outcome and the run goes on.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::runtime::Handle;
@@ -45,6 +45,7 @@ use super::measure::{
     DispatchStats, FaultRecord, Layout, RealOutcome, SharedRecorder, Trace, to_f64,
 };
 use super::monitor::{LagSample, MonitorConn, ProbeSample, probe, sample_lag};
+use super::pgpool::GAVE_UP;
 use super::plan::{
     Arrival, CacheMode, Endpoints, FaultAt, FaultInjector, Load, Op, RealError, RealPlan,
 };
@@ -242,14 +243,37 @@ impl RunCtx {
 
     /// Runs one request with a deadline `timeout` after `intended`, records it, and tells
     /// how it went.
-    async fn request(&self, shard: usize, class: u32, key: u64, intended: Instant) -> Done {
+    ///
+    /// The work runs as a task of its own. A request that times out stops waiting for it,
+    /// but a statement already sent runs to its end on its connection, which then goes back
+    /// to the pool, as under an application's timeout around a pooled query; work that holds
+    /// no connection yet is dropped ([`GAVE_UP`]). Dropping the connection in mid-statement
+    /// instead would leave the server running the statement on a backend the pool no longer
+    /// counts, and under overload those pile up until the server refuses clients.
+    async fn request(
+        self: &Arc<Self>,
+        shard: usize,
+        class: u32,
+        key: u64,
+        intended: Instant,
+    ) -> Done {
         let op = self.ops[class as usize];
         let deadline = tokio::time::Instant::from_std(intended + self.timeout);
-        let res: Result<Trace, ErrorKind> =
-            match tokio::time::timeout_at(deadline, self.backend.run(op, key)).await {
-                Ok(r) => r,
-                Err(_) => Err(ErrorKind::Timeout),
-            };
+        let gave_up = Arc::new(AtomicBool::new(false));
+        let work = {
+            let ctx = Arc::clone(self);
+            let flag = Arc::clone(&gave_up);
+            tokio::spawn(GAVE_UP.scope(flag, async move { ctx.backend.run(op, key).await }))
+        };
+        let res: Result<Trace, ErrorKind> = match tokio::time::timeout_at(deadline, work).await {
+            Ok(Ok(r)) => r,
+            // The task panicked: a failed request, not a failed run.
+            Ok(Err(_)) => Err(ErrorKind::Failed),
+            Err(_) => {
+                gave_up.store(true, Ordering::Release);
+                Err(ErrorKind::Timeout)
+            }
+        };
         let (intended_ns, done_ns) = (self.ns_at(intended), self.ns_at(Instant::now()));
         self.recorder
             .record(shard, class, intended_ns, done_ns, &res);

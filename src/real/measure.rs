@@ -17,7 +17,9 @@
 //!   `stale_reads`, `stale_checked_reads`, `stale_read_ratio`), `db.replica-N` (its reads,
 //!   the same stale-read figures for the reads the strategy sent it, the same lag metrics, and
 //!   the replica probe: `probes`, `probe_behind`, `probe_behind_ratio`, `probe_errors`),
-//!   `cache` (`hit_ratio`, `hits`, `misses`, `errors`), and for open loops `loadgen`
+//!   `cache` (`hit_ratio`, `hits`, `misses`, `errors`; `loads`, the misses that read the
+//!   database, and `coalesced`, those a concurrent fill served under single flight, as the
+//!   simulator's `data` component counts them), and for open loops `loadgen`
 //!   (`dispatch_late_ms_mean`, `dispatch_late_ms_max`: how late the pacer sent arrivals;
 //!   `skipped_arrivals`; `not_sent`: measured arrivals the pacer had not sent when the run
 //!   ended; `not_sent_max_requests`: measured arrivals past `max_requests`), and with
@@ -31,6 +33,7 @@
 //! - series metrics: `throughput_rps`, `p99_ms`, `errors` (per second, as the simulator's),
 //!   `stale_reads` (strategy-observed, count), `lag_ms` (max over replicas) and `lag_ms.replica-N`,
 //!   `probe_behind.replica-N` (share of the bucket's probes that found the replica behind),
+//!   with a cache `cache_loads` (database loads to fill it, per second: a stampede's spike),
 //!   and with shards `throughput_rps.shard-K`.
 //!   `t_s` counts from the start of the run, warm-up included.
 //!
@@ -94,6 +97,8 @@ pub enum CacheUse {
     Miss,
     /// Redis failed; the request went on to the database.
     Error,
+    /// Miss, then served by a concurrent request's fill (single flight): no database load.
+    Coalesced,
 }
 
 /// What a strategy did for one successful request.
@@ -190,7 +195,10 @@ impl ClassStats {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct Counters {
     cache_hits: u64,
+    /// Misses, coalesced ones included.
     cache_misses: u64,
+    /// Misses served by another request's fill (single flight).
+    cache_coalesced: u64,
     cache_errors: u64,
     primary_reads: u64,
     writes: u64,
@@ -211,6 +219,8 @@ struct BucketStats {
     shard_completions: Vec<u64>,
     errors: u64,
     stale_reads: u64,
+    /// Cache misses that loaded from the database.
+    cache_loads: u64,
     hist: Option<Histogram<u64>>,
 }
 
@@ -296,6 +306,7 @@ impl Recorder {
                     .get_or_insert_with(|| new_hist(BUCKET_SIGFIG))
                     .saturating_record(latency_us);
                 b.stale_reads += u64::from(trace.stale == Some(true));
+                b.cache_loads += u64::from(trace.cache == CacheUse::Miss);
                 if let Target::Shard(i) = trace.target
                     && let Some(n) = b.shard_completions.get_mut(i)
                 {
@@ -322,6 +333,7 @@ impl Recorder {
             }
             a.errors += b.errors;
             a.stale_reads += b.stale_reads;
+            a.cache_loads += b.cache_loads;
             if let Some(h) = &b.hist {
                 let _ = a.hist.get_or_insert_with(|| new_hist(BUCKET_SIGFIG)).add(h);
             }
@@ -343,6 +355,10 @@ impl Counters {
         match t.cache {
             CacheUse::Hit => self.cache_hits += 1,
             CacheUse::Miss => self.cache_misses += 1,
+            CacheUse::Coalesced => {
+                self.cache_misses += 1;
+                self.cache_coalesced += 1;
+            }
             CacheUse::Error => self.cache_errors += 1,
             CacheUse::Unused => {}
         }
@@ -375,6 +391,7 @@ impl Counters {
     fn merge(&mut self, o: &Counters) {
         self.cache_hits += o.cache_hits;
         self.cache_misses += o.cache_misses;
+        self.cache_coalesced += o.cache_coalesced;
         self.cache_errors += o.cache_errors;
         self.primary_reads += o.primary_reads;
         self.writes += o.writes;
@@ -727,6 +744,9 @@ impl RealOutcome {
             }
             push(i, "errors".into(), to_f64(b.errors) / bucket_s);
             push(i, "stale_reads".into(), to_f64(b.stale_reads));
+            if self.cache {
+                push(i, "cache_loads".into(), to_f64(b.cache_loads) / bucket_s);
+            }
             for (k, n) in b.shard_completions.iter().enumerate() {
                 push(
                     i,
@@ -817,10 +837,13 @@ fn component(name: &str, metrics: BTreeMap<String, f64>) -> ComponentSummary {
 
 fn cache_metrics(c: &Counters) -> BTreeMap<String, f64> {
     let (hits, misses) = (to_f64(c.cache_hits), to_f64(c.cache_misses));
+    let coalesced = to_f64(c.cache_coalesced);
     BTreeMap::from([
         ("hit_ratio".to_owned(), ratio(hits, hits + misses)),
         ("hits".to_owned(), hits),
         ("misses".to_owned(), misses),
+        ("loads".to_owned(), misses - coalesced),
+        ("coalesced".to_owned(), coalesced),
         ("errors".to_owned(), to_f64(c.cache_errors)),
     ])
 }

@@ -8,7 +8,8 @@
 //! connects anew, which is how the pool recovers after a fault.
 
 use std::str::FromStr;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{ConnectOptions, Connection};
@@ -26,6 +27,12 @@ pub(crate) struct PgServer {
     permits: Semaphore,
 }
 
+tokio::task_local! {
+    /// Set once the client of the request this task works for has given up (it timed out):
+    /// [`PgServer::acquire`] then takes no connection and fails the work as a timeout.
+    pub(crate) static GAVE_UP: Arc<AtomicBool>;
+}
+
 /// How long [`PgServer::prewarm`] retries a server that refuses connections.
 const REFUSED_RETRY: std::time::Duration = std::time::Duration::from_secs(15);
 
@@ -41,6 +48,19 @@ impl PgServer {
         })
     }
 
+    /// Makes the server end a statement that runs longer than `t` (`statement_timeout`, set
+    /// at connection start). A request that times out drops its connection, but the server
+    /// would go on running the statement until it next writes to the socket, while the pool
+    /// opens a new connection in its place: under overload such abandoned backends pile up
+    /// until the server refuses clients (`too many clients already`). The bound frees them
+    /// at most `t` after their statement started, as an application's own
+    /// `statement_timeout` would.
+    pub(crate) fn statement_timeout(mut self, t: std::time::Duration) -> Self {
+        let ms = t.as_millis().max(1).to_string();
+        self.options = self.options.options([("statement_timeout", ms.as_str())]);
+        self
+    }
+
     /// Opens `n` connections now, so the run does not pay for them. A server that refuses
     /// connections (a restart in progress) is retried for up to [`REFUSED_RETRY`], with a
     /// warning: a strategy's run then starts late rather than fails.
@@ -51,16 +71,18 @@ impl PgServer {
             let name = self.name.clone();
             set.spawn(async move {
                 let start = std::time::Instant::now();
+                let mut refused = false;
                 loop {
                     match options.connect().await {
                         Err(sqlx::Error::Io(e))
                             if e.kind() == std::io::ErrorKind::ConnectionRefused
                                 && start.elapsed() < REFUSED_RETRY =>
                         {
+                            refused = true;
                             tokio::time::sleep(std::time::Duration::from_millis(250)).await;
                         }
                         done => {
-                            if start.elapsed() > std::time::Duration::from_millis(250) {
+                            if refused {
                                 eprintln!(
                                     "scalesim real: warning: {name} refused connections for {:.1} s before the run",
                                     start.elapsed().as_secs_f64()
@@ -88,6 +110,12 @@ impl PgServer {
             .acquire()
             .await
             .map_err(|_| ErrorKind::Connection)?;
+        if GAVE_UP
+            .try_with(|g| g.load(Ordering::Acquire))
+            .unwrap_or(false)
+        {
+            return Err(ErrorKind::Timeout);
+        }
         let idle = self.lock_idle().pop();
         let conn = match idle {
             Some(c) => c,
@@ -191,6 +219,8 @@ pub(crate) fn classify(e: &sqlx::Error) -> ErrorKind {
         sqlx::Error::Database(db) if is_connection_state(db.code().as_deref()) => {
             ErrorKind::Connection
         }
+        // query_canceled: `statement_timeout` ended the statement.
+        sqlx::Error::Database(db) if db.code().as_deref() == Some("57014") => ErrorKind::Timeout,
         _ => ErrorKind::Failed,
     }
 }

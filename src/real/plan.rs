@@ -99,6 +99,9 @@ pub enum Op {
     LookupIndexed,
     /// Query shapes: a user by e-mail, a column without an index (a sequential scan).
     LookupUnindexed,
+    /// The guide's "popular products": a category's 20 best sellers over every order (an
+    /// aggregate over `order_items`, the heavy query a cache saves; cacheable, TTL only).
+    PopularProducts,
 }
 
 impl Op {
@@ -121,6 +124,7 @@ impl Op {
             Op::PageCursor => "page_cursor",
             Op::LookupIndexed => "lookup_indexed",
             Op::LookupUnindexed => "lookup_unindexed",
+            Op::PopularProducts => "popular_products",
         }
     }
 }
@@ -165,6 +169,10 @@ pub enum CacheMode {
     CacheAside {
         /// Time to live of cached entries.
         ttl: Duration,
+        /// Single flight on the TTL-only reads (`search_products`, `popular_products`): a miss
+        /// takes the key's lock in this process and looks again, so of the misses that meet
+        /// one expiry one loads and the others wait for its fill (`coalesced`).
+        single_flight: bool,
     },
 }
 

@@ -175,6 +175,7 @@ impl Sharded {
         pool_size: u32,
         products: u64,
         users: u64,
+        timeout: Duration,
     ) -> Result<Self, RealError> {
         let old = router(plan, users, false).map_err(RealError::InvalidPlan)?;
         let needed = plan.max_shards();
@@ -186,7 +187,8 @@ impl Sharded {
         }
         let mut servers = Vec::with_capacity(needed);
         for (k, url) in urls[..needed].iter().enumerate() {
-            let s = PgServer::new(&format!("shard-{k}"), url, pool_size)?;
+            let s =
+                PgServer::new(&format!("shard-{k}"), url, pool_size)?.statement_timeout(timeout);
             s.prewarm(pool_size as usize).await?;
             servers.push(s);
         }

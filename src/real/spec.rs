@@ -59,6 +59,8 @@ struct RawReal {
     #[serde(default)]
     cache_ttl: Option<RawDur>,
     #[serde(default)]
+    single_flight: bool,
+    #[serde(default)]
     request_timeout: Option<RawDur>,
     #[serde(default)]
     stale_probe_interval: Option<RawDur>,
@@ -160,7 +162,7 @@ pub struct RealSpec {
     pub stale_probe_interval: Duration,
 }
 
-const OPS: [(&str, Op); 11] = [
+const OPS: [(&str, Op); 12] = [
     ("read_product", Op::ReadProduct),
     ("search_products", Op::SearchProducts),
     ("read_user_orders", Op::ReadUserOrders),
@@ -172,6 +174,7 @@ const OPS: [(&str, Op); 11] = [
     ("page_cursor", Op::PageCursor),
     ("lookup_indexed", Op::LookupIndexed),
     ("lookup_unindexed", Op::LookupUnindexed),
+    ("popular_products", Op::PopularProducts),
 ];
 
 struct V<'a> {
@@ -226,21 +229,23 @@ pub fn real_spec(
             "this scenario has no [real] table: add one to run it against real servers",
         )
     })?;
-    let raw: RawReal = toml::Value::Table(table.clone())
-        .try_into()
-        .map_err(|e: toml::de::Error| {
-            let msg = e.message().trim().to_string();
-            let unknown = msg
-                .strip_prefix("unknown field `")
-                .and_then(|r| r.split('`').next())
-                .unwrap_or("");
-            v.err(&path_of(&table, unknown).unwrap_or_default(), msg.clone())
-        })?;
+    let raw: RawReal =
+        toml::Value::Table(table.clone())
+            .try_into()
+            .map_err(|e: toml::de::Error| {
+                let msg = e.message().trim().to_string();
+                let unknown = msg
+                    .strip_prefix("unknown field `")
+                    .and_then(|r| r.split('`').next())
+                    .unwrap_or("");
+                v.err(&path_of(&table, unknown).unwrap_or_default(), msg.clone())
+            })?;
     let routing = routing(&v, &raw)?;
     let cache = match raw.cache.as_deref().unwrap_or("none") {
         "none" => CacheMode::None,
         "cache_aside" => CacheMode::CacheAside {
             ttl: v.dur("cache_ttl", &raw.cache_ttl, "60s")?,
+            single_flight: raw.single_flight,
         },
         other => {
             return Err(v
@@ -250,6 +255,12 @@ pub fn real_spec(
     };
     if cache != CacheMode::None && !raw.redis {
         return Err(v.err("cache", "a cache needs `redis = true`"));
+    }
+    if raw.single_flight && cache == CacheMode::None {
+        return Err(v.err(
+            "single_flight",
+            "single flight coalesces cache fills: it needs `cache = \"cache_aside\"`",
+        ));
     }
     sessions_closed(&v, scenario)?;
     if raw.pool_size == 0 || raw.products == 0 || raw.users == 0 || raw.max_in_flight == 0 {

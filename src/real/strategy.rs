@@ -15,8 +15,8 @@
 //! counted as a stale read; a read concurrent with the write is not judged.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use std::time::{Duration, Instant};
 use tokio::sync::{Semaphore, SemaphorePermit};
@@ -190,6 +190,10 @@ pub const READ_PRODUCT: &str =
     "SELECT version, name, category, price_cents, stock FROM products WHERE id = $1";
 pub(crate) const SEARCH: &str = "SELECT id, name, price_cents FROM products WHERE category = $1 \
                       ORDER BY price_cents, id LIMIT 20";
+/// The guide's "popular products" of a category: its best sellers over every order.
+const POPULAR: &str = "SELECT oi.product_id, sum(oi.qty) AS sold FROM order_items oi \
+                       JOIN products p ON p.id = oi.product_id WHERE p.category = $1 \
+                       GROUP BY oi.product_id ORDER BY sold DESC, oi.product_id LIMIT 20";
 pub(crate) const READ_ORDERS: &str =
     "SELECT id, total_cents FROM orders WHERE user_id = $1 ORDER BY id DESC LIMIT 10";
 pub(crate) const PLACE_ORDER: &str = "WITH p AS (UPDATE products SET \
@@ -311,11 +315,12 @@ impl RedisPool {
 async fn connect_replicas(
     endpoints: &Endpoints,
     strategy: &StrategyPlan,
+    timeout: Duration,
 ) -> Result<Vec<PgServer>, RealError> {
     let size = strategy.pool_size;
     let mut replicas = Vec::with_capacity(endpoints.replicas.len());
     for (i, url) in endpoints.replicas.iter().enumerate() {
-        let server = PgServer::new(&format!("replica-{i}"), url, size)?;
+        let server = PgServer::new(&format!("replica-{i}"), url, size)?.statement_timeout(timeout);
         if strategy.routing != ReadRouting::Primary {
             server.prewarm(size as usize).await?;
         }
@@ -330,7 +335,7 @@ async fn connect_cache(
     strategy: &StrategyPlan,
     timeout: Duration,
 ) -> Result<(Option<RedisPool>, u64), RealError> {
-    let CacheMode::CacheAside { ttl } = strategy.cache else {
+    let CacheMode::CacheAside { ttl, .. } = strategy.cache else {
         return Ok((None, 0));
     };
     let url = endpoints
@@ -339,6 +344,14 @@ async fn connect_cache(
         .ok_or_else(|| RealError::MissingServer("cache-aside needs a Redis endpoint".into()))?;
     let pool = RedisPool::connect(url, strategy.pool_size, timeout).await?;
     Ok((Some(pool), ttl.as_secs().max(1)))
+}
+
+/// What a miss does under single flight.
+enum Flight {
+    /// Another request's load filled the key while this one waited for it.
+    Filled,
+    /// Load it (holding the key's fill lock, with single flight).
+    Load(Option<tokio::sync::OwnedMutexGuard<()>>),
 }
 
 /// Servers, pools and strategy state of one run.
@@ -355,6 +368,8 @@ pub(crate) struct Backend {
     products: u64,
     users: u64,
     sharded: Option<Sharded>,
+    /// Single flight: each cache key's fill lock (`None` without single flight).
+    flights: Option<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
 }
 
 impl Backend {
@@ -368,15 +383,16 @@ impl Backend {
         timeout: Duration,
     ) -> Result<Self, RealError> {
         let size = strategy.pool_size;
-        let primary = PgServer::new("primary", &endpoints.primary, size)?;
+        let primary =
+            PgServer::new("primary", &endpoints.primary, size)?.statement_timeout(timeout);
         primary.prewarm(size as usize).await?;
-        let replicas = connect_replicas(endpoints, strategy).await?;
+        let replicas = connect_replicas(endpoints, strategy, timeout).await?;
         let (cache, ttl_s) = connect_cache(endpoints, strategy, timeout).await?;
         let replayed = replicas.iter().map(|_| AtomicI64::new(0)).collect();
         let sharded = match &strategy.sharding {
-            Some(plan) => {
-                Some(Sharded::connect(&endpoints.shards, plan, size, products, users).await?)
-            }
+            Some(plan) => Some(
+                Sharded::connect(&endpoints.shards, plan, size, products, users, timeout).await?,
+            ),
             None => None,
         };
         Ok(Backend {
@@ -391,6 +407,14 @@ impl Backend {
             products,
             users,
             sharded,
+            flights: matches!(
+                strategy.cache,
+                CacheMode::CacheAside {
+                    single_flight: true,
+                    ..
+                }
+            )
+            .then(|| Mutex::new(HashMap::new())),
         })
     }
 
@@ -452,6 +476,7 @@ impl Backend {
             }
             Op::LookupIndexed => self.shape(LOOKUP_INDEXED, user_id(key, self.users)).await,
             Op::LookupUnindexed => self.lookup_unindexed(user_id(key, self.users)).await,
+            Op::PopularProducts => self.popular(category_of(key)).await,
         }
     }
 
@@ -540,15 +565,35 @@ impl Backend {
     }
 
     async fn search(&self, category: i64) -> Result<Trace, ErrorKind> {
+        self.ids_listing(SEARCH, "s", category).await
+    }
+
+    async fn popular(&self, category: i64) -> Result<Trace, ErrorKind> {
+        self.ids_listing(POPULAR, "pop", category).await
+    }
+
+    /// A TTL-only cached listing: the ids of the rows `sql` returns for `param`, cached under
+    /// `ss:{tag}:{param}`; with single flight, one load per expiry in this process.
+    async fn ids_listing(
+        &self,
+        sql: &'static str,
+        tag: &str,
+        param: i64,
+    ) -> Result<Trace, ErrorKind> {
         let start = Instant::now();
         let mut trace = Trace::default();
-        let key = format!("ss:s:{category}");
+        let key = format!("ss:{tag}:{param}");
         if self.cache_get(&key, &mut trace).await.is_some() {
             return Ok(trace);
         }
-        let rows = self
-            .read_rows(SEARCH, category, None, start, &mut trace)
-            .await?;
+        let _flight = match self.join_flight(&key).await {
+            Flight::Filled => {
+                trace.cache = CacheUse::Coalesced;
+                return Ok(trace);
+            }
+            Flight::Load(guard) => guard,
+        };
+        let rows = self.read_rows(sql, param, None, start, &mut trace).await?;
         if trace.cache == CacheUse::Miss {
             let ids: Vec<String> = rows
                 .iter()
@@ -558,6 +603,25 @@ impl Backend {
             self.cache_fill(&key, &ids.join(",")).await;
         }
         Ok(trace)
+    }
+
+    /// After a miss on `key`: without single flight (or when Redis failed), load. With it,
+    /// take the key's fill lock and look again: a concurrent load may have filled the key
+    /// while this request waited ([`Flight::Filled`]); otherwise load holding the lock, so
+    /// the other misses of this expiry wait for this fill.
+    async fn join_flight(&self, key: &str) -> Flight {
+        let Some(flights) = &self.flights else {
+            return Flight::Load(None);
+        };
+        let lock = Arc::clone(lock(flights).entry(key.to_owned()).or_default());
+        let guard = lock.lock_owned().await;
+        match self.cache.as_ref().map(|c| c.get(key)) {
+            Some(get) => match get.await {
+                Ok(Some(_)) => Flight::Filled,
+                _ => Flight::Load(Some(guard)),
+            },
+            None => Flight::Load(Some(guard)),
+        }
     }
 
     async fn read_orders(&self, user: i64) -> Result<Trace, ErrorKind> {

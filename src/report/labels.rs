@@ -104,7 +104,7 @@ pub const GAUGES: [(&str, &str, &str); 24] = [
 ];
 
 /// Whole-run series (no component): `(name, title, y axis label with unit)`.
-const SERIES: [(&str, &str, &str); 7] = [
+const SERIES: [(&str, &str, &str); 8] = [
     (
         "throughput_rps",
         "Completed requests per second",
@@ -128,6 +128,11 @@ const SERIES: [(&str, &str, &str); 7] = [
         "Requests waiting (time average)",
     ),
     ("instances", "Instances", "Instances (count)"),
+    (
+        "cache_loads",
+        "Database loads to fill the cache",
+        "Cache fills from the database (loads/s)",
+    ),
 ];
 
 /// `(title, y axis label)` of a time-series metric: from [`SERIES`], [`GAUGES`], or, for a

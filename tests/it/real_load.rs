@@ -279,7 +279,10 @@ async fn every_strategy_runs_open_loop_and_converts() {
         strategies.push((
             "cache-aside",
             ReadRouting::Primary,
-            CacheMode::CacheAside { ttl },
+            CacheMode::CacheAside {
+                ttl,
+                single_flight: false,
+            },
         ));
     }
     for (name, routing, cache) in strategies {
@@ -972,4 +975,153 @@ fn summary_of(o: &RealOutcome, names: &[&str]) -> StrategySummary {
         .expect("valid scenario")
         .base;
     o.to_strategy_summary(&sc)
+}
+
+/// A stampede for real: one hot key (the guide's popular-products aggregate) expiring every
+/// second under 2,000 req/s. Without a guard every request that misses before the refill runs
+/// the aggregate; with single flight one load per expiry runs and the other misses wait for
+/// its fill (`coalesced`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL and Redis servers: see the module docs"]
+async fn single_flight_runs_one_load_per_expiry_where_no_guard_stampedes() {
+    let e = endpoints();
+    if e.redis.is_none() {
+        skipped("no SCALESIM_TEST_REDIS: the stampede test needs Redis");
+        return;
+    }
+    let _guard = SERVERS.lock().await;
+    schema::ensure_data(&e, PRODUCTS, USERS, SEED)
+        .await
+        .expect("data");
+    let mut loads = Vec::new();
+    for single_flight in [false, true] {
+        let cache = CacheMode::CacheAside {
+            ttl: Duration::from_secs(1),
+            single_flight,
+        };
+        let mut p = plan("stampede", ReadRouting::Primary, cache, 4);
+        p.warmup = Duration::ZERO;
+        p.strategy.pool_size = 16;
+        p.classes = vec![ClassPlan {
+            name: "popular".to_owned(),
+            op: Op::PopularProducts,
+        }];
+        let arrivals =
+            poisson_arrivals(2_000.0, p.total(), &[1.0], &KeyDist::Uniform { n: 1 }, SEED)
+                .expect("arrivals");
+        let o = execute(p, Load::Open(Box::new(arrivals)), &e, &NoFaults)
+            .await
+            .expect("run");
+        let s = summary_of(&o, &["popular"]);
+        let m = |k: &str| metric(&s, "cache", k);
+        println!(
+            "single flight {single_flight}: completed {} hits {} misses {} loads {} coalesced {} p99 {:.2} ms",
+            s.completed,
+            m("hits"),
+            m("misses"),
+            m("loads"),
+            m("coalesced"),
+            s.latency_ms.p99
+        );
+        assert!(s.completed > 7_000.0, "{s:?}");
+        assert_eq!(m("hits") + m("misses"), s.completed);
+        assert_eq!(m("loads") + m("coalesced"), m("misses"));
+        if single_flight {
+            // The first fill and one per expiry: the 4 s run sees at most 5 of those (Redis
+            // expires a 1 s key within a second), with one spare for a fill that straddles
+            // the end.
+            assert!(
+                m("loads") <= 6.0,
+                "single flight loaded {} times",
+                m("loads")
+            );
+            assert!(m("coalesced") > 0.0, "no miss waited for a fill");
+        } else {
+            assert_eq!(m("coalesced"), 0.0);
+        }
+        // The time series counts the same loads, per second of each 0.5 s bucket.
+        let in_series: f64 = o
+            .series(0)
+            .iter()
+            .filter(|r| r.metric == "cache_loads")
+            .map(|r| r.value * 0.5)
+            .sum();
+        assert_eq!(in_series, m("loads"));
+        loads.push(m("loads"));
+    }
+    assert!(
+        loads[0] > loads[1],
+        "no guard loaded {} times, single flight {}",
+        loads[0],
+        loads[1]
+    );
+}
+
+/// Requests that time out in mid-statement leave no backends behind: the server never holds
+/// more of the run's connections than its pool has (a timed-out statement finishes, or is
+/// ended by `statement_timeout`, on its own connection, which goes back to the pool).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL and Redis servers: see the module docs"]
+async fn timed_out_requests_keep_the_server_within_the_pool() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let e = endpoints();
+    let _guard = SERVERS.lock().await;
+    schema::ensure_data(&e, PRODUCTS, USERS, SEED)
+        .await
+        .expect("data");
+    const POOL: u32 = 4;
+    let mut p = plan("timeouts", ReadRouting::Primary, CacheMode::None, 3);
+    p.warmup = Duration::ZERO;
+    p.request_timeout = Duration::from_millis(1);
+    p.strategy.pool_size = POOL;
+    p.classes = vec![ClassPlan {
+        name: "lookup".to_owned(),
+        op: Op::LookupUnindexed,
+    }];
+    let arrivals = poisson_arrivals(
+        1_500.0,
+        p.total(),
+        &[1.0],
+        &KeyDist::Uniform { n: USERS },
+        SEED,
+    )
+    .expect("arrivals");
+    // Counts the primary's client backends on this database, but its own, every 10 ms.
+    let stop = Arc::new(AtomicBool::new(false));
+    let watcher = {
+        let (url, stop) = (e.primary.clone(), Arc::clone(&stop));
+        tokio::spawn(async move {
+            let mut c = connect(&url).await;
+            let mut most = 0i64;
+            while !stop.load(Ordering::Relaxed) {
+                let n: i64 = sqlx::query_scalar(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+                     AND backend_type = 'client backend' AND pid <> pg_backend_pid()",
+                )
+                .fetch_one(&mut c)
+                .await
+                .expect("pg_stat_activity");
+                most = most.max(n);
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            most
+        })
+    };
+    let o = execute(p, Load::Open(Box::new(arrivals)), &e, &NoFaults)
+        .await
+        .expect("run");
+    stop.store(true, Ordering::Relaxed);
+    let most = watcher.await.expect("watcher");
+    let s = summary_of(&o, &["lookup"]);
+    println!(
+        "completed {} timeouts {} most backends {most}",
+        s.completed, s.errors["timeout"]
+    );
+    assert!(s.errors["timeout"] > 100.0, "the run must time out: {s:?}");
+    // The pool's connections, plus the run's data check and lag monitor.
+    assert!(
+        most <= i64::from(POOL) + 2,
+        "{most} backends for a pool of {POOL}"
+    );
 }

@@ -186,6 +186,12 @@ fn setting_args(settings: &[&'static str]) -> Vec<&'static str> {
     settings.iter().flat_map(|s| ["-c", s]).collect()
 }
 
+/// `/dev/shm` of a Postgres container: Docker's default of 64 MiB is too small for parallel
+/// queries (their hash tables live in dynamic shared memory), and a server that runs out of it
+/// can crash and restart, refusing connections meanwhile; the official image's documentation
+/// suggests 256 MB.
+const PG_SHM_BYTES: u64 = 256 << 20;
+
 /// A Postgres server initialised by the image's entrypoint; ready once the temporary init
 /// server (stdout) and the final server (stderr) have both said so, as testcontainers'
 /// Postgres module waits.
@@ -193,6 +199,7 @@ fn postgres_server(image: GenericImage, args: Vec<&str>) -> ContainerRequest<Gen
     image
         .with_wait_for(WaitFor::message_on_stderr(PG_READY))
         .with_wait_for(WaitFor::message_on_stdout(PG_READY))
+        .with_shm_size(PG_SHM_BYTES)
         .with_env_var("POSTGRES_USER", PG_CREDENTIALS)
         .with_env_var("POSTGRES_PASSWORD", PG_CREDENTIALS)
         .with_env_var("POSTGRES_DB", PG_CREDENTIALS)
@@ -219,6 +226,7 @@ exec postgres {settings}"#
     );
     image
         .with_wait_for(WaitFor::message_on_stderr(REPLICA_READY))
+        .with_shm_size(PG_SHM_BYTES)
         .with_user("postgres")
         .with_cmd(["bash", "-c", script.as_str()])
 }
