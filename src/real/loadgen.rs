@@ -244,10 +244,10 @@ impl RunCtx {
     /// Runs one request with a deadline `timeout` after `intended`, records it, and tells
     /// how it went.
     ///
-    /// The work runs as a task of its own. A request that times out stops waiting for it,
-    /// but a statement already sent runs to its end on its connection, which then goes back
-    /// to the pool, as under an application's timeout around a pooled query; work that holds
-    /// no connection yet is dropped ([`GAVE_UP`]). Dropping the connection in mid-statement
+    /// A request that times out stops waiting for its work, but the work goes on as a task
+    /// of its own: a statement already sent runs to its end on its connection, which then
+    /// goes back to the pool, as under an application's timeout around a pooled query; work
+    /// that holds no connection yet is dropped ([`GAVE_UP`]). Dropping the connection in mid-statement
     /// instead would leave the server running the statement on a backend the pool no longer
     /// counts, and under overload those pile up until the server refuses clients.
     async fn request(
@@ -260,17 +260,18 @@ impl RunCtx {
         let op = self.ops[class as usize];
         let deadline = tokio::time::Instant::from_std(intended + self.timeout);
         let gave_up = Arc::new(AtomicBool::new(false));
-        let work = {
+        let mut work = {
             let ctx = Arc::clone(self);
             let flag = Arc::clone(&gave_up);
-            tokio::spawn(GAVE_UP.scope(flag, async move { ctx.backend.run(op, key).await }))
+            Box::pin(GAVE_UP.scope(flag, async move { ctx.backend.run(op, key).await }))
         };
-        let res: Result<Trace, ErrorKind> = match tokio::time::timeout_at(deadline, work).await {
-            Ok(Ok(r)) => r,
-            // The task panicked: a failed request, not a failed run.
-            Ok(Err(_)) => Err(ErrorKind::Failed),
+        // Polled here while the client waits (no task hand-off on the common path).
+        let res: Result<Trace, ErrorKind> = match tokio::time::timeout_at(deadline, &mut work).await
+        {
+            Ok(r) => r,
             Err(_) => {
                 gave_up.store(true, Ordering::Release);
+                tokio::spawn(work);
                 Err(ErrorKind::Timeout)
             }
         };
