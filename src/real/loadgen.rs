@@ -247,9 +247,10 @@ impl RunCtx {
     /// A request that times out stops waiting for its work, but the work goes on as a task
     /// of its own: a statement already sent runs to its end on its connection, which then
     /// goes back to the pool, as under an application's timeout around a pooled query; work
-    /// that holds no connection yet is dropped ([`GAVE_UP`]). Dropping the connection in mid-statement
-    /// instead would leave the server running the statement on a backend the pool no longer
-    /// counts, and under overload those pile up until the server refuses clients.
+    /// that holds no connection yet is dropped ([`GAVE_UP`]). Dropping the connection in
+    /// mid-statement instead would leave the server running the statement on a backend the
+    /// pool no longer counts, and under overload those pile up until the server refuses
+    /// clients.
     async fn request(
         self: &Arc<Self>,
         shard: usize,

@@ -49,12 +49,11 @@ impl PgServer {
     }
 
     /// Makes the server end a statement that runs longer than `t` (`statement_timeout`, set
-    /// at connection start). A request that times out drops its connection, but the server
-    /// would go on running the statement until it next writes to the socket, while the pool
-    /// opens a new connection in its place: under overload such abandoned backends pile up
-    /// until the server refuses clients (`too many clients already`). The bound frees them
-    /// at most `t` after their statement started, as an application's own
-    /// `statement_timeout` would.
+    /// at connection start), as an application's own setting would. The statement of a
+    /// request that timed out finishes on its connection (see the load generator's
+    /// `request`); this bound keeps it from holding that connection for long. A connection
+    /// lost in mid-statement (a fault) also frees its server backend within `t`: until then
+    /// the server counts it while the pool has opened another in its place.
     pub(crate) fn statement_timeout(mut self, t: std::time::Duration) -> Self {
         let ms = t.as_millis().max(1).to_string();
         self.options = self.options.options([("statement_timeout", ms.as_str())]);
