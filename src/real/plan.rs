@@ -169,9 +169,9 @@ pub enum CacheMode {
     CacheAside {
         /// Time to live of cached entries.
         ttl: Duration,
-        /// Single flight on the TTL-only reads (`search_products`, `popular_products`): a miss
-        /// takes the key's lock in this process and looks again, so of the misses that meet
-        /// one expiry one loads and the others wait for its fill (`coalesced`).
+        /// Single flight on every cached read: a miss takes the key's lock in this process and
+        /// looks again, so of the misses that meet one expiry (or invalidation) one loads and
+        /// the others wait for its fill (`coalesced`).
         single_flight: bool,
     },
 }

@@ -348,8 +348,8 @@ async fn connect_cache(
 
 /// What a miss does under single flight.
 enum Flight {
-    /// Another request's load filled the key while this one waited for it.
-    Filled,
+    /// Another request's load filled the key (with this value) while this one waited for it.
+    Filled(String),
     /// Load it (holding the key's fill lock, with single flight).
     Load(Option<tokio::sync::OwnedMutexGuard<()>>),
 }
@@ -551,6 +551,14 @@ impl Backend {
             trace.stale = judge(expected, leading_number(&v).unwrap_or(i64::MAX));
             return Ok(trace);
         }
+        let _flight = match self.join_flight(&key).await {
+            Flight::Filled(v) => {
+                trace.cache = CacheUse::Coalesced;
+                trace.stale = judge(expected, leading_number(&v).unwrap_or(i64::MAX));
+                return Ok(trace);
+            }
+            Flight::Load(guard) => guard,
+        };
         let rows = self
             .read_rows(READ_PRODUCT, id, mark, start, &mut trace)
             .await?;
@@ -587,7 +595,7 @@ impl Backend {
             return Ok(trace);
         }
         let _flight = match self.join_flight(&key).await {
-            Flight::Filled => {
+            Flight::Filled(_) => {
                 trace.cache = CacheUse::Coalesced;
                 return Ok(trace);
             }
@@ -617,7 +625,7 @@ impl Backend {
         let guard = lock.lock_owned().await;
         match self.cache.as_ref().map(|c| c.get(key)) {
             Some(get) => match get.await {
-                Ok(Some(_)) => Flight::Filled,
+                Ok(Some(v)) => Flight::Filled(v),
                 _ => Flight::Load(Some(guard)),
             },
             None => Flight::Load(Some(guard)),
@@ -634,6 +642,14 @@ impl Backend {
             trace.stale = judge(expected, leading_number(&v).unwrap_or(i64::MAX));
             return Ok(trace);
         }
+        let _flight = match self.join_flight(&key).await {
+            Flight::Filled(v) => {
+                trace.cache = CacheUse::Coalesced;
+                trace.stale = judge(expected, leading_number(&v).unwrap_or(i64::MAX));
+                return Ok(trace);
+            }
+            Flight::Load(guard) => guard,
+        };
         let rows = self
             .read_rows(READ_ORDERS, user, mark, start, &mut trace)
             .await?;

@@ -1055,6 +1055,32 @@ async fn single_flight_runs_one_load_per_expiry_where_no_guard_stampedes() {
         loads[0],
         loads[1]
     );
+
+    // Product pages coalesce too (their misses also judge staleness on the value read).
+    let cache = CacheMode::CacheAside {
+        ttl: Duration::from_secs(1),
+        single_flight: true,
+    };
+    let mut p = plan("product pages", ReadRouting::Primary, cache, 4);
+    p.warmup = Duration::ZERO;
+    p.classes = vec![ClassPlan {
+        name: "browse".to_owned(),
+        op: Op::ReadProduct,
+    }];
+    let arrivals = poisson_arrivals(2_000.0, p.total(), &[1.0], &KeyDist::Uniform { n: 1 }, SEED)
+        .expect("arrivals");
+    let o = execute(p, Load::Open(Box::new(arrivals)), &e, &NoFaults)
+        .await
+        .expect("run");
+    let s = summary_of(&o, &["browse"]);
+    let m = |k: &str| metric(&s, "cache", k);
+    assert_eq!(m("hits") + m("misses"), s.completed);
+    assert_eq!(m("loads") + m("coalesced"), m("misses"));
+    assert!(
+        m("loads") <= 6.0,
+        "single flight loaded {} times",
+        m("loads")
+    );
 }
 
 /// Requests that time out in mid-statement leave no backends behind: the server never holds
