@@ -6,7 +6,9 @@
 //! primary, or wait for a replica to replay the write's WAL position). The `Backend` executes
 //! the e-commerce [`Op`]s with one lean connection pool per server and, with
 //! [`CacheMode::CacheAside`], GET → (miss) database read → SET EX; writes DEL what they change
-//! once committed.
+//! once committed. With single flight a miss first takes its key's fill lock in this process
+//! and looks again, so concurrent misses of one key load once. A sharded strategy hands every
+//! operation to [`Sharded`].
 //!
 //! Every write records a *write mark* for the entities it changed: the product's new `version`
 //! or the user's newest order id, the time it was acknowledged and, when read-your-writes
