@@ -348,11 +348,12 @@ async fn connect_cache(
     Ok((Some(pool), ttl.as_secs().max(1)))
 }
 
-/// What a miss does under single flight.
-enum Flight {
-    /// Another request's load filled the key (with this value) while this one waited for it.
-    Filled(String),
-    /// Load it (holding the key's fill lock, with single flight).
+/// What a cached read found.
+enum Lookup {
+    /// The value: a hit, or (single flight) the fill of a concurrent load this read waited
+    /// for.
+    Value(String),
+    /// Nothing: load it (holding the key's fill lock, with single flight) and fill.
     Load(Option<tokio::sync::OwnedMutexGuard<()>>),
 }
 
@@ -549,17 +550,12 @@ impl Backend {
         let expected = expected_version(mark, start);
         let mut trace = Trace::default();
         let key = format!("ss:p:{id}");
-        if let Some(v) = self.cache_get(&key, &mut trace).await {
-            trace.stale = judge(expected, leading_number(&v).unwrap_or(i64::MAX));
-            return Ok(trace);
-        }
-        let _flight = match self.join_flight(&key).await {
-            Flight::Filled(v) => {
-                trace.cache = CacheUse::Coalesced;
+        let _flight = match self.lookup(&key, &mut trace).await {
+            Lookup::Value(v) => {
                 trace.stale = judge(expected, leading_number(&v).unwrap_or(i64::MAX));
                 return Ok(trace);
             }
-            Flight::Load(guard) => guard,
+            Lookup::Load(guard) => guard,
         };
         let rows = self
             .read_rows(READ_PRODUCT, id, mark, start, &mut trace)
@@ -593,15 +589,9 @@ impl Backend {
         let start = Instant::now();
         let mut trace = Trace::default();
         let key = format!("ss:{tag}:{param}");
-        if self.cache_get(&key, &mut trace).await.is_some() {
-            return Ok(trace);
-        }
-        let _flight = match self.join_flight(&key).await {
-            Flight::Filled(_) => {
-                trace.cache = CacheUse::Coalesced;
-                return Ok(trace);
-            }
-            Flight::Load(guard) => guard,
+        let _flight = match self.lookup(&key, &mut trace).await {
+            Lookup::Value(_) => return Ok(trace),
+            Lookup::Load(guard) => guard,
         };
         let rows = self.read_rows(sql, param, None, start, &mut trace).await?;
         if trace.cache == CacheUse::Miss {
@@ -615,22 +605,26 @@ impl Backend {
         Ok(trace)
     }
 
-    /// After a miss on `key`: without single flight (or when Redis failed), load. With it,
-    /// take the key's fill lock and look again: a concurrent load may have filled the key
-    /// while this request waited ([`Flight::Filled`]); otherwise load holding the lock, so
-    /// the other misses of this expiry wait for this fill.
-    async fn join_flight(&self, key: &str) -> Flight {
-        let Some(flights) = &self.flights else {
-            return Flight::Load(None);
+    /// A cached read of `key` (the cache's part of `trace` set): GET; on a miss without
+    /// single flight (or with no cache), load. With single flight, a miss takes the key's fill
+    /// lock and looks again: a concurrent load may have filled the key while this read waited
+    /// (`Coalesced`); otherwise it loads holding the lock, so the other misses of this expiry
+    /// wait for its fill.
+    async fn lookup(&self, key: &str, trace: &mut Trace) -> Lookup {
+        if let Some(v) = self.cache_get(key, trace).await {
+            return Lookup::Value(v);
+        }
+        let (Some(flights), Some(cache)) = (&self.flights, &self.cache) else {
+            return Lookup::Load(None);
         };
         let lock = Arc::clone(lock(flights).entry(key.to_owned()).or_default());
         let guard = lock.lock_owned().await;
-        match self.cache.as_ref().map(|c| c.get(key)) {
-            Some(get) => match get.await {
-                Ok(Some(v)) => Flight::Filled(v),
-                _ => Flight::Load(Some(guard)),
-            },
-            None => Flight::Load(Some(guard)),
+        match cache.get(key).await {
+            Ok(Some(v)) => {
+                trace.cache = CacheUse::Coalesced;
+                Lookup::Value(v)
+            }
+            _ => Lookup::Load(Some(guard)),
         }
     }
 
@@ -640,17 +634,12 @@ impl Backend {
         let expected = expected_version(mark, start);
         let mut trace = Trace::default();
         let key = format!("ss:o:{user}");
-        if let Some(v) = self.cache_get(&key, &mut trace).await {
-            trace.stale = judge(expected, leading_number(&v).unwrap_or(i64::MAX));
-            return Ok(trace);
-        }
-        let _flight = match self.join_flight(&key).await {
-            Flight::Filled(v) => {
-                trace.cache = CacheUse::Coalesced;
+        let _flight = match self.lookup(&key, &mut trace).await {
+            Lookup::Value(v) => {
                 trace.stale = judge(expected, leading_number(&v).unwrap_or(i64::MAX));
                 return Ok(trace);
             }
-            Flight::Load(guard) => guard,
+            Lookup::Load(guard) => guard,
         };
         let rows = self
             .read_rows(READ_ORDERS, user, mark, start, &mut trace)
