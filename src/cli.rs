@@ -656,8 +656,9 @@ fn cmd_run(a: RunArgs) -> Result<i32> {
         let seed = a.seed.unwrap_or(loaded.base.seed);
         // The count the run used: `replications = "auto"` settles it in the run.
         let reps = a.replications.unwrap_or(rep.summary.replications).max(1);
-        rep.summary.capacity =
-            run::with_pool(a.jobs, || run::capacity_search(&loaded, cap, seed, reps));
+        rep.summary.capacity = run::with_pool(a.jobs, || {
+            run::capacity_search(&loaded, cap, seed, reps, Some(&rep.summary))
+        });
     }
     // Capacity objectives and the checklist's citations of them need the search's result.
     run::study::finish(&loaded, &mut rep.summary);

@@ -171,7 +171,7 @@ fn capacity_searches_finish_within_their_bounds() {
             continue;
         };
         searched += 1;
-        let caps = run::capacity_search(&loaded, &spec, loaded.base.seed, 1);
+        let caps = run::capacity_search(&loaded, &spec, loaded.base.seed, 1, None);
         let what = path.display();
         assert_eq!(caps.len(), loaded.strategies.len(), "{what}");
         for (c, st) in caps.iter().zip(&loaded.strategies) {
