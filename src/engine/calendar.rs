@@ -32,6 +32,9 @@ const FAR_SHIFT: u32 = 24;
 /// The far store is used only once the heap holds this many events.
 const FAR_THRESHOLD: usize = 64;
 
+/// Drained far-bucket lists kept for reuse at most.
+const MAX_SPARE: usize = 256;
+
 /// Pending events, popped in `(time, insertion sequence)` order: ties are FIFO.
 ///
 /// Two tiers. Near events live in a 4-ary min-heap with hole-based sifting (each level moves
@@ -44,6 +47,8 @@ const FAR_THRESHOLD: usize = 64;
 pub struct Calendar {
     heap: Vec<Entry>,
     far: BTreeMap<u64, Vec<Entry>>,
+    /// Drained far buckets, kept for reuse: a bucket's list is allocated once, not per bucket.
+    spare: Vec<Vec<Entry>>,
     horizon: u64,
     far_len: usize,
     seq: u64,
@@ -62,9 +67,10 @@ impl Calendar {
         self.seq += 1;
         let bucket = at >> FAR_SHIFT;
         if bucket > self.horizon && self.heap.len() >= FAR_THRESHOLD {
+            let spare = &mut self.spare;
             self.far
                 .entry(bucket)
-                .or_default()
+                .or_insert_with(|| spare.pop().unwrap_or_default())
                 .push(Entry { key, event });
             self.far_len += 1;
             return;
@@ -99,11 +105,14 @@ impl Calendar {
             if bucket > top_bucket {
                 return;
             }
-            let (_, list) = self.far.pop_first().expect("non-empty");
+            let (_, mut list) = self.far.pop_first().expect("non-empty");
             self.far_len -= list.len();
             self.horizon = self.horizon.max(bucket);
-            for e in list {
+            for e in list.drain(..) {
                 self.heap_push(e);
+            }
+            if self.spare.len() < MAX_SPARE {
+                self.spare.push(list);
             }
         }
     }
