@@ -268,9 +268,8 @@ impl Group {
         }
         let parts = self.queues.len() as u32;
         let start = self.next_partition;
-        for i in 0..parts {
-            let p = (start + i) % parts;
-            if p % n != k || self.busy[p as usize] {
+        for p in owned(start, parts, k, n) {
+            if self.busy[p as usize] {
                 continue;
             }
             let Some(msg) = self.queues[p as usize].pop_front() else {
@@ -569,9 +568,37 @@ impl Topics {
     }
 }
 
+/// The partitions consumer `k` of `n` owns (`p % n == k`, of `parts`), in round-robin order
+/// from `start`: those at or after it, then those before it.
+fn owned(start: u32, parts: u32, k: u32, n: u32) -> impl Iterator<Item = u32> {
+    let first = start + (k + n - start % n) % n;
+    (first..parts)
+        .step_by(n as usize)
+        .chain((k..start).step_by(n as usize))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The owned partitions in round-robin order: the full scan filtered by ownership.
+    #[test]
+    fn owned_partitions_are_the_filtered_round_robin_scan() {
+        for parts in 1..30u32 {
+            for n in 1..=parts + 2 {
+                for k in 0..n {
+                    for start in 0..parts {
+                        let scan: Vec<u32> = (0..parts)
+                            .map(|i| (start + i) % parts)
+                            .filter(|p| p % n == k)
+                            .collect();
+                        let got: Vec<u32> = owned(start, parts, k, n).collect();
+                        assert_eq!(got, scan, "parts {parts}, {k} of {n}, from {start}");
+                    }
+                }
+            }
+        }
+    }
 
     fn topics(commit: u64) -> Topics {
         Topics::new(
