@@ -1,4 +1,7 @@
 //! The event calendar: a 4-ary min-heap keyed by `(time, insertion sequence)`.
+//!
+//! The heap keeps its keys and its events in two arrays: sifting compares keys only, so the
+//! four children of a node cost one or two cache lines of keys rather than twice that.
 
 use std::collections::BTreeMap;
 
@@ -45,7 +48,10 @@ const MAX_SPARE: usize = 256;
 /// `(time, seq)` then restores the exact order. The result is identical to a single heap.
 #[derive(Debug, Default)]
 pub struct Calendar {
-    heap: Vec<Entry>,
+    /// Heap keys (`time << 64 | seq`), in heap order.
+    keys: Vec<u128>,
+    /// The event of each heap key, at the same index.
+    events: Vec<Event>,
     far: BTreeMap<u64, Vec<Entry>>,
     /// Drained far buckets, kept for reuse: a bucket's list is allocated once, not per bucket.
     spare: Vec<Vec<Entry>>,
@@ -66,7 +72,7 @@ impl Calendar {
         let key = ((at as u128) << 64) | self.seq as u128;
         self.seq += 1;
         let bucket = at >> FAR_SHIFT;
-        if bucket > self.horizon && self.heap.len() >= FAR_THRESHOLD {
+        if bucket > self.horizon && self.keys.len() >= FAR_THRESHOLD {
             let spare = &mut self.spare;
             self.far
                 .entry(bucket)
@@ -75,23 +81,25 @@ impl Calendar {
             self.far_len += 1;
             return;
         }
-        self.heap_push(Entry { key, event });
+        self.heap_push(key, event);
     }
 
     #[inline]
-    fn heap_push(&mut self, entry: Entry) {
-        let key = entry.key;
-        let mut i = self.heap.len();
-        self.heap.push(entry);
+    fn heap_push(&mut self, key: u128, event: Event) {
+        let mut i = self.keys.len();
+        self.keys.push(key);
+        self.events.push(event);
         while i > 0 {
             let parent = (i - 1) / ARITY;
-            if self.heap[parent].key <= key {
+            if self.keys[parent] <= key {
                 break;
             }
-            self.heap[i] = self.heap[parent];
+            self.keys[i] = self.keys[parent];
+            self.events[i] = self.events[parent];
             i = parent;
         }
-        self.heap[i] = entry;
+        self.keys[i] = key;
+        self.events[i] = event;
     }
 
     /// Moves the earliest far bucket into the heap while it could precede the heap's top.
@@ -99,9 +107,9 @@ impl Calendar {
     fn refill(&mut self) {
         while let Some((&bucket, _)) = self.far.first_key_value() {
             let top_bucket = self
-                .heap
+                .keys
                 .first()
-                .map_or(u64::MAX, |e| (e.key >> 64) as u64 >> FAR_SHIFT);
+                .map_or(u64::MAX, |k| (k >> 64) as u64 >> FAR_SHIFT);
             if bucket > top_bucket {
                 return;
             }
@@ -109,7 +117,7 @@ impl Calendar {
             self.far_len -= list.len();
             self.horizon = self.horizon.max(bucket);
             for e in list.drain(..) {
-                self.heap_push(e);
+                self.heap_push(e.key, e.event);
             }
             if self.spare.len() < MAX_SPARE {
                 self.spare.push(list);
@@ -123,21 +131,23 @@ impl Calendar {
         if self.far_len > 0 {
             self.refill();
         }
-        let last = self.heap.pop()?;
-        let top = match self.heap.first() {
-            None => last,
-            Some(&top) => {
-                self.sift_down(last);
-                top
+        let last_key = self.keys.pop()?;
+        let last_event = self.events.pop().expect("one event per key");
+        let (key, event) = match self.keys.first() {
+            None => (last_key, last_event),
+            Some(&key) => {
+                let event = self.events[0];
+                self.sift_down(last_key, last_event);
+                (key, event)
             }
         };
-        Some((SimTime((top.key >> 64) as u64), top.event))
+        Some((SimTime((key >> 64) as u64), event))
     }
 
-    /// Places `item` starting from the root hole.
+    /// Places `(key, event)` starting from the root hole.
     #[inline]
-    fn sift_down(&mut self, item: Entry) {
-        let n = self.heap.len();
+    fn sift_down(&mut self, key: u128, event: Event) {
+        let n = self.keys.len();
         let mut i = 0;
         loop {
             let first = i * ARITY + 1;
@@ -146,23 +156,27 @@ impl Calendar {
             }
             let end = (first + ARITY).min(n);
             let mut best = first;
+            let mut best_key = self.keys[first];
             for c in first + 1..end {
-                if self.heap[c].key < self.heap[best].key {
+                if self.keys[c] < best_key {
                     best = c;
+                    best_key = self.keys[c];
                 }
             }
-            if self.heap[best].key >= item.key {
+            if best_key >= key {
                 break;
             }
-            self.heap[i] = self.heap[best];
+            self.keys[i] = best_key;
+            self.events[i] = self.events[best];
             i = best;
         }
-        self.heap[i] = item;
+        self.keys[i] = key;
+        self.events[i] = event;
     }
 
     /// Number of pending events.
     pub fn len(&self) -> usize {
-        self.heap.len() + self.far_len
+        self.keys.len() + self.far_len
     }
 
     /// True when nothing is pending.
