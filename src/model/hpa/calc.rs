@@ -105,6 +105,20 @@ pub fn pod_requests(
     resource: &str,
     pod_level: bool,
 ) -> Result<BTreeMap<String, i64>, HpaError> {
+    let requests = requests_by_pod(pods, container, resource, pod_level)?;
+    Ok(requests
+        .into_iter()
+        .map(|(pod, r)| (pod.to_owned(), r))
+        .collect())
+}
+
+/// [`pod_requests`] keyed by the pods' own names (what a sync uses: no name is copied).
+fn requests_by_pod<'p>(
+    pods: &'p [Pod],
+    container: Option<&str>,
+    resource: &str,
+    pod_level: bool,
+) -> Result<BTreeMap<&'p str, i64>, HpaError> {
     let mut out = BTreeMap::new();
     for pod in pods {
         let request = match (&pod.pod_requests, container) {
@@ -117,7 +131,7 @@ pub fn pod_requests(
             }
             _ => container_requests(pod, container, resource)?,
         };
-        out.insert(pod.name.clone(), request);
+        out.insert(pod.name.as_str(), request);
     }
     Ok(out)
 }
@@ -155,12 +169,12 @@ fn container_requests(pod: &Pod, container: Option<&str>, resource: &str) -> Res
 /// over the target (`GetResourceUtilizationRatio`).
 pub fn utilization_ratio(
     metrics: &PodMetrics,
-    requests: &BTreeMap<String, i64>,
+    requests: &BTreeMap<&str, i64>,
     target: i32,
 ) -> Result<(f64, i32, i64), HpaError> {
     let (mut usage, mut requested, mut n) = (0i64, 0i64, 0i64);
     for (pod, m) in metrics {
-        if let Some(r) = requests.get(pod) {
+        if let Some(r) = requests.get(pod.as_str()) {
             usage = usage.wrapping_add(m.value);
             requested = requested.wrapping_add(*r);
             n += 1;
@@ -326,7 +340,7 @@ impl ReplicaCalculator<'_> {
         timestamp: Millis,
     ) -> Result<UtilizationProposal, HpaError> {
         let group = self.prepare(&mut metrics, resource)?;
-        let requests = pod_requests(self.pods, container, resource, self.pod_level_resources)?;
+        let requests = requests_by_pod(self.pods, container, resource, self.pod_level_resources)?;
         let (ratio, utilization, raw_average) =
             utilization_ratio(&metrics, &requests, target_utilization)?;
         let out = |replicas| UtilizationProposal {
