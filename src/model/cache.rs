@@ -261,11 +261,13 @@ struct Entry {
 /// The state of one cache. Same spec, key space and seed: same decisions.
 #[derive(Debug, Clone)]
 pub struct Cache {
-    /// key → slot, [`ABSENT`] when not resident.
+    /// key → slot + 1, 0 when not resident (see [`Cache::slot`]).
     slot_of: Vec<u32>,
-    /// All slots, used or free.
+    /// The slots used so far (up to `slots`), in use or free.
     entries: Vec<Entry>,
-    /// Free slots.
+    /// Capacity in entries: `entries` grows to it as the cache fills.
+    slots: u64,
+    /// Free slots among `entries`.
     free: Vec<u32>,
     order: Order,
     /// Reused buffer for the victims of one eviction step.
@@ -293,9 +295,12 @@ impl Cache {
         let slots = spec.capacity.min(key_space) as usize;
         let keys = key_space as usize;
         Ok(Cache {
-            slot_of: vec![ABSENT; keys],
-            entries: vec![Entry::default(); slots],
-            free: (0..slots as u32).rev().collect(),
+            // Zeroed memory (absent) comes from the allocator without a write: a pod's L1 over a
+            // large key space costs only the pages its keys touch.
+            slot_of: vec![0; keys],
+            entries: Vec::new(),
+            slots: slots as u64,
+            free: Vec::new(),
             order: Order::new(
                 spec.policy,
                 slots,
@@ -359,15 +364,22 @@ impl Cache {
         if slot != ABSENT {
             return self.update(slot, version, size, now);
         }
-        let full = self.stats.entries >= self.entries.len() as u64
+        let full = self.stats.entries >= self.slots
             || self.stats.bytes.saturating_add(size) > self.byte_limit;
         if size > self.byte_limit || !self.order.admit(key as u32, full) {
             self.stats.rejections += 1;
             return;
         }
         self.make_room(1, size);
-        let Some(slot) = self.free.pop() else {
-            return; // unreachable: make_room left a free slot
+        // A freed slot first, else the next never used (the order a full free list of all
+        // slots, lowest on top, would give).
+        let slot = match self.free.pop() {
+            Some(slot) => slot,
+            None if (self.entries.len() as u64) < self.slots => {
+                self.entries.push(Entry::default());
+                self.entries.len() as u32 - 1
+            }
+            None => return, // unreachable: make_room left room
         };
         let expires = self.deadline(now);
         self.entries[slot as usize] = Entry {
@@ -376,7 +388,7 @@ impl Cache {
             expires,
             size,
         };
-        self.slot_of[key as usize] = slot;
+        self.slot_of[key as usize] = slot.wrapping_add(1);
         self.order.push(slot, key as u32, size, self.stamp);
         self.stats.entries += 1;
         self.stats.bytes += size;
@@ -429,7 +441,7 @@ impl Cache {
         usize::try_from(key)
             .ok()
             .and_then(|k| self.slot_of.get(k))
-            .copied()
+            .map(|s| s.wrapping_sub(1))
     }
 
     /// When an entry written at `now` expires.
@@ -458,7 +470,7 @@ impl Cache {
 
     /// Evicts until `entries` more entries and `bytes` more bytes fit.
     fn make_room(&mut self, entries: u64, bytes: u64) {
-        let slots = self.entries.len() as u64;
+        let slots = self.slots;
         let mut victims = std::mem::take(&mut self.victims);
         while self.stats.entries + entries > slots
             || self.stats.bytes.saturating_add(bytes) > self.byte_limit
@@ -482,7 +494,7 @@ impl Cache {
     /// Frees `slot` (already out of the order).
     fn release(&mut self, slot: u32) {
         let e = self.entries[slot as usize];
-        self.slot_of[e.key as usize] = ABSENT;
+        self.slot_of[e.key as usize] = 0;
         self.free.push(slot);
         self.stats.entries -= 1;
         self.stats.bytes -= e.size;
