@@ -36,7 +36,8 @@ fn passes(sc: &Scenario, name: &str, seed: u64, reps: u32) -> bool {
 /// Runs the search for every strategy of `loaded`. `done` is the run's own summary, when the
 /// search follows it with the same seed and replications: a probe that is the very simulation
 /// of a point the run judged (its base point, or a sweep point that scales the load) takes
-/// that verdict instead of running again.
+/// that verdict instead of running again. The answer does not depend on `done` (a sharded
+/// run's first shard, which holds only some points, finds what the whole run finds).
 pub fn capacity_search(
     loaded: &Loaded,
     spec: &CapacitySpec,
@@ -49,8 +50,8 @@ pub fn capacity_search(
         .par_iter()
         .enumerate()
         .map(|(j, s)| {
-            let known = done.map(|d| known(loaded, d, j, spec)).unwrap_or_default();
-            let scale = search(&s.scenario, &s.name, spec, seed, reps, &known);
+            let grid = grid(loaded, done, j, spec);
+            let scale = search(&s.scenario, &s.name, spec, seed, reps, &grid);
             Capacity {
                 strategy: s.name.clone(),
                 max_load_scale: scale,
@@ -76,50 +77,62 @@ fn identity(sc: &Scenario) -> String {
     format!("{:?} {:?} {:?}", sc.system, sc.percentiles, sc.slo)
 }
 
-/// Verdicts the run already holds for strategy `j`, as `(scale, passed)`: each of its points
-/// (base and sweep) that is exactly the probe at some scale. Not with `warmup = "auto"`, whose
-/// pilots the run may have counted differently.
-fn known(loaded: &Loaded, done: &Summary, j: usize, spec: &CapacitySpec) -> Vec<(f64, bool)> {
-    let sc = &loaded.strategies[j].scenario;
+/// Strategy `j`'s points (base and sweep) that are exactly its probe at some scale, as
+/// `(scale, the run's verdict if `done` holds it)`, by scale. The run judged each point over
+/// its own horizon: a point is a probe only if the search's horizon is the same (the identity
+/// includes it). None with `warmup = "auto"`, whose pilots the run may have counted
+/// differently.
+fn grid(
+    loaded: &Loaded,
+    done: Option<&Summary>,
+    j: usize,
+    spec: &CapacitySpec,
+) -> Vec<(f64, Option<bool>)> {
+    let strategy = &loaded.strategies[j];
+    let sc = &strategy.scenario;
     let intensity = sc.system.load.intensity();
     if sc.auto_warmup || intensity <= 0.0 {
         return Vec::new();
     }
-    let name = &loaded.strategies[j].name;
-    fn ours<'a>(all: &'a [StrategySummary], name: &str) -> Option<&'a StrategySummary> {
-        all.iter().find(|s| s.name == name)
-    }
-    let mut points: Vec<(&Scenario, Option<&StrategySummary>)> =
-        vec![(sc, ours(&done.strategies, name))];
+    let verdict = |all: &[StrategySummary]| {
+        all.iter()
+            .find(|s| s.name == strategy.name)
+            .map(|s| s.slo.passed)
+    };
+    let mut points = vec![(sc, done.and_then(|d| verdict(&d.strategies)))];
     if let Some(sw) = &loaded.sweep {
         for (value, row) in sw.values.iter().zip(&sw.points) {
-            let summary = done.points.iter().find(|p| p.value == *value);
-            points.push((&row[j], summary.and_then(|p| ours(&p.strategies, name))));
+            let point = done.and_then(|d| d.points.iter().find(|p| p.value == *value));
+            points.push((&row[j], point.and_then(|p| verdict(&p.strategies))));
         }
     }
-    let mut out = Vec::new();
-    for (point, summary) in points {
-        let Some(summary) = summary else { continue };
+    let mut out: Vec<(f64, Option<bool>)> = Vec::new();
+    for (point, passed) in points {
         let k = point.system.load.intensity() / intensity;
-        // The run judged `point` over its own horizon: it is the probe only if the search's
-        // horizon is the same (the identity includes it).
-        if k.is_finite() && identity(&probe(sc, spec, k)) == identity(point) {
-            out.push((k, summary.slo.passed));
+        if k.is_finite()
+            && !out.iter().any(|p| p.0 == k)
+            && identity(&probe(sc, spec, k)) == identity(point)
+        {
+            out.push((k, passed));
         }
     }
+    out.sort_by(|a, b| a.0.total_cmp(&b.0));
     out
 }
 
+/// Bisection on a geometric mid-point, after the bounds and the grid: the grid's scales
+/// inside the bounds are tried from the lowest until one fails, which brackets the answer
+/// between it and the last that passed (a grid point the run judged costs nothing).
 fn search(
     sc: &Scenario,
     name: &str,
     spec: &CapacitySpec,
     seed: u64,
     reps: u32,
-    known: &[(f64, bool)],
+    grid: &[(f64, Option<bool>)],
 ) -> f64 {
-    let ok = |k: f64| match known.iter().find(|p| p.0 == k) {
-        Some(&(_, passed)) => passed,
+    let ok = |k: f64| match grid.iter().find(|p| p.0 == k).and_then(|p| p.1) {
+        Some(passed) => passed,
         None => passes(&probe(sc, spec, k), name, seed, reps),
     };
     if ok(spec.to) {
@@ -129,23 +142,13 @@ fn search(
         return 0.0;
     }
     let (mut lo, mut hi) = (spec.from, spec.to);
-    // Known verdicts inside the bracket narrow it as probes there would have: the lowest
-    // failure becomes the top, the highest pass below it the bottom.
-    if let Some(f) = known
-        .iter()
-        .filter(|p| !p.1 && lo < p.0 && p.0 < hi)
-        .map(|p| p.0)
-        .min_by(f64::total_cmp)
-    {
-        hi = f;
-    }
-    if let Some(p) = known
-        .iter()
-        .filter(|p| p.1 && lo < p.0 && p.0 < hi)
-        .map(|p| p.0)
-        .max_by(f64::total_cmp)
-    {
-        lo = p;
+    for &(k, _) in grid.iter().filter(|p| spec.from < p.0 && p.0 < spec.to) {
+        if ok(k) {
+            lo = k;
+        } else {
+            hi = k;
+            break;
+        }
     }
     while (hi - lo) / lo > spec.tolerance {
         let mid = (lo * hi).sqrt();
@@ -191,7 +194,7 @@ tolerance = 0.05
 "#;
 
     #[test]
-    fn the_runs_verdicts_are_the_probes_own_and_narrow_the_search() {
+    fn the_runs_verdicts_are_the_probes_own_and_leave_the_answer_unchanged() {
         let loaded = load_str(TEXT, Path::new("capacity-reuse.toml"), &[]).expect("loads");
         let spec = loaded.capacity.expect("a capacity search");
         let opts = RunOptions {
@@ -200,36 +203,42 @@ tolerance = 0.05
         };
         let report = run(&loaded, &opts);
         let sc = &loaded.strategies[0].scenario;
-        let known = known(&loaded, &report.summary, 0, &spec);
-        let scales: Vec<f64> = known.iter().map(|p| p.0).collect();
+        let grid = grid(&loaded, Some(&report.summary), 0, &spec);
+        let scales: Vec<f64> = grid.iter().map(|p| p.0).collect();
         assert_eq!(
             scales,
-            [1.0, 1.0, 2.0, 3.0, 5.0],
+            [1.0, 2.0, 3.0, 5.0],
             "the base point and each sweep point"
         );
-        for &(k, passed) in &known {
+        for &(k, passed) in &grid {
             let fresh = passes(&probe(sc, &spec, k), "base", loaded.base.seed, 2);
-            assert_eq!(passed, fresh, "the run's verdict at {k}x is the probe's");
+            assert_eq!(
+                passed,
+                Some(fresh),
+                "the run's verdict at {k}x is the probe's"
+            );
         }
         assert!(
-            known.iter().any(|p| p.1) && known.iter().any(|p| !p.1),
-            "{known:?}"
+            grid.iter().any(|p| p.1 == Some(true)) && grid.iter().any(|p| p.1 == Some(false)),
+            "{grid:?}"
         );
+        // Without the run, the same grid with no verdicts: probes find them.
+        let bare = super::grid(&loaded, None, 0, &spec);
+        assert_eq!(bare.iter().map(|p| p.0).collect::<Vec<_>>(), scales);
+        assert!(bare.iter().all(|p| p.1.is_none()));
 
         let seed = loaded.base.seed;
         let with =
             capacity_search(&loaded, &spec, seed, 2, Some(&report.summary))[0].max_load_scale;
         let without = capacity_search(&loaded, &spec, seed, 2, None)[0].max_load_scale;
-        // Both bracket the same threshold to within the tolerance.
-        let ratio = with / without;
-        assert!(
-            (1.0 / (1.0 + spec.tolerance)..=1.0 + spec.tolerance).contains(&ratio),
-            "with the run's verdicts {with}, without {without}"
+        assert_eq!(
+            with, without,
+            "the run's verdicts save probes, never change the answer"
         );
-        // The answer passes and lies below the lowest known failure.
-        let lowest_fail = known
+        // The answer passes and lies below the lowest failing grid point.
+        let lowest_fail = grid
             .iter()
-            .filter(|p| !p.1)
+            .filter(|p| p.1 == Some(false))
             .map(|p| p.0)
             .fold(f64::MAX, f64::min);
         assert!(with < lowest_fail, "{with} >= {lowest_fail}");
@@ -249,6 +258,6 @@ tolerance = 0.05
                 ..RunOptions::default()
             },
         );
-        assert!(known(&loaded, &report.summary, 0, &spec).is_empty());
+        assert!(grid(&loaded, Some(&report.summary), 0, &spec).is_empty());
     }
 }
