@@ -79,6 +79,7 @@ fn endpoints() -> Option<Endpoints> {
         replicas,
         redis: var("SCALESIM_TEST_REDIS"),
         shards: vec![],
+        pgbouncer: None,
         allowed_hosts: vec![],
     })
 }

@@ -41,6 +41,9 @@ else
 	export SCALESIM_TEST_FAULT_CMD="scripts/real-dev-cluster.sh fault"
 	started_dev=1
 	groups+=(real_load::)
+	# The connection-pool test's PgBouncer half needs PgBouncer in front of the primary.
+	[ -n "${SCALESIM_TEST_PGBOUNCER:-}" ] ||
+		skipped+=("real_load's PgBouncer half: no pgbouncer (apt-get install pgbouncer, as .ci/run does)")
 fi
 if [ "$#" -gt 0 ] && [ "${#groups[@]}" -gt 0 ]; then
 	skipped+=("the server groups (${groups[*]}): arguments were given, so only the tests they select run")

@@ -143,7 +143,8 @@ struct RealArgs {
     #[arg(long)]
     seed: Option<u64>,
     /// Existing servers instead of containers: `primary=URL`, `replica=URL` and `shard=URL`
-    /// (repeatable), `redis=URL`. Loopback addresses only.
+    /// (repeatable), `redis=URL`, `pgbouncer=URL` (PgBouncer in front of the primary).
+    /// Loopback addresses only.
     #[arg(long = "target", value_name = "ROLE=URL")]
     targets: Vec<String>,
     /// Also simulate the scenario (with `--params` values, if given) and report the

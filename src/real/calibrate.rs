@@ -408,6 +408,7 @@ fn plan(name: &str, routing: ReadRouting, cache: CacheMode, pool: u32) -> Strate
         routing,
         cache,
         pool_size: pool,
+        app: super::plan::AppPools::default(),
         sharding: None,
     }
 }

@@ -92,6 +92,7 @@ pub async fn execute(
         backend.flush_cache().await?;
     }
     let ctx = Arc::new(RunCtx::new(&plan, backend));
+    ctx.backend.pool_stats().measure_from(ctx.start + plan.warmup);
     let monitor = spawn_monitor(endpoints, &plan, ctx.start)?;
     let (driven, fault_log, reshard) = tokio::join!(
         drive(load, &ctx),
@@ -139,6 +140,10 @@ fn outcome(plan: &RealPlan, ctx: &RunCtx, m: Measured) -> RealOutcome {
         dispatch: m.dispatch,
         sessions: m.sessions,
         reshard: m.reshard,
+        pool: Some((
+            plan.strategy.app.name.clone(),
+            ctx.backend.pool_stats().metrics(),
+        )),
     }
 }
 

@@ -29,7 +29,12 @@
 //!   (kind `router`, as the simulator's router: `requests.K`, `load_max_over_mean`),
 //!   `db.shard-K` (`requests`, `p50_ms`, `p99_ms` of the requests that shard served) and, when
 //!   the strategy reshards, `reshard` (`started_s`, `duration_s`, `shards_before`,
-//!   `shards_after`, `users_moved`, `moved_fraction`, `rows_moved`, `failed`);
+//!   `shards_after`, `users_moved`, `moved_fraction`, `rows_moved`, `failed`); when the
+//!   primary was used, the app instances' pools to it (kind `pool`, named as the simulator's
+//!   pool they stand for, `[real] pool_name`): `acquires`, `acquired`, `acquire_wait_ms_mean`,
+//!   `_p99`, `_max`, `waited_ratio`, `exhausted_ratio`, `acquire_timeouts`, `connect_refused`,
+//!   `connections_opened`, `open_max` as the simulator's, and `connect_errors`,
+//!   `acquire_gave_up` (see [`super::pgpool::PoolStats::metrics`]);
 //! - series metrics: `throughput_rps`, `p99_ms`, `errors` (per second, as the simulator's),
 //!   `stale_reads` (strategy-observed, count), `lag_ms` (max over replicas) and `lag_ms.replica-N`,
 //!   `probe_behind.replica-N` (share of the bucket's probes that found the replica behind),
@@ -479,6 +484,8 @@ pub struct RealOutcome {
     pub(crate) dispatch: DispatchStats,
     pub(crate) sessions: Option<Sessions>,
     pub(crate) reshard: Option<ReshardRecord>,
+    /// The app-side pools to the primary: the component name and its metrics.
+    pub(crate) pool: Option<(String, BTreeMap<String, f64>)>,
 }
 
 /// How well the open-loop pacer kept to the intended times (all zeros for closed loops).
@@ -609,6 +616,16 @@ impl RealOutcome {
         }
         if !self.recorder.shard_hists.is_empty() {
             out.extend(self.shard_components());
+        }
+        if let Some((name, m)) = self
+            .pool
+            .as_ref()
+            .filter(|(_, m)| m.get("acquires").is_some_and(|a| *a > 0.0))
+        {
+            out.push(ComponentSummary {
+                kind: "pool".to_owned(),
+                ..component(name, m.clone())
+            });
         }
         if let Some(s) = &self.sessions {
             let window_ns = self.duration.as_secs_f64() * 1e9;
@@ -996,6 +1013,7 @@ max_error_rate = 0.9
             dispatch: DispatchStats::default(),
             sessions: None,
             reshard: None,
+            pool: None,
         }
     }
 

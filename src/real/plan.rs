@@ -213,11 +213,45 @@ pub struct StrategyPlan {
     pub routing: ReadRouting,
     /// Cache.
     pub cache: CacheMode,
-    /// Connections per server (Postgres primary, each replica, each shard, Redis).
+    /// Connections per server (Postgres primary, each replica, each shard, Redis); on the
+    /// primary, per app instance ([`AppPools`]).
     pub pool_size: u32,
+    /// The app instances' pools to the primary.
+    pub app: AppPools,
     /// Users sharded over [`Endpoints::shards`] (every operation then goes to its user's
     /// shard), or `None`.
     pub sharding: Option<ShardPlan>,
+}
+
+/// The app side of the primary's connections: `instances` app instances each keep their own
+/// pool of [`StrategyPlan::pool_size`] connections (as the simulator's `[pools]` with
+/// `per_instance`), opened before the run as far as the server's `max_connections` allows;
+/// requests go to the instances in turn. Replicas, shards and Redis keep one pool each.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppPools {
+    /// App instances (at least 1).
+    pub instances: u32,
+    /// How long a checkout waits for a slot before it fails as a timeout (`None`: until its
+    /// request times out).
+    pub acquire_timeout: Option<Duration>,
+    /// The pools lead to [`Endpoints::pgbouncer`] (in transaction mode in front of the
+    /// primary) instead of the primary.
+    pub via_pgbouncer: bool,
+    /// The component the pools' metrics are reported under: the name of the simulator's
+    /// pool they stand for.
+    pub name: String,
+}
+
+impl Default for AppPools {
+    /// One instance, no acquire timeout, straight to the primary, reported as `pool`.
+    fn default() -> Self {
+        AppPools {
+            instances: 1,
+            acquire_timeout: None,
+            via_pgbouncer: false,
+            name: "pool".to_owned(),
+        }
+    }
 }
 
 /// A fault injected at a time of the run.
@@ -281,6 +315,7 @@ impl Default for RealPlan {
                 routing: ReadRouting::Primary,
                 cache: CacheMode::None,
                 pool_size: 8,
+                app: AppPools::default(),
                 sharding: None,
             },
             faults: Vec::new(),
@@ -324,6 +359,9 @@ impl RealPlan {
         if self.strategy.pool_size == 0 {
             return bad("strategy.pool_size must be positive");
         }
+        if self.strategy.app.instances == 0 {
+            return bad("strategy.app.instances must be positive");
+        }
         if self.strategy.sharding.is_some() {
             let sharded = &crate::real::sharded::SHARDED_OPS;
             if let Some(c) = self.classes.iter().find(|c| !sharded.contains(&c.op)) {
@@ -354,6 +392,8 @@ pub struct Endpoints {
     pub redis: Option<String>,
     /// Shards, `postgres://` URLs, named `shard-0`, `shard-1`, ... in reports.
     pub shards: Vec<String>,
+    /// PgBouncer in front of the primary, a `postgres://` URL (for [`AppPools::via_pgbouncer`]).
+    pub pgbouncer: Option<String>,
     /// Hosts besides loopback that may be contacted, e.g. the names of containers the caller
     /// started. Everything else is refused.
     pub allowed_hosts: Vec<String>,
@@ -374,7 +414,8 @@ impl Endpoints {
         let urls = std::iter::once(&self.primary)
             .chain(&self.replicas)
             .chain(&self.redis)
-            .chain(&self.shards);
+            .chain(&self.shards)
+            .chain(&self.pgbouncer);
         for url in urls {
             for host in url_hosts(url)? {
                 if !self.host_allowed(&host) {

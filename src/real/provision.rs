@@ -77,8 +77,9 @@ pub use docker::{
     labelled_resources,
 };
 pub use spec::{
-    ClusterSpec, Durability, Limits, MAX_NODES, MIN_MEMORY_BYTES, MIN_NANO_CPUS, POSTGRES_IMAGE,
-    REDIS_IMAGE, Topology, default_postgres_image, default_redis_image,
+    ClusterSpec, Durability, Limits, MAX_NODES, MIN_MEMORY_BYTES, MIN_NANO_CPUS, PGBOUNCER_IMAGE,
+    POSTGRES_IMAGE, PgBouncerSpec, PoolMode, REDIS_IMAGE, Topology, default_pgbouncer_image,
+    default_postgres_image, default_redis_image,
 };
 
 use nodes::{
@@ -281,6 +282,7 @@ impl Cluster {
                 local_engine,
                 durability: spec.durability,
                 limits: spec.limits,
+                max_connections: spec.max_connections,
             }));
         }
         let mut first_error = None;
@@ -341,6 +343,7 @@ impl Cluster {
             shards: urls(|r| matches!(r, Role::Shard(_))),
             redis: urls(|r| r == Role::Redis).pop(),
             redis_replica: urls(|r| r == Role::RedisReplica).pop(),
+            pgbouncer: None,
         }
     }
 

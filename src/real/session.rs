@@ -13,7 +13,7 @@ use super::loadgen::execute;
 use super::plan::{BoxFuture, Endpoints, FaultInjector, Load, RealError, RealPlan, Shoppers};
 use super::provision::{Cluster, ClusterSpec, Fault, Topology, install_ctrl_c_cleanup};
 use super::schema::{ensure_data, load_data};
-use super::setup::{describe, stamp};
+use super::setup::{check_external, describe, stamp};
 use super::sharded::load_shards;
 use super::spec::{RealSpec, check_one_cluster, real_spec};
 use super::sql_faults::SqlFaultInjector;
@@ -84,7 +84,7 @@ pub fn specs(loaded: &Loaded) -> Result<Vec<RealSpec>, ScenarioError> {
 }
 
 /// The cluster every strategy fits in: the most replicas and shards any asks for, Redis if any
-/// uses it.
+/// uses it; PgBouncer only if a strategy goes through it.
 pub(crate) fn union_cluster(specs: &[RealSpec]) -> ClusterSpec {
     let mut c = specs[0].cluster.clone();
     for s in &specs[1..] {
@@ -92,6 +92,9 @@ pub(crate) fn union_cluster(specs: &[RealSpec]) -> ClusterSpec {
         c.shards = c.shards.max(s.cluster.shards);
         c.redis |= s.cluster.redis;
         c.redis_replica |= s.cluster.redis_replica;
+    }
+    if !specs.iter().any(|s| s.strategy.app.via_pgbouncer) {
+        c.pgbouncer = None;
     }
     c
 }
@@ -110,6 +113,12 @@ pub fn run_real(
     rt.block_on(async {
         let spec = union_cluster(&specs);
         let running = Running::start(servers, &spec).await?;
+        if running.cluster.is_none()
+            && let Err(e) = check_external(&spec, &running.endpoints).await
+        {
+            running.shutdown().await?;
+            return Err(e.into());
+        }
         let started = running.cluster.as_ref().map(|_| &spec);
         let described = describe(started, &running.endpoints.primary).await;
         let result = run_all(loaded, &specs, &running.endpoints, running.faults(), seed).await;
@@ -182,6 +191,7 @@ fn endpoints(t: &Topology) -> Endpoints {
         replicas: t.replicas.clone(),
         redis: t.redis.clone(),
         shards: t.shards.clone(),
+        pgbouncer: t.pgbouncer.clone(),
         allowed_hosts: Vec::new(),
     }
 }
@@ -383,30 +393,33 @@ fn load(sc: &Scenario, seed: u64) -> Result<Load, SessionError> {
 }
 
 /// Parses `--target` values: `primary=URL`, `replica=URL` and `shard=URL` (repeatable, in
-/// order), `redis=URL`.
+/// order), `redis=URL`, `pgbouncer=URL` (PgBouncer in front of the primary).
 pub fn parse_targets(values: &[String]) -> Result<Topology, String> {
     let (mut primary, mut replicas, mut shards, mut redis) = (None, Vec::new(), Vec::new(), None);
+    let mut pgbouncer = None;
     for v in values {
         let (k, url) = v.split_once('=').ok_or_else(|| {
-            format!("`--target {v}`: expected primary=URL, replica=URL, shard=URL or redis=URL")
+            format!(
+                "`--target {v}`: expected primary=URL, replica=URL, shard=URL, redis=URL or \
+                 pgbouncer=URL"
+            )
         })?;
         match k {
             "primary" => primary = Some(url.to_string()),
             "replica" => replicas.push(url.to_string()),
             "shard" => shards.push(url.to_string()),
             "redis" => redis = Some(url.to_string()),
+            "pgbouncer" => pgbouncer = Some(url.to_string()),
             other => {
                 return Err(format!(
-                    "`--target {v}`: unknown role `{other}` (primary, replica, shard, redis)"
+                    "`--target {v}`: unknown role `{other}` (primary, replica, shard, redis, \
+                     pgbouncer)"
                 ));
             }
         }
     }
     let primary = primary.ok_or("--target needs primary=URL")?;
-    Ok(Topology::external(
-        &primary,
-        &replicas,
-        &shards,
-        redis.as_deref(),
-    ))
+    let mut t = Topology::external(&primary, &replicas, &shards, redis.as_deref());
+    t.pgbouncer = pgbouncer;
+    Ok(t)
 }

@@ -6,19 +6,94 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use sqlx::{Connection, PgConnection};
+use sqlx::{ConnectOptions, Connection, PgConnection, Row};
 
-use super::provision::ClusterSpec;
+use super::plan::{Endpoints, RealError};
+use super::provision::{ClusterSpec, PgBouncerSpec};
 use crate::report::summary::{ImageSummary, Report, ServersSummary};
 
 /// The label `scripts/build-images.sh` puts on its look-alike images.
 const LOOKALIKE_LABEL: &str = "org.scalesim.image";
 /// The settings read back from the primary, with their queries.
-const SETTINGS: [(&str, &str); 3] = [
+const SETTINGS: [(&str, &str); 4] = [
     ("fsync", "SHOW fsync"),
     ("full_page_writes", "SHOW full_page_writes"),
     ("synchronous_commit", "SHOW synchronous_commit"),
+    ("max_connections", "SHOW max_connections"),
 ];
+
+/// Servers scalesim did not start (`--target`) cannot be given the settings the scenario
+/// asks for, so they must already have them: the primary's `max_connections`, and, when a
+/// PgBouncer is given, its `pool_mode`, `default_pool_size` and `max_client_conn` (read from
+/// its admin console, `SHOW CONFIG`; a PgBouncer whose console cannot be asked is used with a
+/// warning). A difference is an error naming both values.
+pub(crate) async fn check_external(spec: &ClusterSpec, ep: &Endpoints) -> Result<(), RealError> {
+    if let Some(want) = spec.max_connections {
+        let mut conn = PgConnection::connect(&ep.primary)
+            .await
+            .map_err(|e| RealError::pg("primary", e))?;
+        let have: String = sqlx::query_scalar("SHOW max_connections")
+            .fetch_one(&mut conn)
+            .await
+            .map_err(|e| RealError::pg("primary", e))?;
+        let _ = conn.close().await;
+        if have.trim() != want.to_string() {
+            return Err(RealError::InvalidPlan(format!(
+                "the scenario sets `max_connections = {want}` but the --target primary has \
+                 {have}: scalesim cannot change it on a server it did not start (restart the \
+                 server with max_connections = {want}; scripts/real-dev-cluster.sh takes \
+                 MAX_CONNECTIONS={want})"
+            )));
+        }
+    }
+    if let (Some(want), Some(url)) = (&spec.pgbouncer, &ep.pgbouncer) {
+        match pgbouncer_config(url).await {
+            Ok(have) => compare_pgbouncer(want, &have)?,
+            Err(e) => eprintln!(
+                "scalesim real: warning: cannot read PgBouncer's settings from its admin \
+                 console ({e}); using it as it is"
+            ),
+        }
+    }
+    Ok(())
+}
+
+/// PgBouncer's `SHOW CONFIG`, as key and value.
+async fn pgbouncer_config(url: &str) -> Result<BTreeMap<String, String>, sqlx::Error> {
+    let options = super::pgpool::connect_options(url)
+        .map_err(|e| sqlx::Error::Configuration(e.to_string().into()))?
+        .database("pgbouncer")
+        .extra_float_digits(None);
+    let ask = async {
+        let mut conn = options.connect().await?;
+        let rows = sqlx::raw_sql("SHOW CONFIG").fetch_all(&mut conn).await?;
+        let _ = conn.close().await;
+        rows.iter()
+            .map(|r| Ok((r.try_get::<String, _>(0)?, r.try_get::<String, _>(1)?)))
+            .collect()
+    };
+    tokio::time::timeout(Duration::from_secs(10), ask)
+        .await
+        .unwrap_or(Err(sqlx::Error::PoolTimedOut))
+}
+
+fn compare_pgbouncer(want: &PgBouncerSpec, have: &BTreeMap<String, String>) -> Result<(), RealError> {
+    let wanted = [
+        ("pool_mode", want.pool_mode.name().to_owned()),
+        ("default_pool_size", want.default_pool_size.to_string()),
+        ("max_client_conn", want.max_client_conn.to_string()),
+    ];
+    for (key, value) in wanted {
+        let got = have.get(key).map_or("(not reported)", String::as_str);
+        if got != value {
+            return Err(RealError::InvalidPlan(format!(
+                "the scenario sets PgBouncer's `{key} = {value}` but the --target pgbouncer has \
+                 {got}: scalesim cannot change it on a PgBouncer it did not start"
+            )));
+        }
+    }
+    Ok(())
+}
 
 /// Describes the servers: those of `cluster` when scalesim started them from it, else
 /// external ones; `primary` is the primary's URL. Never fails: what cannot be asked is left
@@ -128,6 +203,29 @@ mod tests {
         assert_eq!(image_kind("redis", "", hub), "official");
         assert_eq!(image_kind("redis", "", pulled), "other");
         assert_eq!(image_kind("postgres", "", "[]"), "other");
+    }
+
+    #[test]
+    fn pgbouncer_settings_must_match_the_scenario() {
+        let want = PgBouncerSpec {
+            pool_mode: crate::real::provision::PoolMode::Transaction,
+            default_pool_size: 20,
+            max_client_conn: 1000,
+        };
+        let mut have: BTreeMap<String, String> = [
+            ("pool_mode", "transaction"),
+            ("default_pool_size", "20"),
+            ("max_client_conn", "1000"),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+        assert!(compare_pgbouncer(&want, &have).is_ok());
+        have.insert("pool_mode".into(), "session".into());
+        let err = compare_pgbouncer(&want, &have).unwrap_err().to_string();
+        assert!(err.contains("pool_mode = transaction") && err.contains("session"), "{err}");
+        have.remove("pool_mode");
+        assert!(compare_pgbouncer(&want, &have).is_err());
     }
 
     #[test]

@@ -6,8 +6,10 @@
 //! scenario loader's rules: unknown fields and bad values are [`ScenarioError`]s naming the file,
 //! line and field path. The servers' settings, `durability` (`"durable"`, the default, as a
 //! production server: `fsync` on; or `"fast"`: `fsync=off`), `cpus` and `memory` per container
-//! (default: no limit) and the images, belong to the one cluster all strategies share, so they
-//! must not differ between strategies ([`check_one_cluster`]). A `[sessions]` graph (validated with the scenario) runs for real only
+//! (default: no limit), the images, the primary's `max_connections` and the `[real.pgbouncer]`
+//! settings belong to the one cluster all strategies share, so they must not differ between
+//! strategies ([`check_one_cluster`]). `instances`, `pool_size`, `acquire_timeout` and
+//! `through_pgbouncer` are the strategy's app side ([`AppPools`]). A `[sessions]` graph (validated with the scenario) runs for real only
 //! with a closed workload, whose users are the shoppers.
 
 use std::collections::BTreeMap;
@@ -17,11 +19,11 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::plan::{
-    CacheMode, ClassPlan, FaultAt, Op, ReadRouting, Reshard, ShardPlan, StrategyPlan,
+    AppPools, CacheMode, ClassPlan, FaultAt, Op, ReadRouting, Reshard, ShardPlan, StrategyPlan,
 };
 use super::provision::{
-    ClusterSpec, Durability, Fault, Limits, MIN_MEMORY_BYTES, MIN_NANO_CPUS,
-    default_postgres_image, default_redis_image,
+    ClusterSpec, Durability, Fault, Limits, MIN_MEMORY_BYTES, MIN_NANO_CPUS, PgBouncerSpec,
+    PoolMode, default_pgbouncer_image, default_postgres_image, default_redis_image,
 };
 use super::sharded::{SHARDED_OPS, router};
 use crate::model::shard::{Router, Spec as ShardSpec};
@@ -84,6 +86,30 @@ struct RawReal {
     faults: Vec<RawFault>,
     #[serde(default)]
     sharding: Option<RawSharding>,
+    #[serde(default)]
+    instances: Option<i64>,
+    #[serde(default)]
+    max_connections: Option<i64>,
+    #[serde(default)]
+    acquire_timeout: Option<RawDur>,
+    #[serde(default)]
+    pool_name: Option<String>,
+    #[serde(default)]
+    through_pgbouncer: bool,
+    #[serde(default)]
+    pgbouncer: Option<RawPgBouncer>,
+}
+
+/// `[real.pgbouncer]` as written: PgBouncer's own setting names.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPgBouncer {
+    #[serde(default)]
+    pool_mode: Option<String>,
+    #[serde(default)]
+    default_pool_size: Option<i64>,
+    #[serde(default)]
+    max_client_conn: Option<i64>,
 }
 
 /// `[real.sharding]` as written.
@@ -269,21 +295,26 @@ pub fn real_spec(
             "pool_size, products, users and max_in_flight must be positive",
         ));
     }
+    let app = app_pools(&v, &raw, scenario, routing)?;
     let cluster = ClusterSpec {
         postgres_image: raw
             .postgres_image
             .clone()
             .unwrap_or_else(default_postgres_image),
         redis_image: raw.redis_image.clone().unwrap_or_else(default_redis_image),
+        pgbouncer_image: default_pgbouncer_image(),
         replicas: raw.replicas,
         shards: raw.shards,
         redis: raw.redis,
         redis_replica: raw.redis_replica,
         durability: durability(&v, &raw)?,
         limits: limits(&v, &raw)?,
+        max_connections: count(&v, "max_connections", raw.max_connections, MAX_CONNECTIONS)?,
+        pgbouncer: pgbouncer(&v, &raw)?,
     };
     let classes = classes(&v, &raw, &scenario.class_names)?;
     let sharding = sharding(&v, &raw, &classes, routing, cache)?;
+    pgbouncer_path(&v, &raw, &classes, sharding.is_some())?;
     Ok(RealSpec {
         cluster,
         strategy: StrategyPlan {
@@ -291,6 +322,7 @@ pub fn real_spec(
             routing,
             cache,
             pool_size: raw.pool_size,
+            app,
             sharding,
         },
         classes,
@@ -399,6 +431,141 @@ fn sharding(
     Ok(Some(plan))
 }
 
+/// Most app instances, connections (`max_connections`) or PgBouncer clients a scenario may
+/// ask for: a small machine runs them all.
+const MAX_INSTANCES: i64 = 1_000;
+const MAX_CONNECTIONS: i64 = 10_000;
+
+/// A positive whole number of at most `max` in `field`, if given.
+fn count(v: &V<'_>, field: &str, n: Option<i64>, max: i64) -> Result<Option<u32>, ScenarioError> {
+    match n {
+        None => Ok(None),
+        Some(n) if (1..=max).contains(&n) => Ok(u32::try_from(n).ok()),
+        Some(n) => Err(v.err(field, format!("must be between 1 and {max}, got {n}"))),
+    }
+}
+
+/// `instances`, `acquire_timeout`, `through_pgbouncer` and `pool_name`: the app instances'
+/// pools to the primary. The pools report under `pool_name`, which must be one of the
+/// scenario's `[pools]` when it has any; by default its only pool, else `pool`.
+fn app_pools(
+    v: &V<'_>,
+    raw: &RawReal,
+    scenario: &Scenario,
+    routing: ReadRouting,
+) -> Result<AppPools, ScenarioError> {
+    let instances = count(v, "instances", raw.instances, MAX_INSTANCES)?.unwrap_or(1);
+    let acquire_timeout = match &raw.acquire_timeout {
+        None => None,
+        Some(d) => Some(v.dur("acquire_timeout", &Some(d.clone()), "0s")?),
+    };
+    let pools: Vec<&str> = scenario
+        .system
+        .shared
+        .pools
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect();
+    let name = match (&raw.pool_name, pools.as_slice()) {
+        (Some(n), []) => n.clone(),
+        (Some(n), _) if pools.contains(&n.as_str()) => n.clone(),
+        (Some(n), _) => {
+            return Err(v
+                .err(
+                    "pool_name",
+                    format!(
+                        "no pool named `{n}`: the real pools report under one of the \
+                         scenario's [pools] ({})",
+                        pools.join(", ")
+                    ),
+                )
+                .suggest_from(n, &pools));
+        }
+        (None, [only]) => (*only).to_owned(),
+        (None, _) => "pool".to_owned(),
+    };
+    if raw.through_pgbouncer && raw.pgbouncer.is_none() {
+        return Err(v.err(
+            "through_pgbouncer",
+            "needs a `[real.pgbouncer]` table (pool_mode, default_pool_size, max_client_conn)",
+        ));
+    }
+    if raw.through_pgbouncer && routing != ReadRouting::Primary {
+        return Err(v.err(
+            "through_pgbouncer",
+            "PgBouncer stands in front of the primary only: use `routing = \"primary\"`",
+        ));
+    }
+    Ok(AppPools {
+        instances,
+        acquire_timeout,
+        via_pgbouncer: raw.through_pgbouncer,
+        name,
+    })
+}
+
+/// `[real.pgbouncer]`: PgBouncer's settings under its own names, with its defaults
+/// (`pool_mode = "session"`, `default_pool_size = 20`, `max_client_conn = 100`).
+fn pgbouncer(v: &V<'_>, raw: &RawReal) -> Result<Option<PgBouncerSpec>, ScenarioError> {
+    let Some(b) = &raw.pgbouncer else {
+        return Ok(None);
+    };
+    let mode = b.pool_mode.as_deref().unwrap_or("session");
+    let pool_mode = PoolMode::from_name(mode).ok_or_else(|| {
+        v.err(
+            "pgbouncer.pool_mode",
+            format!("unknown pool_mode `{mode}` (session, transaction or statement)"),
+        )
+        .suggest_from(mode, &PoolMode::NAMES)
+    })?;
+    let base = PgBouncerSpec::default();
+    Ok(Some(PgBouncerSpec {
+        pool_mode,
+        default_pool_size: count(
+            v,
+            "pgbouncer.default_pool_size",
+            b.default_pool_size,
+            MAX_CONNECTIONS,
+        )?
+        .unwrap_or(base.default_pool_size),
+        max_client_conn: count(
+            v,
+            "pgbouncer.max_client_conn",
+            b.max_client_conn,
+            MAX_CONNECTIONS,
+        )?
+        .unwrap_or(base.max_client_conn),
+    }))
+}
+
+/// Through PgBouncer, statements go as simple queries with integer parameters written in
+/// ([`super::pgpool`]): no sharding, and no operation that takes text.
+fn pgbouncer_path(
+    v: &V<'_>,
+    raw: &RawReal,
+    classes: &[ClassPlan],
+    sharded: bool,
+) -> Result<(), ScenarioError> {
+    if !raw.through_pgbouncer {
+        return Ok(());
+    }
+    if sharded {
+        return Err(v.err(
+            "through_pgbouncer",
+            "PgBouncer stands in front of the primary, not the shards: a sharded strategy \
+             cannot go through it",
+        ));
+    }
+    if let Some(c) = classes.iter().find(|c| c.op == Op::LookupUnindexed) {
+        return Err(v.err(
+            &format!("ops.{}", c.name),
+            "`lookup_unindexed` takes a text parameter, which the PgBouncer path (simple \
+             queries with integer parameters) does not send yet",
+        ));
+    }
+    Ok(())
+}
+
 /// The dotted path of the first key `key` in `table` (breadth first: a top-level key before
 /// a nested one), for an error serde reports by key alone.
 fn path_of(table: &toml::Table, key: &str) -> Option<String> {
@@ -501,6 +668,10 @@ pub fn check_one_cluster(specs: &[RealSpec], file: &Path, text: &str) -> Result<
             "postgres_image"
         } else if a.redis_image != b.redis_image {
             "redis_image"
+        } else if a.max_connections != b.max_connections {
+            "max_connections"
+        } else if a.pgbouncer != b.pgbouncer {
+            "pgbouncer"
         } else {
             continue;
         };

@@ -28,7 +28,7 @@ use sqlx::Row;
 use sqlx::postgres::PgRow;
 
 use super::measure::{CacheUse, Target, Trace, lock};
-use super::pgpool::{PgServer, PooledConn};
+use super::pgpool::{PgServer, PoolStats, PooledConn};
 use super::plan::{CacheMode, Endpoints, Op, ReadRouting, RealError, StrategyPlan};
 use super::schema::CATEGORIES;
 use super::sharded::{ReshardRecord, Sharded};
@@ -357,10 +357,69 @@ enum Lookup {
     Load(Option<tokio::sync::OwnedMutexGuard<()>>),
 }
 
+tokio::task_local! {
+    /// The app instance the request this task works for went to (its pool to the primary).
+    static INSTANCE: usize;
+}
+
+/// The app instances' pools to the primary (or to PgBouncer in front of it), all counted in
+/// `stats`. Pools of one instance open their connections before the run as they would on
+/// its first requests; with more than one instance, or through PgBouncer, as far as the
+/// server allows (the rest are opened, or refused, during the run).
+async fn connect_primaries(
+    endpoints: &Endpoints,
+    strategy: &StrategyPlan,
+    timeout: Duration,
+    stats: &Arc<PoolStats>,
+) -> Result<Vec<PgServer>, RealError> {
+    let app = &strategy.app;
+    let (url, role) = if app.via_pgbouncer {
+        let url = endpoints.pgbouncer.as_deref().ok_or_else(|| {
+            RealError::MissingServer(
+                "the strategy goes through PgBouncer: give its URL (--target pgbouncer=URL)"
+                    .into(),
+            )
+        })?;
+        (url, "pgbouncer")
+    } else {
+        (endpoints.primary.as_str(), "primary")
+    };
+    let size = strategy.pool_size;
+    let mut pools = Vec::with_capacity(app.instances as usize);
+    for i in 0..app.instances {
+        let name = if app.instances == 1 {
+            role.to_owned()
+        } else {
+            format!("{role} (app instance {i})")
+        };
+        let mut server = PgServer::new(&name, url, size)?;
+        if app.via_pgbouncer {
+            server = server.through_pgbouncer();
+        }
+        pools.push(
+            server
+                .statement_timeout(timeout)
+                .acquire_timeout(app.acquire_timeout)
+                .with_stats(Arc::clone(stats)),
+        );
+    }
+    if pools.len() == 1 && !app.via_pgbouncer {
+        pools[0].prewarm(size as usize).await?;
+    } else {
+        for p in &pools {
+            p.prewarm_within_limit(size as usize).await?;
+        }
+    }
+    Ok(pools)
+}
+
 /// Servers, pools and strategy state of one run.
 #[derive(Debug)]
 pub(crate) struct Backend {
-    primary: PgServer,
+    /// One pool per app instance.
+    primaries: Vec<PgServer>,
+    next_instance: AtomicUsize,
+    pool_stats: Arc<PoolStats>,
     replicas: Vec<PgServer>,
     cache: Option<RedisPool>,
     routing: ReadRouting,
@@ -386,9 +445,8 @@ impl Backend {
         timeout: Duration,
     ) -> Result<Self, RealError> {
         let size = strategy.pool_size;
-        let primary =
-            PgServer::new("primary", &endpoints.primary, size)?.statement_timeout(timeout);
-        primary.prewarm(size as usize).await?;
+        let pool_stats = Arc::new(PoolStats::default());
+        let primaries = connect_primaries(endpoints, strategy, timeout, &pool_stats).await?;
         let replicas = connect_replicas(endpoints, strategy, timeout).await?;
         let (cache, ttl_s) = connect_cache(endpoints, strategy, timeout).await?;
         let replayed = replicas.iter().map(|_| AtomicI64::new(0)).collect();
@@ -399,7 +457,9 @@ impl Backend {
             None => None,
         };
         Ok(Backend {
-            primary,
+            primaries,
+            next_instance: AtomicUsize::new(0),
+            pool_stats,
             replicas,
             cache,
             routing: strategy.routing,
@@ -445,9 +505,22 @@ impl Backend {
         }
     }
 
+    /// The app-side pools' counts (all instances).
+    pub(crate) fn pool_stats(&self) -> &Arc<PoolStats> {
+        &self.pool_stats
+    }
+
+    /// The pool to the primary of the app instance this request went to.
+    fn primary(&self) -> &PgServer {
+        let i = INSTANCE.try_with(|i| *i).unwrap_or(0);
+        &self.primaries[i % self.primaries.len()]
+    }
+
     /// Closes idle database connections.
     pub(crate) async fn close(&self) {
-        self.primary.close().await;
+        for p in &self.primaries {
+            p.close().await;
+        }
         for r in &self.replicas {
             r.close().await;
         }
@@ -456,11 +529,19 @@ impl Backend {
         }
     }
 
-    /// Performs one operation on the key `key`.
+    /// Performs one operation on the key `key`, at the next app instance in turn.
     pub(crate) async fn run(&self, op: Op, key: u64) -> Result<Trace, ErrorKind> {
         if let Some(s) = &self.sharded {
             return s.run(op, key).await;
         }
+        if self.primaries.len() > 1 {
+            let i = self.next_instance.fetch_add(1, Ordering::Relaxed) % self.primaries.len();
+            return INSTANCE.scope(i, self.run_op(op, key)).await;
+        }
+        self.run_op(op, key).await
+    }
+
+    async fn run_op(&self, op: Op, key: u64) -> Result<Trace, ErrorKind> {
         match op {
             Op::ReadProduct => self.read_product(product_id(key, self.products)).await,
             Op::SearchProducts => self.search(category_of(key)).await,
@@ -497,17 +578,13 @@ impl Backend {
     async fn listing_n_plus_1(&self, category: i64) -> Result<Trace, ErrorKind> {
         let mut trace = Trace::default();
         let mut c = self.read_server(&mut trace).acquire().await?;
-        let ids = match sqlx::query(LISTING_IDS)
-            .bind(category)
-            .fetch_all(c.conn())
-            .await
-        {
+        let ids = match c.fetch_all(LISTING_IDS, &[category]).await {
             Ok(rows) => rows,
             Err(e) => return Err(c.fail(&e)),
         };
         for row in &ids {
             let id: i64 = row.try_get(0).map_err(|_| ErrorKind::Failed)?;
-            let res = sqlx::query(READ_PRODUCT).bind(id).fetch_all(c.conn()).await;
+            let res = c.fetch_all(READ_PRODUCT, &[id]).await;
             if let Err(e) = res {
                 return Err(c.fail(&e));
             }
@@ -539,7 +616,7 @@ impl Backend {
             }
             ReadDecision::Primary => {
                 trace.target = Target::Primary;
-                &self.primary
+                self.primary()
             }
         }
     }
@@ -693,14 +770,12 @@ impl Backend {
         sql: &'static str,
         params: &[i64],
     ) -> Result<(i64, i64, Option<i64>), ErrorKind> {
-        let mut c = self.primary.acquire().await?;
-        let mut q = sqlx::query(sql);
-        for p in params {
-            q = q.bind(*p);
-        }
-        let row = match q.fetch_optional(c.conn()).await {
-            Ok(Some(row)) => row,
-            Ok(None) => return c.finish(Err(sqlx::Error::RowNotFound)),
+        let mut c = self.primary().acquire().await?;
+        let row = match c.fetch_all(sql, params).await {
+            Ok(rows) => match rows.into_iter().next() {
+                Some(row) => row,
+                None => return c.finish(Err(sqlx::Error::RowNotFound)),
+            },
             Err(e) => return Err(c.fail(&e)),
         };
         let a: i64 = row.try_get(0).map_err(|_| ErrorKind::Failed)?;
@@ -747,7 +822,7 @@ impl Backend {
         match route_read(&self.routing, self.replicas.len(), rr, last) {
             ReadDecision::Primary => {
                 trace.target = Target::Primary;
-                query(&self.primary, sql, param).await
+                query(self.primary(), sql, param).await
             }
             ReadDecision::Replica(i) => {
                 trace.target = Target::Replica(i);
@@ -793,7 +868,7 @@ impl Backend {
                 c.release();
                 trace.fell_back = true;
                 trace.target = Target::Primary;
-                return query(&self.primary, sql, param).await;
+                return query(self.primary(), sql, param).await;
             }
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
@@ -920,7 +995,7 @@ async fn run_on(
     sql: &'static str,
     param: i64,
 ) -> Result<Vec<PgRow>, ErrorKind> {
-    let res = sqlx::query(sql).bind(param).fetch_all(c.conn()).await;
+    let res = c.fetch_all(sql, &[param]).await;
     c.finish(res)
 }
 

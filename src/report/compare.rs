@@ -6,7 +6,10 @@
 //! throughput, p50, p99 and the error rate. The relative error is
 //! `(predicted - measured) / measured`. Two figures carry a target ([`TOLERANCE`], 20 %):
 //! p50, and throughput, which is only a test of the model near saturation (below it both
-//! equal the offered load). The rest is reported without a verdict.
+//! equal the offered load). The rest is reported without a verdict. A connection pool (a
+//! component of kind `pool`) that both sides report under one name adds its
+//! [`POOL_METRICS`] as `NAME.METRIC` rows (`app_pool.connect_refused`), shown apart in the
+//! tables ("Pools").
 //!
 //! The same rows in four forms: `summary.json` (`comparison`), `comparison.csv` (tidy: one
 //! row per figure, [`csv`]), the terminal table ([`terminal`]) and the HTML section that opens
@@ -30,6 +33,28 @@ pub const METRICS: [&str; 4] = [
     "latency_ms.p99",
     "error_rate",
 ];
+
+/// The figures of a pool compared, when both sides have it: what failed and what waited.
+pub const POOL_METRICS: [&str; 6] = [
+    "acquires",
+    "connect_refused",
+    "acquire_timeouts",
+    "acquire_wait_ms_mean",
+    "acquire_wait_ms_p99",
+    "open_max",
+];
+
+/// `(component, metric, value)` of every pool figure of a strategy's summary.
+fn pool_values(s: &StrategySummary) -> impl Iterator<Item = (&str, &str, f64)> {
+    s.components
+        .iter()
+        .filter(|c| c.kind == "pool")
+        .flat_map(|c| {
+            POOL_METRICS
+                .iter()
+                .filter_map(move |m| c.metrics.get(*m).map(|v| (c.name.as_str(), *m, *v)))
+        })
+}
 
 /// `metric` of a strategy's summary.
 pub fn value(s: &StrategySummary, metric: &str) -> f64 {
@@ -67,8 +92,17 @@ pub fn compare(sim: &Summary, real: &Summary, params: &str) -> Comparison {
             let Some(p) = predicted.iter().find(|p| p.name == m.name) else {
                 continue;
             };
-            for metric in METRICS {
-                let (predicted, measured) = (value(p, metric), value(m, metric));
+            let pools = pool_values(m).filter_map(|(c, k, measured)| {
+                let predicted = pool_values(p).find(|(pc, pk, _)| *pc == c && *pk == k)?.2;
+                Some((format!("{c}.{k}"), predicted, measured))
+            });
+            let figures: Vec<(String, f64, f64)> = METRICS
+                .iter()
+                .map(|k| ((*k).to_owned(), value(p, k), value(m, k)))
+                .chain(pools)
+                .collect();
+            for (metric, predicted, measured) in figures {
+                let metric = metric.as_str();
                 let relative_error =
                     (measured != 0.0 && measured.is_finite() && predicted.is_finite())
                         .then(|| (predicted - measured) / measured);
@@ -126,10 +160,15 @@ fn cell_style(r: &Compared) -> Style {
     }
 }
 
-/// Rows grouped by `(load, strategy)`, in report order.
-fn grouped(c: &Comparison) -> Vec<(&str, &str, Vec<&Compared>)> {
+/// The rows of the [`METRICS`] (`main`) or the others (pools), grouped by
+/// `(load, strategy)`, in report order.
+fn grouped(c: &Comparison, main: bool) -> Vec<(&str, &str, Vec<&Compared>)> {
     let mut out: Vec<(&str, &str, Vec<&Compared>)> = Vec::new();
-    for r in &c.rows {
+    let rows = c
+        .rows
+        .iter()
+        .filter(|r| METRICS.contains(&r.metric.as_str()) == main);
+    for r in rows {
         match out.last_mut() {
             Some((l, s, v)) if *l == r.load && *s == r.strategy => v.push(r),
             _ => out.push((&r.load, &r.strategy, vec![r])),
@@ -172,7 +211,7 @@ pub(super) fn terminal(s: &Summary, paint: Paint) -> String {
     let mut header = vec!["Load", "Strategy"];
     header.extend(METRICS.iter().map(|m| metric_title(m)));
     let mut t = Table::new(&header);
-    for (load, strategy, rows) in grouped(c) {
+    for (load, strategy, rows) in grouped(c, true) {
         let mut row = vec![Cell::plain(load), Cell::plain(strategy)];
         for r in rows {
             row.push(Cell {
@@ -183,6 +222,22 @@ pub(super) fn terminal(s: &Summary, paint: Paint) -> String {
         t.rows.push(row);
     }
     out += &t.render(paint);
+    let pools = grouped(c, false);
+    if !pools.is_empty() {
+        let mut t = Table::new(&["Load", "Strategy", "Pool figure", "Predicted / measured"]);
+        for (load, strategy, rows) in pools {
+            for r in rows {
+                t.rows.push(vec![
+                    Cell::plain(load),
+                    Cell::plain(strategy),
+                    Cell::plain(&r.metric),
+                    Cell::plain(&cell_text(r)),
+                ]);
+            }
+        }
+        out += &format!("\n{}\n", paint.bold("Pools"));
+        out += &t.render(paint);
+    }
     out
 }
 
@@ -203,7 +258,7 @@ pub fn html(s: &Summary) -> String {
         let _ = write!(out, "<th>{}</th>", metric_title(m));
     }
     out += "</tr></thead>\n<tbody>\n";
-    for (load, strategy, rows) in grouped(c) {
+    for (load, strategy, rows) in grouped(c, true) {
         let _ = write!(
             out,
             "<tr><th scope=\"row\">{}</th><td>{}</td>",
@@ -220,7 +275,27 @@ pub fn html(s: &Summary) -> String {
         }
         out += "</tr>\n";
     }
-    out += "</tbody>\n</table>\n</section>\n";
+    out += "</tbody>\n</table>\n";
+    let pools = grouped(c, false);
+    if !pools.is_empty() {
+        out += "<h3>Pools</h3>\n<table class=\"matrix\">\n<thead><tr><th>Load</th>\
+                <th>Strategy</th><th>Figure</th><th>Predicted / measured</th></tr></thead>\n\
+                <tbody>\n";
+        for (load, strategy, rows) in pools {
+            for r in rows {
+                let _ = writeln!(
+                    out,
+                    "<tr><th scope=\"row\">{}</th><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    escape(load),
+                    escape(strategy),
+                    escape(&r.metric),
+                    escape(&cell_text(r))
+                );
+            }
+        }
+        out += "</tbody>\n</table>\n";
+    }
+    out += "</section>\n";
     out
 }
 
@@ -283,6 +358,47 @@ mod tests {
         s.strategies = base;
         s.loads = loads;
         s
+    }
+
+    fn with_pool(mut s: StrategySummary, name: &str, refused: f64) -> StrategySummary {
+        s.components.push(crate::report::summary::ComponentSummary {
+            name: name.into(),
+            kind: "pool".into(),
+            metrics: [("connect_refused".to_owned(), refused)].into_iter().collect(),
+            ..Default::default()
+        });
+        s
+    }
+
+    #[test]
+    fn pools_both_sides_report_add_rows_apart_from_the_main_table() {
+        let sim = summary(
+            "sim",
+            vec![with_pool(strategy("a", 100.0, 1.0, 2.0, 0.5), "app_pool", 40.0)],
+            vec![],
+        );
+        let mut real = summary(
+            "real",
+            vec![with_pool(strategy("a", 100.0, 1.0, 2.0, 0.5), "app_pool", 50.0)],
+            vec![],
+        );
+        let c = compare(&sim, &real, "p");
+        let row = c.rows.iter().find(|r| r.metric == "app_pool.connect_refused");
+        let row = row.expect("a pool row");
+        assert_eq!((row.predicted, row.measured), (40.0, 50.0));
+        assert_eq!(row.within_target, None);
+        assert_eq!(c.rows.len(), METRICS.len() + 1);
+        real.comparison = Some(c);
+        let text = terminal(&real, Paint(false));
+        assert!(text.contains("Pools") && text.contains("app_pool.connect_refused"), "{text}");
+        assert!(html(&real).contains("<h3>Pools</h3>"));
+        // A pool only one side has is left out.
+        let other = summary(
+            "real",
+            vec![with_pool(strategy("a", 100.0, 1.0, 2.0, 0.5), "other", 1.0)],
+            vec![],
+        );
+        assert_eq!(compare(&sim, &other, "p").rows.len(), METRICS.len());
     }
 
     #[test]

@@ -569,7 +569,8 @@ pub struct SloCheck {
     pub metric: String,
     /// Threshold.
     pub threshold: f64,
-    /// Measured value.
+    /// Measured value (0 for a component metric that was not measured: its name ends in
+    /// `(not measured)` and it fails).
     pub value: f64,
     /// Verdict.
     pub passed: bool,

@@ -373,12 +373,14 @@ fn slo(sc: &Scenario, s: &StrategySummary) -> SloResult {
         } else {
             ""
         };
-        let v = value.unwrap_or(f64::NAN);
+        // Not measured: 0 in the summary (a number, as every figure there), failed either way.
+        let v = value.unwrap_or(0.0);
+        let measured = value.is_some();
         if let Some(x) = max {
-            check(format!("{key} <= {x}{missing}"), &key, *x, v, v <= *x);
+            check(format!("{key} <= {x}{missing}"), &key, *x, v, measured && v <= *x);
         }
         if let Some(x) = min {
-            check(format!("{key} >= {x}{missing}"), &key, *x, v, v >= *x);
+            check(format!("{key} >= {x}{missing}"), &key, *x, v, measured && v >= *x);
         }
     }
     SloResult {

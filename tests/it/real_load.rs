@@ -11,6 +11,9 @@
 //!   replica-disconnect test);
 //! - `SCALESIM_TEST_PG_REPLICAS`: comma-separated `postgres://` URLs of its streaming replicas;
 //! - `SCALESIM_TEST_REDIS`: `redis://` URL;
+//! - `SCALESIM_TEST_PGBOUNCER` (optional): `postgres://` URL of a PgBouncer in transaction mode
+//!   in front of the primary (`scripts/real-dev-cluster.sh` starts one when pgbouncer is
+//!   installed), for the connection-pool test;
 //! - `SCALESIM_TEST_FAULT_CMD` (optional): a command that injects `stop replica-0` /
 //!   `start replica-0`, given as its last argument, for the stopped-replica test.
 //!
@@ -23,7 +26,7 @@ use scalesim::model::workload::KeyDist;
 use scalesim::real::loadgen::execute;
 use scalesim::real::measure::RealOutcome;
 use scalesim::real::plan::{
-    BoxFuture, CacheMode, ClassPlan, Endpoints, FaultAt, FaultInjector, Load, NoFaults, Op,
+    AppPools, BoxFuture, CacheMode, ClassPlan, Endpoints, FaultAt, FaultInjector, Load, NoFaults, Op,
     ReadRouting, RealError, RealPlan, StrategyPlan,
 };
 use scalesim::real::schema;
@@ -77,6 +80,7 @@ fn endpoints() -> Endpoints {
         replicas,
         redis: var("SCALESIM_TEST_REDIS"),
         shards: vec![],
+        pgbouncer: var("SCALESIM_TEST_PGBOUNCER"),
         allowed_hosts: vec![],
     }
 }
@@ -127,6 +131,7 @@ fn plan(name: &str, routing: ReadRouting, cache: CacheMode, secs: u64) -> RealPl
             routing,
             cache,
             pool_size: 4,
+            app: scalesim::real::plan::AppPools::default(),
             sharding: None,
         },
         products: PRODUCTS,
@@ -1150,4 +1155,93 @@ async fn timed_out_requests_keep_the_server_within_the_pool() {
         most <= i64::from(POOL) + 2,
         "{most} backends for a pool of {POOL}"
     );
+}
+
+/// The primary's `max_connections` and the client backends it has now.
+async fn connection_room(url: &str) -> (i64, i64) {
+    let mut c = connect(url).await;
+    let max: String = sqlx::query_scalar("SHOW max_connections")
+        .fetch_one(&mut c)
+        .await
+        .expect("max_connections");
+    let used: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'",
+    )
+    .fetch_one(&mut c)
+    .await
+    .expect("pg_stat_activity");
+    (max.parse().expect("a number"), used)
+}
+
+/// The app-side pool's metrics of a run, which must add up: every checkout ended one way.
+fn pool_metrics(o: &RealOutcome) -> std::collections::BTreeMap<String, f64> {
+    let s = summary(o);
+    let c = s
+        .components
+        .iter()
+        .find(|c| c.kind == "pool")
+        .unwrap_or_else(|| panic!("a pool component: {:?}", s.components));
+    assert_eq!(c.name, "pool");
+    let m = c.metrics.clone();
+    let ended = m["acquired"]
+        + m["acquire_timeouts"]
+        + m["connect_refused"]
+        + m["connect_errors"]
+        + m["acquire_gave_up"];
+    assert_eq!(ended, m["acquires"], "{m:?}");
+    println!("{}: {m:?}", o.strategy());
+    m
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL and Redis servers: see the module docs"]
+async fn app_pools_past_max_connections_are_refused_and_pgbouncer_is_not() {
+    let e = endpoints();
+    let _guard = SERVERS.lock().await;
+    schema::ensure_data(&e, PRODUCTS, USERS, SEED)
+        .await
+        .expect("data");
+    // Four app instances whose pools add up to a third more than max_connections, so that
+    // they are refused whatever other clients come and go (PgBouncer's max_client_conn must
+    // take them all: scripts/real-dev-cluster.sh's default, 1000, does).
+    let (max, _) = connection_room(&e.primary).await;
+    const INSTANCES: u32 = 4;
+    let max_u32 = u32::try_from(max).expect("max_connections");
+    let pool_size = (max_u32 * 4 / 3).div_ceil(INSTANCES);
+    let direct = |name: &str| {
+        let mut p = plan(name, ReadRouting::Primary, CacheMode::None, 3);
+        p.strategy.pool_size = pool_size;
+        p.strategy.app = AppPools {
+            instances: INSTANCES,
+            acquire_timeout: Some(Duration::from_millis(200)),
+            ..AppPools::default()
+        };
+        p
+    };
+    let p = direct("direct");
+    let load = open_load(&p, 300.0);
+    let o = execute(p, load, &e, &NoFaults).await.expect("direct run");
+    let m = pool_metrics(&o);
+    assert!(
+        m["connect_refused"] > 0.0,
+        "{INSTANCES} x {pool_size} connections past max_connections {max}: {m:?}"
+    );
+    assert!(m["open_max"] <= max as f64, "{m:?}");
+    let s = summary(&o);
+    assert!(s.errors["connection"] >= m["connect_refused"], "{:?}", s.errors);
+    let Some(_) = &e.pgbouncer else {
+        skipped("no SCALESIM_TEST_PGBOUNCER: the PgBouncer half did not run");
+        return;
+    };
+    let mut p = direct("pgbouncer");
+    p.strategy.app.via_pgbouncer = true;
+    let load = open_load(&p, 300.0);
+    let o = execute(p, load, &e, &NoFaults).await.expect("pgbouncer run");
+    let m = pool_metrics(&o);
+    assert_eq!(m["connect_refused"], 0.0, "{m:?}");
+    assert_eq!(m["open_max"], f64::from(INSTANCES * pool_size), "{m:?}");
+    let s = summary(&o);
+    // Transaction mode with simple queries: every operation, writes included, succeeds.
+    assert_eq!(s.failed, 0.0, "{:?}", s.errors);
+    assert!(s.completed > 500.0, "{s:?}");
 }

@@ -422,12 +422,17 @@ fn real_shoppers_conserve_sessions_walk_the_graph_and_abandon_without_patience()
 /// `file:line:` in stderr, no panic, and no server started (it fails in well under a second of
 /// validation, before provisioning; a Docker engine is not needed).
 fn expect_refused(from: &str, to: &str, field: &str, marker: &str) {
-    let shipped = std::fs::read_to_string(common::root().join("sims/real-sessions.toml"))
-        .expect("sims/real-sessions.toml");
+    expect_refused_in("real-sessions.toml", from, to, field, marker);
+}
+
+/// [`expect_refused`] on an edit of `sims/NAME`.
+fn expect_refused_in(name: &str, from: &str, to: &str, field: &str, marker: &str) {
+    let shipped = std::fs::read_to_string(common::root().join("sims").join(name))
+        .unwrap_or_else(|e| panic!("sims/{name}: {e}"));
     assert!(shipped.contains(from), "{from}");
     let text = shipped.replacen(from, to, 1);
     let dir = Scratch::new("real-sessions-bad");
-    let file = dir.write("real-sessions.toml", &text);
+    let file = dir.write(name, &text);
     let line = text
         .lines()
         .position(|l| l.contains(marker) && !l.starts_with('#'))
@@ -504,5 +509,34 @@ fn real_servers_bad_input_is_named_before_any_server_starts() {
         "set = { \"real.durability\" = \"fast\", \"real.routing\" = \"round_robin\",",
         "strategy \"round robin\"",
         "[real]",
+    );
+}
+
+#[test]
+fn real_pool_bad_input_is_named_before_any_server_starts() {
+    let refused = |from: &str, to: &str, field: &str, marker: &str| {
+        expect_refused_in("real-pool.toml", from, to, field, marker);
+    };
+    let mode = "pool_mode = \"transaction\"";
+    refused(mode, "pool_mode = \"transactoin\"", "real.pgbouncer.pool_mode", "transactoin");
+    refused(mode, "pool_mod = \"transaction\"", "real.pgbouncer.pool_mod", "pool_mod =");
+    refused("instances = 4", "instances = 0", "real.instances", "instances = 0");
+    refused(
+        "pool_name = \"app_pool\"",
+        "pool_name = \"app_pol\"",
+        "real.pool_name",
+        "app_pol",
+    );
+    refused(
+        "max_connections = 50\nacquire_timeout",
+        "max_connections = -1\nacquire_timeout",
+        "real.max_connections",
+        "max_connections = -1",
+    );
+    refused(
+        "acquire_timeout = \"1s\"\nrequest_timeout",
+        "acquire_timeout = \"0s\"\nrequest_timeout",
+        "real.acquire_timeout",
+        "acquire_timeout = \"0s\"",
     );
 }

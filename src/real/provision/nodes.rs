@@ -63,6 +63,7 @@ pub(super) struct NodePlan {
     pub(super) local_engine: bool,
     pub(super) durability: Durability,
     pub(super) limits: Limits,
+    pub(super) max_connections: Option<u32>,
 }
 
 impl NodePlan {
@@ -101,14 +102,18 @@ impl NodePlan {
         Ok(self.place(request))
     }
 
-    /// The durability settings, then the role's, as `-c` arguments of `postgres`.
-    fn settings(&self, role: &[&'static str]) -> Vec<&'static str> {
-        let all: Vec<&'static str> = self
+    /// The durability settings, `max_connections` when set (on every node: a hot standby
+    /// may not have fewer than its primary), then the role's, as `-c` arguments of
+    /// `postgres`.
+    fn settings(&self, role: &[&'static str]) -> Vec<String> {
+        let limit = self.max_connections.map(|n| format!("max_connections={n}"));
+        let all: Vec<String> = self
             .durability
             .settings()
             .iter()
-            .chain(role)
-            .copied()
+            .map(|s| (*s).to_owned())
+            .chain(limit)
+            .chain(role.iter().map(|s| (*s).to_owned()))
             .collect();
         setting_args(&all)
     }
@@ -182,8 +187,11 @@ const REPLICA_SETTINGS: &[&str] = &[
 ];
 
 /// `["a=1", "b=2"]` to `["-c", "a=1", "-c", "b=2"]`, arguments of `postgres`.
-fn setting_args(settings: &[&'static str]) -> Vec<&'static str> {
-    settings.iter().flat_map(|s| ["-c", s]).collect()
+fn setting_args(settings: &[String]) -> Vec<String> {
+    settings
+        .iter()
+        .flat_map(|s| ["-c".to_owned(), s.clone()])
+        .collect()
 }
 
 /// `/dev/shm` of a Postgres container: Docker's default of 64 MiB is too small for parallel
@@ -195,7 +203,7 @@ const PG_SHM_BYTES: u64 = 256 << 20;
 /// A Postgres server initialised by the image's entrypoint; ready once the temporary init
 /// server (stdout) and the final server (stderr) have both said so, as testcontainers'
 /// Postgres module waits.
-fn postgres_server(image: GenericImage, args: Vec<&str>) -> ContainerRequest<GenericImage> {
+fn postgres_server(image: GenericImage, args: Vec<String>) -> ContainerRequest<GenericImage> {
     image
         .with_wait_for(WaitFor::message_on_stderr(PG_READY))
         .with_wait_for(WaitFor::message_on_stdout(PG_READY))
@@ -211,7 +219,7 @@ fn postgres_server(image: GenericImage, args: Vec<&str>) -> ContainerRequest<Gen
 fn postgres_replica(
     image: GenericImage,
     primary: &str,
-    settings: &[&str],
+    settings: &[String],
 ) -> ContainerRequest<GenericImage> {
     let settings = settings.join(" ");
     let script = format!(
@@ -342,7 +350,8 @@ mod tests {
 
     #[test]
     fn settings_become_dash_c_arguments() {
-        assert_eq!(setting_args(&["a=1", "b=2"]), ["-c", "a=1", "-c", "b=2"]);
+        let settings = ["a=1".to_owned(), "b=2".to_owned()];
+        assert_eq!(setting_args(&settings), ["-c", "a=1", "-c", "b=2"]);
     }
 
     fn plan(role: Role, durability: Durability) -> NodePlan {
@@ -354,6 +363,7 @@ mod tests {
             local_engine: true,
             durability,
             limits: Limits::default(),
+            max_connections: None,
         }
     }
 
@@ -364,8 +374,14 @@ mod tests {
             assert_eq!(&durable[..2], ["-c", "fsync=on"], "{role}");
             assert_eq!(durable[durable.len() - 1], "x=1");
             let fast = plan(role, Durability::Fast).settings(&[]);
-            assert!(fast.contains(&"fsync=off") && !fast.contains(&"fsync=on"));
+            assert!(fast.iter().any(|s| s == "fsync=off") && !fast.iter().any(|s| s == "fsync=on"));
         }
+        let limited = NodePlan {
+            max_connections: Some(40),
+            ..plan(Role::Replica(0), Durability::Durable)
+        };
+        let args = limited.settings(&[]);
+        assert!(args.iter().any(|s| s == "max_connections=40"), "{args:?}");
     }
 
     #[test]

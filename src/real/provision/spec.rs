@@ -9,6 +9,10 @@ use super::ProvisionError;
 pub const POSTGRES_IMAGE: &str = "postgres:15";
 /// Official name of the Redis image, used when `SCALESIM_REDIS_IMAGE` is not set.
 pub const REDIS_IMAGE: &str = "redis:7";
+/// Name of the PgBouncer image, used when `SCALESIM_PGBOUNCER_IMAGE` is not set. PgBouncer has
+/// no official Docker Hub image: this is the name `scripts/build-images.sh` gives the one it
+/// builds from Debian's package (`pgbouncer` on the path, configured by its arguments).
+pub const PGBOUNCER_IMAGE: &str = "scalesim-pgbouncer:1.18";
 
 /// Most replicas or shards one spec may ask for (each is a container on a small machine).
 pub const MAX_NODES: usize = 16;
@@ -86,6 +90,63 @@ impl Limits {
     }
 }
 
+/// PgBouncer's `pool_mode`: when a client's server connection goes back to PgBouncer's pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PoolMode {
+    /// When the client disconnects (PgBouncer's default).
+    #[default]
+    Session,
+    /// At the end of each transaction.
+    Transaction,
+    /// After each statement (multi-statement transactions are refused).
+    Statement,
+}
+
+impl PoolMode {
+    /// The names, as PgBouncer spells them.
+    pub const NAMES: [&'static str; 3] = ["session", "transaction", "statement"];
+
+    /// As PgBouncer spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            PoolMode::Session => Self::NAMES[0],
+            PoolMode::Transaction => Self::NAMES[1],
+            PoolMode::Statement => Self::NAMES[2],
+        }
+    }
+
+    /// From PgBouncer's name.
+    pub fn from_name(name: &str) -> Option<PoolMode> {
+        Self::NAMES
+            .iter()
+            .position(|n| *n == name)
+            .map(|i| [PoolMode::Session, PoolMode::Transaction, PoolMode::Statement][i])
+    }
+}
+
+/// A PgBouncer in front of the primary, with PgBouncer's own setting names and defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PgBouncerSpec {
+    /// `pool_mode`.
+    pub pool_mode: PoolMode,
+    /// `default_pool_size`: server connections per database and user.
+    pub default_pool_size: u32,
+    /// `max_client_conn`: client connections PgBouncer accepts at most.
+    pub max_client_conn: u32,
+}
+
+impl Default for PgBouncerSpec {
+    /// PgBouncer's defaults: session mode, 20 server connections, 100 clients.
+    fn default() -> Self {
+        PgBouncerSpec {
+            pool_mode: PoolMode::Session,
+            default_pool_size: 20,
+            max_client_conn: 100,
+        }
+    }
+}
+
 /// What to start.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClusterSpec {
@@ -107,6 +168,15 @@ pub struct ClusterSpec {
     /// CPU and memory limits of every container.
     #[serde(default)]
     pub limits: Limits,
+    /// The primary's `max_connections` (`None`: the image's default, 100).
+    #[serde(default)]
+    pub max_connections: Option<u32>,
+    /// A PgBouncer in front of the primary.
+    #[serde(default)]
+    pub pgbouncer: Option<PgBouncerSpec>,
+    /// PgBouncer image, `name:tag`.
+    #[serde(default = "default_pgbouncer_image")]
+    pub pgbouncer_image: String,
 }
 
 impl ClusterSpec {
@@ -122,6 +192,9 @@ impl ClusterSpec {
             redis_replica,
             durability: Durability::default(),
             limits: Limits::default(),
+            max_connections: None,
+            pgbouncer: None,
+            pgbouncer_image: default_pgbouncer_image(),
         }
     }
 
@@ -139,6 +212,14 @@ impl ClusterSpec {
         split_image(&self.postgres_image)?;
         if self.redis {
             split_image(&self.redis_image)?;
+        }
+        if self.pgbouncer.is_some() {
+            split_image(&self.pgbouncer_image)?;
+            return invalid(
+                "a PgBouncer container is not provisioned yet: run against existing servers \
+                 (--target pgbouncer=URL, e.g. scripts/real-dev-cluster.sh's)"
+                    .into(),
+            );
         }
         Ok(())
     }
@@ -159,6 +240,11 @@ pub fn default_postgres_image() -> String {
 /// `SCALESIM_REDIS_IMAGE` if set and not empty, else [`REDIS_IMAGE`].
 pub fn default_redis_image() -> String {
     image_from_env("SCALESIM_REDIS_IMAGE", REDIS_IMAGE)
+}
+
+/// `SCALESIM_PGBOUNCER_IMAGE` if set and not empty, else [`PGBOUNCER_IMAGE`].
+pub fn default_pgbouncer_image() -> String {
+    image_from_env("SCALESIM_PGBOUNCER_IMAGE", PGBOUNCER_IMAGE)
 }
 
 fn image_from_env(var: &str, default: &str) -> String {
@@ -198,6 +284,9 @@ pub struct Topology {
     pub redis: Option<String>,
     /// `redis://` URL of the Redis replica, if any.
     pub redis_replica: Option<String>,
+    /// `postgres://` URL of PgBouncer in front of the primary, if any.
+    #[serde(default)]
+    pub pgbouncer: Option<String>,
 }
 
 impl Topology {
@@ -214,6 +303,7 @@ impl Topology {
             shards: shards.to_vec(),
             redis: redis.map(str::to_owned),
             redis_replica: None,
+            pgbouncer: None,
         }
     }
 }
