@@ -1118,17 +1118,21 @@ async fn timed_out_requests_keep_the_server_within_the_pool() {
         SEED,
     )
     .expect("arrivals");
-    // Counts the primary's client backends on this database, but its own, every 10 ms.
+    // Counts the primary's client backends on this database that started after its own (so
+    // not a PgBouncer's idle server connections left by another test), every 10 ms.
     let stop = Arc::new(AtomicBool::new(false));
     let watcher = {
-        let (url, stop) = (e.primary.clone(), Arc::clone(&stop));
+        // Connected before the run, so the pool's connections all start after it.
+        let mut c = connect(&e.primary).await;
+        let stop = Arc::clone(&stop);
         tokio::spawn(async move {
-            let mut c = connect(&url).await;
             let mut most = 0i64;
             while !stop.load(Ordering::Relaxed) {
                 let n: i64 = sqlx::query_scalar(
                     "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
-                     AND backend_type = 'client backend' AND pid <> pg_backend_pid()",
+                     AND backend_type = 'client backend' AND pid <> pg_backend_pid() \
+                     AND backend_start > (SELECT backend_start FROM pg_stat_activity \
+                     WHERE pid = pg_backend_pid())",
                 )
                 .fetch_one(&mut c)
                 .await
