@@ -92,7 +92,9 @@ pub async fn execute(
         backend.flush_cache().await?;
     }
     let ctx = Arc::new(RunCtx::new(&plan, backend));
-    ctx.backend.pool_stats().measure_from(ctx.start + plan.warmup);
+    ctx.backend
+        .pool_stats()
+        .measure_from(ctx.start + plan.warmup);
     let monitor = spawn_monitor(endpoints, &plan, ctx.start)?;
     let (driven, fault_log, reshard) = tokio::join!(
         drive(load, &ctx),

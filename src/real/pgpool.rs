@@ -176,11 +176,7 @@ impl PoolStats {
         let (mean, p99, max) = if h.is_empty() {
             (0.0, 0.0, 0.0)
         } else {
-            (
-                h.mean() / 1e3,
-                ms(h.value_at_quantile(0.99)),
-                ms(h.max()),
-            )
+            (h.mean() / 1e3, ms(h.value_at_quantile(0.99)), ms(h.max()))
         };
         BTreeMap::from([
             ("acquires".to_owned(), acquires),
@@ -445,7 +441,9 @@ impl PooledConn<'_> {
     ) -> Result<Vec<PgRow>, sqlx::Error> {
         if self.server.simple_protocol {
             let text = inline_params(sql, params);
-            return sqlx::raw_sql(AssertSqlSafe(text)).fetch_all(self.conn()).await;
+            return sqlx::raw_sql(AssertSqlSafe(text))
+                .fetch_all(self.conn())
+                .await;
         }
         let mut q = sqlx::query(sql);
         for p in params {

@@ -77,7 +77,10 @@ async fn pgbouncer_config(url: &str) -> Result<BTreeMap<String, String>, sqlx::E
         .unwrap_or(Err(sqlx::Error::PoolTimedOut))
 }
 
-fn compare_pgbouncer(want: &PgBouncerSpec, have: &BTreeMap<String, String>) -> Result<(), RealError> {
+fn compare_pgbouncer(
+    want: &PgBouncerSpec,
+    have: &BTreeMap<String, String>,
+) -> Result<(), RealError> {
     let wanted = [
         ("pool_mode", want.pool_mode.name().to_owned()),
         ("default_pool_size", want.default_pool_size.to_string()),
@@ -223,7 +226,10 @@ mod tests {
         assert!(compare_pgbouncer(&want, &have).is_ok());
         have.insert("pool_mode".into(), "session".into());
         let err = compare_pgbouncer(&want, &have).unwrap_err().to_string();
-        assert!(err.contains("pool_mode = transaction") && err.contains("session"), "{err}");
+        assert!(
+            err.contains("pool_mode = transaction") && err.contains("session"),
+            "{err}"
+        );
         have.remove("pool_mode");
         assert!(compare_pgbouncer(&want, &have).is_err());
     }

@@ -376,8 +376,7 @@ async fn connect_primaries(
     let (url, role) = if app.via_pgbouncer {
         let url = endpoints.pgbouncer.as_deref().ok_or_else(|| {
             RealError::MissingServer(
-                "the strategy goes through PgBouncer: give its URL (--target pgbouncer=URL)"
-                    .into(),
+                "the strategy goes through PgBouncer: give its URL (--target pgbouncer=URL)".into(),
             )
         })?;
         (url, "pgbouncer")

@@ -364,7 +364,9 @@ mod tests {
         s.components.push(crate::report::summary::ComponentSummary {
             name: name.into(),
             kind: "pool".into(),
-            metrics: [("connect_refused".to_owned(), refused)].into_iter().collect(),
+            metrics: [("connect_refused".to_owned(), refused)]
+                .into_iter()
+                .collect(),
             ..Default::default()
         });
         s
@@ -374,23 +376,37 @@ mod tests {
     fn pools_both_sides_report_add_rows_apart_from_the_main_table() {
         let sim = summary(
             "sim",
-            vec![with_pool(strategy("a", 100.0, 1.0, 2.0, 0.5), "app_pool", 40.0)],
+            vec![with_pool(
+                strategy("a", 100.0, 1.0, 2.0, 0.5),
+                "app_pool",
+                40.0,
+            )],
             vec![],
         );
         let mut real = summary(
             "real",
-            vec![with_pool(strategy("a", 100.0, 1.0, 2.0, 0.5), "app_pool", 50.0)],
+            vec![with_pool(
+                strategy("a", 100.0, 1.0, 2.0, 0.5),
+                "app_pool",
+                50.0,
+            )],
             vec![],
         );
         let c = compare(&sim, &real, "p");
-        let row = c.rows.iter().find(|r| r.metric == "app_pool.connect_refused");
+        let row = c
+            .rows
+            .iter()
+            .find(|r| r.metric == "app_pool.connect_refused");
         let row = row.expect("a pool row");
         assert_eq!((row.predicted, row.measured), (40.0, 50.0));
         assert_eq!(row.within_target, None);
         assert_eq!(c.rows.len(), METRICS.len() + 1);
         real.comparison = Some(c);
         let text = terminal(&real, Paint(false));
-        assert!(text.contains("Pools") && text.contains("app_pool.connect_refused"), "{text}");
+        assert!(
+            text.contains("Pools") && text.contains("app_pool.connect_refused"),
+            "{text}"
+        );
         assert!(html(&real).contains("<h3>Pools</h3>"));
         // A pool only one side has is left out.
         let other = summary(

@@ -377,10 +377,22 @@ fn slo(sc: &Scenario, s: &StrategySummary) -> SloResult {
         let v = value.unwrap_or(0.0);
         let measured = value.is_some();
         if let Some(x) = max {
-            check(format!("{key} <= {x}{missing}"), &key, *x, v, measured && v <= *x);
+            check(
+                format!("{key} <= {x}{missing}"),
+                &key,
+                *x,
+                v,
+                measured && v <= *x,
+            );
         }
         if let Some(x) = min {
-            check(format!("{key} >= {x}{missing}"), &key, *x, v, measured && v >= *x);
+            check(
+                format!("{key} >= {x}{missing}"),
+                &key,
+                *x,
+                v,
+                measured && v >= *x,
+            );
         }
     }
     SloResult {

@@ -26,8 +26,8 @@ use scalesim::model::workload::KeyDist;
 use scalesim::real::loadgen::execute;
 use scalesim::real::measure::RealOutcome;
 use scalesim::real::plan::{
-    AppPools, BoxFuture, CacheMode, ClassPlan, Endpoints, FaultAt, FaultInjector, Load, NoFaults, Op,
-    ReadRouting, RealError, RealPlan, StrategyPlan,
+    AppPools, BoxFuture, CacheMode, ClassPlan, Endpoints, FaultAt, FaultInjector, Load, NoFaults,
+    Op, ReadRouting, RealError, RealPlan, StrategyPlan,
 };
 use scalesim::real::schema;
 use scalesim::real::sql_faults::SqlFaultInjector;
@@ -1232,7 +1232,11 @@ async fn app_pools_past_max_connections_are_refused_and_pgbouncer_is_not() {
     );
     assert!(m["open_max"] <= max as f64, "{m:?}");
     let s = summary(&o);
-    assert!(s.errors["connection"] >= m["connect_refused"], "{:?}", s.errors);
+    assert!(
+        s.errors["connection"] >= m["connect_refused"],
+        "{:?}",
+        s.errors
+    );
     let Some(_) = &e.pgbouncer else {
         skipped("no SCALESIM_TEST_PGBOUNCER: the PgBouncer half did not run");
         return;
@@ -1240,7 +1244,9 @@ async fn app_pools_past_max_connections_are_refused_and_pgbouncer_is_not() {
     let mut p = direct("pgbouncer");
     p.strategy.app.via_pgbouncer = true;
     let load = open_load(&p, 300.0);
-    let o = execute(p, load, &e, &NoFaults).await.expect("pgbouncer run");
+    let o = execute(p, load, &e, &NoFaults)
+        .await
+        .expect("pgbouncer run");
     let m = pool_metrics(&o);
     assert_eq!(m["connect_refused"], 0.0, "{m:?}");
     assert_eq!(m["open_max"], f64::from(INSTANCES * pool_size), "{m:?}");

@@ -518,9 +518,24 @@ fn real_pool_bad_input_is_named_before_any_server_starts() {
         expect_refused_in("real-pool.toml", from, to, field, marker);
     };
     let mode = "pool_mode = \"transaction\"";
-    refused(mode, "pool_mode = \"transactoin\"", "real.pgbouncer.pool_mode", "transactoin");
-    refused(mode, "pool_mod = \"transaction\"", "real.pgbouncer.pool_mod", "pool_mod =");
-    refused("instances = 4", "instances = 0", "real.instances", "instances = 0");
+    refused(
+        mode,
+        "pool_mode = \"transactoin\"",
+        "real.pgbouncer.pool_mode",
+        "transactoin",
+    );
+    refused(
+        mode,
+        "pool_mod = \"transaction\"",
+        "real.pgbouncer.pool_mod",
+        "pool_mod =",
+    );
+    refused(
+        "instances = 4",
+        "instances = 0",
+        "real.instances",
+        "instances = 0",
+    );
     refused(
         "pool_name = \"app_pool\"",
         "pool_name = \"app_pol\"",

@@ -118,10 +118,13 @@ impl PoolMode {
 
     /// From PgBouncer's name.
     pub fn from_name(name: &str) -> Option<PoolMode> {
-        Self::NAMES
-            .iter()
-            .position(|n| *n == name)
-            .map(|i| [PoolMode::Session, PoolMode::Transaction, PoolMode::Statement][i])
+        Self::NAMES.iter().position(|n| *n == name).map(|i| {
+            [
+                PoolMode::Session,
+                PoolMode::Transaction,
+                PoolMode::Statement,
+            ][i]
+        })
     }
 }
 
